@@ -1,0 +1,45 @@
+#pragma once
+// Stateless SYN cookies: a keyed PRF over (target ip, target port, source ip)
+// gives the probe's ISN, its source port (within the configured range) and its
+// IP ID. A reply is ours when it validates against the recomputed cookie. The
+// 128-bit key is random per scan and independent of the permutation seed.
+#include <cstdint>
+
+#include "wirespeed/ports.hpp"
+
+namespace ws {
+
+struct CookieKey {
+    std::uint64_t k0;
+    std::uint64_t k1;
+    static CookieKey random(); // from the OS CSPRNG (getrandom)
+};
+
+// SipHash-2-4 of a 16-byte message; exposed for tests against the reference vectors.
+std::uint64_t siphash24(const CookieKey& key, const void* data, std::size_t len) noexcept;
+
+enum class CookiePrf : std::uint8_t { siphash, aesni };
+
+struct Cookie {
+    std::uint32_t isn;         // SYN sequence number
+    std::uint16_t source_port; // in the configured range
+    std::uint16_t ip_id;
+};
+
+class CookieMaker {
+public:
+    CookieMaker(CookieKey key, PortRange source_ports, CookiePrf prf = CookiePrf::siphash) noexcept;
+    Cookie make(std::uint32_t target_ip, std::uint16_t target_port, std::uint32_t source_ip) const noexcept;
+    const CookieKey& key() const noexcept { return key_; }
+    PortRange source_ports() const noexcept { return source_ports_; }
+    CookiePrf prf() const noexcept { return prf_; }
+    static bool aesni_available() noexcept;
+
+private:
+    CookieKey key_;
+    PortRange source_ports_;
+    CookiePrf prf_;
+    alignas(16) std::uint8_t aes_round_keys_[11][16];
+};
+
+} // namespace ws

@@ -1,0 +1,82 @@
+#pragma once
+// Ethernet + IPv4 + TCP SYN probes: a template built once per TX queue, then
+// patched per probe. Checksums are finished from precomputed partial sums of
+// the template, so a probe costs a few adds, not a pass over the header.
+#include <cstddef>
+#include <cstdint>
+
+#include "wirespeed/address.hpp"
+
+namespace ws {
+
+enum class TcpOptionsProfile : std::uint8_t {
+    mss_only, // MSS 1460 (4 option bytes): the default, smallest probe
+    os_like,  // MSS, SACK-permitted, timestamps, NOP, window scale (20 bytes), like Linux
+};
+
+struct ProbeConfig {
+    MacAddress source_mac{};
+    MacAddress destination_mac{}; // gateway (or on-link target)
+    std::uint32_t source_ip = 0;  // host order
+    std::uint8_t ttl = 64;
+    std::uint16_t window = 1024;
+    TcpOptionsProfile options = TcpOptionsProfile::mss_only;
+};
+
+struct ProbeFields {
+    std::uint32_t destination_ip; // host order
+    std::uint16_t destination_port;
+    std::uint16_t source_port;
+    std::uint32_t sequence;
+    std::uint16_t ip_id;
+};
+
+class ProbeTemplate {
+public:
+    static constexpr std::size_t max_frame = 14 + 20 + 40;
+    explicit ProbeTemplate(const ProbeConfig& config);
+
+    std::size_t size() const noexcept { return size_; } // frame length without FCS
+    const std::uint8_t* bytes() const noexcept { return frame_; }
+    // Copies the template into frame (size() bytes) and patches the fields.
+    void write(std::uint8_t* frame, const ProbeFields& fields) const noexcept;
+    // Patches only the per-probe fields of a frame that already holds the template.
+    void patch(std::uint8_t* frame, const ProbeFields& fields) const noexcept;
+
+private:
+    std::uint8_t frame_[max_frame] = {};
+    std::size_t size_ = 0;
+    std::uint32_t ip_sum_base_ = 0;  // one's complement sum of the IP header w/o per-probe words
+    std::uint32_t tcp_sum_base_ = 0; // pseudo header + TCP header w/o per-probe words
+};
+
+// Internet checksum helpers (RFC 1071), used by tests and the reply side.
+std::uint32_t checksum_partial(const void* data, std::size_t len, std::uint32_t sum = 0) noexcept;
+std::uint16_t checksum_fold(std::uint32_t sum) noexcept; // returns ~folded (ready to store, host order)
+
+// An RST to close a half-open connection after a SYN-ACK (--send-reset), and
+// the frames the reflector answers with. All write into `out` (>= 128 bytes)
+// and return the frame length.
+struct TcpSegment {
+    MacAddress source_mac, destination_mac;
+    std::uint32_t source_ip, destination_ip; // host order
+    std::uint16_t source_port, destination_port;
+    std::uint32_t sequence, acknowledgment;
+    std::uint8_t flags; // TCP flag bits (0x02 SYN, 0x10 ACK, 0x04 RST, 0x12 SYN-ACK)
+    std::uint16_t window;
+    std::uint8_t ttl;
+    std::uint16_t ip_id;
+    bool with_mss; // appends MSS 1460
+};
+std::size_t build_tcp_segment(std::uint8_t* out, const TcpSegment& segment) noexcept;
+
+// ICMP destination unreachable (type 3, `code`) quoting the first 28+ bytes of `quoted_ip` packet.
+std::size_t build_icmp_unreachable(std::uint8_t* out, const MacAddress& source_mac, const MacAddress& destination_mac,
+                                   std::uint32_t source_ip, std::uint32_t destination_ip, std::uint8_t code,
+                                   const std::uint8_t* quoted_ip, std::size_t quoted_len) noexcept;
+
+// ARP request (target_mac zero) or reply.
+std::size_t build_arp(std::uint8_t* out, bool is_reply, const MacAddress& sender_mac, std::uint32_t sender_ip,
+                      const MacAddress& target_mac, std::uint32_t target_ip) noexcept;
+
+} // namespace ws

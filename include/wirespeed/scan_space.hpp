@@ -1,0 +1,101 @@
+#pragma once
+// The probe index space [0, hosts x ports): a permuted index j maps to
+// (host = j mod hosts, port = j div hosts) so consecutive probes land on
+// different hosts; the division by the run-time host count goes through
+// libdivide (multiply + shift), never a hardware divide.
+#include <cstdint>
+#include <memory>
+
+#include "wirespeed/permutation.hpp"
+#include "wirespeed/ports.hpp"
+#include "wirespeed/targets.hpp"
+
+namespace ws {
+
+struct Target {
+    std::uint32_t address;
+    std::uint16_t port;
+    friend bool operator==(const Target&, const Target&) = default;
+};
+
+// A half-open index range [begin, end).
+struct IndexRange {
+    std::uint64_t begin;
+    std::uint64_t end;
+    std::uint64_t size() const noexcept { return end - begin; }
+    friend bool operator==(const IndexRange&, const IndexRange&) = default;
+};
+
+// Shard i of n gets [floor(size*i/n), floor(size*(i+1)/n)): disjoint, complete,
+// computed with 128-bit arithmetic so size*i cannot overflow.
+IndexRange split_range(IndexRange whole, std::uint32_t part, std::uint32_t parts) noexcept;
+
+class ScanSpace {
+public:
+    ScanSpace(TargetSet targets, PortSet ports, std::uint64_t seed);
+    ~ScanSpace();
+    ScanSpace(ScanSpace&&) noexcept;
+    ScanSpace& operator=(ScanSpace&&) noexcept;
+
+    std::uint64_t size() const noexcept { return size_; }
+    const TargetSet& targets() const noexcept { return targets_; }
+    const PortSet& ports() const noexcept { return ports_; }
+    std::uint64_t seed() const noexcept { return seed_; }
+
+    // Position in send order -> target. Hot path.
+    Target at(std::uint64_t position) const noexcept;
+    // Target -> un-permuted index (port_index * hosts + host_index), or
+    // UINT64_MAX when the target is not in the space. For exact dedup.
+    std::uint64_t dense_index(std::uint32_t address, std::uint16_t port) const noexcept;
+    // Target -> position in send order (inverse of at()), or UINT64_MAX.
+    std::uint64_t position_of(std::uint32_t address, std::uint16_t port) const noexcept;
+
+private:
+    struct Divider;
+    TargetSet targets_;
+    PortSet ports_;
+    std::uint64_t seed_;
+    std::uint64_t hosts_;
+    std::uint64_t size_;
+    Permutation permutation_;
+    std::unique_ptr<Divider> divider_;
+};
+
+// Retries: each position is sent 1 + retries times, the attempts of one
+// position `spacing` schedule slots apart (so spacing / rate seconds apart).
+// Positions are grouped in blocks of `spacing`; round r sends attempt a of
+// block r - a for a = 0..retries, so a position's attempts land in
+// consecutive rounds. Slots that fall outside the range (the ramp-up and
+// ramp-down rounds, the tail of a partial block) are reported invalid and
+// skipped; with retries == 0 the block is the whole range and no slot is
+// wasted. The schedule is one counter, which makes a resume point one integer.
+class RetrySchedule {
+public:
+    RetrySchedule(IndexRange range, std::uint32_t retries, std::uint64_t spacing);
+    ~RetrySchedule();
+    RetrySchedule(RetrySchedule&&) noexcept;
+    RetrySchedule& operator=(RetrySchedule&&) noexcept;
+
+    std::uint64_t slots() const noexcept { return slots_; }
+    struct Step {
+        std::uint64_t position; // in [range.begin, range.end) when valid
+        std::uint32_t attempt;  // 0 = first probe
+        bool valid;
+    };
+    Step at(std::uint64_t slot) const noexcept; // slot < slots(); no hardware divide
+
+    IndexRange range() const noexcept { return range_; }
+    std::uint32_t retries() const noexcept { return retries_; }
+    std::uint64_t block() const noexcept { return block_; }
+
+private:
+    struct Dividers;
+    IndexRange range_;
+    std::uint32_t retries_;
+    std::uint64_t block_;
+    std::uint64_t blocks_;
+    std::uint64_t slots_;
+    std::unique_ptr<Dividers> dividers_;
+};
+
+} // namespace ws

@@ -1,0 +1,63 @@
+#pragma once
+// Target specifications -> a sorted set of disjoint, non-adjacent IPv4
+// intervals with exact 64-bit counts (0.0.0.0/0 is 2^32 addresses).
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ws {
+
+struct Ipv4Interval {
+    std::uint32_t first;
+    std::uint32_t last; // inclusive, so 255.255.255.255 needs no overflow
+    std::uint64_t size() const noexcept { return std::uint64_t{last} - first + 1; }
+    friend bool operator==(const Ipv4Interval&, const Ipv4Interval&) = default;
+};
+
+class TargetSet {
+public:
+    TargetSet() = default;
+    // Takes any intervals (unsorted, overlapping); normalises them.
+    static TargetSet from_intervals(std::vector<Ipv4Interval> intervals);
+
+    const std::vector<Ipv4Interval>& intervals() const noexcept { return intervals_; }
+    std::uint64_t count() const noexcept { return count_; }
+    bool empty() const noexcept { return count_ == 0; }
+    bool contains(std::uint32_t address) const noexcept;
+
+    // index in [0, count()) -> address, in ascending address order. O(log n).
+    std::uint32_t at(std::uint64_t index) const noexcept;
+    // address -> index, or UINT64_MAX when the address is not in the set.
+    std::uint64_t index_of(std::uint32_t address) const noexcept;
+
+    void add(const TargetSet& other);
+    // Removes other's addresses; returns how many were actually removed.
+    std::uint64_t subtract(const TargetSet& other);
+
+    friend bool operator==(const TargetSet& a, const TargetSet& b) { return a.intervals_ == b.intervals_; }
+
+private:
+    void rebuild_index();
+    std::vector<Ipv4Interval> intervals_;
+    std::vector<std::uint64_t> starts_; // starts_[i] = sum of sizes before interval i
+    std::uint64_t count_ = 0;
+};
+
+// One spec: "a.b.c.d", "a.b.c.d/n" (n 0-32; host bits are masked off),
+// "a.b.c.d-e.f.g.h" (first <= last). Throws ws::Error naming the bad spec.
+Ipv4Interval parse_target_spec(std::string_view spec);
+// Comma- and/or whitespace-separated list of specs.
+TargetSet parse_targets(std::string_view list);
+// A file: one or more specs per line, '#' starts a comment, blank lines ignored.
+// Errors name the file, line number and the bad token. Large files are parsed
+// and sorted in parallel (TBB).
+TargetSet parse_target_text(std::string_view text, std::string_view origin);
+TargetSet load_target_file(const std::string& path);
+
+// The shipped default blocklist (config/blocklist.conf), compiled in so the
+// binary is safe without the config directory.
+std::string_view default_blocklist_text() noexcept;
+TargetSet default_blocklist();
+
+} // namespace ws
