@@ -1,1 +1,289 @@
-// placeholder
+#include "wirespeed/result_sink.hpp"
+
+#include <sqlite3.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "wirespeed/address.hpp"
+#include "wirespeed/error.hpp"
+#include "wirespeed/scan_space.hpp"
+
+namespace ws {
+
+// ---------------------------------------------------------------- dedup
+
+struct Deduplicator::Impl {
+    const ScanSpace* space = nullptr;
+    std::vector<std::uint64_t> bits;           // dense-index bitmap, when it fits
+    std::unordered_set<std::uint64_t> seen;    // (address << 16 | port) otherwise
+};
+
+Deduplicator::Deduplicator(const ScanSpace* space, std::uint64_t bitmap_limit_bytes) : impl_(std::make_unique<Impl>()) {
+    impl_->space = space;
+    if (space && space->size() / 8 <= bitmap_limit_bytes) impl_->bits.assign((space->size() + 63) / 64, 0);
+}
+
+Deduplicator::~Deduplicator() = default;
+
+bool Deduplicator::first_time(std::uint32_t address, std::uint16_t port) {
+    if (!impl_->bits.empty()) {
+        const std::uint64_t index = impl_->space->dense_index(address, port);
+        if (index != UINT64_MAX) {
+            std::uint64_t& word = impl_->bits[index >> 6];
+            const std::uint64_t bit = 1ull << (index & 63);
+            const bool first = (word & bit) == 0;
+            word |= bit;
+            return first;
+        }
+        // A validated reply from outside the scan space (e.g. a retry of an
+        // earlier scan with the same key) still gets exact dedup below.
+    }
+    return impl_->seen.insert((std::uint64_t{address} << 16) | port).second;
+}
+
+std::uint64_t Deduplicator::memory_bytes() const noexcept {
+    return impl_->bits.size() * 8 + impl_->seen.size() * 32;
+}
+
+// ---------------------------------------------------------------- SQLite
+
+namespace {
+
+[[noreturn]] void sqlite_fail(sqlite3* db, const std::string& what) {
+    throw Error(fmt::format("database error: {}: {}", what, db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+std::string iso_now() {
+    char buf[32];
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+constexpr const char* schema = R"sql(
+CREATE TABLE IF NOT EXISTS scans (
+  id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  status TEXT NOT NULL DEFAULT 'running',
+  seed INTEGER NOT NULL,
+  targets TEXT NOT NULL,
+  ports TEXT NOT NULL,
+  shard TEXT,
+  rate INTEGER,
+  probes INTEGER,
+  config TEXT,
+  sent INTEGER, replies INTEGER, open INTEGER, closed INTEGER, filtered INTEGER,
+  duplicates INTEGER, drops INTEGER, duration_s REAL
+);
+CREATE TABLE IF NOT EXISTS results (
+  scan_id INTEGER NOT NULL REFERENCES scans(id),
+  ip TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  proto TEXT NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  ttl INTEGER NOT NULL,
+  window INTEGER NOT NULL,
+  seen_at REAL NOT NULL
+);
+)sql";
+
+} // namespace
+
+SqliteWriter::SqliteWriter(const std::string& path, const ScanRecord& scan) : path_(path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+        std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw Error(fmt::format("cannot open database \"{}\": {}", path, msg));
+    }
+    sqlite3_busy_timeout(db_, 5000);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
+    exec(schema);
+
+    sqlite3_stmt* scan_insert = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "INSERT INTO scans(started_at, seed, targets, ports, shard, rate, probes, config) "
+                           "VALUES(?,?,?,?,?,?,?,?)",
+                           -1, &scan_insert, nullptr) != SQLITE_OK)
+        sqlite_fail(db_, "prepare scans insert");
+    const std::string started = iso_now();
+    sqlite3_bind_text(scan_insert, 1, started.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(scan_insert, 2, std::int64_t(scan.seed));
+    sqlite3_bind_text(scan_insert, 3, scan.targets.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(scan_insert, 4, scan.ports.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(scan_insert, 5, scan.shard.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(scan_insert, 6, std::int64_t(scan.rate));
+    sqlite3_bind_int64(scan_insert, 7, std::int64_t(scan.probes));
+    sqlite3_bind_text(scan_insert, 8, scan.config_json.c_str(), -1, SQLITE_TRANSIENT);
+    const int rc = sqlite3_step(scan_insert);
+    sqlite3_finalize(scan_insert);
+    if (rc != SQLITE_DONE) sqlite_fail(db_, "insert scans row");
+    scan_id_ = sqlite3_last_insert_rowid(db_);
+
+    if (sqlite3_prepare_v2(db_,
+                           "INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at) "
+                           "VALUES(?,?,?,?,?,?,?,?,?)",
+                           -1, &insert_, nullptr) != SQLITE_OK)
+        sqlite_fail(db_, "prepare results insert");
+    sqlite3_bind_int64(insert_, 1, scan_id_);
+}
+
+SqliteWriter::~SqliteWriter() {
+    if (db_) {
+        if (in_transaction_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+        sqlite3_finalize(insert_);
+        sqlite3_close(db_);
+    }
+}
+
+void SqliteWriter::exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : "unknown error";
+        sqlite3_free(err);
+        throw Error(fmt::format("database error on \"{}\": {}", path_, msg));
+    }
+}
+
+void SqliteWriter::insert(const ResultRecord& record, double seen_at_unix) {
+    if (!in_transaction_) {
+        exec("BEGIN");
+        in_transaction_ = true;
+    }
+    char ip[16];
+    const std::size_t ip_len = format_ipv4(record.ipv4(), ip);
+    const auto proto = to_string(record.proto);
+    const auto state = to_string(record.state);
+    const auto reason = to_string(record.reason);
+    sqlite3_bind_text(insert_, 2, ip, int(ip_len), SQLITE_TRANSIENT);
+    sqlite3_bind_int(insert_, 3, record.port);
+    sqlite3_bind_text(insert_, 4, proto.data(), int(proto.size()), SQLITE_STATIC);
+    sqlite3_bind_text(insert_, 5, state.data(), int(state.size()), SQLITE_STATIC);
+    sqlite3_bind_text(insert_, 6, reason.data(), int(reason.size()), SQLITE_STATIC);
+    sqlite3_bind_int(insert_, 7, record.ttl);
+    sqlite3_bind_int(insert_, 8, record.window);
+    sqlite3_bind_double(insert_, 9, seen_at_unix);
+    const int rc = sqlite3_step(insert_);
+    sqlite3_reset(insert_);
+    if (rc != SQLITE_DONE) sqlite_fail(db_, "insert result");
+}
+
+void SqliteWriter::commit() {
+    if (!in_transaction_) return;
+    exec("COMMIT");
+    in_transaction_ = false;
+}
+
+void SqliteWriter::finish(const ScanCounters& c) {
+    commit();
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "UPDATE scans SET finished_at=?, status=?, sent=?, replies=?, open=?, closed=?, "
+                           "filtered=?, duplicates=?, drops=?, duration_s=? WHERE id=?",
+                           -1, &st, nullptr) != SQLITE_OK)
+        sqlite_fail(db_, "prepare scans update");
+    const std::string finished = iso_now();
+    sqlite3_bind_text(st, 1, finished.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, c.status.c_str(), -1, SQLITE_TRANSIENT);
+    const std::uint64_t values[] = {c.sent, c.replies, c.open, c.closed, c.filtered, c.duplicates, c.drops};
+    for (int i = 0; i < 7; ++i) sqlite3_bind_int64(st, 3 + i, std::int64_t(values[i]));
+    sqlite3_bind_double(st, 10, c.duration_s);
+    sqlite3_bind_int64(st, 11, scan_id_);
+    const int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) sqlite_fail(db_, "update scans row");
+    exec("CREATE INDEX IF NOT EXISTS results_ip_port ON results(ip, port)");
+}
+
+// ---------------------------------------------------------------- list output
+
+namespace {
+
+class ListWriter final : public OutputWriter {
+public:
+    explicit ListWriter(const std::string& path) : path_(path) {
+        file_ = std::fopen(path.c_str(), "w");
+        if (!file_) throw Error(fmt::format("cannot create output file \"{}\": {}", path, std::strerror(errno)));
+        std::fputs("#masscan\n", file_);
+    }
+    ~ListWriter() override {
+        if (file_) std::fclose(file_);
+    }
+    void write(const ResultRecord& r, double seen_at_unix) override {
+        char ip[16];
+        format_ipv4(r.ipv4(), ip);
+        std::fprintf(file_, "%s %s %u %s %lld\n", to_string(r.state).data(), to_string(r.proto).data(), unsigned(r.port),
+                     ip, static_cast<long long>(seen_at_unix));
+    }
+    void flush() override { std::fflush(file_); }
+    void finish() override {
+        std::fputs("# end\n", file_);
+        const bool failed = std::fclose(file_) != 0;
+        file_ = nullptr;
+        if (failed) throw Error(fmt::format("cannot write output file \"{}\": {}", path_, std::strerror(errno)));
+    }
+
+private:
+    std::string path_;
+    std::FILE* file_ = nullptr;
+};
+
+} // namespace
+
+std::unique_ptr<OutputWriter> make_list_writer(const std::string& path) { return std::make_unique<ListWriter>(path); }
+
+// ---------------------------------------------------------------- sink
+
+ResultSink::ResultSink(SinkOptions options, const ScanSpace* space, double start_unix)
+    : options_(options), dedup_(space), start_unix_(start_unix) {}
+
+ResultSink::~ResultSink() = default;
+
+void ResultSink::add(const ResultRecord* records, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+        const ResultRecord& r = records[i];
+        if (!dedup_.first_time(r.ipv4(), r.port)) {
+            ++duplicates_;
+            continue;
+        }
+        switch (r.state) {
+        case PortState::open: ++open_; break;
+        case PortState::closed: ++closed_; break;
+        case PortState::filtered: ++filtered_; break;
+        }
+        if (r.state != PortState::open && !options_.keep_closed) continue;
+        const double seen_at = start_unix_ + r.elapsed_ms / 1000.0;
+        if (db_) db_->insert(r, seen_at);
+        for (auto& out : outputs_) out->write(r, seen_at);
+        ++rows_;
+        if (++pending_ >= options_.batch_rows) flush();
+    }
+}
+
+void ResultSink::flush() {
+    if (db_) db_->commit();
+    for (auto& out : outputs_) out->flush();
+    pending_ = 0;
+}
+
+void ResultSink::finish(ScanCounters counters) {
+    counters.open = open_;
+    counters.closed = closed_;
+    counters.filtered = filtered_;
+    counters.duplicates = duplicates_;
+    if (db_) db_->finish(counters);
+    for (auto& out : outputs_) out->finish();
+    pending_ = 0;
+}
+
+} // namespace ws

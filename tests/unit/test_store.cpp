@@ -1,1 +1,151 @@
+#include "wirespeed/result_sink.hpp"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+
 #include <gtest/gtest.h>
+
+#include "wirespeed/scan_space.hpp"
+
+namespace ws {
+namespace {
+
+ResultRecord make_record(std::uint32_t ip, std::uint16_t port, PortState state, Reason reason) {
+    ResultRecord r{};
+    r.set_ipv4(ip);
+    r.port = port;
+    r.proto = Proto::tcp;
+    r.state = state;
+    r.reason = reason;
+    r.ttl = 64;
+    r.window = 65160;
+    r.elapsed_ms = 1500;
+    return r;
+}
+
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/ws-store-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+using Row = std::tuple<std::string, int, std::string, std::string, std::string>;
+
+std::set<Row> read_rows(const std::string& db_path) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT ip, port, proto, state, reason FROM results", -1, &st, nullptr), SQLITE_OK);
+    std::set<Row> rows;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        rows.emplace(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), sqlite3_column_int(st, 1),
+                     reinterpret_cast<const char*>(sqlite3_column_text(st, 2)),
+                     reinterpret_cast<const char*>(sqlite3_column_text(st, 3)),
+                     reinterpret_cast<const char*>(sqlite3_column_text(st, 4)));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rows;
+}
+
+TEST(Store, DedupBitmapAndHashAgree) {
+    ScanSpace space(TargetSet::from_intervals({{0xc6130000u, 0xc61300ffu}}), PortSet::from_ports({22, 80, 443}), 1);
+    Deduplicator bitmap(&space);
+    Deduplicator hashed(&space, 0); // forced to the hash set
+    EXPECT_GT(bitmap.memory_bytes(), 0u);
+    for (int round = 0; round < 2; ++round)
+        for (std::uint32_t host = 0; host < 256; ++host)
+            for (std::uint16_t port : {22, 80, 443, 8080}) {
+                const bool a = bitmap.first_time(0xc6130000u + host, port);
+                const bool b = hashed.first_time(0xc6130000u + host, port);
+                EXPECT_EQ(a, round == 0);
+                EXPECT_EQ(b, round == 0);
+            }
+}
+
+TEST(Store, SinkWritesOpenRowsOnlyByDefaultAndDedups) {
+    TempDir dir;
+    const std::string db_path = (dir.path / "scan.db").string();
+    const std::string list_path = (dir.path / "scan.list").string();
+    ScanSpace space(TargetSet::from_intervals({{0xc6130000u, 0xc61300ffu}}), PortSet::from_ports({22, 80}), 7);
+    {
+        ResultSink sink(SinkOptions{.keep_closed = false, .batch_rows = 3}, &space, 1'700'000'000.0);
+        sink.set_database(std::make_unique<SqliteWriter>(db_path, ScanRecord{.seed = 7, .targets = "198.19.0.0/24", .ports = "22,80"}));
+        sink.add_output(make_list_writer(list_path));
+        const ResultRecord records[] = {
+            make_record(0xc6130005u, 80, PortState::open, Reason::syn_ack),
+            make_record(0xc6130005u, 80, PortState::open, Reason::syn_ack), // duplicate
+            make_record(0xc6130006u, 22, PortState::closed, Reason::reset),
+            make_record(0xc6130007u, 22, PortState::open, Reason::syn_ack),
+        };
+        sink.add(records, 4);
+        sink.finish(ScanCounters{.sent = 512, .replies = 4});
+        EXPECT_EQ(sink.open(), 2u);
+        EXPECT_EQ(sink.closed(), 1u);
+        EXPECT_EQ(sink.duplicates(), 1u);
+    }
+    const std::set<Row> expected = {{"198.19.0.5", 80, "tcp", "open", "syn-ack"}, {"198.19.0.7", 22, "tcp", "open", "syn-ack"}};
+    EXPECT_EQ(read_rows(db_path), expected);
+
+    std::ifstream list(list_path);
+    std::stringstream text;
+    text << list.rdbuf();
+    EXPECT_EQ(text.str(), "#masscan\nopen tcp 80 198.19.0.5 1700000001\nopen tcp 22 198.19.0.7 1700000001\n# end\n");
+
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT status, sent, open, closed, duplicates, seed FROM scans", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "complete");
+    EXPECT_EQ(sqlite3_column_int(st, 1), 512);
+    EXPECT_EQ(sqlite3_column_int(st, 2), 2);
+    EXPECT_EQ(sqlite3_column_int(st, 3), 1);
+    EXPECT_EQ(sqlite3_column_int(st, 4), 1);
+    EXPECT_EQ(sqlite3_column_int(st, 5), 7);
+    sqlite3_finalize(st);
+    ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+TEST(Store, ShowClosedKeepsEveryState) {
+    TempDir dir;
+    const std::string db_path = (dir.path / "scan.db").string();
+    ResultSink sink(SinkOptions{.keep_closed = true}, nullptr, 0);
+    sink.set_database(std::make_unique<SqliteWriter>(db_path, ScanRecord{}));
+    const ResultRecord records[] = {
+        make_record(0x01020304u, 1, PortState::closed, Reason::reset),
+        make_record(0x01020304u, 2, PortState::filtered, Reason::port_unreach),
+        make_record(0x01020304u, 65535, PortState::open, Reason::syn_ack),
+    };
+    sink.add(records, 3);
+    sink.finish({});
+    const std::set<Row> expected = {{"1.2.3.4", 1, "tcp", "closed", "reset"},
+                                    {"1.2.3.4", 2, "tcp", "filtered", "port-unreach"},
+                                    {"1.2.3.4", 65535, "tcp", "open", "syn-ack"}};
+    EXPECT_EQ(read_rows(db_path), expected);
+}
+
+TEST(Store, UncreatableDatabaseNamesThePath) {
+    try {
+        SqliteWriter writer("/nonexistent-dir/x/scan.db", ScanRecord{});
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/x/scan.db"), std::string::npos) << e.what();
+    }
+}
+
+} // namespace
+} // namespace ws

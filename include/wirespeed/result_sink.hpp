@@ -1,0 +1,111 @@
+#pragma once
+// The collector's back end: exact dedup with bounded memory, the state
+// filter, and the writers (SQLite in WAL mode, list file). Single-threaded by
+// design: exactly one collector thread owns it, so SQLite sees one connection
+// and one writer, in batched transactions with prepared statements.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "wirespeed/record.hpp"
+
+namespace ws {
+
+class ScanSpace;
+
+// One output format (list, later JSON/CSV/XML/grepable): one small interface.
+class OutputWriter {
+public:
+    virtual ~OutputWriter() = default;
+    virtual void write(const ResultRecord& record, double seen_at_unix) = 0;
+    virtual void flush() = 0;  // make what was written durable enough to read
+    virtual void finish() = 0; // trailer, close
+};
+// masscan's -oL format: "open tcp 80 198.19.0.5 1700000000".
+std::unique_ptr<OutputWriter> make_list_writer(const std::string& path);
+
+struct ScanRecord { // a row of the `scans` table
+    std::uint64_t seed = 0;
+    std::string targets, ports, shard, config_json;
+    std::uint64_t rate = 0;
+    std::uint64_t probes = 0; // planned probes
+};
+
+struct ScanCounters {
+    std::uint64_t sent = 0, replies = 0, open = 0, closed = 0, filtered = 0, duplicates = 0, drops = 0;
+    double duration_s = 0;
+    std::string status = "complete"; // complete | interrupted | failed
+};
+
+// SQLite: results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at)
+// and scans(...). Everything through prepared statements; one transaction per batch.
+class SqliteWriter {
+public:
+    SqliteWriter(const std::string& path, const ScanRecord& scan);
+    ~SqliteWriter();
+    SqliteWriter(const SqliteWriter&) = delete;
+    SqliteWriter& operator=(const SqliteWriter&) = delete;
+
+    void insert(const ResultRecord& record, double seen_at_unix); // opens a transaction on demand
+    void commit();                                                // ends the open transaction, if any
+    void finish(const ScanCounters& counters);                    // commit + scans row + index
+    std::int64_t scan_id() const noexcept { return scan_id_; }
+
+private:
+    void exec(const char* sql);
+    struct sqlite3* db_ = nullptr;
+    struct sqlite3_stmt* insert_ = nullptr;
+    std::int64_t scan_id_ = 0;
+    bool in_transaction_ = false;
+    std::string path_;
+};
+
+// Exact "seen before?" over (address, port): a bitmap over the scan's dense
+// index when it fits in `bitmap_limit_bytes` (size/8 bytes), else a hash set
+// of the keys actually seen (16 bytes x results, bounded by the replies).
+class Deduplicator {
+public:
+    Deduplicator(const ScanSpace* space, std::uint64_t bitmap_limit_bytes = 512ull << 20);
+    ~Deduplicator();
+    bool first_time(std::uint32_t address, std::uint16_t port);
+    std::uint64_t memory_bytes() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+struct SinkOptions {
+    bool keep_closed = false;         // --show closed: keep closed and filtered too
+    std::size_t batch_rows = 8192;    // commit at least this often (rows)
+};
+
+class ResultSink {
+public:
+    ResultSink(SinkOptions options, const ScanSpace* space, double start_unix);
+    ~ResultSink();
+    void set_database(std::unique_ptr<SqliteWriter> db) { db_ = std::move(db); }
+    void add_output(std::unique_ptr<OutputWriter> out) { outputs_.push_back(std::move(out)); }
+
+    void add(const ResultRecord* records, std::size_t count);
+    void flush();                     // commit the open batch (timer-driven, ~100 ms)
+    void finish(ScanCounters counters); // final commit, scans row, trailers
+
+    std::uint64_t open() const noexcept { return open_; }
+    std::uint64_t closed() const noexcept { return closed_; }
+    std::uint64_t filtered() const noexcept { return filtered_; }
+    std::uint64_t duplicates() const noexcept { return duplicates_; }
+    std::uint64_t rows() const noexcept { return rows_; }
+
+private:
+    SinkOptions options_;
+    Deduplicator dedup_;
+    double start_unix_;
+    std::unique_ptr<SqliteWriter> db_;
+    std::vector<std::unique_ptr<OutputWriter>> outputs_;
+    std::uint64_t open_ = 0, closed_ = 0, filtered_ = 0, duplicates_ = 0, rows_ = 0;
+    std::size_t pending_ = 0;
+};
+
+} // namespace ws
