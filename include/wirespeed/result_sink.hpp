@@ -10,6 +10,9 @@
 
 #include "wirespeed/record.hpp"
 
+struct sqlite3;
+struct sqlite3_stmt;
+
 namespace ws {
 
 class ScanSpace;
@@ -54,8 +57,8 @@ public:
 
 private:
     void exec(const char* sql);
-    struct sqlite3* db_ = nullptr;
-    struct sqlite3_stmt* insert_ = nullptr;
+    ::sqlite3* db_ = nullptr;
+    ::sqlite3_stmt* insert_ = nullptr;
     std::int64_t scan_id_ = 0;
     bool in_transaction_ = false;
     std::string path_;

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "wirespeed/error.hpp"
 #include "wirespeed/scan_space.hpp"
 
 namespace ws {

@@ -1,0 +1,73 @@
+#pragma once
+// Adaptive send rate: additive-multiplicative climb toward the cap, and a
+// multiplicative back-off when the path shows saturation. Pure logic fed one
+// sample per control tick (~100 ms) so it is tested without any packets.
+#include <algorithm>
+#include <cstdint>
+
+namespace ws {
+
+struct RateSample {
+    std::uint64_t sent = 0;        // probes sent this tick
+    std::uint64_t replies = 0;     // validated replies this tick
+    std::uint64_t drops = 0;       // NIC oerrors + imissed + rx_nombuf + result-ring overflow this tick
+    std::uint64_t tx_stalls = 0;   // bursts the TX queue did not take at once
+    double ring_fill = 0;          // fullest result ring, 0..1
+};
+
+struct RateControlOptions {
+    std::uint64_t cap = 0;          // --rate; 0 = no cap (climb until the path pushes back)
+    bool adaptive = true;
+    std::uint64_t floor = 1'000;    // never back off below this
+    double increase = 1.25;         // per healthy tick
+    double decrease = 0.7;          // per saturated tick
+    double yield_drop = 0.5;        // reply yield falling below this fraction of its baseline = saturation
+    std::uint64_t min_sample = 2'000; // probes per tick before the yield is trusted
+};
+
+class RateController {
+public:
+    explicit RateController(RateControlOptions options) : options_(options) {
+        if (!options_.adaptive) rate_ = options_.cap;
+        else rate_ = options_.cap ? std::max(options_.floor, options_.cap / 4) : 100'000;
+    }
+
+    std::uint64_t rate() const noexcept { return rate_; } // 0 = unlimited (fixed mode without cap)
+    bool saturated_last_tick() const noexcept { return saturated_; }
+
+    std::uint64_t update(const RateSample& s) {
+        if (!options_.adaptive) return rate_;
+        saturated_ = s.drops > 0 || s.ring_fill > 0.5 || falling_yield(s);
+        if (saturated_) {
+            rate_ = std::max(options_.floor, std::uint64_t(double(rate_) * options_.decrease));
+        } else if (s.tx_stalls == 0 || s.sent + s.sent / 10 >= expected_per_tick()) {
+            // Climb only when we actually sent what the last rate allowed.
+            std::uint64_t next = std::uint64_t(double(rate_) * options_.increase);
+            if (options_.cap) next = std::min(next, options_.cap);
+            rate_ = std::max(next, rate_);
+        }
+        return rate_;
+    }
+
+private:
+    std::uint64_t expected_per_tick() const noexcept { return rate_ / 10; }
+
+    bool falling_yield(const RateSample& s) {
+        if (s.sent < options_.min_sample) return false;
+        const double yield = double(s.replies) / double(s.sent);
+        if (baseline_ < 0) {
+            baseline_ = yield;
+            return false;
+        }
+        const bool falling = baseline_ > 0 && yield < baseline_ * options_.yield_drop;
+        if (!falling) baseline_ = 0.8 * baseline_ + 0.2 * yield; // track slow changes in the target mix
+        return falling;
+    }
+
+    RateControlOptions options_;
+    std::uint64_t rate_ = 0;
+    double baseline_ = -1;
+    bool saturated_ = false;
+};
+
+} // namespace ws

@@ -1,0 +1,66 @@
+#pragma once
+// Everything a scan needs, as plain data: filled by the CLI (and later config
+// files), read by the engine. No DPDK types here.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wirespeed/address.hpp"
+#include "wirespeed/ports.hpp"
+#include "wirespeed/probe.hpp"
+
+namespace ws {
+
+enum class RateMode : std::uint8_t { fixed, adaptive };
+
+// Where packets go: exactly one of interface / pci / vdevs, or ports that a
+// test created in-process (net_ring pairs).
+struct PortSpec {
+    std::string interface;          // Linux interface via net_af_packet (or net_af_xdp with xdp)
+    bool xdp = false;
+    std::string pci;                // a NIC bound to vfio-pci
+    std::vector<std::string> vdevs; // raw vdev specs; the first ethdev is used
+    std::string lcores;             // EAL --lcores map; empty = the default layout
+    std::vector<std::string> extra_eal; // --eal escape hatch, split on spaces
+    int verbosity = 0;
+};
+
+struct ScanConfig {
+    PortSpec port;
+    std::vector<std::string> target_specs; // as given (for the scans table)
+    std::vector<std::string> target_files; // -iL
+    std::vector<std::string> exclude_specs;
+    std::vector<std::string> exclude_files;
+    std::optional<std::string> blocklist_file; // replaces the default blocklist
+    std::string ports_spec;
+
+    unsigned tx_cores = 1;
+    unsigned rx_cores = 1;
+    std::optional<std::uint32_t> source_ip;
+    PortRange source_ports{40000, 60999};
+    std::optional<std::uint32_t> gateway_ip;
+    std::optional<MacAddress> gateway_mac;
+    TcpOptionsProfile tcp_options = TcpOptionsProfile::mss_only;
+    std::uint8_t ttl = 64;
+
+    std::uint64_t rate = 100'000;      // probes/s cap; 0 = as fast as the port takes
+    RateMode rate_mode = RateMode::adaptive;
+    double wait_seconds = 8;
+    std::uint32_t retries = 0;
+    double retry_delay_seconds = 1;
+    std::optional<std::uint64_t> seed;
+    std::uint32_t shard_index = 0;
+    std::uint32_t shard_count = 1;
+
+    std::string db_path = "wirespeed.db";
+    bool no_db = false;
+    bool show_closed = false;
+    std::string list_output;
+    std::string metadata_file;
+    bool status_json = false;
+    bool send_reset = false;
+    int verbosity = 0; // -v +1, -q -1
+};
+
+} // namespace ws

@@ -1,0 +1,58 @@
+#include "wirespeed/plan.hpp"
+
+#include <random>
+
+#include <fmt/format.h>
+
+#include "wirespeed/error.hpp"
+
+namespace ws {
+
+std::uint64_t ScanPlan::probes() const noexcept { return shard.size(); }
+
+namespace {
+
+std::uint64_t random_seed() {
+    std::random_device device;
+    return (std::uint64_t{device()} << 32) ^ device();
+}
+
+} // namespace
+
+ScanPlan build_plan(const ScanConfig& config) {
+    ScanPlan plan;
+    TargetSet targets;
+    for (const auto& spec : config.target_specs) targets.add(parse_targets(spec));
+    for (const auto& file : config.target_files) targets.add(load_target_file(file));
+    if (config.target_specs.empty() && config.target_files.empty())
+        throw Error("no targets given: name addresses, CIDR blocks or ranges, or -iL FILE");
+    plan.requested = targets.count();
+
+    const bool explicit_choice = !config.exclude_specs.empty() || !config.exclude_files.empty();
+    TargetSet blocklist = config.blocklist_file ? load_target_file(*config.blocklist_file) : default_blocklist();
+    if (plan.requested > near_full_scan_addresses && blocklist.empty() && !explicit_choice)
+        throw Error(fmt::format("refusing to scan {} addresses (more than 2^30) with no blocklist and no exclusions: "
+                                "keep the default blocklist or pass --exclude/--excludefile",
+                                plan.requested));
+    plan.blocklisted = targets.subtract(blocklist);
+
+    TargetSet excludes;
+    for (const auto& spec : config.exclude_specs) excludes.add(parse_targets(spec));
+    for (const auto& file : config.exclude_files) excludes.add(load_target_file(file));
+    plan.excluded = targets.subtract(excludes);
+
+    if (targets.empty())
+        throw Error(fmt::format("no targets left to scan: {} requested, {} removed by the blocklist, {} excluded",
+                                plan.requested, plan.blocklisted, plan.excluded));
+
+    PortSet ports = parse_ports(config.ports_spec);
+    if (config.shard_count == 0 || config.shard_index >= config.shard_count)
+        throw Error(fmt::format("invalid shard \"{}/{}\": need 0 <= I < N", config.shard_index, config.shard_count));
+
+    plan.seed = config.seed ? *config.seed : random_seed();
+    plan.space = std::make_unique<ScanSpace>(std::move(targets), std::move(ports), plan.seed);
+    plan.shard = split_range({0, plan.space->size()}, config.shard_index, config.shard_count);
+    return plan;
+}
+
+} // namespace ws

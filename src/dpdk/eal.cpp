@@ -1,0 +1,85 @@
+#include "eal.hpp"
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "wirespeed/error.hpp"
+
+namespace ws::dp {
+
+std::string default_lcore_map(const EalLayout& layout) {
+    const std::size_t n = layout.cpus.empty() ? 1 : layout.cpus.size();
+    auto cpu = [&](unsigned slot) { return layout.cpus.empty() ? 0u : layout.cpus[slot % n]; };
+    std::string map = fmt::format("0@{}", cpu(0));
+    const unsigned workers = layout.tx_lcores + layout.rx_lcores;
+    for (unsigned lcore = 1; lcore <= workers; ++lcore) map += fmt::format(",{}@{}", lcore, cpu(lcore));
+    return map;
+}
+
+std::vector<std::string> build_eal_argv(const PortSpec& port, const EalLayout& layout) {
+    std::vector<std::string> argv = {"wirespeed"};
+    argv.push_back("--lcores=" + (port.lcores.empty() ? default_lcore_map(layout) : port.lcores));
+    argv.push_back("--file-prefix=" + layout.file_prefix);
+    if (!layout.hugepages) {
+        // Virtual PMDs work from malloc'd memory; --in-memory cannot be combined with it in 22.11.
+        argv.insert(argv.end(), {"--no-huge", "-m", "1024", "--no-shconf"});
+    } else {
+        argv.push_back("--in-memory");
+    }
+    argv.push_back("--no-telemetry");
+    if (!port.pci.empty()) {
+        argv.push_back("-a");
+        argv.push_back(port.pci);
+    } else {
+        argv.push_back("--no-pci");
+    }
+    if (!port.interface.empty()) {
+        if (port.xdp)
+            argv.push_back(fmt::format("--vdev=net_af_xdp0,iface={},start_queue=0,queue_count=1", port.interface));
+        else
+            argv.push_back(fmt::format("--vdev=net_af_packet0,iface={},qpairs=1,qdisc_bypass=1,framecnt=4096",
+                                       port.interface));
+    }
+    for (const auto& vdev : port.vdevs) argv.push_back("--vdev=" + vdev);
+    argv.push_back(port.verbosity >= 2 ? "--log-level=*:info" : "--log-level=*:warning");
+    for (const auto& extra : port.extra_eal) argv.push_back(extra);
+    return argv;
+}
+
+EalLayout probe_eal_layout(unsigned tx_lcores, unsigned rx_lcores) {
+    EalLayout layout;
+    layout.tx_lcores = tx_lcores;
+    layout.rx_lcores = rx_lcores;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        for (unsigned cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+            if (CPU_ISSET(cpu, &set)) layout.cpus.push_back(cpu);
+    std::ifstream meminfo("/proc/meminfo");
+    std::string line;
+    while (std::getline(meminfo, line))
+        if (line.rfind("HugePages_Free:", 0) == 0) layout.hugepages = std::stoul(line.substr(15)) > 0;
+    layout.file_prefix = fmt::format("wirespeed-{}", getpid());
+    return layout;
+}
+
+Eal::Eal(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    std::vector<std::string> copy = argv; // rte_eal_init may permute argv
+    for (auto& a : copy) args.push_back(a.data());
+    args.push_back(nullptr);
+    if (rte_eal_init(int(args.size() - 1), args.data()) < 0)
+        throw Error(fmt::format("DPDK EAL initialisation failed: {} (argv: {})", rte_strerror(rte_errno),
+                                fmt::join(argv, " ")));
+}
+
+Eal::~Eal() { rte_eal_cleanup(); }
+
+} // namespace ws::dp

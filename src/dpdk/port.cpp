@@ -1,0 +1,125 @@
+#include "port.hpp"
+
+#include <algorithm>
+#include <bit>
+
+#include <fmt/format.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+
+#include "wirespeed/error.hpp"
+#include "wirespeed/record.hpp"
+
+namespace ws::dp {
+
+Mempool::Mempool(const std::string& name, unsigned n, unsigned cache, int socket) {
+    pool_ = rte_pktmbuf_pool_create(name.c_str(), n, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    if (!pool_) throw Error(fmt::format("cannot create mempool \"{}\" of {} mbufs: {}", name, n, rte_strerror(rte_errno)));
+}
+
+Mempool::~Mempool() { rte_mempool_free(pool_); }
+
+unsigned mempool_size(unsigned rx_queues, unsigned rx_desc, unsigned tx_queues, unsigned tx_desc, unsigned lcores,
+                      unsigned cache, unsigned burst) {
+    const unsigned need = rx_queues * rx_desc + tx_queues * tx_desc + lcores * (cache * 3 / 2 + burst);
+    const unsigned wanted = std::max(need, 8192u);
+    return std::bit_ceil(wanted + 1) - 1;
+}
+
+ResultRing::ResultRing(const std::string& name, unsigned count, int socket) {
+    ring_ = rte_ring_create_elem(name.c_str(), sizeof(ResultRecord), count, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!ring_) throw Error(fmt::format("cannot create ring \"{}\": {}", name, rte_strerror(rte_errno)));
+}
+
+ResultRing::~ResultRing() { rte_ring_free(ring_); }
+
+FrameRing::FrameRing(const std::string& name, unsigned count, int socket) {
+    ring_ = rte_ring_create(name.c_str(), count, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!ring_) throw Error(fmt::format("cannot create ring \"{}\": {}", name, rte_strerror(rte_errno)));
+}
+
+FrameRing::~FrameRing() {
+    void* m = nullptr;
+    while (rte_ring_sc_dequeue(ring_, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    rte_ring_free(ring_);
+}
+
+PortCaps read_caps(std::uint16_t port_id) {
+    rte_eth_dev_info info{};
+    const int rc = rte_eth_dev_info_get(port_id, &info);
+    if (rc != 0) throw Error(fmt::format("cannot read port {} info: {}", port_id, rte_strerror(-rc)));
+    PortCaps caps;
+    caps.driver = info.driver_name ? info.driver_name : "unknown";
+    caps.max_rx_queues = info.max_rx_queues;
+    caps.max_tx_queues = info.max_tx_queues;
+    caps.tx_offload_capa = info.tx_offload_capa;
+    caps.rss_offloads = info.flow_type_rss_offloads;
+    return caps;
+}
+
+Port::Port(std::uint16_t port_id, unsigned rx_queues, unsigned tx_queues, rte_mempool* rx_pool, int verbosity)
+    : id_(port_id), caps_(read_caps(port_id)) {
+    if (rx_queues > caps_.max_rx_queues || tx_queues > caps_.max_tx_queues)
+        throw Error(fmt::format("port {} ({}) offers {} RX / {} TX queues; {} RX and {} TX lcores need one each",
+                                port_id, caps_.driver, caps_.max_rx_queues, caps_.max_tx_queues, rx_queues, tx_queues));
+    rte_eth_conf conf{};
+    const std::uint64_t rss_wanted = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP;
+    if (rx_queues > 1) {
+        const std::uint64_t rss_hf = rss_wanted & caps_.rss_offloads;
+        if (rss_hf) {
+            conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+            rss_ = true;
+        } else {
+            fmt::print(stderr, "wirespeed: port {} ({}) has no RSS; replies arrive on RX queue 0 only\n", port_id,
+                       caps_.driver);
+        }
+    }
+    // Software checksums everywhere: the virtual PMDs offer no offload and the
+    // template's incremental sums cost a few adds; offload would only help on
+    // NICs whose vector TX path it does not disable.
+    int rc = rte_eth_dev_configure(port_id, std::uint16_t(rx_queues), std::uint16_t(tx_queues), &conf);
+    if (rc != 0) throw Error(fmt::format("cannot configure port {} ({}): {}", port_id, caps_.driver, rte_strerror(-rc)));
+    std::uint16_t rxd = rx_desc_, txd = tx_desc_;
+    rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rxd, &txd);
+    if (rc != 0) throw Error(fmt::format("cannot adjust descriptors of port {}: {}", port_id, rte_strerror(-rc)));
+    if ((rxd != rx_desc_ || txd != tx_desc_) && verbosity >= 1)
+        fmt::print(stderr, "wirespeed: port {} descriptors clamped to {} RX / {} TX\n", port_id, rxd, txd);
+    rx_desc_ = rxd;
+    tx_desc_ = txd;
+    const int socket = rte_eth_dev_socket_id(port_id);
+    for (unsigned q = 0; q < rx_queues; ++q) {
+        rc = rte_eth_rx_queue_setup(port_id, std::uint16_t(q), rxd, socket < 0 ? SOCKET_ID_ANY : socket, nullptr, rx_pool);
+        if (rc != 0) throw Error(fmt::format("cannot set up RX queue {} of port {}: {}", q, port_id, rte_strerror(-rc)));
+    }
+    for (unsigned q = 0; q < tx_queues; ++q) {
+        rc = rte_eth_tx_queue_setup(port_id, std::uint16_t(q), txd, socket < 0 ? SOCKET_ID_ANY : socket, nullptr);
+        if (rc != 0) throw Error(fmt::format("cannot set up TX queue {} of port {}: {}", q, port_id, rte_strerror(-rc)));
+    }
+    rc = rte_eth_dev_start(port_id);
+    if (rc != 0) throw Error(fmt::format("cannot start port {} ({}): {}", port_id, caps_.driver, rte_strerror(-rc)));
+    started_ = true;
+    rte_eth_promiscuous_enable(port_id); // best effort: some PMDs do not support it
+    rte_eth_stats_reset(port_id);
+}
+
+Port::~Port() {
+    if (started_) rte_eth_dev_stop(id_);
+    rte_eth_dev_close(id_);
+}
+
+MacAddress Port::mac() const {
+    rte_ether_addr addr{};
+    rte_eth_macaddr_get(id_, &addr);
+    MacAddress mac;
+    std::copy(std::begin(addr.addr_bytes), std::end(addr.addr_bytes), mac.begin());
+    return mac;
+}
+
+PortStats Port::stats() const {
+    rte_eth_stats s{};
+    rte_eth_stats_get(id_, &s);
+    return {s.opackets, s.oerrors, s.ipackets, s.ierrors, s.imissed, s.rx_nombuf};
+}
+
+} // namespace ws::dp

@@ -1,0 +1,97 @@
+#pragma once
+// RAII owners at the DPDK boundary: mempool, result ring, ethdev port.
+#include <cstdint>
+#include <string>
+
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "wirespeed/address.hpp"
+
+namespace ws::dp {
+
+class Mempool {
+public:
+    // n mbufs with a per-lcore cache; see mempool_size() for the formula.
+    Mempool(const std::string& name, unsigned n, unsigned cache, int socket);
+    ~Mempool();
+    Mempool(const Mempool&) = delete;
+    Mempool& operator=(const Mempool&) = delete;
+    rte_mempool* get() const noexcept { return pool_; }
+
+private:
+    rte_mempool* pool_ = nullptr;
+};
+
+// l2fwd's rule, plus slack for in-flight TX bursts: every descriptor of every
+// queue can hold an mbuf, every lcore cache can hold 1.5 x cache, and each
+// lcore keeps one burst in hand. Rounded up to 2^q - 1 (mempool's sweet spot).
+unsigned mempool_size(unsigned rx_queues, unsigned rx_desc, unsigned tx_queues, unsigned tx_desc, unsigned lcores,
+                      unsigned cache, unsigned burst);
+
+class ResultRing {
+public:
+    ResultRing(const std::string& name, unsigned count, int socket); // SP/SC, 32-byte elements
+    ~ResultRing();
+    ResultRing(const ResultRing&) = delete;
+    ResultRing& operator=(const ResultRing&) = delete;
+    rte_ring* get() const noexcept { return ring_; }
+
+private:
+    rte_ring* ring_ = nullptr;
+};
+
+class FrameRing { // SP/SC ring of mbuf pointers (RX lcore -> TX lcore control frames)
+public:
+    FrameRing(const std::string& name, unsigned count, int socket);
+    ~FrameRing();
+    FrameRing(const FrameRing&) = delete;
+    FrameRing& operator=(const FrameRing&) = delete;
+    rte_ring* get() const noexcept { return ring_; }
+
+private:
+    rte_ring* ring_ = nullptr;
+};
+
+struct PortCaps {
+    std::string driver;
+    std::uint16_t max_rx_queues = 1;
+    std::uint16_t max_tx_queues = 1;
+    std::uint64_t tx_offload_capa = 0;
+    std::uint64_t rss_offloads = 0;
+};
+
+struct PortStats {
+    std::uint64_t opackets = 0, oerrors = 0, ipackets = 0, ierrors = 0, imissed = 0, rx_nombuf = 0;
+};
+
+class Port {
+public:
+    // Configures rx_queues/tx_queues (clamped to the device: throws if it
+    // cannot offer them), RSS when offered, descriptor counts adjusted to the
+    // device's limits; every downgrade is logged once.
+    Port(std::uint16_t port_id, unsigned rx_queues, unsigned tx_queues, rte_mempool* rx_pool, int verbosity);
+    ~Port();
+    Port(const Port&) = delete;
+    Port& operator=(const Port&) = delete;
+
+    std::uint16_t id() const noexcept { return id_; }
+    const PortCaps& caps() const noexcept { return caps_; }
+    MacAddress mac() const;
+    PortStats stats() const;
+    std::uint16_t rx_desc() const noexcept { return rx_desc_; }
+    std::uint16_t tx_desc() const noexcept { return tx_desc_; }
+    bool rss() const noexcept { return rss_; }
+
+private:
+    std::uint16_t id_;
+    PortCaps caps_;
+    std::uint16_t rx_desc_ = 1024, tx_desc_ = 1024;
+    bool rss_ = false;
+    bool started_ = false;
+};
+
+PortCaps read_caps(std::uint16_t port_id);
+
+} // namespace ws::dp

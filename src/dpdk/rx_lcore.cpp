@@ -1,0 +1,123 @@
+// RX lcore: parse and validate replies with the core parser, free mbufs
+// here (so they return to this lcore's cache), push fixed-size records into
+// this lcore's SPSC ring, and hand ARP replies / RSTs to a TX lcore.
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+#include <rte_prefetch.h>
+
+#include "lcores.hpp"
+#include "wirespeed/probe.hpp"
+
+namespace ws::dp {
+namespace {
+
+void hand_over(RxLcore& rx, rte_mbuf* m) {
+    if (rte_ring_sp_enqueue(rx.control, m) != 0) {
+        rte_pktmbuf_free(m);
+        rx.control_full.add(1);
+    }
+}
+
+void answer_arp(RxLcore& rx, const ArpInfo& arp) {
+    rte_mbuf* m = rte_pktmbuf_alloc(rx.pool);
+    if (!m) return;
+    const std::size_t len = build_arp(rte_pktmbuf_mtod(m, std::uint8_t*), true, rx.our_mac, rx.context.source_ip,
+                                      arp.sender_mac, arp.sender_ip);
+    m->data_len = std::uint16_t(len);
+    m->pkt_len = std::uint32_t(len);
+    hand_over(rx, m);
+    rx.arp_answered.add(1);
+}
+
+// A kernel-bypassed scanner has no kernel to reset half-open connections for it.
+void send_reset(RxLcore& rx, const ParsedReply& reply, const MacAddress& peer_mac) {
+    rte_mbuf* m = rte_pktmbuf_alloc(rx.pool);
+    if (!m) return;
+    TcpSegment rst{};
+    rst.source_mac = rx.our_mac;
+    rst.destination_mac = peer_mac;
+    rst.source_ip = rx.context.source_ip;
+    rst.destination_ip = reply.record.ipv4();
+    rst.source_port = reply.local_port;
+    rst.destination_port = reply.record.port;
+    rst.sequence = 0; // filled below: our ISN + 1 is what the peer acknowledged
+    const Cookie cookie = rx.context.cookies->make(rst.destination_ip, rst.destination_port, rx.context.source_ip);
+    rst.sequence = cookie.isn + 1;
+    rst.acknowledgment = 0;
+    rst.flags = 0x04; // RST
+    rst.window = 0;
+    rst.ttl = 64;
+    rst.ip_id = cookie.ip_id;
+    rst.with_mss = false;
+    const std::size_t len = build_tcp_segment(rte_pktmbuf_mtod(m, std::uint8_t*), rst);
+    m->data_len = std::uint16_t(len);
+    m->pkt_len = std::uint32_t(len);
+    hand_over(rx, m);
+    rx.resets_sent.add(1);
+}
+
+} // namespace
+
+int rx_lcore_main(void* arg) {
+    RxLcore& rx = *static_cast<RxLcore*>(arg);
+    const RunFlags& flags = *rx.flags;
+    rte_mbuf* frames[burst_size];
+    ResultRecord records[burst_size];
+    unsigned idle_polls = 0;
+
+    while (!flags.stop_rx.load(std::memory_order_relaxed)) {
+        const std::uint16_t n = rte_eth_rx_burst(rx.port, rx.queue, frames, burst_size);
+        if (n == 0) {
+            // Back off only when idle: a few hundred empty polls cost
+            // microseconds, then sleep so a CPU shared with other lcores frees up.
+            if (++idle_polls > 256 && flags.backoff_idle.load(std::memory_order_relaxed))
+                rte_delay_us_sleep(idle_polls > 4096 ? 200 : 20);
+            else
+                rte_pause();
+            continue;
+        }
+        idle_polls = 0;
+        const std::uint32_t elapsed_ms = std::uint32_t(((rte_rdtsc() - rx.start_tsc) * rx.ms_per_tsc_q32) >> 32);
+        unsigned results = 0;
+        for (std::uint16_t i = 0; i < n; ++i) {
+            if (i + 3 < n) rte_prefetch0(rte_pktmbuf_mtod(frames[i + 3], void*));
+            const rte_mbuf* m = frames[i];
+            const auto* data = rte_pktmbuf_mtod(m, const std::uint8_t*);
+            // Multi-segment frames are parsed on their first segment only: every
+            // header we need fits there, and the parser never reads past data_len.
+            const ParsedReply reply = parse_reply(data, m->data_len, rx.context);
+            switch (reply.kind) {
+            case ReplyKind::result:
+                records[results] = reply.record;
+                records[results].elapsed_ms = elapsed_ms;
+                ++results;
+                if (rx.send_reset && reply.record.state == PortState::open) {
+                    MacAddress peer;
+                    std::memcpy(peer.data(), data + 6, 6);
+                    send_reset(rx, reply, peer);
+                }
+                break;
+            case ReplyKind::arp_request:
+                if (reply.arp.target_ip == rx.context.source_ip) answer_arp(rx, reply.arp);
+                break;
+            case ReplyKind::arp_reply:
+                break;
+            case ReplyKind::rejected:
+                rx.rejected[std::size_t(reply.reject)].add(1);
+                break;
+            }
+        }
+        rte_pktmbuf_free_bulk(frames, n);
+        rx.received.add(n);
+        if (results) {
+            const unsigned pushed = rte_ring_sp_enqueue_burst_elem(rx.results, records, sizeof(ResultRecord), results, nullptr);
+            rx.results_pushed.add(pushed);
+            if (pushed < results) rx.ring_full.add(results - pushed);
+        }
+    }
+    return 0;
+}
+
+} // namespace ws::dp

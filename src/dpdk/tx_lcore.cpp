@@ -1,0 +1,122 @@
+// TX lcore: walk this lcore's slice of the permutation, craft probes from the
+// template, pace bursts with the token bucket, and send the control frames
+// (ARP replies, RSTs) that RX lcores hand over. Nothing here allocates
+// (beyond mbufs from the lcore's pool cache), locks or makes a syscall while
+// there is work; idle waits sleep so lcores sharing a CPU are not starved.
+#include <cstring>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+
+#include "lcores.hpp"
+#include "wirespeed/token_bucket.hpp"
+
+namespace ws::dp {
+namespace {
+
+// Sleeps when the wait is long enough to be worth a syscall, spins otherwise.
+void wait_cycles(std::uint64_t cycles, std::uint64_t tsc_hz, bool may_sleep) {
+    const std::uint64_t us = cycles * 1'000'000 / tsc_hz;
+    if (may_sleep && us >= 20) {
+        rte_delay_us_sleep(unsigned(us > 1000 ? 1000 : us - 10));
+        return;
+    }
+    const std::uint64_t until = rte_rdtsc() + cycles;
+    while (rte_rdtsc() < until) rte_pause();
+}
+
+void send_control_frames(TxLcore& tx) {
+    for (rte_ring* ring : tx.control_rings) {
+        rte_mbuf* frames[burst_size];
+        const unsigned n = rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(frames), burst_size, nullptr);
+        if (n == 0) continue;
+        unsigned sent = 0;
+        for (int attempt = 0; attempt < 8 && sent < n; ++attempt)
+            sent += rte_eth_tx_burst(tx.port, tx.queue, frames + sent, std::uint16_t(n - sent));
+        if (sent < n) {
+            rte_pktmbuf_free_bulk(frames + sent, n - sent);
+            tx.control_dropped.add(n - sent);
+        }
+        tx.control_sent.add(sent);
+    }
+}
+
+// Fills up to `want` mbufs with the next probes of the schedule; returns how
+// many it filled (fewer only when the schedule ends).
+unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
+    const std::uint64_t end = tx.schedule->slots();
+    const std::size_t frame_len = tx.probe->size();
+    unsigned filled = 0;
+    std::uint64_t slot = tx.next_slot.load(std::memory_order_relaxed);
+    while (filled < want && slot < end) {
+        const RetrySchedule::Step step = tx.schedule->at(slot++);
+        if (!step.valid) continue;
+        const Target target = tx.space->at(step.position);
+        const Cookie cookie = tx.cookies->make(target.address, target.port, tx.source_ip);
+        rte_mbuf* m = mbufs[filled++];
+        tx.probe->write(rte_pktmbuf_mtod(m, std::uint8_t*),
+                        ProbeFields{target.address, target.port, cookie.source_port, cookie.isn, cookie.ip_id});
+        m->data_len = std::uint16_t(frame_len);
+        m->pkt_len = std::uint32_t(frame_len);
+    }
+    tx.next_slot.store(slot, std::memory_order_relaxed);
+    return filled;
+}
+
+} // namespace
+
+int tx_lcore_main(void* arg) {
+    TxLcore& tx = *static_cast<TxLcore*>(arg);
+    const RunFlags& flags = *tx.flags;
+    std::uint64_t rate = tx.rate_pps.load(std::memory_order_relaxed);
+    TokenBucket bucket(tx.tsc_hz, rate, rte_rdtsc());
+    rte_mbuf* pending[burst_size];
+    unsigned pending_count = 0;
+    unsigned pending_first = 0;
+
+    while (!flags.stop_rx.load(std::memory_order_relaxed)) {
+        send_control_frames(tx);
+        const bool finished = tx.next_slot.load(std::memory_order_relaxed) >= tx.schedule->slots() && pending_count == 0;
+        if (finished || flags.stop_tx.load(std::memory_order_relaxed)) {
+            if (finished) tx.done.store(true, std::memory_order_release);
+            rte_delay_us_sleep(200); // only ARP/RST hand-offs are left: poll them gently
+            continue;
+        }
+        const std::uint64_t now = rte_rdtsc();
+        if (pending_count == 0) {
+            const std::uint64_t wanted_rate = tx.rate_pps.load(std::memory_order_relaxed);
+            if (wanted_rate != rate) {
+                rate = wanted_rate;
+                bucket.set_rate(rate);
+            }
+            const unsigned grant = bucket.grant(now);
+            if (grant == 0) {
+                wait_cycles(bucket.cycles_until_next(now), tx.tsc_hz, flags.backoff_idle.load(std::memory_order_relaxed));
+                continue;
+            }
+            if (rte_pktmbuf_alloc_bulk(tx.pool, pending, grant) != 0) {
+                tx.nombuf.add(1);
+                bucket.refund(grant);
+                continue;
+            }
+            pending_first = 0;
+            pending_count = craft_probes(tx, pending, grant);
+            if (pending_count < grant) rte_pktmbuf_free_bulk(pending + pending_count, grant - pending_count);
+        }
+        const std::uint16_t sent = rte_eth_tx_burst(tx.port, tx.queue, pending + pending_first, std::uint16_t(pending_count));
+        tx.sent.add(sent);
+        pending_first += sent;
+        pending_count -= sent;
+        if (pending_count) {
+            // The queue is full: keep the rest and retry, never drop a probe.
+            tx.short_bursts.add(1);
+            rte_pause();
+        }
+    }
+    if (pending_count) rte_pktmbuf_free_bulk(pending + pending_first, pending_count);
+    return 0;
+}
+
+} // namespace ws::dp
