@@ -1,1 +1,381 @@
-// placeholder: implemented in a later commit
+#include "wirespeed/targets.hpp"
+
+#include "wirespeed/address.hpp"
+#include "wirespeed/error.hpp"
+
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_sort.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace ws {
+
+namespace {
+
+// Messages must stay on one line and stay readable even when the token is a
+// megabyte of binary junk from a corrupt file, so escape and truncate.
+std::string quote(std::string_view token) {
+    constexpr std::size_t max_shown = 96;
+    std::string out = "\"";
+    for (std::size_t i = 0; i < token.size() && i < max_shown; ++i) {
+        const auto c = static_cast<unsigned char>(token[i]);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += char(c);
+        } else if (c < 0x20 || c >= 0x7f) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        } else {
+            out += char(c);
+        }
+    }
+    if (token.size() > max_shown) out += "...";
+    out += '"';
+    return out;
+}
+
+// '\n' is included so parse_targets accepts a pasted multi-line list; '\r'
+// makes CRLF files work without a separate pass.
+constexpr bool is_space(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+// Returns nullopt on success, else the reason (without the token): the file
+// parser needs the reason separately so it can prefix file:line, and it must
+// not pay for exceptions while chunks race each other.
+std::optional<std::string> try_parse_spec(std::string_view spec, Ipv4Interval& out) {
+    if (spec.empty()) return std::string("empty target");
+
+    if (const auto slash = spec.find('/'); slash != std::string_view::npos) {
+        const auto addr_text = spec.substr(0, slash);
+        const auto len_text = spec.substr(slash + 1);
+        const auto address = parse_ipv4(addr_text);
+        if (!address) return quote(addr_text) + " is not an IPv4 address";
+        unsigned length = 0;
+        if (len_text.empty() || len_text.size() > 2) return std::string("prefix length must be 0-32");
+        for (char c : len_text) {
+            if (c < '0' || c > '9') return std::string("prefix length must be 0-32");
+            length = length * 10 + unsigned(c - '0');
+        }
+        if (length > 32) return std::string("prefix length must be 0-32");
+        // Shift in 64 bits: a 32-bit shift by 32 is undefined.
+        const auto host_mask = std::uint32_t((std::uint64_t{1} << (32 - length)) - 1);
+        out.first = *address & ~host_mask;
+        out.last = out.first | host_mask;
+        return std::nullopt;
+    }
+
+    if (const auto dash = spec.find('-'); dash != std::string_view::npos) {
+        const auto first_text = spec.substr(0, dash);
+        const auto last_text = spec.substr(dash + 1);
+        const auto first = parse_ipv4(first_text);
+        if (!first) return "range start " + quote(first_text) + " is not an IPv4 address";
+        const auto last = parse_ipv4(last_text);
+        if (!last) return "range end " + quote(last_text) + " is not an IPv4 address";
+        if (*first > *last) return std::string("range start is after its end");
+        out = {*first, *last};
+        return std::nullopt;
+    }
+
+    const auto address = parse_ipv4(spec);
+    if (!address) return std::string("not an IPv4 address, CIDR block or range (a.b.c.d, a.b.c.d/n, a.b.c.d-e.f.g.h)");
+    out = {*address, *address};
+    return std::nullopt;
+}
+
+// Splits a comma/whitespace list and appends its intervals. A separator may
+// hold at most one comma: ",," or a leading/trailing comma is an empty target,
+// which is almost always a typo worth stopping for. Returns the error message
+// (without any file:line prefix) or nullopt.
+std::optional<std::string> parse_list_into(std::string_view list, std::vector<Ipv4Interval>& out) {
+    std::size_t pos = 0;
+    bool expecting_item = false; // true right after a comma
+    while (true) {
+        while (pos < list.size() && is_space(list[pos])) ++pos;
+        if (pos == list.size()) {
+            if (expecting_item) return "empty target in list " + quote(trim(list));
+            return std::nullopt;
+        }
+        // Either a leading comma or a second one after the item's own comma.
+        if (list[pos] == ',') return "empty target in list " + quote(trim(list));
+        std::size_t end = pos;
+        while (end < list.size() && !is_space(list[end]) && list[end] != ',') ++end;
+        const auto token = list.substr(pos, end - pos);
+        Ipv4Interval interval{};
+        if (auto why = try_parse_spec(token, interval)) return "invalid target " + quote(token) + ": " + *why;
+        out.push_back(interval);
+        pos = end;
+        while (pos < list.size() && is_space(list[pos])) ++pos;
+        expecting_item = false;
+        if (pos < list.size() && list[pos] == ',') {
+            ++pos;
+            expecting_item = true;
+        }
+    }
+}
+
+// Above this many intervals the sort is worth handing to TBB.
+constexpr std::size_t parallel_sort_threshold = 1 << 16;
+
+void sort_intervals(std::vector<Ipv4Interval>& intervals) {
+    // Ties need no order: merging keeps the larger end whichever comes first.
+    const auto by_first = [](const Ipv4Interval& a, const Ipv4Interval& b) { return a.first < b.first; };
+    if (intervals.size() >= parallel_sort_threshold)
+        tbb::parallel_sort(intervals.begin(), intervals.end(), by_first);
+    else
+        std::sort(intervals.begin(), intervals.end(), by_first);
+}
+
+// Input sorted by first. Adjacent intervals merge too, so the representation
+// is canonical and operator== means set equality.
+std::vector<Ipv4Interval> merge_sorted(const std::vector<Ipv4Interval>& sorted) {
+    std::vector<Ipv4Interval> merged;
+    merged.reserve(sorted.size());
+    for (const auto& iv : sorted) {
+        if (iv.first > iv.last) continue; // malformed by hand: treat as empty
+        if (!merged.empty() && std::uint64_t{iv.first} <= std::uint64_t{merged.back().last} + 1) {
+            merged.back().last = std::max(merged.back().last, iv.last);
+        } else {
+            merged.push_back(iv);
+        }
+    }
+    merged.shrink_to_fit();
+    return merged;
+}
+
+} // namespace
+
+TargetSet TargetSet::from_intervals(std::vector<Ipv4Interval> intervals) {
+    sort_intervals(intervals);
+    TargetSet set;
+    set.intervals_ = merge_sorted(intervals);
+    set.rebuild_index();
+    return set;
+}
+
+void TargetSet::rebuild_index() {
+    starts_.resize(intervals_.size());
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < intervals_.size(); ++i) {
+        starts_[i] = total;
+        total += intervals_[i].size();
+    }
+    count_ = total;
+}
+
+bool TargetSet::contains(std::uint32_t address) const noexcept {
+    return index_of(address) != UINT64_MAX;
+}
+
+std::uint32_t TargetSet::at(std::uint64_t index) const noexcept {
+    assert(index < count_);
+    // The last interval whose start index is <= index holds it.
+    const auto it = std::upper_bound(starts_.begin(), starts_.end(), index);
+    const auto i = std::size_t(it - starts_.begin()) - 1;
+    return intervals_[i].first + std::uint32_t(index - starts_[i]);
+}
+
+std::uint64_t TargetSet::index_of(std::uint32_t address) const noexcept {
+    const auto it = std::upper_bound(intervals_.begin(), intervals_.end(), address,
+                                     [](std::uint32_t a, const Ipv4Interval& iv) { return a < iv.first; });
+    if (it == intervals_.begin()) return UINT64_MAX;
+    const auto i = std::size_t(it - intervals_.begin()) - 1;
+    if (address > intervals_[i].last) return UINT64_MAX;
+    return starts_[i] + (address - intervals_[i].first);
+}
+
+void TargetSet::add(const TargetSet& other) {
+    std::vector<Ipv4Interval> both;
+    both.reserve(intervals_.size() + other.intervals_.size());
+    const auto by_first = [](const Ipv4Interval& a, const Ipv4Interval& b) { return a.first < b.first; };
+    std::merge(intervals_.begin(), intervals_.end(), other.intervals_.begin(), other.intervals_.end(),
+               std::back_inserter(both), by_first);
+    intervals_ = merge_sorted(both);
+    rebuild_index();
+}
+
+std::uint64_t TargetSet::subtract(const TargetSet& other) {
+    const auto& cut = other.intervals_;
+    std::vector<Ipv4Interval> kept;
+    kept.reserve(intervals_.size() + cut.size());
+    std::size_t j = 0;
+    for (const auto& iv : intervals_) {
+        // 64-bit cursor: after a cut ending at 255.255.255.255 it moves to 2^32.
+        std::uint64_t cursor = iv.first;
+        const std::uint64_t end = iv.last;
+        while (j < cut.size() && cut[j].last < cursor) ++j;
+        // cut[j] may also overlap the next interval, so only k advances here.
+        for (std::size_t k = j; k < cut.size() && cut[k].first <= end && cursor <= end; ++k) {
+            if (cut[k].first > cursor) kept.push_back({std::uint32_t(cursor), cut[k].first - 1});
+            cursor = std::max<std::uint64_t>(cursor, std::uint64_t{cut[k].last} + 1);
+        }
+        if (cursor <= end) kept.push_back({std::uint32_t(cursor), std::uint32_t(end)});
+    }
+    // Pieces of one interval are separated by cuts and intervals were already
+    // non-adjacent, so the result is still canonical.
+    const auto before = count_;
+    intervals_ = std::move(kept);
+    intervals_.shrink_to_fit();
+    rebuild_index();
+    return before - count_;
+}
+
+Ipv4Interval parse_target_spec(std::string_view spec) {
+    Ipv4Interval interval{};
+    if (auto why = try_parse_spec(spec, interval)) throw Error("invalid target " + quote(spec) + ": " + *why);
+    return interval;
+}
+
+TargetSet parse_targets(std::string_view list) {
+    std::vector<Ipv4Interval> intervals;
+    if (auto error = parse_list_into(list, intervals)) throw Error(*error);
+    return TargetSet::from_intervals(std::move(intervals));
+}
+
+namespace {
+
+struct ChunkResult {
+    std::vector<Ipv4Interval> intervals;
+    std::uint64_t lines = 0;      // newlines consumed; valid only when no error
+    std::uint64_t error_line = 0; // 0-based within the chunk
+    std::optional<std::string> error;
+};
+
+// Parses whole lines; stops at the chunk's first bad line so the caller can
+// pick the globally first one.
+void parse_chunk(std::string_view chunk, ChunkResult& result) {
+    std::size_t pos = 0;
+    std::uint64_t line = 0;
+    while (pos < chunk.size()) {
+        auto eol = chunk.find('\n', pos);
+        if (eol == std::string_view::npos) eol = chunk.size();
+        auto text = chunk.substr(pos, eol - pos);
+        if (const auto hash = text.find('#'); hash != std::string_view::npos) text = text.substr(0, hash);
+        if (auto error = parse_list_into(text, result.intervals)) {
+            result.error = std::move(error);
+            result.error_line = line;
+            return;
+        }
+        ++line;
+        pos = eol + 1;
+    }
+    result.lines = line;
+}
+
+} // namespace
+
+TargetSet parse_target_text(std::string_view text, std::string_view origin) {
+    // Editors on Windows like to prepend a UTF-8 byte-order mark.
+    if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+
+    // Chunks end just after a '\n' so no line straddles two of them. 1 MiB
+    // keeps per-chunk overhead negligible and still gives many chunks for the
+    // multi-million-line files where parallelism matters.
+    constexpr std::size_t chunk_bytes = std::size_t{1} << 20;
+    std::vector<std::string_view> chunks;
+    for (std::size_t pos = 0; pos < text.size();) {
+        std::size_t end = std::min(text.size(), pos + chunk_bytes);
+        if (end < text.size()) {
+            const auto nl = text.find('\n', end - 1);
+            end = nl == std::string_view::npos ? text.size() : nl + 1;
+        }
+        chunks.push_back(text.substr(pos, end - pos));
+        pos = end;
+    }
+
+    std::vector<ChunkResult> results(chunks.size());
+    if (chunks.size() == 1) {
+        parse_chunk(chunks[0], results[0]);
+    } else if (chunks.size() > 1) {
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, chunks.size(), 1),
+                          [&](const tbb::blocked_range<std::size_t>& r) {
+                              for (auto i = r.begin(); i != r.end(); ++i) parse_chunk(chunks[i], results[i]);
+                          });
+    }
+
+    // Chunks before the first failing one parsed completely, so their line
+    // counts are exact and the reported line is the lowest bad one.
+    std::uint64_t line_base = 0;
+    std::size_t total = 0;
+    for (const auto& r : results) {
+        if (r.error)
+            throw Error(std::string(origin) + ":" + std::to_string(line_base + r.error_line + 1) + ": " + *r.error);
+        line_base += r.lines;
+        total += r.intervals.size();
+    }
+
+    std::vector<Ipv4Interval> all;
+    all.reserve(total);
+    for (auto& r : results) {
+        all.insert(all.end(), r.intervals.begin(), r.intervals.end());
+        std::vector<Ipv4Interval>().swap(r.intervals);
+    }
+    return TargetSet::from_intervals(std::move(all));
+}
+
+namespace {
+
+[[noreturn]] void throw_read_error(const std::string& path, int err) {
+    throw Error("cannot read target file " + quote(path) + ": " + std::strerror(err));
+}
+
+struct FileDescriptor {
+    int fd;
+    ~FileDescriptor() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+} // namespace
+
+TargetSet load_target_file(const std::string& path) {
+    FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (file.fd < 0) throw_read_error(path, errno);
+    struct stat st {};
+    if (::fstat(file.fd, &st) != 0) throw_read_error(path, errno);
+
+    // Regular files are mapped: no copy of a possibly huge list. Pipes,
+    // /dev/stdin and the like have no size up front, so read them whole.
+    if (S_ISREG(st.st_mode) && st.st_size > 0) {
+        const auto size = std::size_t(st.st_size);
+        void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, file.fd, 0);
+        if (map == MAP_FAILED) throw_read_error(path, errno);
+        const auto unmap = [size](void* p) { ::munmap(p, size); };
+        std::unique_ptr<void, decltype(unmap)> guard(map, unmap);
+        ::madvise(map, size, MADV_SEQUENTIAL);
+        return parse_target_text({static_cast<const char*>(map), size}, path);
+    }
+
+    std::string text;
+    char buffer[1 << 16];
+    while (true) {
+        const auto n = ::read(file.fd, buffer, sizeof buffer);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_read_error(path, errno);
+        }
+        if (n == 0) break;
+        text.append(buffer, std::size_t(n));
+    }
+    return parse_target_text(text, path);
+}
+
+} // namespace ws

@@ -1,3 +1,99 @@
+// Feeds arbitrary bytes to the target parsers and checks the set invariants
+// that scanning depends on: a broken set means skipped or repeated addresses.
+#include "wirespeed/error.hpp"
+#include "wirespeed/targets.hpp"
+
 #include <cstddef>
 #include <cstdint>
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t*, std::size_t) { return 0; }
+#include <string_view>
+
+namespace {
+
+void check(bool ok) {
+    if (!ok) __builtin_trap();
+}
+
+void check_error(const ws::Error& e) {
+    // The CLI prints messages as is: they must be one non-empty line.
+    const std::string_view message = e.what();
+    check(!message.empty() && message.find('\n') == std::string_view::npos);
+}
+
+void check_set(const ws::TargetSet& set) {
+    const auto& intervals = set.intervals();
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < intervals.size(); ++i) {
+        check(intervals[i].first <= intervals[i].last);
+        // Sorted, disjoint and non-adjacent: a gap of at least one address.
+        if (i > 0) check(std::uint64_t{intervals[i - 1].last} + 1 < intervals[i].first);
+        check(set.index_of(intervals[i].first) == total);
+        check(set.at(total) == intervals[i].first);
+        total += intervals[i].size();
+        check(set.index_of(intervals[i].last) == total - 1);
+        check(set.at(total - 1) == intervals[i].last);
+        check(set.contains(intervals[i].last));
+        if (intervals[i].first > 0) check(!set.contains(intervals[i].first - 1));
+        if (intervals[i].last < UINT32_MAX) check(set.index_of(intervals[i].last + 1) == UINT64_MAX);
+    }
+    check(total == set.count());
+    check(set.empty() == (total == 0));
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view input(reinterpret_cast<const char*>(data), size);
+
+    ws::TargetSet list;
+    bool list_ok = false;
+    try {
+        list = ws::parse_targets(input);
+        list_ok = true;
+        check_set(list);
+    } catch (const ws::Error& e) {
+        check_error(e);
+    }
+
+    ws::TargetSet text;
+    try {
+        text = ws::parse_target_text(input, "fuzz.txt");
+        check_set(text);
+        // Without '#' a file is just a list spread over lines.
+        if (list_ok && input.find('#') == std::string_view::npos && input.substr(0, 3) != "\xEF\xBB\xBF")
+            check(text == list);
+    } catch (const ws::Error& e) {
+        check_error(e);
+        check(std::string_view(e.what()).substr(0, 9) == "fuzz.txt:");
+    }
+
+    try {
+        const auto interval = ws::parse_target_spec(input);
+        check(interval.first <= interval.last);
+    } catch (const ws::Error& e) {
+        check_error(e);
+    }
+
+    // Set algebra between the two halves' parses: sizes must add up exactly.
+    if (list_ok) {
+        const auto half = size / 2;
+        try {
+            const auto a = ws::parse_targets(input.substr(0, half));
+            const auto b = ws::parse_targets(input.substr(half));
+            auto difference = a;
+            const auto removed = difference.subtract(b);
+            check_set(difference);
+            check(removed <= a.count() && difference.count() == a.count() - removed);
+            auto both = difference;
+            both.add(b);
+            check_set(both);
+            auto union_ab = a;
+            union_ab.add(b);
+            check(both == union_ab);
+            check(union_ab.count() == difference.count() + b.count());
+            for (const auto& iv : difference.intervals()) check(!b.contains(iv.first) && !b.contains(iv.last));
+        } catch (const ws::Error& e) {
+            check_error(e); // splitting can cut a token in half
+        }
+    }
+    return 0;
+}
