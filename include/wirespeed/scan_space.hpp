@@ -61,11 +61,11 @@ private:
     std::unique_ptr<Divider> divider_;
 };
 
-// Retries: each position is sent 1 + retries times, the attempts of one
-// position `spacing` schedule slots apart (so spacing / rate seconds apart).
-// Positions are grouped in blocks of `spacing`; round r sends attempt a of
-// block r - a for a = 0..retries, so a position's attempts land in
-// consecutive rounds. Slots that fall outside the range (the ramp-up and
+// Retries: each position is sent 1 + retries times. Positions are grouped in
+// blocks of `block` slots; round r sends attempt a of block r - a for
+// a = 0..retries, each block in a fixed lane, so the attempts of one position
+// are exactly (retries + 1) x block slots apart (the engine picks block =
+// delay x rate / (retries + 1)). Slots outside the range (the ramp-up and
 // ramp-down rounds, the tail of a partial block) are reported invalid and
 // skipped; with retries == 0 the block is the whole range and no slot is
 // wasted. The schedule is one counter, which makes a resume point one integer.

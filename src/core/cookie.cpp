@@ -1,1 +1,159 @@
-// placeholder: implemented in a later commit
+#include "wirespeed/cookie.hpp"
+
+#include <sys/random.h>
+#include <wmmintrin.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "wirespeed/error.hpp"
+
+namespace ws {
+
+namespace {
+
+inline std::uint64_t load_le64(const unsigned char* p) noexcept {
+    std::uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+    return v;
+}
+
+struct SipState {
+    std::uint64_t v0, v1, v2, v3;
+
+    explicit SipState(const CookieKey& key) noexcept
+        : v0(key.k0 ^ 0x736f6d6570736575ULL),
+          v1(key.k1 ^ 0x646f72616e646f6dULL),
+          v2(key.k0 ^ 0x6c7967656e657261ULL),
+          v3(key.k1 ^ 0x7465646279746573ULL) {}
+
+    inline void round() noexcept {
+        v0 += v1; v1 = std::rotl(v1, 13); v1 ^= v0; v0 = std::rotl(v0, 32);
+        v2 += v3; v3 = std::rotl(v3, 16); v3 ^= v2;
+        v0 += v3; v3 = std::rotl(v3, 21); v3 ^= v0;
+        v2 += v1; v1 = std::rotl(v1, 17); v1 ^= v2; v2 = std::rotl(v2, 32);
+    }
+
+    inline void compress(std::uint64_t m) noexcept {
+        v3 ^= m;
+        round();
+        round();
+        v0 ^= m;
+    }
+
+    inline std::uint64_t finish() noexcept {
+        v2 ^= 0xff;
+        round();
+        round();
+        round();
+        round();
+        return v0 ^ v1 ^ v2 ^ v3;
+    }
+};
+
+// SipHash-2-4 of exactly two words: the generic loop and tail handling fold
+// away to three compressions, the last being the length-only final block.
+inline std::uint64_t siphash24_16(const CookieKey& key, std::uint64_t m0, std::uint64_t m1) noexcept {
+    SipState s(key);
+    s.compress(m0);
+    s.compress(m1);
+    s.compress(std::uint64_t{16} << 56);
+    return s.finish();
+}
+
+__m128i aes_expand_step(__m128i key, __m128i assist) noexcept {
+    assist = _mm_shuffle_epi32(assist, 0xff);
+    key = _mm_xor_si128(key, _mm_slli_si128(key, 4));
+    key = _mm_xor_si128(key, _mm_slli_si128(key, 4));
+    key = _mm_xor_si128(key, _mm_slli_si128(key, 4));
+    return _mm_xor_si128(key, assist);
+}
+
+// The round constant must be an immediate, hence a template rather than a loop.
+template <int Rcon>
+inline __m128i aes_next_key(__m128i key) noexcept {
+    return aes_expand_step(key, _mm_aeskeygenassist_si128(key, Rcon));
+}
+
+inline std::uint64_t aes_prf(const std::uint8_t (*round_keys)[16], std::uint64_t m0, std::uint64_t m1) noexcept {
+    const auto* rk = reinterpret_cast<const __m128i*>(round_keys);
+    __m128i x = _mm_xor_si128(_mm_set_epi64x(static_cast<long long>(m1), static_cast<long long>(m0)),
+                              _mm_load_si128(rk));
+    for (int i = 1; i < 10; ++i) x = _mm_aesenc_si128(x, _mm_load_si128(rk + i));
+    x = _mm_aesenclast_si128(x, _mm_load_si128(rk + 10));
+    return static_cast<std::uint64_t>(_mm_cvtsi128_si64(x));
+}
+
+} // namespace
+
+CookieKey CookieKey::random() {
+    std::uint64_t words[2];
+    auto* out = reinterpret_cast<unsigned char*>(words);
+    std::size_t filled = 0;
+    while (filled < sizeof words) {
+        const ssize_t n = ::getrandom(out + filled, sizeof words - filled, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw Error(fmt::format("getrandom failed: {}", std::strerror(errno)));
+        }
+        filled += static_cast<std::size_t>(n);
+    }
+    return {words[0], words[1]};
+}
+
+std::uint64_t siphash24(const CookieKey& key, const void* data, std::size_t len) noexcept {
+    const auto* p = static_cast<const unsigned char*>(data);
+    SipState s(key);
+    const std::size_t full = len & ~std::size_t{7};
+    for (std::size_t i = 0; i < full; i += 8) s.compress(load_le64(p + i));
+    std::uint64_t last = static_cast<std::uint64_t>(len) << 56;
+    for (std::size_t i = 0; i < (len & 7); ++i) last |= std::uint64_t{p[full + i]} << (8 * i);
+    s.compress(last);
+    return s.finish();
+}
+
+bool CookieMaker::aesni_available() noexcept {
+    // A CookieMaker may be built by a static initialiser that runs before
+    // libgcc has probed the CPU.
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("aes");
+}
+
+CookieMaker::CookieMaker(CookieKey key, PortRange source_ports, CookiePrf prf) noexcept
+    : key_(key), source_ports_(source_ports), prf_(prf), aes_round_keys_{} {
+    if (prf_ == CookiePrf::aesni && !aesni_available()) prf_ = CookiePrf::siphash;
+    if (prf_ != CookiePrf::aesni) return;
+    auto* rk = reinterpret_cast<__m128i*>(aes_round_keys_);
+    __m128i k = _mm_set_epi64x(static_cast<long long>(key.k1), static_cast<long long>(key.k0));
+    _mm_store_si128(rk + 0, k);
+    k = aes_next_key<0x01>(k); _mm_store_si128(rk + 1, k);
+    k = aes_next_key<0x02>(k); _mm_store_si128(rk + 2, k);
+    k = aes_next_key<0x04>(k); _mm_store_si128(rk + 3, k);
+    k = aes_next_key<0x08>(k); _mm_store_si128(rk + 4, k);
+    k = aes_next_key<0x10>(k); _mm_store_si128(rk + 5, k);
+    k = aes_next_key<0x20>(k); _mm_store_si128(rk + 6, k);
+    k = aes_next_key<0x40>(k); _mm_store_si128(rk + 7, k);
+    k = aes_next_key<0x80>(k); _mm_store_si128(rk + 8, k);
+    k = aes_next_key<0x1b>(k); _mm_store_si128(rk + 9, k);
+    k = aes_next_key<0x36>(k); _mm_store_si128(rk + 10, k);
+}
+
+Cookie CookieMaker::make(std::uint32_t target_ip, std::uint16_t target_port, std::uint32_t source_ip) const noexcept {
+    // The 16-byte block, read as two little-endian words: target ip, source ip,
+    // target port, zero padding.
+    const std::uint64_t m0 = std::uint64_t{target_ip} | (std::uint64_t{source_ip} << 32);
+    const std::uint64_t m1 = target_port;
+    const std::uint64_t h = prf_ == CookiePrf::aesni ? aes_prf(aes_round_keys_, m0, m1) : siphash24_16(key_, m0, m1);
+    Cookie c;
+    c.isn = static_cast<std::uint32_t>(h);
+    // Multiply-high maps the 32 high bits onto the range without a divide.
+    c.source_port = static_cast<std::uint16_t>(
+        source_ports_.first + ((std::uint64_t{static_cast<std::uint32_t>(h >> 32)} * source_ports_.size()) >> 32));
+    c.ip_id = static_cast<std::uint16_t>((h >> 48) ^ (h >> 16));
+    return c;
+}
+
+} // namespace ws

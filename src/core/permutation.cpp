@@ -1,1 +1,74 @@
-// placeholder: implemented in a later commit
+#include "wirespeed/permutation.hpp"
+
+#include <bit>
+
+namespace ws {
+
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t& state) noexcept {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+// Multiplies only carry entropy upwards, so each one is followed by a fold of
+// the high half down: the masked low bits then depend on every input bit.
+inline std::uint64_t round_function(std::uint64_t r, std::uint64_t key, std::uint64_t mask) noexcept {
+    std::uint64_t x = (r ^ key) * 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 32;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 29;
+    return x & mask;
+}
+
+} // namespace
+
+Permutation::Permutation(std::uint64_t size, std::uint64_t seed) noexcept : size_(size) {
+    // Bits needed to hold size - 1 (the largest index), rounded up to an even
+    // width so both Feistel halves are equal; at least one bit per half.
+    const unsigned bits = size <= 1 ? 0u : unsigned(std::bit_width(size - 1));
+    half_bits_ = bits <= 2 ? 1u : (bits + 1) / 2;
+    half_mask_ = (std::uint64_t{1} << half_bits_) - 1;
+    std::uint64_t state = seed;
+    for (auto& key : keys_) key = splitmix64(state);
+}
+
+std::uint64_t Permutation::encrypt(std::uint64_t x) const noexcept {
+    std::uint64_t left = x >> half_bits_;
+    std::uint64_t right = x & half_mask_;
+    for (int i = 0; i < rounds; ++i) {
+        const std::uint64_t next = left ^ round_function(right, keys_[i], half_mask_);
+        left = right;
+        right = next;
+    }
+    return (left << half_bits_) | right;
+}
+
+std::uint64_t Permutation::decrypt(std::uint64_t x) const noexcept {
+    std::uint64_t left = x >> half_bits_;
+    std::uint64_t right = x & half_mask_;
+    for (int i = rounds - 1; i >= 0; --i) {
+        const std::uint64_t prev = right ^ round_function(left, keys_[i], half_mask_);
+        right = left;
+        left = prev;
+    }
+    return (left << half_bits_) | right;
+}
+
+// Cycle-walking: the Feistel network permutes [0, 2^(2h)); following each
+// cycle until it re-enters [0, size) restricts it to a permutation of that range.
+std::uint64_t Permutation::forward(std::uint64_t index) const noexcept {
+    std::uint64_t x = encrypt(index);
+    while (x >= size_) x = encrypt(x);
+    return x;
+}
+
+std::uint64_t Permutation::inverse(std::uint64_t value) const noexcept {
+    std::uint64_t x = decrypt(value);
+    while (x >= size_) x = decrypt(x);
+    return x;
+}
+
+} // namespace ws

@@ -1,1 +1,136 @@
-// placeholder: implemented in a later commit
+#include "wirespeed/scan_space.hpp"
+
+#include <libdivide.h>
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "wirespeed/error.hpp"
+
+namespace ws {
+
+namespace {
+
+__extension__ using u128 = unsigned __int128;
+
+constexpr u128 max_space = u128{1} << 63; // Permutation's limit
+
+std::uint64_t checked_size(const TargetSet& targets, const PortSet& ports) {
+    if (targets.empty()) throw Error("no targets left to scan");
+    if (ports.empty()) throw Error("no ports to scan");
+    const u128 size = static_cast<u128>(targets.count()) * ports.count();
+    if (size > max_space)
+        throw Error(fmt::format("scan space of {} hosts x {} ports is too large", targets.count(), ports.count()));
+    return static_cast<std::uint64_t>(size);
+}
+
+} // namespace
+
+IndexRange split_range(IndexRange whole, std::uint32_t part, std::uint32_t parts) noexcept {
+    if (parts == 0) return {whole.begin, whole.end};
+    if (part >= parts) return {whole.end, whole.end};
+    const u128 size = whole.size();
+    const auto lo = static_cast<std::uint64_t>(size * part / parts);
+    const auto hi = static_cast<std::uint64_t>(size * (part + std::uint64_t{1}) / parts);
+    return {whole.begin + lo, whole.begin + hi};
+}
+
+// ---------------------------------------------------------------- ScanSpace
+
+struct ScanSpace::Divider {
+    libdivide::divider<std::uint64_t> hosts;
+};
+
+ScanSpace::ScanSpace(TargetSet targets, PortSet ports, std::uint64_t seed)
+    : targets_(std::move(targets)),
+      ports_(std::move(ports)),
+      seed_(seed),
+      hosts_(targets_.count()),
+      size_(checked_size(targets_, ports_)),
+      permutation_(size_, seed),
+      divider_(std::make_unique<Divider>(Divider{libdivide::divider<std::uint64_t>(hosts_)})) {}
+
+ScanSpace::~ScanSpace() = default;
+ScanSpace::ScanSpace(ScanSpace&&) noexcept = default;
+ScanSpace& ScanSpace::operator=(ScanSpace&&) noexcept = default;
+
+Target ScanSpace::at(std::uint64_t position) const noexcept {
+    const std::uint64_t j = permutation_.forward(position);
+    // Host varies fastest, so neighbouring indices hit different hosts even
+    // before the permutation scatters them.
+    const std::uint64_t port_index = j / divider_->hosts;
+    const std::uint64_t host_index = j - port_index * hosts_;
+    return {targets_.at(host_index), ports_.at(static_cast<std::uint32_t>(port_index))};
+}
+
+std::uint64_t ScanSpace::dense_index(std::uint32_t address, std::uint16_t port) const noexcept {
+    const std::uint64_t host_index = targets_.index_of(address);
+    if (host_index == UINT64_MAX) return UINT64_MAX;
+    const std::uint32_t port_index = ports_.index_of(port);
+    if (port_index == UINT32_MAX) return UINT64_MAX;
+    return std::uint64_t{port_index} * hosts_ + host_index;
+}
+
+std::uint64_t ScanSpace::position_of(std::uint32_t address, std::uint16_t port) const noexcept {
+    const std::uint64_t dense = dense_index(address, port);
+    return dense == UINT64_MAX ? UINT64_MAX : permutation_.inverse(dense);
+}
+
+// ------------------------------------------------------------ RetrySchedule
+//
+// Slot layout: slot = round * per_round + lane * block + offset, with
+// per_round = (retries + 1) * block. Round r carries attempt a of block r - a
+// for a = 0..retries; that block goes in lane (block mod (retries + 1)), which
+// is distinct for the retries + 1 blocks active in one round. Keeping a
+// block's lane fixed across rounds puts consecutive attempts of a position
+// exactly per_round slots apart, instead of drifting by one lane per attempt.
+
+struct RetrySchedule::Dividers {
+    libdivide::divider<std::uint64_t> per_round;
+    libdivide::divider<std::uint64_t> block;
+    libdivide::divider<std::uint64_t> lanes;
+};
+
+RetrySchedule::RetrySchedule(IndexRange range, std::uint32_t retries, std::uint64_t spacing)
+    : range_(range), retries_(retries) {
+    if (range.end < range.begin) throw Error("retry schedule: range end precedes its begin");
+    const std::uint64_t size = range.size();
+    block_ = retries == 0 ? std::max<std::uint64_t>(size, 1) : std::max<std::uint64_t>(spacing, 1);
+    blocks_ = size / block_ + (size % block_ != 0);
+    const std::uint64_t lanes = std::uint64_t{retries} + 1;
+    const u128 per_round = static_cast<u128>(lanes) * block_;
+    // An empty range sends nothing: no ramp rounds either.
+    const u128 rounds = blocks_ == 0 ? 0 : static_cast<u128>(blocks_) + retries;
+    const u128 slots = rounds * per_round;
+    if (per_round > max_space || slots > max_space)
+        throw Error(fmt::format("retry schedule of {} positions x {} retries with spacing {} is too long", size,
+                                retries, spacing));
+    slots_ = static_cast<std::uint64_t>(slots);
+    dividers_ = std::make_unique<Dividers>(Dividers{libdivide::divider<std::uint64_t>(std::uint64_t(per_round)),
+                                                    libdivide::divider<std::uint64_t>(block_),
+                                                    libdivide::divider<std::uint64_t>(lanes)});
+}
+
+RetrySchedule::~RetrySchedule() = default;
+RetrySchedule::RetrySchedule(RetrySchedule&&) noexcept = default;
+RetrySchedule& RetrySchedule::operator=(RetrySchedule&&) noexcept = default;
+
+RetrySchedule::Step RetrySchedule::at(std::uint64_t slot) const noexcept {
+    const std::uint64_t lanes = std::uint64_t{retries_} + 1;
+    const std::uint64_t round = slot / dividers_->per_round;
+    const std::uint64_t in_round = slot - round * (lanes * block_);
+    const std::uint64_t lane = in_round / dividers_->block;
+    const std::uint64_t offset = in_round - lane * block_;
+    // The block in this lane is the one in [round - retries, round] congruent
+    // to lane mod lanes; its distance back from round is its attempt number.
+    const std::uint64_t round_lane = round - (round / dividers_->lanes) * lanes;
+    const std::uint64_t attempt = round_lane >= lane ? round_lane - lane : round_lane + lanes - lane;
+    if (attempt > round) return {0, 0, false}; // ramp-up: block would be negative
+    const std::uint64_t block = round - attempt;
+    if (block >= blocks_) return {0, 0, false}; // ramp-down
+    const std::uint64_t index = block * block_ + offset;
+    if (index >= range_.size()) return {0, 0, false}; // tail of the last, partial block
+    return {range_.begin + index, static_cast<std::uint32_t>(attempt), true};
+}
+
+} // namespace ws
