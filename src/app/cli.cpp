@@ -1,0 +1,71 @@
+#include "cli.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "wirespeed/error.hpp"
+
+namespace ws::cli {
+
+std::uint32_t ipv4_option(const std::string& option, const std::string& value) {
+    if (auto ip = parse_ipv4(value)) return *ip;
+    throw Error(fmt::format("invalid {} \"{}\": expected an IPv4 address like 198.18.0.1", option, value));
+}
+
+MacAddress mac_option(const std::string& option, const std::string& value) {
+    if (auto mac = parse_mac(value)) return *mac;
+    throw Error(fmt::format("invalid {} \"{}\": expected a MAC address like 02:00:00:00:00:01", option, value));
+}
+
+std::uint64_t uint_option(const std::string& option, const std::string& value, std::uint64_t max) {
+    std::uint64_t v = 0;
+    const char* end = value.data() + value.size();
+    auto [p, ec] = std::from_chars(value.data(), end, v);
+    if (value.empty() || ec != std::errc() || p != end || v > max)
+        throw Error(fmt::format("invalid {} \"{}\": expected a whole number from 0 to {}", option, value, max));
+    return v;
+}
+
+double seconds_option(const std::string& option, const std::string& value, double max) {
+    char* end = nullptr;
+    const double v = std::strtod(value.c_str(), &end);
+    if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(v) || v < 0 || v > max)
+        throw Error(fmt::format("invalid {} \"{}\": expected seconds from 0 to {}", option, value, max));
+    return v;
+}
+
+std::uint64_t rate_option(const std::string& value) {
+    constexpr double max_rate = 1e10;
+    std::string digits = value;
+    double scale = 1;
+    if (!digits.empty()) {
+        const char suffix = digits.back();
+        if (suffix == 'k' || suffix == 'K') scale = 1e3;
+        if (suffix == 'm' || suffix == 'M') scale = 1e6;
+        if (scale != 1) digits.pop_back();
+    }
+    char* end = nullptr;
+    const double v = std::strtod(digits.c_str(), &end);
+    if (digits.empty() || end != digits.c_str() + digits.size() || !std::isfinite(v) || v < 0 || v * scale > max_rate)
+        throw Error(fmt::format("invalid --rate \"{}\": expected probes per second (e.g. 100000, 250k, 1.5M; 0 = unlimited)", value));
+    return std::uint64_t(std::llround(v * scale));
+}
+
+std::pair<std::uint32_t, std::uint32_t> shard_option(const std::string& value) {
+    const auto slash = value.find('/');
+    if (slash == std::string::npos) throw Error(fmt::format("invalid --shard \"{}\": expected I/N with 0 <= I < N", value));
+    std::uint64_t i = 0, n = 0;
+    try {
+        i = uint_option("--shard", value.substr(0, slash), UINT32_MAX);
+        n = uint_option("--shard", value.substr(slash + 1), UINT32_MAX);
+    } catch (const Error&) {
+        throw Error(fmt::format("invalid --shard \"{}\": expected I/N with 0 <= I < N", value));
+    }
+    if (n == 0 || i >= n) throw Error(fmt::format("invalid --shard \"{}\": expected I/N with 0 <= I < N", value));
+    return {std::uint32_t(i), std::uint32_t(n)};
+}
+
+} // namespace ws::cli

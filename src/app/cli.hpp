@@ -1,0 +1,19 @@
+#pragma once
+// Command-line values -> typed config. Every bad value is a ws::Error whose
+// one-line message names the option and the value.
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "wirespeed/address.hpp"
+
+namespace ws::cli {
+
+std::uint32_t ipv4_option(const std::string& option, const std::string& value);
+MacAddress mac_option(const std::string& option, const std::string& value);
+std::uint64_t rate_option(const std::string& value);         // "100000", "100k", "1.5M"
+std::pair<std::uint32_t, std::uint32_t> shard_option(const std::string& value); // "I/N", 0 <= I < N
+std::uint64_t uint_option(const std::string& option, const std::string& value, std::uint64_t max);
+double seconds_option(const std::string& option, const std::string& value, double max);
+
+} // namespace ws::cli

@@ -1,0 +1,41 @@
+#pragma once
+// The scan engine: from a started EAL and an ethdev port id to a finished
+// scan. Linear bring-up (pools, port, addresses, gateway, template, rings,
+// collector, lcores), then the control loop on the calling (main) lcore, then
+// an ordered shutdown. The CLI and the hermetic tests both call run_scan().
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "wirespeed/plan.hpp"
+#include "wirespeed/reply.hpp"
+#include "wirespeed/result_sink.hpp"
+#include "wirespeed/scan_config.hpp"
+
+namespace ws::dp {
+
+struct EngineSetup {
+    std::uint16_t port_id = 0;
+    std::vector<unsigned> tx_lcores; // EAL lcore ids, one TX queue each
+    std::vector<unsigned> rx_lcores; // EAL lcore ids, one RX queue each
+    std::vector<std::string> eal_argv; // for the metadata
+};
+
+struct ScanOutcome {
+    int exit_code = 0; // 0 done, 2 runtime error, 130 interrupted
+    ScanCounters counters;
+    std::array<std::uint64_t, reject_reason_count> rejected{};
+    std::uint64_t ring_full = 0, arp_answered = 0, resets_sent = 0;
+    std::uint64_t final_rate = 0;
+};
+
+ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup);
+
+// SIGINT/SIGTERM: the first stops sending and lets the scan drain and
+// commit; the second skips the wait window (a final commit still happens).
+void install_signal_handlers();
+int signals_received() noexcept;
+void reset_signals() noexcept; // tests
+
+} // namespace ws::dp
