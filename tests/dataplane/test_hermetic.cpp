@@ -1,0 +1,238 @@
+// Scanner and reflector on an in-process net_ring pair: the scanner's TX ring
+// is the reflector's RX ring and back. Every expected record is computed from
+// the reflector's rules, and the database must hold exactly those.
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_ring.h>
+
+#include "engine.hpp"
+#include "port.hpp"
+#include "reflector.hpp"
+#include "wirespeed/plan.hpp"
+
+namespace ws::dp {
+namespace {
+
+constexpr unsigned tx_lcore = 1, rx_lcore = 2, reflector_lcore = 3;
+
+using Row = std::tuple<std::string, int, std::string, std::string>; // ip, port, state, reason
+
+std::set<Row> read_rows(const std::string& path) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT ip, port, state, reason FROM results", -1, &st, nullptr), SQLITE_OK);
+    std::set<Row> rows;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        rows.emplace(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), sqlite3_column_int(st, 1),
+                     reinterpret_cast<const char*>(sqlite3_column_text(st, 2)),
+                     reinterpret_cast<const char*>(sqlite3_column_text(st, 3)));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rows;
+}
+
+std::set<Row> expected_rows(const ReflectRules& rules, const ScanPlan& plan, bool keep_closed) {
+    std::set<Row> rows;
+    for (std::uint64_t p = plan.shard.begin; p < plan.shard.end; ++p) {
+        const Target t = plan.space->at(p);
+        switch (rules.verdict(t.address, t.port)) {
+        case Verdict::open: rows.emplace(format_ipv4(t.address), t.port, "open", "syn-ack"); break;
+        case Verdict::closed:
+            if (keep_closed) rows.emplace(format_ipv4(t.address), t.port, "closed", "reset");
+            break;
+        case Verdict::filtered:
+            if (keep_closed) rows.emplace(format_ipv4(t.address), t.port, "filtered", "port-unreach");
+            break;
+        }
+    }
+    return rows;
+}
+
+// A net_ring pair plus the reflector lcore answering on its side.
+class RingLab {
+public:
+    explicit RingLab(const ReflectRules& rules) : rules_(rules) {
+        static int serial = 0;
+        const std::string name = fmt::format("hl{}", serial++);
+        to_reflector_ = rte_ring_create((name + "a").c_str(), 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        to_scanner_ = rte_ring_create((name + "b").c_str(), 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        scanner_port_ = std::uint16_t(rte_eth_from_rings((name + "s").c_str(), &to_scanner_, 1, &to_reflector_, 1, SOCKET_ID_ANY));
+        reflector_port_id_ = std::uint16_t(rte_eth_from_rings((name + "r").c_str(), &to_reflector_, 1, &to_scanner_, 1, SOCKET_ID_ANY));
+        pool_ = std::make_unique<Mempool>(name + "pool", 16383, 256, SOCKET_ID_ANY);
+        reflector_port_ = std::make_unique<Port>(reflector_port_id_, 1, 1, pool_->get(), 0);
+        reflector_.port = reflector_port_id_;
+        reflector_.pool = pool_->get();
+        reflector_.mac = {0x02, 0, 0, 0, 0, 0x42};
+        reflector_.rules = &rules_;
+        reflector_.stop = &stop_;
+        rte_eal_remote_launch(reflector_main, &reflector_, reflector_lcore);
+    }
+    ~RingLab() {
+        stop_.store(true);
+        rte_eal_wait_lcore(reflector_lcore);
+        reflector_port_.reset();
+        rte_ring_free(to_reflector_);
+        rte_ring_free(to_scanner_);
+    }
+    std::uint16_t scanner_port() const { return scanner_port_; }
+    const Reflector& reflector() const { return reflector_; }
+
+private:
+    ReflectRules rules_;
+    rte_ring* to_reflector_;
+    rte_ring* to_scanner_;
+    std::uint16_t scanner_port_, reflector_port_id_;
+    std::unique_ptr<Mempool> pool_;
+    std::unique_ptr<Port> reflector_port_;
+    Reflector reflector_;
+    std::atomic<bool> stop_{false};
+};
+
+struct TempDb {
+    std::string path = fmt::format("/tmp/ws-hermetic-{}-{}.db", getpid(), counter++);
+    ~TempDb() {
+        for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    }
+    static inline int counter = 0;
+};
+
+ScanConfig base_config(const std::string& db) {
+    ScanConfig config;
+    config.target_specs = {"198.19.0.0/24"};
+    config.ports_spec = "1-100";
+    config.blocklist_file = "/dev/null";
+    config.source_ip = 0xc6120064; // 198.18.0.100
+    config.gateway_ip = 0xc6130001; // resolved by ARP: the reflector answers for its hosts
+    config.rate = 200'000;
+    config.rate_mode = RateMode::fixed;
+    config.wait_seconds = 1;
+    config.seed = 42;
+    config.db_path = db;
+    config.verbosity = -1;
+    return config;
+}
+
+ReflectRules base_rules() {
+    ReflectRules rules;
+    rules.hosts = parse_targets("198.19.0.0/24");
+    rules.open_everywhere = {22, 80};
+    rules.open_permille = 20;
+    rules.filtered_permille = 10;
+    rules.seed = 7;
+    return rules;
+}
+
+EngineSetup setup_for(std::uint16_t port) { return EngineSetup{port, {tx_lcore}, {rx_lcore}, {}}; }
+
+TEST(Hermetic, ExactRecordsReachSqliteAndForgedRepliesAreRejected) {
+    ReflectRules rules = base_rules();
+    rules.forge_bad_cookies = true;
+    RingLab lab(rules);
+    TempDb db;
+    ScanConfig config = base_config(db.path);
+    config.show_closed = true;
+    const ScanPlan plan = build_plan(config);
+    const ScanOutcome outcome = run_scan(config, plan, setup_for(lab.scanner_port()));
+
+    EXPECT_EQ(outcome.exit_code, 0);
+    EXPECT_EQ(outcome.counters.sent, 256u * 100u);
+    EXPECT_EQ(outcome.counters.status, "complete");
+    const std::set<Row> expected = expected_rows(rules, plan, true);
+    EXPECT_EQ(expected.size(), 256u * 100u);
+    EXPECT_EQ(read_rows(db.path), expected);
+    // Every probe drew one forged SYN-ACK acknowledging the wrong ISN: each one rejected, none recorded.
+    EXPECT_EQ(outcome.rejected[std::size_t(RejectReason::bad_cookie)], 256u * 100u);
+    EXPECT_EQ(lab.reflector().syns.get(), 256u * 100u);
+    EXPECT_EQ(outcome.counters.duplicates, 0u);
+}
+
+TEST(Hermetic, OpenOnlyByDefault) {
+    const ReflectRules rules = base_rules();
+    RingLab lab(rules);
+    TempDb db;
+    ScanConfig config = base_config(db.path);
+    const ScanPlan plan = build_plan(config);
+    const ScanOutcome outcome = run_scan(config, plan, setup_for(lab.scanner_port()));
+    EXPECT_EQ(outcome.exit_code, 0);
+    const std::set<Row> expected = expected_rows(rules, plan, false);
+    EXPECT_GT(expected.size(), 512u); // ports 22 and 80 on every host, plus the seeded share
+    EXPECT_EQ(read_rows(db.path), expected);
+    EXPECT_EQ(outcome.counters.open, expected.size());
+}
+
+TEST(Hermetic, RetriesSendExactlyNExtraProbesAndDuplicatesCollapse) {
+    const ReflectRules rules = base_rules();
+    RingLab lab(rules);
+    TempDb db;
+    ScanConfig config = base_config(db.path);
+    config.target_specs = {"198.19.0.0/26"};
+    config.ports_spec = "20-29";
+    config.retries = 2;
+    config.retry_delay_seconds = 0.01;
+    config.show_closed = true;
+    const ScanPlan plan = build_plan(config);
+    const ScanOutcome outcome = run_scan(config, plan, setup_for(lab.scanner_port()));
+    EXPECT_EQ(outcome.exit_code, 0);
+    EXPECT_EQ(outcome.counters.sent, 64u * 10u * 3u);
+    EXPECT_EQ(lab.reflector().syns.get(), 64u * 10u * 3u);
+    EXPECT_EQ(outcome.counters.duplicates, 64u * 10u * 2u);
+    EXPECT_EQ(read_rows(db.path), expected_rows(rules, plan, true));
+}
+
+TEST(Hermetic, ShardsAreDisjointAndTogetherComplete) {
+    const ReflectRules rules = base_rules();
+    std::set<Row> all, unsharded;
+    {
+        RingLab lab(rules);
+        TempDb db;
+        ScanConfig config = base_config(db.path);
+        config.show_closed = true;
+        run_scan(config, build_plan(config), setup_for(lab.scanner_port()));
+        unsharded = read_rows(db.path);
+    }
+    for (std::uint32_t shard = 0; shard < 3; ++shard) {
+        RingLab lab(rules);
+        TempDb db;
+        ScanConfig config = base_config(db.path);
+        config.show_closed = true;
+        config.shard_index = shard;
+        config.shard_count = 3;
+        run_scan(config, build_plan(config), setup_for(lab.scanner_port()));
+        for (const Row& row : read_rows(db.path)) EXPECT_TRUE(all.insert(row).second) << "overlap: " << std::get<0>(row);
+    }
+    EXPECT_EQ(all, unsharded);
+    EXPECT_EQ(all.size(), 256u * 100u);
+}
+
+} // namespace
+} // namespace ws::dp
+
+int main(int argc, char** argv) {
+    testing::InitGoogleTest(&argc, argv);
+    const std::string prefix = fmt::format("--file-prefix=ws-hermetic-{}", getpid());
+    const char* eal_argv[] = {"dataplane_tests", "--no-huge", "-m", "1024", "--no-shconf", "--no-pci", "--no-telemetry",
+                              prefix.c_str(), "--lcores=0@0,1@1,2@0,3@1", "--log-level=*:warning"};
+    std::vector<char*> args;
+    for (const char* a : eal_argv) args.push_back(const_cast<char*>(a));
+    if (rte_eal_init(int(args.size()), args.data()) < 0) {
+        std::fprintf(stderr, "EAL init failed\n");
+        return 1;
+    }
+    const int rc = RUN_ALL_TESTS();
+    rte_eal_cleanup();
+    return rc;
+}
