@@ -37,7 +37,7 @@ public:
 
     std::uint64_t update(const RateSample& s) {
         if (!options_.adaptive) return rate_;
-        saturated_ = s.drops > 0 || s.ring_fill > 0.5 || falling_yield(s);
+        saturated_ = s.drops > 0 || s.ring_fill > 0.25 || falling_yield(s);
         if (saturated_) {
             rate_ = std::max(options_.floor, std::uint64_t(double(rate_) * options_.decrease));
         } else if (s.tx_stalls == 0 || s.sent + s.sent / 10 >= expected_per_tick()) {

@@ -137,13 +137,13 @@ void write_metadata(const std::string& path, const ScanConfig& config, const Sca
                "{{\"status\":\"{}\",\"seed\":{},\"sent\":{},\"tx_pps\":{:.1f},\"duration_s\":{:.3f},\"replies\":{},"
                "\"open\":{},\"closed\":{},\"filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
                "\"targets\":{},\"ports\":{},\"shard\":\"{}/{}\",\"rate_cap\":{},\"rate_mode\":\"{}\",\"final_rate\":{},"
-               "\"retries\":{},\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
+               "\"ring_full\":{},\"kernel_rx_dropped\":{},\"retries\":{},\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
                "\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{}}},"
                "\"port\":{{\"driver\":\"{}\",\"mac\":\"{}\",\"rx_queues\":{},\"tx_queues\":{},\"rx_desc\":{},\"tx_desc\":{},\"rss\":{}}}}}\n",
                c.status, plan.seed, c.sent, tx_pps, c.duration_s, c.replies, c.open, c.closed, c.filtered, c.duplicates,
                c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->ports().count(),
                config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
-               outcome.final_rate, config.retries, format_ipv4(source_ip), format_mac(gateway_mac), rejected, argv,
+               outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, config.retries, format_ipv4(source_ip), format_mac(gateway_mac), rejected, argv,
                setup.tx_lcores.size(), setup.rx_lcores.size(), port.caps().driver, format_mac(port.mac()),
                setup.rx_lcores.size(), setup.tx_lcores.size(), port.rx_desc(), port.tx_desc(), port.rss());
     std::fclose(f);
@@ -171,7 +171,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
 
     // ---- pools and port
     constexpr unsigned cache = 256;
-    const unsigned pool_size = mempool_size(rx_count, 1024, tx_count, 1024, tx_count + rx_count + 1, cache, burst_size);
+    const unsigned pool_size = mempool_size(rx_count, default_rx_desc, tx_count, default_tx_desc, tx_count + rx_count + 1, cache, burst_size);
     Mempool rx_pool(tag + "rx", pool_size, cache, socket);
     std::vector<std::unique_ptr<Mempool>> tx_pools;
     for (unsigned i = 0; i < tx_count; ++i)
@@ -252,7 +252,9 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         txs.push_back(std::move(tx));
     }
     for (unsigned i = 0; i < rx_count; ++i) {
-        result_rings.push_back(std::make_unique<ResultRing>(fmt::format("{}res{}", tag, i), 1u << 16, socket));
+        // 2^20 records (32 MiB) absorb seconds of collector stalls (a WAL
+        // checkpoint, a descheduled thread) at lab rates before any loss.
+        result_rings.push_back(std::make_unique<ResultRing>(fmt::format("{}res{}", tag, i), 1u << 20, socket));
         control_rings.push_back(std::make_unique<FrameRing>(fmt::format("{}ctl{}", tag, i), 1024, socket));
         auto rx = std::make_unique<RxLcore>();
         rx->port = port.id();
@@ -298,6 +300,10 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     };
     Totals previous{};
     PortStats previous_port = port.stats();
+    // af_packet / af_xdp: a full socket ring drops in the kernel, where no
+    // ethdev counter sees it; the interface's rx_dropped does.
+    const std::uint64_t kernel_drops_at_start = kernel_rx_dropped(config.port.interface);
+    std::uint64_t previous_kernel_drops = kernel_drops_at_start;
     std::deque<std::pair<double, std::uint64_t>> history; // (time, sent) for the current pps
     std::optional<std::chrono::steady_clock::time_point> wait_started;
     int handled_signals = 0;
@@ -310,8 +316,11 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         const double now = seconds_since(t0);
         const Totals t = gather(txs, rxs);
         const PortStats ps = port.stats();
+        const std::uint64_t kernel_drops = kernel_rx_dropped(config.port.interface);
         const std::uint64_t drops = (ps.oerrors - previous_port.oerrors) + (ps.imissed - previous_port.imissed) +
-                                    (ps.rx_nombuf - previous_port.rx_nombuf) + (t.ring_full - previous.ring_full);
+                                    (ps.rx_nombuf - previous_port.rx_nombuf) + (t.ring_full - previous.ring_full) +
+                                    (kernel_drops - previous_kernel_drops);
+        previous_kernel_drops = kernel_drops;
         drops_total += drops;
         const std::uint64_t rate = rate_control.update(RateSample{t.sent - previous.sent, t.results - previous.results, drops,
                                                                   t.short_bursts - previous.short_bursts, collector.fullest_ring()});
@@ -389,7 +398,8 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     ScanCounters& c = outcome.counters;
     c.sent = t.sent;
     c.replies = t.results;
-    c.drops = ps.oerrors + ps.imissed + ps.rx_nombuf + t.ring_full;
+    outcome.kernel_rx_dropped = kernel_rx_dropped(config.port.interface) - kernel_drops_at_start;
+    c.drops = ps.oerrors + ps.imissed + ps.rx_nombuf + t.ring_full + outcome.kernel_rx_dropped;
     c.duration_s = duration;
     c.status = !failure.empty() ? "failed" : interrupted ? "interrupted" : "complete";
     try {

@@ -26,7 +26,7 @@ struct ScanOutcome {
     int exit_code = 0; // 0 done, 2 runtime error, 130 interrupted
     ScanCounters counters;
     std::array<std::uint64_t, reject_reason_count> rejected{};
-    std::uint64_t ring_full = 0, arp_answered = 0, resets_sent = 0;
+    std::uint64_t ring_full = 0, arp_answered = 0, resets_sent = 0, kernel_rx_dropped = 0;
     std::uint64_t final_rate = 0;
 };
 

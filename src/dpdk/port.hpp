@@ -11,6 +11,12 @@
 
 namespace ws::dp {
 
+// Deep RX rings: when lcores share CPUs (2-core machines, CI), an RX lcore can
+// be descheduled for a few milliseconds; 4096 descriptors hold ~20 ms of
+// replies at 200 kpps, so a scheduling hiccup does not become lost answers.
+constexpr unsigned default_rx_desc = 4096;
+constexpr unsigned default_tx_desc = 1024;
+
 class Mempool {
 public:
     // n mbufs with a per-lcore cache; see mempool_size() for the formula.
@@ -87,7 +93,7 @@ public:
 private:
     std::uint16_t id_;
     PortCaps caps_;
-    std::uint16_t rx_desc_ = 1024, tx_desc_ = 1024;
+    std::uint16_t rx_desc_ = default_rx_desc, tx_desc_ = default_tx_desc;
     bool rss_ = false;
     bool started_ = false;
 };

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Lab end-to-end tests: real scans of the lab (scripts/lab.sh) against the
+# real Linux TCP stack, compared with the lab's ground truth. Prints one
+# "PASS: name" or "FAIL: name: why" line per test and exits non-zero on any
+# failure. Usage: tests/lab/run.sh WIRESPEED_BINARY [TEST...]
+set -uo pipefail
+
+WS=$(realpath "${1:?usage: $0 WIRESPEED_BINARY [TEST...]}")
+shift
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+P="wt$$"
+export LAB_DIR="/run/wirespeed-lab/$P"
+WORK=$(mktemp -d /tmp/ws-labtest-XXXXXX)
+SCAN_NS="$P-scan"
+IFACE="$P-s"
+TRUTH="$LAB_DIR/truth.txt"
+BLOCKLIST="$ROOT/config/lab-blocklist.conf"
+passed=0
+failed=0
+
+cleanup() {
+  "$ROOT/scripts/lab.sh" down "$P" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$ROOT/scripts/lab.sh" up "$P" >/dev/null || { echo "FAIL: lab-up: scripts/lab.sh up failed"; exit 1; }
+
+pass() { echo "PASS: $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $1: $2"; failed=$((failed + 1)); }
+
+# wirespeed inside the scanner namespace, bounded in time.
+ws_scan() {
+  timeout -k 5 180 ip netns exec "$SCAN_NS" "$WS" scan --interface "$IFACE" --source-ip 198.18.0.100 \
+    --blocklist "$BLOCKLIST" --wait 2 "$@"
+}
+
+db_pairs() { # DB STATE -> sorted ip:port
+  sqlite3 "$1" "SELECT ip || ':' || port FROM results WHERE state = '$2'" | sort
+}
+
+list_pairs() { # masscan -oL file -> sorted ip:port of open lines
+  awk '$1 == "open" {print $4 ":" $3}' "$1" | sort
+}
+
+# Ground truth restricted to third octets 0..N-1 and a port predicate (awk).
+truth_pairs() { # MAX_THIRD_OCTET PORT_AWK_CONDITION
+  awk -F'[.:]' -v max="$1" "\$3 < max && ($2)" "$TRUTH" | awk -F'[.:]' '{print $1"."$2"."$3"."$4":"$5}' | sort
+}
+
+same_set() { # NAME FILE_GOT FILE_WANT
+  if cmp -s "$2" "$3"; then return 0; fi
+  local missing extra
+  missing=$(comm -13 "$2" "$3" | wc -l)
+  extra=$(comm -23 "$2" "$3" | wc -l)
+  fail "$1" "$(wc -l < "$2") found vs $(wc -l < "$3") expected: $missing missing (e.g. $(comm -13 "$2" "$3" | head -2 | tr '\n' ' ')), $extra extra (e.g. $(comm -23 "$2" "$3" | head -2 | tr '\n' ' '))"
+  return 1
+}
+
+FEW_PORTS="8080,3306,31337,65535"
+FEW_COND='$5 <= 1024 || $5 == 8080 || $5 == 3306 || $5 == 31337 || $5 == 65535'
+
+# /20 x (1-1024 + the few-hosts ports), --show closed: open set == truth in
+# SQLite and in -oL; every other probed pair is closed.
+test_e2e() { # NAME EXTRA_FLAGS...
+  local name=$1; shift
+  local db="$WORK/$name.db" list="$WORK/$name.list"
+  if ! ws_scan 198.19.0.0/20 -p "1-1024,$FEW_PORTS" --rate 1M --show closed --db "$db" -oL "$list" \
+       --metadata "$WORK/$name.json" -q "$@" 2>"$WORK/$name.err"; then
+    fail "$name" "scan exited non-zero: $(tail -1 "$WORK/$name.err")"; return
+  fi
+  truth_pairs 16 "$FEW_COND" > "$WORK/$name.want"
+  db_pairs "$db" open > "$WORK/$name.got"
+  same_set "$name" "$WORK/$name.got" "$WORK/$name.want" || return
+  list_pairs "$list" > "$WORK/$name.listgot"
+  same_set "$name -oL" "$WORK/$name.listgot" "$WORK/$name.want" || return
+  local probed=$((4096 * 1028)) closed others
+  closed=$(sqlite3 "$db" "SELECT count(DISTINCT ip || ':' || port) FROM results WHERE state = 'closed'")
+  others=$(sqlite3 "$db" "SELECT count(*) FROM results WHERE state NOT IN ('open', 'closed')")
+  local open_count; open_count=$(wc -l < "$WORK/$name.want")
+  if [[ $closed -ne $((probed - open_count)) || $others -ne 0 ]]; then
+    fail "$name" "closed pairs $closed, expected $((probed - open_count)); other states $others"; return
+  fi
+  local overlap
+  overlap=$(sqlite3 "$db" "SELECT count(*) FROM (SELECT ip, port FROM results GROUP BY ip, port HAVING count(*) > 1)")
+  [[ $overlap -eq 0 ]] || { fail "$name" "$overlap pairs recorded twice"; return; }
+  pass "$name"
+}
+
+test_af_packet() { test_e2e lab-af-packet; }
+test_af_xdp() { test_e2e lab-af-xdp --xdp; }
+
+# All 65535 ports of one host: every listener found, nothing else, 65535 included.
+test_all_ports() {
+  local db="$WORK/allports.db"
+  ws_scan 198.19.0.5 -p - --rate 500k --db "$db" -q 2>"$WORK/allports.err" ||
+    { fail all-ports "scan exited non-zero: $(tail -1 "$WORK/allports.err")"; return; }
+  grep '^198\.19\.0\.5:' "$TRUTH" | sort > "$WORK/allports.want"
+  db_pairs "$db" open > "$WORK/allports.got"
+  same_set all-ports "$WORK/allports.got" "$WORK/allports.want" || return
+  grep -qx '198.19.0.5:65535' "$WORK/allports.got" || { fail all-ports "port 65535 missing"; return; }
+  local sent; sent=$(sqlite3 "$db" "SELECT sent FROM scans")
+  [[ $sent -eq 65535 ]] || { fail all-ports "sent $sent probes, expected 65535"; return; }
+  pass all-ports
+}
+
+# Shards 0/2 and 1/2 (same seed) together equal the unsharded scan, no overlap.
+test_shards() {
+  local common=(198.19.0.0/22 -p 1-512,8080,65535 --rate 1M --seed 1234 --show closed -q)
+  ws_scan "${common[@]}" --db "$WORK/full.db" 2>/dev/null || { fail shards "unsharded scan failed"; return; }
+  ws_scan "${common[@]}" --shard 0/2 --db "$WORK/s0.db" 2>/dev/null || { fail shards "shard 0/2 failed"; return; }
+  ws_scan "${common[@]}" --shard 1/2 --db "$WORK/s1.db" 2>/dev/null || { fail shards "shard 1/2 failed"; return; }
+  for f in full s0 s1; do
+    sqlite3 "$WORK/$f.db" "SELECT ip || ':' || port || ':' || state FROM results" | sort > "$WORK/$f.rows"
+  done
+  local overlap; overlap=$(comm -12 "$WORK/s0.rows" "$WORK/s1.rows" | wc -l)
+  [[ $overlap -eq 0 ]] || { fail shards "$overlap pairs in both shards"; return; }
+  sort -m "$WORK/s0.rows" "$WORK/s1.rows" > "$WORK/union.rows"
+  same_set shards "$WORK/union.rows" "$WORK/full.rows" || return
+  [[ $(wc -l < "$WORK/full.rows") -eq $((1024 * 514)) ]] || { fail shards "unsharded scan has $(wc -l < "$WORK/full.rows") rows, expected $((1024 * 514))"; return; }
+  pass shards
+}
+
+# SIGINT mid-scan: exit 130, a consistent database marked interrupted that
+# holds every result received before the signal (the summary's open count).
+test_sigint() {
+  local db="$WORK/sigint.db"
+  ip netns exec "$SCAN_NS" timeout -k 5 120 "$WS" scan 198.19.0.0/20 -p 1-1024 --interface "$IFACE" \
+    --source-ip 198.18.0.100 --blocklist "$BLOCKLIST" --rate 20000 --rate-mode fixed --wait 2 --db "$db" \
+    -oL "$WORK/sigint.list" --metadata "$WORK/sigint.json" 2>"$WORK/sigint.err" &
+  local pid=$!
+  sleep 4
+  kill -INT "$pid"
+  wait "$pid"
+  local rc=$?
+  [[ $rc -eq 130 ]] || { fail sigint "exit code $rc, expected 130"; return; }
+  [[ $(sqlite3 "$db" "PRAGMA integrity_check") == ok ]] || { fail sigint "integrity_check failed"; return; }
+  local status; status=$(sqlite3 "$db" "SELECT status FROM scans")
+  [[ $status == interrupted ]] || { fail sigint "scans.status is '$status'"; return; }
+  db_pairs "$db" open > "$WORK/sigint.got"
+  local rows; rows=$(wc -l < "$WORK/sigint.got")
+  local expected; expected=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["open"])' "$WORK/sigint.json")
+  [[ $rows -gt 0 && $rows -eq $expected ]] || { fail sigint "$rows rows in the database, the scan counted $expected open"; return; }
+  truth_pairs 16 '$5 <= 1024' > "$WORK/sigint.truth"
+  local extra; extra=$(comm -23 "$WORK/sigint.got" "$WORK/sigint.truth" | wc -l)
+  [[ $extra -eq 0 ]] || { fail sigint "$extra rows not in the ground truth"; return; }
+  list_pairs "$WORK/sigint.list" > "$WORK/sigint.listgot"
+  same_set "sigint -oL" "$WORK/sigint.listgot" "$WORK/sigint.got" || return
+  pass sigint
+}
+
+tests=("$@")
+((${#tests[@]})) || tests=(af_packet af_xdp all_ports shards sigint)
+for t in "${tests[@]}"; do "test_$t"; done
+echo "lab: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
