@@ -244,6 +244,13 @@ int main(int argc, char** argv) {
 
     auto* version = app.add_subcommand("version", "print the version");
 
+    if (argc > 1 && argv[1][0] != '-') {
+        const std::string command = argv[1];
+        if (command != "scan" && command != "reflect" && command != "version") {
+            fmt::print(stderr, "wirespeed: unknown command \"{}\": expected scan, reflect or version\n", command);
+            return exit_usage;
+        }
+    }
     // CLI11 takes one-letter short options only; masscan/nmap users type -iL and -oL.
     std::vector<std::string> args;
     for (int i = argc - 1; i >= 1; --i) { // CLI11 wants them in reverse order

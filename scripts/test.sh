@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every suite: unit tests, the hermetic data-plane
+# tests, the unit tests again under ASan+UBSan, a bounded fuzz smoke of every
+# parser, CLI error checks, and the lab end-to-end scans. The last line is
+# "N passed, N failed" summed over all suites; the exit code is non-zero on
+# any failure.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+passed=0
+failed=0
+failures=()
+
+log() { printf '\n=== %s\n' "$*"; }
+count() { # SUITE PASSED FAILED
+  passed=$((passed + $2))
+  failed=$((failed + $3))
+  ((${3} == 0)) || failures+=("$1 ($3)")
+  echo "--- $1: $2 passed, $3 failed"
+}
+finish() {
+  ((${#failures[@]})) && echo "failed suites: ${failures[*]}"
+  echo "$passed passed, $failed failed"
+  ((failed == 0))
+  exit $?
+}
+
+log "setup"
+if ! ./scripts/setup.sh; then count setup 0 1; finish; fi
+
+# gtest binary -> counts from its JSON report (a crash counts as one failure).
+run_gtest() { # SUITE BINARY [ARGS...]
+  local suite=$1 bin=$2; shift 2
+  local report; report=$(mktemp /tmp/ws-gtest-XXXXXX.json)
+  timeout -k 10 600 "$bin" --gtest_output="json:$report" "$@"
+  local rc=$?
+  local counts
+  counts=$(python3 -c 'import json,sys
+try:
+    d = json.load(open(sys.argv[1])); print(d["tests"] - d["failures"] - d.get("disabled", 0), d["failures"])
+except Exception:
+    print(0, 0)' "$report")
+  rm -f "$report"
+  set -- $counts
+  local ok=$1 bad=$2
+  if ((rc != 0 && bad == 0)); then bad=1; fi
+  count "$suite" "$ok" "$bad"
+}
+
+build() { # DIR MESON_ARGS...
+  local dir=$1; shift
+  if [[ ! -f $dir/build.ninja ]]; then
+    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+  fi
+  ninja -C "$dir" >"$dir.build.log" 2>&1 || { tail -40 "$dir.build.log"; return 1; }
+}
+
+mkdir -p build
+log "build (gcc, -Werror)"
+if build build/main --werror --buildtype=debugoptimized; then
+  log "unit tests"
+  run_gtest unit build/main/tests/unit_tests
+  log "hermetic data-plane tests (net_ring pair, in-process reflector)"
+  run_gtest dataplane build/main/tests/dataplane/dataplane_tests
+  log "CLI: bad input gives one line naming the value"
+  out=$(tests/cli/bad_input.sh build/main/src/app/wirespeed)
+  echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
+  count cli "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
+  log "lab end-to-end (namespaces, veth, real kernel TCP)"
+  out=$(tests/lab/run.sh build/main/src/app/wirespeed 2>&1)
+  echo "$out"
+  count lab "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
+else
+  count build 0 1
+fi
+
+log "ASan + UBSan build of the pure core"
+if build build/asan -Db_sanitize=address,undefined -Db_lundef=false -Ddataplane=false -Dperf=false; then
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_gtest unit-asan build/asan/tests/unit_tests
+else
+  count asan-build 0 1
+fi
+
+log "fuzz smoke (libFuzzer, ${FUZZ_SECONDS}s per parser)"
+if CXX=clang++ build build/fuzz -Dfuzz=true -Ddataplane=false -Dperf=false -Dtests=false; then
+  for target in targets ports reply; do
+    work=$(mktemp -d /tmp/ws-fuzz-XXXXXX)
+    cp -r "tests/fuzz/corpus/$target/." "$work/"
+    if timeout -k 10 $((FUZZ_SECONDS + 60)) "build/fuzz/tests/fuzz/fuzz_$target" -max_total_time="$FUZZ_SECONDS" \
+         -print_final_stats=0 -artifact_prefix="$work/" "$work" >"$work.log" 2>&1; then
+      count "fuzz-$target" 1 0
+    else
+      tail -30 "$work.log"
+      count "fuzz-$target" 0 1
+    fi
+    rm -rf "$work" "$work.log"
+  done
+else
+  count fuzz-build 0 1
+fi
+
+finish
