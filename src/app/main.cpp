@@ -15,6 +15,7 @@
 #include <rte_lcore.h>
 
 #include "cli.hpp"
+#include "options.hpp"
 #include "eal.hpp"
 #include "engine.hpp"
 #include "net_info.hpp"
@@ -28,47 +29,6 @@ namespace {
 
 constexpr int exit_usage = 1;
 constexpr int exit_runtime = 2;
-
-struct PortOptions {
-    std::string interface, pci, lcores, eal;
-    std::vector<std::string> vdevs;
-    bool xdp = false;
-};
-
-void add_port_options(CLI::App& app, PortOptions& o) {
-    const char* group = "Port";
-    app.add_option("--interface,-i", o.interface, "Linux interface, driven through net_af_packet")->group(group);
-    app.add_flag("--xdp", o.xdp, "use net_af_xdp instead of net_af_packet for --interface")->group(group);
-    app.add_option("--pci", o.pci, "PCI address of a NIC bound to vfio-pci")->group(group);
-    app.add_option("--vdev", o.vdevs, "DPDK virtual device, e.g. net_null0 or net_pcap0,tx_pcap=out.pcap")->group(group);
-    app.add_option("--lcores", o.lcores, "EAL lcore map (default: main, TX, RX spread over the allowed CPUs)")->group(group);
-    app.add_option("--eal", o.eal, "extra EAL arguments, space separated (escape hatch)")->group(group);
-}
-
-ws::PortSpec to_port_spec(const PortOptions& o, int verbosity) {
-    ws::PortSpec spec;
-    spec.interface = o.interface;
-    spec.xdp = o.xdp;
-    spec.pci = o.pci;
-    spec.vdevs = o.vdevs;
-    spec.lcores = o.lcores;
-    spec.verbosity = verbosity;
-    std::size_t start = 0;
-    while (start < o.eal.size()) {
-        const std::size_t end = o.eal.find(' ', start);
-        const std::string word = o.eal.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        if (!word.empty()) spec.extra_eal.push_back(word);
-        if (end == std::string::npos) break;
-        start = end + 1;
-    }
-    const int sources = !spec.interface.empty() + !spec.pci.empty() + !spec.vdevs.empty();
-    if (sources == 0) throw ws::Error("no port: pass --interface IF, --pci BDF or --vdev SPEC");
-    if (sources > 1) throw ws::Error("pass only one of --interface, --pci and --vdev");
-    if (spec.xdp && spec.interface.empty()) throw ws::Error("--xdp needs --interface");
-    if (!spec.interface.empty() && !ws::dp::interface_exists(spec.interface))
-        throw ws::Error(fmt::format("invalid --interface \"{}\": no such interface in this network namespace", spec.interface));
-    return spec;
-}
 
 struct DataPlane {
     std::vector<std::string> argv;
@@ -190,46 +150,13 @@ int main(int argc, char** argv) {
     app.set_help_all_flag("--help-all", "all subcommands' options");
 
     // ---------------------------------------------------------------- scan
-    ws::ScanConfig config;
-    PortOptions scan_port;
-    std::string rate = "100000", rate_mode = "adaptive", shard, source_ip, source_ports, gateway_ip, gateway_mac;
-    std::string wait = "8", retries = "0", retry_delay = "1", seed, show, tcp_options = "mss";
-    int verbose = 0, quiet = 0;
+    ws::cli::ScanOptions scan_options;
     auto* scan = app.add_subcommand("scan", "send SYN probes and record the answers");
-    scan->add_option("targets", config.target_specs, "addresses, CIDR blocks (198.19.0.0/16) or ranges (a.b.c.d-e.f.g.h)");
-    scan->add_option("-p,--ports", config.ports_spec, "ports: 80, 1-1024, 22,80,443, - for all")->required()->group("Targets");
-    scan->add_option("--input-file", config.target_files, "read targets from FILE (one spec per line, # comments)")->group("Targets");
-    scan->add_option("--exclude", config.exclude_specs, "addresses to skip")->group("Targets");
-    scan->add_option("--excludefile", config.exclude_files, "file of addresses to skip")->group("Targets");
-    scan->add_option("--blocklist", config.blocklist_file, "replaces the default blocklist (an empty file means none)")->group("Targets");
-    scan->add_option("--shard", shard, "I/N: scan share I (0-based) of N")->group("Targets");
-    scan->add_option("--seed", seed, "permutation seed (default: random); the same seed gives the same order")->group("Targets");
-    add_port_options(*scan, scan_port);
-    scan->add_option("--tx-cores", config.tx_cores, "TX lcores (one TX queue each)")->group("Port")->check(CLI::Range(1, 64));
-    scan->add_option("--rx-cores", config.rx_cores, "RX lcores (one RX queue each)")->group("Port")->check(CLI::Range(1, 64));
-    scan->add_option("--source-ip", source_ip, "probe source address (default: the interface's address)")->group("Probe");
-    scan->add_option("--source-port", source_ports, "source port range A-B (default 40000-60999)")->group("Probe");
-    scan->add_option("--gateway-ip", gateway_ip, "next hop (default: the interface's default route)")->group("Probe");
-    scan->add_option("--gateway-mac", gateway_mac, "next hop MAC; skips ARP")->group("Probe");
-    scan->add_option("--tcp-options", tcp_options, "mss (default) or os-like (MSS, SACK, timestamps, window scale)")->group("Probe");
-    scan->add_flag("--send-reset", config.send_reset, "answer SYN-ACKs with RST")->group("Probe");
-    scan->add_option("--rate", rate, "probes per second cap (k/M suffixes; 0 = as fast as the port takes)")->group("Timing");
-    scan->add_option("--rate-mode", rate_mode, "adaptive (default: climb to --rate, back off on loss) or fixed")->group("Timing");
-    scan->add_option("--wait", wait, "seconds to keep receiving after the last probe (default 8)")->group("Timing");
-    scan->add_option("--retries", retries, "extra probes per target (default 0)")->group("Timing");
-    scan->add_option("--retry-delay", retry_delay, "seconds between a target's probes (default 1)")->group("Timing");
-    scan->add_option("--db", config.db_path, "SQLite database (default wirespeed.db)")->group("Output");
-    scan->add_flag("--no-db", config.no_db, "do not write a database")->group("Output");
-    scan->add_option("--show", show, "closed: also keep closed and filtered ports")->group("Output");
-    scan->add_option("--output-list", config.list_output, "-oL FILE: masscan list output")->group("Output");
-    scan->add_option("--metadata", config.metadata_file, "write a JSON summary of the scan")->group("Output");
-    scan->add_flag("--status-json", config.status_json, "NDJSON status lines on stderr even on a TTY")->group("Output");
-    scan->add_flag("-v,--verbose", verbose, "more detail (repeat for EAL logs)")->group("Output");
-    scan->add_flag("-q,--quiet", quiet, "no status lines")->group("Output");
+    ws::cli::add_scan_options(*scan, scan_options);
 
     // ---------------------------------------------------------------- reflect
     ReflectOptions reflect_options;
-    PortOptions reflect_port;
+    ws::cli::PortOptions reflect_port;
     auto* reflect = app.add_subcommand("reflect", "answer SYNs as a whole simulated network would (a lab target)");
     reflect->add_option("--hosts", reflect_options.hosts, "addresses to answer for (default 198.19.0.0/16)");
     reflect->add_option("--open-ports", reflect_options.open_ports, "ports open on every host");
@@ -240,7 +167,7 @@ int main(int argc, char** argv) {
     reflect->add_flag("--print-truth", reflect_options.print_truth, "print the open address:port pairs and exit");
     reflect->add_option("--duration", reflect_options.duration, "seconds to run (default: until SIGINT)");
     reflect->add_flag("--forge-bad-cookies", reflect_options.forge, "also send a SYN-ACK with a wrong ack per SYN");
-    add_port_options(*reflect, reflect_port);
+    ws::cli::add_port_options(*reflect, reflect_port);
 
     auto* version = app.add_subcommand("version", "print the version");
 
@@ -251,14 +178,7 @@ int main(int argc, char** argv) {
             return exit_usage;
         }
     }
-    // CLI11 takes one-letter short options only; masscan/nmap users type -iL and -oL.
-    std::vector<std::string> args;
-    for (int i = argc - 1; i >= 1; --i) { // CLI11 wants them in reverse order
-        std::string a = argv[i];
-        if (a == "-iL") a = "--input-file";
-        else if (a == "-oL") a = "--output-list";
-        args.push_back(std::move(a));
-    }
+    std::vector<std::string> args = ws::cli::normalize_args(argc, argv);
     try {
         app.parse(args);
     } catch (const CLI::CallForHelp& e) {
@@ -275,29 +195,10 @@ int main(int argc, char** argv) {
             fmt::print("wirespeed 0.1.0\n");
             return 0;
         }
-        if (reflect->parsed()) return run_reflect_command(reflect_options, to_port_spec(reflect_port, 0));
+        if (reflect->parsed()) return run_reflect_command(reflect_options, ws::cli::to_port_spec(reflect_port, 0));
 
-        config.verbosity = verbose - quiet;
-        config.port = to_port_spec(scan_port, config.verbosity);
-        config.rate = ws::cli::rate_option(rate);
-        if (rate_mode == "adaptive") config.rate_mode = ws::RateMode::adaptive;
-        else if (rate_mode == "fixed") config.rate_mode = ws::RateMode::fixed;
-        else throw ws::Error(fmt::format("invalid --rate-mode \"{}\": expected fixed or adaptive", rate_mode));
-        if (!shard.empty()) std::tie(config.shard_index, config.shard_count) = ws::cli::shard_option(shard);
-        if (!seed.empty()) config.seed = ws::cli::uint_option("--seed", seed, UINT64_MAX);
-        if (!source_ip.empty()) config.source_ip = ws::cli::ipv4_option("--source-ip", source_ip);
-        if (!source_ports.empty()) config.source_ports = ws::parse_port_range(source_ports);
-        if (!gateway_ip.empty()) config.gateway_ip = ws::cli::ipv4_option("--gateway-ip", gateway_ip);
-        if (!gateway_mac.empty()) config.gateway_mac = ws::cli::mac_option("--gateway-mac", gateway_mac);
-        if (tcp_options == "mss") config.tcp_options = ws::TcpOptionsProfile::mss_only;
-        else if (tcp_options == "os-like") config.tcp_options = ws::TcpOptionsProfile::os_like;
-        else throw ws::Error(fmt::format("invalid --tcp-options \"{}\": expected mss or os-like", tcp_options));
-        config.wait_seconds = ws::cli::seconds_option("--wait", wait, 3600);
-        config.retries = std::uint32_t(ws::cli::uint_option("--retries", retries, 100));
-        config.retry_delay_seconds = ws::cli::seconds_option("--retry-delay", retry_delay, 3600);
-        if (!show.empty() && show != "closed")
-            throw ws::Error(fmt::format("invalid --show \"{}\": expected closed", show));
-        config.show_closed = show == "closed";
+        ws::ScanConfig config = ws::cli::to_scan_config(scan_options);
+        config.port = ws::cli::to_port_spec(scan_options.port, config.verbosity);
         if (config.no_db && config.list_output.empty() && config.verbosity >= 0)
             fmt::print(stderr, "wirespeed: --no-db without -oL: results appear in the summary counts only\n");
         return run_scan_command(config);
