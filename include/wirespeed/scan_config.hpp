@@ -58,7 +58,12 @@ struct ScanConfig {
     bool show_closed = false;
     std::string list_output;
     std::string metadata_file;
+    std::string json_output, csv_output, csv_fields, xml_output, grepable_output;
     bool status_json = false;
+    std::string status_file;
+    std::optional<double> max_runtime_seconds; // guards: stop sending, exit 3
+    std::optional<double> min_hitrate;
+    std::optional<std::uint64_t> max_results;
     bool send_reset = false;
     int verbosity = 0; // -v +1, -q -1
 };

@@ -45,6 +45,15 @@ void add_scan_options(CLI::App& scan, ScanOptions& o) {
     scan.add_flag("--no-db", o.no_db, "do not write a database")->group("Output");
     scan.add_option("--show", o.show, "closed: also keep closed and filtered ports")->group("Output");
     scan.add_option("--output-list", o.output_list, "-oL FILE: masscan list output")->group("Output");
+    scan.add_option("--output-json", o.output_json, "-oJ FILE: NDJSON, one object per result")->group("Output");
+    scan.add_option("--output-csv", o.output_csv, "-oC FILE: CSV with a header")->group("Output");
+    scan.add_option("--fields", o.fields, "CSV columns and order: ip,port,proto,state,reason,ttl,window,ts")->group("Output");
+    scan.add_option("--output-xml", o.output_xml, "-oX FILE: nmap XML")->group("Output");
+    scan.add_option("--output-grepable", o.output_grepable, "-oG FILE: nmap grepable")->group("Output");
+    scan.add_option("--status-file", o.status_file, "append NDJSON status lines to FILE")->group("Output");
+    scan.add_option("--max-runtime", o.max_runtime, "guard: stop sending after SEC seconds (exit 3)")->group("Guards");
+    scan.add_option("--min-hitrate", o.min_hitrate, "guard: stop when open/sent falls below this fraction after 100000 probes (exit 3)")->group("Guards");
+    scan.add_option("--max-results", o.max_results, "guard: stop after N kept results (exit 3)")->group("Guards");
     scan.add_option("--metadata", o.metadata, "write a JSON summary of the scan")->group("Output");
     scan.add_flag("--status-json", o.status_json, "NDJSON status lines on stderr even on a TTY")->group("Output");
     scan.add_flag("-v,--verbose", o.verbose, "more detail (repeat for EAL logs)")->group("Output");
@@ -112,6 +121,17 @@ ws::ScanConfig to_scan_config(const ScanOptions& o) {
     config.list_output = o.output_list;
     config.metadata_file = o.metadata;
     config.status_json = o.status_json;
+    config.json_output = o.output_json;
+    config.csv_output = o.output_csv;
+    config.csv_fields = o.fields;
+    config.xml_output = o.output_xml;
+    config.grepable_output = o.output_grepable;
+    config.status_file = o.status_file;
+    if (!o.max_runtime.empty()) config.max_runtime_seconds = seconds_option("--max-runtime", o.max_runtime, 1e9);
+    if (!o.min_hitrate.empty()) {
+        config.min_hitrate = seconds_option("--min-hitrate", o.min_hitrate, 1.0);
+    }
+    if (!o.max_results.empty()) config.max_results = uint_option("--max-results", o.max_results, UINT64_MAX);
     return config;
 }
 
@@ -121,6 +141,10 @@ std::vector<std::string> normalize_args(int argc, char** argv) {
         std::string a = argv[i];
         if (a == "-iL") a = "--input-file";
         else if (a == "-oL") a = "--output-list";
+        else if (a == "-oJ") a = "--output-json";
+        else if (a == "-oC") a = "--output-csv";
+        else if (a == "-oX") a = "--output-xml";
+        else if (a == "-oG") a = "--output-grepable";
         args.push_back(std::move(a));
     }
     return args;

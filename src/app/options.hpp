@@ -29,6 +29,8 @@ struct ScanOptions {
     bool send_reset = false;
     std::string rate = "100000", rate_mode = "adaptive", wait = "8", retries = "0", retry_delay = "1";
     std::string db = "wirespeed.db", show, output_list, metadata;
+    std::string output_json, output_csv, output_xml, output_grepable, fields;
+    std::string status_file, max_runtime, min_hitrate, max_results;
     bool no_db = false, status_json = false;
     int verbose = 0, quiet = 0;
 };
@@ -41,7 +43,7 @@ ws::PortSpec to_port_spec(const PortOptions& options, int verbosity);
 // Everything but the port (plan needs no port).
 ws::ScanConfig to_scan_config(const ScanOptions& options);
 
-// -iL / -oL and friends -> long names CLI11 accepts (it takes one-letter short options only).
+// -iL / -oL / -oJ / -oC / -oX / -oG -> long names CLI11 accepts (it takes one-letter short options only).
 std::vector<std::string> normalize_args(int argc, char** argv);
 
 } // namespace ws::cli
