@@ -46,6 +46,8 @@ struct ScanCounters {
 class SqliteWriter {
 public:
     SqliteWriter(const std::string& path, const ScanRecord& scan);
+    // Continues scan `resume_scan_id` of an existing database (--resume).
+    SqliteWriter(const std::string& path, std::int64_t resume_scan_id);
     ~SqliteWriter();
     SqliteWriter(const SqliteWriter&) = delete;
     SqliteWriter& operator=(const SqliteWriter&) = delete;
@@ -53,9 +55,15 @@ public:
     void insert(const ResultRecord& record, double seen_at_unix); // opens a transaction on demand
     void commit();                                                // ends the open transaction, if any
     void finish(const ScanCounters& counters);                    // commit + scans row + index
+    // The resume point, written in the open transaction so it commits
+    // together with the results it covers.
+    void checkpoint(const std::string& fingerprint, std::uint64_t seed, std::uint64_t k0, std::uint64_t k1,
+                    const std::string& slots, double now_unix);
     std::int64_t scan_id() const noexcept { return scan_id_; }
 
 private:
+    void open_database();
+    void prepare_insert();
     void exec(const char* sql);
     ::sqlite3* db_ = nullptr;
     ::sqlite3_stmt* insert_ = nullptr;

@@ -83,6 +83,15 @@ CREATE TABLE IF NOT EXISTS scans (
   sent INTEGER, replies INTEGER, open INTEGER, closed INTEGER, filtered INTEGER,
   duplicates INTEGER, drops INTEGER, duration_s REAL
 );
+CREATE TABLE IF NOT EXISTS checkpoints (
+  scan_id INTEGER PRIMARY KEY REFERENCES scans(id),
+  fingerprint TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  cookie_k0 INTEGER NOT NULL,
+  cookie_k1 INTEGER NOT NULL,
+  slots TEXT NOT NULL,
+  updated_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS results (
   scan_id INTEGER NOT NULL REFERENCES scans(id),
   ip TEXT NOT NULL,
@@ -98,18 +107,30 @@ CREATE TABLE IF NOT EXISTS results (
 
 } // namespace
 
-SqliteWriter::SqliteWriter(const std::string& path, const ScanRecord& scan) : path_(path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+void SqliteWriter::open_database() {
+    if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
         std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
         sqlite3_close(db_);
         db_ = nullptr;
-        throw Error(fmt::format("cannot open database \"{}\": {}", path, msg));
+        throw Error(fmt::format("cannot open database \"{}\": {}", path_, msg));
     }
     sqlite3_busy_timeout(db_, 5000);
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=NORMAL");
     exec(schema);
+}
 
+void SqliteWriter::prepare_insert() {
+    if (sqlite3_prepare_v2(db_,
+                           "INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at) "
+                           "VALUES(?,?,?,?,?,?,?,?,?)",
+                           -1, &insert_, nullptr) != SQLITE_OK)
+        sqlite_fail(db_, "prepare results insert");
+    sqlite3_bind_int64(insert_, 1, scan_id_);
+}
+
+SqliteWriter::SqliteWriter(const std::string& path, const ScanRecord& scan) : path_(path) {
+    open_database();
     sqlite3_stmt* scan_insert = nullptr;
     if (sqlite3_prepare_v2(db_,
                            "INSERT INTO scans(started_at, seed, targets, ports, shard, rate, probes, config) "
@@ -129,13 +150,37 @@ SqliteWriter::SqliteWriter(const std::string& path, const ScanRecord& scan) : pa
     sqlite3_finalize(scan_insert);
     if (rc != SQLITE_DONE) sqlite_fail(db_, "insert scans row");
     scan_id_ = sqlite3_last_insert_rowid(db_);
+    prepare_insert();
+}
 
+SqliteWriter::SqliteWriter(const std::string& path, std::int64_t resume_scan_id) : scan_id_(resume_scan_id), path_(path) {
+    open_database();
+    exec(fmt::format("UPDATE scans SET status='running', finished_at=NULL WHERE id={}", scan_id_).c_str());
+    prepare_insert();
+}
+
+void SqliteWriter::checkpoint(const std::string& fingerprint, std::uint64_t seed, std::uint64_t k0, std::uint64_t k1,
+                              const std::string& slots, double now_unix) {
+    if (!in_transaction_) {
+        exec("BEGIN");
+        in_transaction_ = true;
+    }
+    sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db_,
-                           "INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at) "
-                           "VALUES(?,?,?,?,?,?,?,?,?)",
-                           -1, &insert_, nullptr) != SQLITE_OK)
-        sqlite_fail(db_, "prepare results insert");
-    sqlite3_bind_int64(insert_, 1, scan_id_);
+                           "INSERT OR REPLACE INTO checkpoints(scan_id, fingerprint, seed, cookie_k0, cookie_k1, slots, updated_at) "
+                           "VALUES(?,?,?,?,?,?,?)",
+                           -1, &st, nullptr) != SQLITE_OK)
+        sqlite_fail(db_, "prepare checkpoint");
+    sqlite3_bind_int64(st, 1, scan_id_);
+    sqlite3_bind_text(st, 2, fingerprint.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, std::int64_t(seed));
+    sqlite3_bind_int64(st, 4, std::int64_t(k0));
+    sqlite3_bind_int64(st, 5, std::int64_t(k1));
+    sqlite3_bind_text(st, 6, slots.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 7, now_unix);
+    const int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) sqlite_fail(db_, "write checkpoint");
 }
 
 SqliteWriter::~SqliteWriter() {
