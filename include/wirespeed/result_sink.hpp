@@ -100,6 +100,10 @@ public:
     void add_output(std::unique_ptr<OutputWriter> out) { outputs_.push_back(std::move(out)); }
 
     void add(const ResultRecord* records, std::size_t count);
+    // Resume: a result committed by the interrupted run. It counts and is
+    // written to the outputs again (they are recreated), but not to the database.
+    void replay(const ResultRecord& record, double seen_at_unix);
+    SqliteWriter* database() noexcept { return db_.get(); }
     void flush();                     // commit the open batch (timer-driven, ~100 ms)
     void finish(ScanCounters counters); // final commit, scans row, trailers
 

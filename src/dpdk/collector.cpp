@@ -6,6 +6,8 @@
 
 #include <rte_ring_elem.h>
 
+#include "wirespeed/resume.hpp"
+
 namespace ws::dp {
 
 Collector::Collector(std::vector<rte_ring*> rings, ResultSink& sink, std::chrono::milliseconds commit_every)
@@ -19,6 +21,22 @@ Collector::~Collector() {
 }
 
 void Collector::start() { thread_ = std::thread([this] { run(); }); }
+
+std::size_t Collector::drain_ring(rte_ring* ring, unsigned at_least) {
+    constexpr unsigned batch = 512;
+    static thread_local ResultRecord records[batch];
+    std::size_t total = 0;
+    while (total < at_least) {
+        const unsigned n = rte_ring_sc_dequeue_burst_elem(ring, records, sizeof(ResultRecord), batch, nullptr);
+        if (n == 0) break;
+        sink_.add(records, n);
+        total += n;
+    }
+    drained_.fetch_add(total, std::memory_order_relaxed);
+    open_.store(sink_.open(), std::memory_order_relaxed);
+    kept_.store(sink_.rows(), std::memory_order_relaxed);
+    return total;
+}
 
 std::size_t Collector::drain_once() {
     constexpr unsigned batch = 512;
@@ -36,6 +54,20 @@ std::size_t Collector::drain_once() {
     return total;
 }
 
+void Collector::write_checkpoint(std::chrono::steady_clock::time_point sampled_before) {
+    SqliteWriter* db = sink_.database();
+    if (!checkpoints_ || !db) return;
+    const auto horizon = sampled_before - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                              std::chrono::duration<double>(checkpoints_->wait_seconds));
+    const std::vector<std::uint64_t>* safe = nullptr;
+    while (samples_.size() > 1 && samples_[1].first <= horizon) samples_.pop_front();
+    if (!samples_.empty() && samples_.front().first <= horizon) safe = &samples_.front().second;
+    if (!safe) return; // the scan is younger than one wait window: nothing is safe yet
+    const double now_unix = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    db->checkpoint(checkpoints_->fingerprint, checkpoints_->seed, checkpoints_->k0, checkpoints_->k1,
+                   encode_slots(*safe), now_unix);
+}
+
 void Collector::run() {
     // Where the collector shares a CPU with an RX lcore, the RX lcore must win:
     // a late commit costs nothing, a late poll loses replies. Best effort.
@@ -44,9 +76,21 @@ void Collector::run() {
         auto last_commit = std::chrono::steady_clock::now();
         for (;;) {
             const bool stopping = stop_.load(std::memory_order_acquire);
-            const std::size_t n = drain_once();
             const auto now = std::chrono::steady_clock::now();
-            if (now - last_commit >= commit_every_) {
+            const bool commit_due = now - last_commit >= commit_every_;
+            if (commit_due && checkpoints_) samples_.emplace_back(now, checkpoints_->read_slots());
+            std::size_t n = 0;
+            if (commit_due) {
+                // The checkpoint must cover every reply received before `now`:
+                // drain at least what each ring held then (rings are FIFO).
+                std::vector<unsigned> held;
+                for (rte_ring* ring : rings_) held.push_back(rte_ring_count(ring));
+                for (std::size_t i = 0; i < rings_.size(); ++i) n += drain_ring(rings_[i], held[i]);
+            } else {
+                n = drain_once();
+            }
+            if (commit_due) {
+                write_checkpoint(now);
                 sink_.flush();
                 last_commit = now;
             }

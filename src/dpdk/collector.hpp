@@ -5,7 +5,11 @@
 // never touches an mbuf.
 #include <atomic>
 #include <chrono>
+#include <optional>
+#include <deque>
 #include <exception>
+#include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -15,11 +19,27 @@
 
 namespace ws::dp {
 
+// What the collector needs to write resume checkpoints: the TX lcores'
+// progress, and how long a probe must have been out before its replies are
+// taken to have arrived (--wait).
+struct CheckpointSource {
+    std::function<std::vector<std::uint64_t>()> read_slots;
+    double wait_seconds = 8;
+    std::string fingerprint;
+    std::uint64_t seed = 0;
+    std::uint64_t k0 = 0, k1 = 0;
+};
+
 class Collector {
 public:
     Collector(std::vector<rte_ring*> rings, ResultSink& sink,
               std::chrono::milliseconds commit_every = std::chrono::milliseconds(100));
     ~Collector();
+    // Before start(): commit a checkpoint with every batch. The recorded slot
+    // of each TX lcore is the one it had reached `wait_seconds` before the
+    // rings were drained, so every probe before it had its full wait window
+    // and its replies are in this very transaction.
+    void enable_checkpoints(CheckpointSource source) { checkpoints_ = std::move(source); }
     void start();
     // Drains every ring to empty, commits, and joins. Rethrows a sink error.
     void stop_and_join();
@@ -33,6 +53,8 @@ public:
 private:
     void run();
     std::size_t drain_once();
+    std::size_t drain_ring(rte_ring* ring, unsigned at_least);
+    void write_checkpoint(std::chrono::steady_clock::time_point sampled_before);
     std::vector<rte_ring*> rings_;
     ResultSink& sink_;
     std::chrono::milliseconds commit_every_;
@@ -41,6 +63,8 @@ private:
     std::atomic<bool> failed_{false};
     std::atomic<std::uint64_t> drained_{0}, open_{0}, kept_{0};
     std::exception_ptr error_;
+    std::optional<CheckpointSource> checkpoints_;
+    std::deque<std::pair<std::chrono::steady_clock::time_point, std::vector<std::uint64_t>>> samples_;
 };
 
 } // namespace ws::dp

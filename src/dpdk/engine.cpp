@@ -149,6 +149,12 @@ void write_metadata(const std::string& path, const ScanConfig& config, const Sca
     std::fclose(f);
 }
 
+void add_outputs(ResultSink& sink, const ScanConfig& config, const ScanPlan& plan, double start_unix) {
+    (void)plan;
+    (void)start_unix;
+    if (!config.list_output.empty()) sink.add_output(make_list_writer(config.list_output));
+}
+
 } // namespace
 
 void install_signal_handlers() {
@@ -185,7 +191,10 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     else if (auto ip = config.port.interface.empty() ? std::nullopt : interface_ipv4(config.port.interface)) source_ip = *ip;
     else throw Error("no source address: pass --source-ip (the interface has no IPv4 address)");
 
-    const CookieMaker cookies(CookieKey::random(), config.source_ports,
+    if (setup.resume && setup.resume->slots.size() != tx_count)
+        throw Error(fmt::format("cannot resume: the checkpoint has {} TX slices, this scan has {} TX cores",
+                                setup.resume->slots.size(), tx_count));
+    const CookieMaker cookies(setup.resume ? setup.resume->key : CookieKey::random(), config.source_ports,
                               CookieMaker::aesni_available() ? CookiePrf::aesni : CookiePrf::siphash);
     MacAddress gateway_mac{};
     if (config.gateway_mac) {
@@ -215,9 +224,14 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         record.shard = fmt::format("{}/{}", config.shard_index, config.shard_count);
         record.rate = config.rate;
         record.probes = plan.shard.size() * (1 + config.retries);
-        sink.set_database(std::make_unique<SqliteWriter>(config.db_path, record));
+        record.config_json = encode_args(setup.args);
+        sink.set_database(setup.resume ? std::make_unique<SqliteWriter>(config.db_path, setup.resume->scan_id)
+                                       : std::make_unique<SqliteWriter>(config.db_path, record));
     }
-    if (!config.list_output.empty()) sink.add_output(make_list_writer(config.list_output));
+    add_outputs(sink, config, plan, start_unix);
+    if (setup.resume) // the outputs are recreated: what the first run committed goes into them again
+        for_each_result(config.db_path, setup.resume->scan_id,
+                        [&](const ResultRecord& r, double seen_at) { sink.replay(r, seen_at); });
 
     // ---- per-lcore state
     RunFlags flags;
@@ -249,6 +263,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         tx->flags = &flags;
         tx->tsc_hz = tsc_hz;
         tx->rate_pps.store(per_lcore_rate);
+        if (setup.resume) tx->next_slot.store(std::min(setup.resume->slots[i], tx->schedule->slots()));
         txs.push_back(std::move(tx));
     }
     for (unsigned i = 0; i < rx_count; ++i) {
@@ -275,6 +290,20 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     std::vector<rte_ring*> rings;
     for (auto& r : result_rings) rings.push_back(r->get());
     Collector collector(rings, sink);
+    if (!config.no_db) {
+        CheckpointSource source;
+        source.read_slots = [&txs] {
+            std::vector<std::uint64_t> slots;
+            for (const auto& tx : txs) slots.push_back(tx->next_slot.load(std::memory_order_relaxed));
+            return slots;
+        };
+        source.wait_seconds = config.wait_seconds;
+        source.fingerprint = plan_fingerprint(plan, config);
+        source.seed = plan.seed;
+        source.k0 = cookies.key().k0;
+        source.k1 = cookies.key().k1;
+        collector.enable_checkpoints(std::move(source));
+    }
     collector.start();
 
     for (unsigned i = 0; i < rx_count; ++i) {
@@ -309,7 +338,13 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     int handled_signals = 0;
     double last_json = -1;
     bool interrupted = false;
+    std::string guard; // which guard stopped the scan, if any
     std::uint64_t drops_total = 0;
+    std::FILE* status_file = nullptr;
+    if (!config.status_file.empty()) {
+        status_file = std::fopen(config.status_file.c_str(), "a");
+        if (!status_file) throw Error(fmt::format("cannot open status file \"{}\"", config.status_file));
+    }
 
     for (;;) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -344,13 +379,33 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
                            format_duration(now), done * 100, format_duration(eta), t.sent, format_rate(pps_now),
                            format_rate(pps_avg), t.results, hits, t.sent ? 100.0 * double(hits) / double(t.sent) : 0.0,
                            drops_total, wait_started ? " [waiting]" : "");
-            } else if (now - last_json >= 1.0) {
-                last_json = now;
-                fmt::print(stderr,
-                           "{{\"type\":\"status\",\"elapsed_s\":{:.1f},\"done_pct\":{:.2f},\"eta_s\":{:.1f},\"sent\":{},\"pps_now\":{:.0f},"
-                           "\"pps_avg\":{:.0f},\"rate\":{},\"replies\":{},\"open\":{},\"drops\":{},\"phase\":\"{}\"}}\n",
-                           now, done * 100, eta, t.sent, pps_now, pps_avg, rate, t.results, hits, drops_total,
-                           wait_started ? "waiting" : "sending");
+            }
+        }
+        if (now - last_json >= 1.0 && ((show_status && !tty) || status_file)) {
+            last_json = now;
+            const std::string line = fmt::format(
+                "{{\"type\":\"status\",\"elapsed_s\":{:.1f},\"done_pct\":{:.2f},\"eta_s\":{:.1f},\"sent\":{},\"pps_now\":{:.0f},"
+                "\"pps_avg\":{:.0f},\"rate\":{},\"replies\":{},\"open\":{},\"drops\":{},\"phase\":\"{}\"}}\n",
+                now, done * 100, eta, t.sent, pps_now, pps_avg, rate, t.results, hits, drops_total,
+                wait_started ? "waiting" : "sending");
+            if (show_status && !tty) std::fputs(line.c_str(), stderr);
+            if (status_file) {
+                std::fputs(line.c_str(), status_file);
+                std::fflush(status_file);
+            }
+        }
+
+        if (guard.empty() && !wait_started) {
+            if (config.max_runtime_seconds && now >= *config.max_runtime_seconds)
+                guard = fmt::format("--max-runtime {} s reached", *config.max_runtime_seconds);
+            else if (config.min_hitrate && t.sent >= 100'000 && double(hits) / double(t.sent) < *config.min_hitrate)
+                guard = fmt::format("hit rate {:.6f} below --min-hitrate {}", double(hits) / double(t.sent), *config.min_hitrate);
+            else if (config.max_results && collector.kept() >= *config.max_results)
+                guard = fmt::format("--max-results {} reached", *config.max_results);
+            if (!guard.empty()) {
+                flags.stop_tx.store(true);
+                wait_started = std::chrono::steady_clock::now();
+                if (config.verbosity >= 0) fmt::print(stderr, "{}wirespeed: stopping: {}\n", tty ? "\n" : "", guard);
             }
         }
 
@@ -401,7 +456,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     outcome.kernel_rx_dropped = kernel_rx_dropped(config.port.interface) - kernel_drops_at_start;
     c.drops = ps.oerrors + ps.imissed + ps.rx_nombuf + t.ring_full + outcome.kernel_rx_dropped;
     c.duration_s = duration;
-    c.status = !failure.empty() ? "failed" : interrupted ? "interrupted" : "complete";
+    c.status = !failure.empty() ? "failed" : interrupted ? "interrupted" : !guard.empty() ? "stopped" : "complete";
     try {
         sink.finish(c);
     } catch (const std::exception& e) {
@@ -411,7 +466,8 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     c.closed = sink.closed();
     c.filtered = sink.filtered();
     c.duplicates = sink.duplicates();
-    outcome.exit_code = !failure.empty() ? 2 : interrupted ? 130 : 0;
+    outcome.exit_code = !failure.empty() ? 2 : interrupted ? 130 : !guard.empty() ? 3 : 0;
+    if (status_file) std::fclose(status_file);
     if (!failure.empty()) fmt::print(stderr, "wirespeed: {}\n", failure);
 
     const double tx_pps = duration > 0 ? double(c.sent) / duration : 0;

@@ -11,6 +11,7 @@
 #include "wirespeed/plan.hpp"
 #include "wirespeed/reply.hpp"
 #include "wirespeed/result_sink.hpp"
+#include "wirespeed/resume.hpp"
 #include "wirespeed/scan_config.hpp"
 
 namespace ws::dp {
@@ -20,10 +21,12 @@ struct EngineSetup {
     std::vector<unsigned> tx_lcores; // EAL lcore ids, one TX queue each
     std::vector<unsigned> rx_lcores; // EAL lcore ids, one RX queue each
     std::vector<std::string> eal_argv; // for the metadata
+    std::vector<std::string> args;     // the command line, recorded in scans.config for --resume
+    const ResumePoint* resume = nullptr; // continue this checkpoint instead of starting afresh
 };
 
 struct ScanOutcome {
-    int exit_code = 0; // 0 done, 2 runtime error, 130 interrupted
+    int exit_code = 0; // 0 done, 2 runtime error, 3 stopped by a guard, 130 interrupted
     ScanCounters counters;
     std::array<std::uint64_t, reject_reason_count> rejected{};
     std::uint64_t ring_full = 0, arp_answered = 0, resets_sent = 0, kernel_rx_dropped = 0;

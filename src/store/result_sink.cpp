@@ -315,6 +315,17 @@ void ResultSink::add(const ResultRecord* records, std::size_t count) {
     }
 }
 
+void ResultSink::replay(const ResultRecord& r, double seen_at_unix) {
+    if (!dedup_.first_time(r.ipv4(), r.port)) return;
+    switch (r.state) {
+    case PortState::open: ++open_; break;
+    case PortState::closed: ++closed_; break;
+    case PortState::filtered: ++filtered_; break;
+    }
+    for (auto& out : outputs_) out->write(r, seen_at_unix);
+    ++rows_;
+}
+
 void ResultSink::flush() {
     if (db_) db_->commit();
     for (auto& out : outputs_) out->flush();

@@ -1,0 +1,196 @@
+#include "wirespeed/resume.hpp"
+
+#include <sqlite3.h>
+
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "wirespeed/address.hpp"
+#include "wirespeed/error.hpp"
+
+namespace ws {
+namespace {
+
+struct Db {
+    sqlite3* handle = nullptr;
+    explicit Db(const std::string& path) {
+        if (sqlite3_open_v2(path.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+            const std::string msg = handle ? sqlite3_errmsg(handle) : "out of memory";
+            sqlite3_close(handle);
+            throw Error(fmt::format("cannot open database \"{}\": {}", path, msg));
+        }
+    }
+    ~Db() { sqlite3_close(handle); }
+};
+
+struct Statement {
+    sqlite3_stmt* handle = nullptr;
+    Statement(const Db& db, const char* sql, const std::string& path) {
+        if (sqlite3_prepare_v2(db.handle, sql, -1, &handle, nullptr) != SQLITE_OK)
+            throw Error(fmt::format("\"{}\" is not a wirespeed database with checkpoints: {}", path, sqlite3_errmsg(db.handle)));
+    }
+    ~Statement() { sqlite3_finalize(handle); }
+};
+
+std::string text(sqlite3_stmt* st, int column) {
+    const auto* p = sqlite3_column_text(st, column);
+    return p ? reinterpret_cast<const char*>(p) : "";
+}
+
+std::uint64_t fnv1a(std::uint64_t h, std::uint64_t value) {
+    for (int i = 0; i < 8; ++i) {
+        h ^= (value >> (i * 8)) & 0xff;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+} // namespace
+
+ResumePoint load_resume_point(const std::string& db_path) {
+    Db db(db_path);
+    Statement st(db,
+                 "SELECT s.id, s.status, COALESCE(s.config, ''), c.fingerprint, c.seed, c.cookie_k0, c.cookie_k1, c.slots "
+                 "FROM scans s JOIN checkpoints c ON c.scan_id = s.id "
+                 "WHERE s.status IN ('running', 'interrupted') ORDER BY s.id DESC LIMIT 1",
+                 db_path);
+    if (sqlite3_step(st.handle) != SQLITE_ROW)
+        throw Error(fmt::format("nothing to resume in \"{}\": no interrupted scan with a checkpoint", db_path));
+    ResumePoint point;
+    point.scan_id = sqlite3_column_int64(st.handle, 0);
+    point.status = text(st.handle, 1);
+    point.config = text(st.handle, 2);
+    point.fingerprint = text(st.handle, 3);
+    point.seed = std::uint64_t(sqlite3_column_int64(st.handle, 4));
+    point.key.k0 = std::uint64_t(sqlite3_column_int64(st.handle, 5));
+    point.key.k1 = std::uint64_t(sqlite3_column_int64(st.handle, 6));
+    point.slots = decode_slots(text(st.handle, 7));
+    return point;
+}
+
+void for_each_result(const std::string& db_path, std::int64_t scan_id,
+                     const std::function<void(const ResultRecord&, double)>& fn) {
+    Db db(db_path);
+    Statement st(db, "SELECT ip, port, proto, state, reason, ttl, window, seen_at FROM results WHERE scan_id = ? ORDER BY rowid",
+                 db_path);
+    sqlite3_bind_int64(st.handle, 1, scan_id);
+    while (sqlite3_step(st.handle) == SQLITE_ROW) {
+        ResultRecord r{};
+        const auto ip = parse_ipv4(text(st.handle, 0));
+        if (!ip) continue;
+        r.set_ipv4(*ip);
+        r.port = std::uint16_t(sqlite3_column_int(st.handle, 1));
+        r.proto = Proto::tcp;
+        const std::string state = text(st.handle, 3), reason = text(st.handle, 4);
+        r.state = state == "open" ? PortState::open : state == "closed" ? PortState::closed : PortState::filtered;
+        r.reason = Reason::syn_ack;
+        for (int i = 1; i <= int(Reason::unreach_other); ++i)
+            if (to_string(Reason(i)) == reason) r.reason = Reason(i);
+        r.ttl = std::uint8_t(sqlite3_column_int(st.handle, 5));
+        r.window = std::uint16_t(sqlite3_column_int(st.handle, 6));
+        fn(r, sqlite3_column_double(st.handle, 7));
+    }
+}
+
+std::string plan_fingerprint(const ScanPlan& plan, const ScanConfig& config) {
+    std::uint64_t targets = 0xcbf29ce484222325ull;
+    for (const auto& interval : plan.space->targets().intervals())
+        targets = fnv1a(fnv1a(targets, interval.first), interval.last);
+    std::uint64_t ports = 0xcbf29ce484222325ull;
+    for (std::uint16_t p : plan.space->ports().ports()) ports = fnv1a(ports, p);
+    return fmt::format("targets={:016x};ports={:016x};seed={};shard={}/{};retries={};tx={}", targets, ports, plan.seed,
+                       config.shard_index, config.shard_count, config.retries, config.tx_cores);
+}
+
+std::string fingerprint_difference(const std::string& recorded, const std::string& now) {
+    auto fields = [](const std::string& f) {
+        std::vector<std::pair<std::string, std::string>> out;
+        std::istringstream in(f);
+        std::string item;
+        while (std::getline(in, item, ';')) {
+            const auto eq = item.find('=');
+            out.emplace_back(item.substr(0, eq), eq == std::string::npos ? "" : item.substr(eq + 1));
+        }
+        return out;
+    };
+    const auto a = fields(recorded), b = fields(now);
+    const std::pair<const char*, const char*> names[] = {{"targets", "the target set"}, {"ports", "the ports"},
+                                                         {"seed", "the seed"},          {"shard", "the shard"},
+                                                         {"retries", "the retries"},    {"tx", "the number of TX cores"}};
+    std::string diff;
+    for (const auto& [key, name] : names) {
+        std::string va, vb;
+        for (const auto& [k, v] : a) if (k == key) va = v;
+        for (const auto& [k, v] : b) if (k == key) vb = v;
+        if (va != vb) diff += fmt::format("{}{} differs ({} then, {} now)", diff.empty() ? "" : ", ", name,
+                                          key == std::string("targets") || key == std::string("ports") ? "hash " + va : va,
+                                          key == std::string("targets") || key == std::string("ports") ? "hash " + vb : vb);
+    }
+    return diff;
+}
+
+std::string encode_slots(const std::vector<std::uint64_t>& slots) { return fmt::format("{}", fmt::join(slots, ",")); }
+
+std::vector<std::uint64_t> decode_slots(const std::string& text) {
+    std::vector<std::uint64_t> slots;
+    std::istringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        try {
+            std::size_t used = 0;
+            slots.push_back(std::stoull(item, &used));
+            if (used != item.size()) throw std::invalid_argument(item);
+        } catch (const std::exception&) {
+            throw Error(fmt::format("corrupt checkpoint: bad slot \"{}\"", item));
+        }
+    }
+    if (slots.empty()) throw Error("corrupt checkpoint: no slots");
+    return slots;
+}
+
+std::string encode_args(const std::vector<std::string>& args) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        out += i ? ",\"" : "\"";
+        for (char c : args[i]) {
+            if (c == '"' || c == '\\') out += '\\';
+            if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", int(c));
+            else out += c;
+        }
+        out += '"';
+    }
+    return out + "]";
+}
+
+std::vector<std::string> decode_args(const std::string& json) {
+    std::vector<std::string> args;
+    std::size_t i = 0;
+    auto bad = [&] { return Error(fmt::format("corrupt scan configuration in the database near offset {}", i)); };
+    while (i < json.size() && json[i] == ' ') ++i;
+    if (i >= json.size() || json[i++] != '[') throw bad();
+    while (i < json.size() && json[i] != ']') {
+        if (json[i] == ',') { ++i; continue; }
+        if (json[i++] != '"') throw bad();
+        std::string arg;
+        while (i < json.size() && json[i] != '"') {
+            if (json[i] == '\\' && i + 1 < json.size()) {
+                if (json[i + 1] == 'u' && i + 5 < json.size()) {
+                    arg += char(std::stoi(json.substr(i + 2, 4), nullptr, 16));
+                    i += 6;
+                } else {
+                    arg += json[i + 1];
+                    i += 2;
+                }
+            } else {
+                arg += json[i++];
+            }
+        }
+        if (i >= json.size()) throw bad();
+        ++i; // closing quote
+        args.push_back(std::move(arg));
+    }
+    return args;
+}
+
+} // namespace ws
