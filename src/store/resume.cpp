@@ -115,15 +115,15 @@ std::string fingerprint_difference(const std::string& recorded, const std::strin
         return out;
     };
     const auto a = fields(recorded), b = fields(now);
-    const std::pair<const char*, const char*> names[] = {{"targets", "the target set"}, {"ports", "the ports"},
-                                                         {"seed", "the seed"},          {"shard", "the shard"},
-                                                         {"retries", "the retries"},    {"tx", "the number of TX cores"}};
+    const std::pair<const char*, const char*> names[] = {{"targets", "the target set differs"}, {"ports", "the ports differ"},
+                                                         {"seed", "the seed differs"},          {"shard", "the shard differs"},
+                                                         {"retries", "the retries differ"},     {"tx", "the number of TX cores differs"}};
     std::string diff;
     for (const auto& [key, name] : names) {
         std::string va, vb;
         for (const auto& [k, v] : a) if (k == key) va = v;
         for (const auto& [k, v] : b) if (k == key) vb = v;
-        if (va != vb) diff += fmt::format("{}{} differs ({} then, {} now)", diff.empty() ? "" : ", ", name,
+        if (va != vb) diff += fmt::format("{}{} ({} then, {} now)", diff.empty() ? "" : ", ", name,
                                           key == std::string("targets") || key == std::string("ports") ? "hash " + va : va,
                                           key == std::string("targets") || key == std::string("ports") ? "hash " + vb : vb);
     }
