@@ -187,9 +187,17 @@ bool TargetSet::contains(std::uint32_t address) const noexcept {
 
 std::uint32_t TargetSet::at(std::uint64_t index) const noexcept {
     assert(index < count_);
-    // The last interval whose start index is <= index holds it.
-    const auto it = std::upper_bound(starts_.begin(), starts_.end(), index);
-    const auto i = std::size_t(it - starts_.begin()) - 1;
+    // The last interval whose start index is <= index holds it. Branchless
+    // (the compare becomes a conditional move): the permuted indices are
+    // random, so a branchy search would mispredict on every other step.
+    const std::uint64_t* base = starts_.data();
+    std::size_t n = starts_.size();
+    while (n > 1) {
+        const std::size_t half = n / 2;
+        base = base[half] <= index ? base + half : base;
+        n -= half;
+    }
+    const auto i = std::size_t(base - starts_.data());
     return intervals_[i].first + std::uint32_t(index - starts_[i]);
 }
 
