@@ -3,6 +3,7 @@
 // (ARP replies, RSTs) that RX lcores hand over. Nothing here allocates
 // (beyond mbufs from the lcore's pool cache), locks or makes a syscall while
 // there is work; idle waits sleep so lcores sharing a CPU are not starved.
+#include <algorithm>
 #include <cstring>
 
 #include <rte_cycles.h>
@@ -44,24 +45,37 @@ void send_control_frames(TxLcore& tx) {
 }
 
 // Fills up to `want` mbufs with the next probes of the schedule; returns how
-// many it filled (fewer only when the schedule ends).
+// many it filled (fewer only when the schedule ends). Staged: all targets,
+// then all cookies, then all frames, so the independent permutation and PRF
+// computations of a burst overlap instead of waiting on each other.
 unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
     const std::uint64_t end = tx.schedule->slots();
     const std::size_t frame_len = tx.probe->size();
+    Target targets[burst_size];
     unsigned filled = 0;
     std::uint64_t slot = tx.next_slot.load(std::memory_order_relaxed);
-    while (filled < want && slot < end) {
-        const RetrySchedule::Step step = tx.schedule->at(slot++);
-        if (!step.valid) continue;
-        const Target target = tx.space->at(step.position);
-        const Cookie cookie = tx.cookies->make(target.address, target.port, tx.source_ip);
-        rte_mbuf* m = mbufs[filled++];
+    if (tx.schedule->retries() == 0) {
+        // Without retries a slot is a position: no schedule arithmetic.
+        const std::uint64_t begin = tx.schedule->range().begin;
+        const std::uint64_t n = std::min<std::uint64_t>(want, end - slot);
+        for (; filled < n; ++filled) targets[filled] = tx.space->at(begin + slot + filled);
+        slot += n;
+    } else {
+        while (filled < want && slot < end) {
+            const RetrySchedule::Step step = tx.schedule->at(slot++);
+            if (step.valid) targets[filled++] = tx.space->at(step.position);
+        }
+    }
+    tx.next_slot.store(slot, std::memory_order_relaxed);
+    Cookie cookies[burst_size];
+    for (unsigned i = 0; i < filled; ++i) cookies[i] = tx.cookies->make(targets[i].address, targets[i].port, tx.source_ip);
+    for (unsigned i = 0; i < filled; ++i) {
+        rte_mbuf* m = mbufs[i];
         tx.probe->write(rte_pktmbuf_mtod(m, std::uint8_t*),
-                        ProbeFields{target.address, target.port, cookie.source_port, cookie.isn, cookie.ip_id});
+                        ProbeFields{targets[i].address, targets[i].port, cookies[i].source_port, cookies[i].isn, cookies[i].ip_id});
         m->data_len = std::uint16_t(frame_len);
         m->pkt_len = std::uint32_t(frame_len);
     }
-    tx.next_slot.store(slot, std::memory_order_relaxed);
     return filled;
 }
 
