@@ -76,7 +76,7 @@ else
 fi
 
 log "ASan + UBSan build of the pure core"
-if build build/asan -Db_sanitize=address,undefined -Db_lundef=false -Ddataplane=false -Dperf=false; then
+if build build/asan -Db_ndebug=false -Db_sanitize=address,undefined -Db_lundef=false -Ddataplane=false -Dperf=false; then
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_gtest unit-asan build/asan/tests/unit_tests
 else
   count asan-build 0 1

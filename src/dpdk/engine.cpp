@@ -123,7 +123,7 @@ Totals gather(const std::vector<std::unique_ptr<TxLcore>>& txs, const std::vecto
 }
 
 void write_metadata(const std::string& path, const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup,
-                    const Port& port, const ScanOutcome& outcome, double tx_pps, std::uint32_t source_ip,
+                    const Port& port, const ScanOutcome& outcome, double tx_pps, double send_duration, std::uint32_t source_ip,
                     const MacAddress& gateway_mac) {
     std::FILE* f = std::fopen(path.c_str(), "w");
     if (!f) throw Error(fmt::format("cannot write metadata file \"{}\"", path));
@@ -140,7 +140,7 @@ void write_metadata(const std::string& path, const ScanConfig& config, const Sca
                "\"ring_full\":{},\"kernel_rx_dropped\":{},\"retries\":{},\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
                "\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{}}},"
                "\"port\":{{\"driver\":\"{}\",\"mac\":\"{}\",\"rx_queues\":{},\"tx_queues\":{},\"rx_desc\":{},\"tx_desc\":{},\"rss\":{}}}}}\n",
-               c.status, plan.seed, c.sent, tx_pps, c.duration_s, c.replies, c.open, c.closed, c.filtered, c.duplicates,
+               c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, c.duplicates,
                c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->ports().count(),
                config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
                outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, config.retries, format_ipv4(source_ip), format_mac(gateway_mac), rejected, argv,
@@ -352,9 +352,11 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         const Totals t = gather(txs, rxs);
         const PortStats ps = port.stats();
         const std::uint64_t kernel_drops = kernel_rx_dropped(config.port.interface);
-        const std::uint64_t drops = (ps.oerrors - previous_port.oerrors) + (ps.imissed - previous_port.imissed) +
-                                    (ps.rx_nombuf - previous_port.rx_nombuf) + (t.ring_full - previous.ring_full) +
-                                    (kernel_drops - previous_kernel_drops);
+        // af_xdp reports a socket-ring drop both as imissed and in the
+        // interface's rx_dropped: take the larger, never the sum.
+        const std::uint64_t drops = (ps.oerrors - previous_port.oerrors) +
+                                    std::max(ps.imissed - previous_port.imissed, kernel_drops - previous_kernel_drops) +
+                                    (ps.rx_nombuf - previous_port.rx_nombuf) + (t.ring_full - previous.ring_full);
         previous_kernel_drops = kernel_drops;
         drops_total += drops;
         const std::uint64_t rate = rate_control.update(RateSample{t.sent - previous.sent, t.results - previous.results, drops,
@@ -435,6 +437,8 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     for (unsigned lcore : setup.tx_lcores) rte_eal_wait_lcore(lcore);
     for (unsigned lcore : setup.rx_lcores) rte_eal_wait_lcore(lcore);
     const double duration = seconds_since(t0);
+    const double send_duration =
+        wait_started ? std::chrono::duration<double>(*wait_started - t0).count() : duration;
 
     ScanOutcome outcome;
     const Totals t = gather(txs, rxs);
@@ -454,7 +458,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     c.sent = t.sent;
     c.replies = t.results;
     outcome.kernel_rx_dropped = kernel_rx_dropped(config.port.interface) - kernel_drops_at_start;
-    c.drops = ps.oerrors + ps.imissed + ps.rx_nombuf + t.ring_full + outcome.kernel_rx_dropped;
+    c.drops = ps.oerrors + std::max(ps.imissed, outcome.kernel_rx_dropped) + ps.rx_nombuf + t.ring_full;
     c.duration_s = duration;
     c.status = !failure.empty() ? "failed" : interrupted ? "interrupted" : !guard.empty() ? "stopped" : "complete";
     try {
@@ -470,7 +474,8 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     if (status_file) std::fclose(status_file);
     if (!failure.empty()) fmt::print(stderr, "wirespeed: {}\n", failure);
 
-    const double tx_pps = duration > 0 ? double(c.sent) / duration : 0;
+    // The send phase's rate: the wait window is not part of it.
+    const double tx_pps = send_duration > 0 ? double(c.sent) / send_duration : 0;
     if (config.verbosity >= 0) {
         std::uint64_t rejected = 0;
         for (auto r : t.rejected) rejected += r;
@@ -481,7 +486,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
                    c.drops, rejected, config.no_db ? "" : fmt::format(", database {}", config.db_path));
     }
     if (!config.metadata_file.empty())
-        write_metadata(config.metadata_file, config, plan, setup, port, outcome, tx_pps, source_ip, gateway_mac);
+        write_metadata(config.metadata_file, config, plan, setup, port, outcome, tx_pps, send_duration, source_ip, gateway_mac);
     return outcome;
 }
 

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Pure TX rate on net_null (no wire, no kernel): dpdk-testpmd's txonly engine
+# (the DPDK ceiling for this CPU: alloc, write a 64-byte UDP frame, tx_burst,
+# free) against wirespeed with one TX lcore at unlimited rate (schedule,
+# permutation, cookie, SYN template, tx_burst). Same CPUs (lcore 0 on CPU 0,
+# the TX lcore on CPU 1), same PMD, one run after the other.
+#
+#   perf/txrate.sh [BUILD_DIR]            (default build-perf)
+# Needs dpdk-testpmd (Debian package dpdk-dev). Prints both Mpps and the ratio.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build-perf}
+WS=$BUILD/src/app/wirespeed
+TESTPMD=${TESTPMD:-$(command -v dpdk-testpmd || true)}
+TP_SECONDS=${TP_SECONDS:-12}   # testpmd needs ~3 s of EAL start-up before it sends
+work=$(mktemp -d /tmp/wsperf-txrate.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+[[ -x $WS ]] || { echo "txrate: $WS not built (meson setup $BUILD && ninja -C $BUILD)" >&2; exit 1; }
+[[ -n $TESTPMD ]] || { echo "txrate: dpdk-testpmd not found: apt-get install dpdk-dev" >&2; exit 1; }
+
+# ---- (a) dpdk-testpmd txonly, 64-byte frames, bursts of 32
+tp_cmd=("$TESTPMD" --no-huge -m 1024 --no-shconf --no-pci --no-telemetry --file-prefix=wsperf-tp-$$
+        --lcores=0@0,1@1 --vdev net_null0,no-rx=1 --log-level='*:warning'
+        -- --forward-mode=txonly --txpkts=64 --burst=32 --stats-period 1)
+echo "# (a) timeout -s INT $TP_SECONDS ${tp_cmd[*]}"
+timeout -s INT "$TP_SECONDS" "${tp_cmd[@]}" < /dev/null > "$work/testpmd.out" 2>&1 || true
+# One Tx-pps line a second (the first ones are 0 while the port starts); the
+# figure is the median of the non-zero samples.
+tp_pps=$(tr -d '\r' < "$work/testpmd.out" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' |
+         awk '/Tx-pps:/ && $2 > 0 {print $2}' | sort -n |
+         awk '{v[NR]=$1} END {if (NR == 0) print 0; else print v[int((NR + 1) / 2)]}')
+tp_samples=$(grep -ac 'Tx-pps:' "$work/testpmd.out" || true)
+tp_total=$(grep -a 'TX-total:' "$work/testpmd.out" | tail -1 | awk '{print $NF}')
+if [[ ${tp_pps:-0} == 0 ]]; then
+  echo "txrate: testpmd reported no Tx-pps sample; its output:" >&2
+  tail -30 "$work/testpmd.out" >&2
+  exit 1
+fi
+echo "testpmd txonly: median Tx-pps $tp_pps over $tp_samples one-second samples (TX-total $tp_total)"
+
+# ---- (b) wirespeed: 198.19.0.0/16 x 1-1024 = 67,108,864 probes, unlimited rate
+ws_cmd=("$WS" scan 198.19.0.0/16 -p 1-1024 --vdev net_null0,no-rx=1 --blocklist /dev/null
+        --source-ip 198.18.0.1 --gateway-mac 02:00:00:00:00:02 --rate 0 --rate-mode fixed --wait 0
+        --no-db --metadata "$work/ws.json" -q --tx-cores 1 --rx-cores 1 --lcores 0@0,1@1,2@0)
+echo "# (b) timeout 60 ${ws_cmd[*]}"
+timeout 60 "${ws_cmd[@]}" > "$work/ws.out" 2>&1 || { cat "$work/ws.out" >&2; exit 1; }
+read -r ws_sent ws_pps ws_dur < <(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(d["sent"], d["tx_pps"], d["duration_s"])' "$work/ws.json")
+echo "wirespeed: sent $ws_sent in $ws_dur s, tx_pps $ws_pps"
+
+python3 - "$tp_pps" "$ws_pps" <<'PY'
+import sys
+tp, ws = float(sys.argv[1]), float(sys.argv[2])
+ratio = ws / tp
+print(f"TXRATE testpmd_mpps={tp/1e6:.2f} wirespeed_mpps={ws/1e6:.2f} ratio={ratio:.2f} "
+      f"({'meets' if ratio >= 0.5 else 'BELOW'} the 0.5 target)")
+PY
