@@ -23,7 +23,8 @@ struct ResumePoint {
     std::vector<std::uint64_t> slots; // per TX lcore: every slot before it had its full wait window
 };
 
-// The newest resumable scan of the database (status running or interrupted,
+// The newest resumable scan of the database (status running = killed,
+// interrupted or stopped by a guard,
 // with a checkpoint). Throws ws::Error naming the path when there is none.
 ResumePoint load_resume_point(const std::string& db_path);
 

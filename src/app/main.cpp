@@ -3,9 +3,11 @@
 // brings up EAL and the port, and hands over to the engine or the reflector.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <random>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -15,6 +17,7 @@
 #include <rte_lcore.h>
 
 #include "cli.hpp"
+#include "config_file.hpp"
 #include "options.hpp"
 #include "eal.hpp"
 #include "engine.hpp"
@@ -27,8 +30,14 @@
 
 namespace {
 
+// Exit codes (docs/USAGE.md, docs/wirespeed.1, the --help footer). 3 (a guard
+// stopped the scan) and 130 (SIGINT/SIGTERM) come from the engine.
 constexpr int exit_usage = 1;
 constexpr int exit_runtime = 2;
+constexpr const char* exit_codes_footer =
+    "Exit codes: 0 done, 1 usage or config error, 2 runtime error (EAL, port, ARP, database),\n"
+    "3 stopped by a guard (--max-runtime, --min-hitrate, --max-results), 130 interrupted (SIGINT/SIGTERM).\n"
+    "Every option is also a --config key: the long name without the dashes. See wirespeed(1).";
 
 struct DataPlane {
     std::vector<std::string> argv;
@@ -142,17 +151,104 @@ int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
     return 0;
 }
 
+// ---------------------------------------------------------------- plan
+
+std::string format_ports(const ws::PortSet& ports) {
+    std::string out;
+    const auto& list = ports.ports();
+    for (std::size_t i = 0; i < list.size();) {
+        std::size_t j = i;
+        while (j + 1 < list.size() && list[j + 1] == list[j] + 1) ++j;
+        if (!out.empty()) out += ',';
+        out += j == i ? fmt::format("{}", list[i]) : fmt::format("{}-{}", list[i], list[j]);
+        i = j + 1;
+    }
+    return out;
+}
+
+std::string format_duration(double seconds) {
+    if (seconds < 120) return fmt::format("{:.1f} s", seconds);
+    const auto total = std::uint64_t(seconds + 0.5);
+    if (total < 86400) return fmt::format("{:.0f} s ({}h {:02}m {:02}s)", seconds, total / 3600, total / 60 % 60, total % 60);
+    return fmt::format("{:.0f} s ({}d {:02}h {:02}m)", seconds, total / 86400, total / 3600 % 24, total / 60 % 60);
+}
+
+// What a scan would probe, without DPDK: the plan's numbers, or with --list N
+// the first N ip:port pairs of this shard in send order (and nothing else).
+int run_plan_command(const ws::ScanConfig& config, const std::string& list) {
+    std::optional<std::uint64_t> count;
+    if (!list.empty()) count = ws::cli::uint_option("--list", list, UINT64_MAX);
+    const ws::ScanPlan plan = ws::build_plan(config);
+    if (count) {
+        const std::uint64_t n = std::min(*count, plan.shard.size());
+        std::string out;
+        char ip[16];
+        for (std::uint64_t i = 0; i < n; ++i) {
+            const ws::Target t = plan.space->at(plan.shard.begin + i);
+            out.append(ip, ws::format_ipv4(t.address, ip));
+            fmt::format_to(std::back_inserter(out), ":{}\n", t.port);
+            if (out.size() >= (1u << 20)) {
+                std::fwrite(out.data(), 1, out.size(), stdout);
+                out.clear();
+            }
+        }
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        return std::fflush(stdout) == 0 ? 0 : exit_runtime;
+    }
+    const ws::TargetSet& targets = plan.space->targets();
+    const ws::PortSet& ports = plan.space->ports();
+    const std::uint64_t attempts = std::uint64_t{config.retries} + 1;
+    const std::uint64_t probes = plan.shard.size() * attempts;
+    fmt::print("targets   {} addresses in {} block{} ({} requested, {} removed by the {}, {} excluded)\n",
+               targets.count(), targets.intervals().size(), targets.intervals().size() == 1 ? "" : "s", plan.requested,
+               plan.blocklisted, config.blocklist_file ? fmt::format("blocklist {}", *config.blocklist_file) : "default blocklist",
+               plan.excluded);
+    fmt::print("ports     {}: {}\n", ports.count(), format_ports(ports));
+    fmt::print("probes    {} ({} address:port pairs in this shard x {} attempt{})\n", probes, plan.shard.size(), attempts,
+               attempts == 1 ? "" : "s");
+    if (config.rate == 0) {
+        fmt::print("rate      unbounded (0: as fast as the port takes), {}\n",
+                   config.rate_mode == ws::RateMode::fixed ? "fixed" : "adaptive");
+        fmt::print("duration  unbounded rate: sending time depends on the port, then {} wait\n",
+                   format_duration(config.wait_seconds));
+    } else {
+        fmt::print("rate      {} probes/s cap, {}\n", config.rate,
+                   config.rate_mode == ws::RateMode::fixed ? "fixed" : "adaptive (starts at a quarter of the cap)");
+        const double sending = std::max(double(probes) / double(config.rate), config.retries * config.retry_delay_seconds);
+        fmt::print("duration  about {} at the cap: {} sending + {} wait\n", format_duration(sending + config.wait_seconds),
+                   format_duration(sending), format_duration(config.wait_seconds));
+    }
+    fmt::print("shard     {}/{}: positions {}-{} of {} ({:.2f}%)\n", config.shard_index, config.shard_count, plan.shard.begin,
+               plan.shard.size() ? plan.shard.end - 1 : plan.shard.begin, plan.space->size(),
+               plan.space->size() ? 100.0 * double(plan.shard.size()) / double(plan.space->size()) : 0.0);
+    fmt::print("seed      {}{}\n", plan.seed, config.seed ? "" : " (random: pass --seed to repeat this order)");
+    return 0;
+}
+
+std::uint64_t draw_seed() {
+    std::random_device device;
+    return (std::uint64_t{device()} << 32) ^ device();
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"wirespeed: a kernel-bypass SYN scanner on DPDK"};
     app.require_subcommand(1);
     app.set_help_all_flag("--help-all", "all subcommands' options");
+    app.footer(exit_codes_footer);
 
     // ---------------------------------------------------------------- scan
     ws::cli::ScanOptions scan_options;
     auto* scan = app.add_subcommand("scan", "send SYN probes and record the answers");
     ws::cli::add_scan_options(*scan, scan_options);
+    scan->footer(exit_codes_footer);
+
+    // ---------------------------------------------------------------- plan
+    ws::cli::ScanOptions plan_options;
+    auto* plan = app.add_subcommand("plan", "show what a scan with these options would probe (no DPDK, sends nothing)");
+    ws::cli::add_plan_options(*plan, plan_options);
+    plan->footer(exit_codes_footer);
 
     // ---------------------------------------------------------------- reflect
     ReflectOptions reflect_options;
@@ -168,13 +264,14 @@ int main(int argc, char** argv) {
     reflect->add_option("--duration", reflect_options.duration, "seconds to run (default: until SIGINT)");
     reflect->add_flag("--forge-bad-cookies", reflect_options.forge, "also send a SYN-ACK with a wrong ack per SYN");
     ws::cli::add_port_options(*reflect, reflect_port);
+    reflect->footer(exit_codes_footer);
 
     auto* version = app.add_subcommand("version", "print the version");
 
     if (argc > 1 && argv[1][0] != '-') {
         const std::string command = argv[1];
-        if (command != "scan" && command != "reflect" && command != "version") {
-            fmt::print(stderr, "wirespeed: unknown command \"{}\": expected scan, reflect or version\n", command);
+        if (command != "scan" && command != "plan" && command != "reflect" && command != "version") {
+            fmt::print(stderr, "wirespeed: unknown command \"{}\": expected scan, plan, reflect or version\n", command);
             return exit_usage;
         }
     }
@@ -185,11 +282,14 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
         return app.exit(e);
-    } catch (const CLI::ParseError& e) {
+    } catch (const CLI::Error& e) { // every parse error is a usage error, whatever CLI11's own code
         fmt::print(stderr, "wirespeed: {}\n", e.what());
         return exit_usage;
     }
 
+    CLI::App* command = plan->parsed() ? plan : scan;
+    ws::cli::ScanOptions& options = plan->parsed() ? plan_options : scan_options;
+    ws::cli::ConfigOrigin origin;
     try {
         if (version->parsed()) {
             fmt::print("wirespeed 0.1.0\n");
@@ -197,13 +297,27 @@ int main(int argc, char** argv) {
         }
         if (reflect->parsed()) return run_reflect_command(reflect_options, ws::cli::to_port_spec(reflect_port, 0));
 
-        ws::ScanConfig config = ws::cli::to_scan_config(scan_options);
-        config.port = ws::cli::to_port_spec(scan_options.port, config.verbosity);
+        if (!options.config.empty()) origin = ws::cli::apply_config_file(*command, options.config);
+        ws::ScanConfig config = ws::cli::to_scan_config(options);
+        if (options.echo) {
+            if (options.seed.empty()) options.seed = std::to_string(draw_seed()); // echo -> --config repeats the order
+            fmt::print("{}", ws::cli::render_config(*command, options));
+            return 0;
+        }
+        if (plan->parsed()) return run_plan_command(config, options.list);
+
+        config.port = ws::cli::to_port_spec(options.port, config.verbosity);
         if (config.no_db && config.list_output.empty() && config.verbosity >= 0)
             fmt::print(stderr, "wirespeed: --no-db without -oL: results appear in the summary counts only\n");
         return run_scan_command(config);
     } catch (const ws::Error& e) {
+        fmt::print(stderr, "wirespeed: {}\n", ws::cli::locate_error(origin, *command, e.what()));
+        return exit_usage;
+    } catch (const CLI::Error& e) {
         fmt::print(stderr, "wirespeed: {}\n", e.what());
         return exit_usage;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "wirespeed: {}\n", e.what());
+        return exit_runtime;
     }
 }

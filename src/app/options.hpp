@@ -33,10 +33,15 @@ struct ScanOptions {
     std::string status_file, max_runtime, min_hitrate, max_results;
     bool no_db = false, status_json = false;
     int verbose = 0, quiet = 0;
+    std::string config;  // --config FILE (TOML; flags win over it)
+    bool echo = false;   // --echo: print the effective options as TOML, exit 0
+    std::string list;    // plan --list N: the first N ip:port pairs in send order
 };
 
 void add_port_options(CLI::App& command, PortOptions& options);
 void add_scan_options(CLI::App& command, ScanOptions& options);
+// The scan options plus plan's --list.
+void add_plan_options(CLI::App& command, ScanOptions& options);
 
 // Checks that exactly one port source is named and that an interface exists.
 ws::PortSpec to_port_spec(const PortOptions& options, int verbosity);

@@ -54,18 +54,20 @@ std::size_t Collector::drain_once() {
     return total;
 }
 
-void Collector::write_checkpoint(std::chrono::steady_clock::time_point sampled_before) {
-    SqliteWriter* db = sink_.database();
-    if (!checkpoints_ || !db) return;
+const std::vector<std::uint64_t>* Collector::safe_slots(std::chrono::steady_clock::time_point sampled_before) {
     const auto horizon = sampled_before - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                               std::chrono::duration<double>(checkpoints_->wait_seconds));
-    const std::vector<std::uint64_t>* safe = nullptr;
     while (samples_.size() > 1 && samples_[1].first <= horizon) samples_.pop_front();
-    if (!samples_.empty() && samples_.front().first <= horizon) safe = &samples_.front().second;
-    if (!safe) return; // the scan is younger than one wait window: nothing is safe yet
+    if (!samples_.empty() && samples_.front().first <= horizon) return &samples_.front().second;
+    return nullptr; // the scan is younger than one wait window: nothing is safe yet
+}
+
+void Collector::write_checkpoint(const std::vector<std::uint64_t>& slots) {
+    SqliteWriter* db = sink_.database();
+    if (!db) return;
     const double now_unix = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    db->checkpoint(checkpoints_->fingerprint, checkpoints_->seed, checkpoints_->k0, checkpoints_->k1,
-                   encode_slots(*safe), now_unix);
+    db->checkpoint(checkpoints_->fingerprint, checkpoints_->seed, checkpoints_->k0, checkpoints_->k1, encode_slots(slots),
+                   now_unix);
 }
 
 void Collector::run() {
@@ -90,7 +92,8 @@ void Collector::run() {
                 n = drain_once();
             }
             if (commit_due) {
-                write_checkpoint(now);
+                if (checkpoints_)
+                    if (const auto* slots = safe_slots(now)) write_checkpoint(*slots);
                 sink_.flush();
                 last_commit = now;
             }
@@ -99,6 +102,7 @@ void Collector::run() {
                 std::this_thread::sleep_for(std::chrono::milliseconds(1));
             }
         }
+        if (final_checkpoint_.load() && checkpoints_) write_checkpoint(checkpoints_->read_slots());
         sink_.flush();
     } catch (...) {
         error_ = std::current_exception();
@@ -106,7 +110,8 @@ void Collector::run() {
     }
 }
 
-void Collector::stop_and_join() {
+void Collector::stop_and_join(bool wait_window_complete) {
+    final_checkpoint_.store(wait_window_complete);
     stop_.store(true, std::memory_order_release);
     if (thread_.joinable()) thread_.join();
     if (error_) std::rethrow_exception(error_);

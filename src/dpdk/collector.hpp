@@ -42,7 +42,9 @@ public:
     void enable_checkpoints(CheckpointSource source) { checkpoints_ = std::move(source); }
     void start();
     // Drains every ring to empty, commits, and joins. Rethrows a sink error.
-    void stop_and_join();
+    // `wait_window_complete`: every probe sent has had its full wait window,
+    // so the final checkpoint may record the TX lcores' current progress.
+    void stop_and_join(bool wait_window_complete = false);
 
     std::uint64_t drained() const noexcept { return drained_.load(std::memory_order_relaxed); }
     std::uint64_t open() const noexcept { return open_.load(std::memory_order_relaxed); }
@@ -54,12 +56,14 @@ private:
     void run();
     std::size_t drain_once();
     std::size_t drain_ring(rte_ring* ring, unsigned at_least);
-    void write_checkpoint(std::chrono::steady_clock::time_point sampled_before);
+    const std::vector<std::uint64_t>* safe_slots(std::chrono::steady_clock::time_point sampled_before);
+    void write_checkpoint(const std::vector<std::uint64_t>& slots);
     std::vector<rte_ring*> rings_;
     ResultSink& sink_;
     std::chrono::milliseconds commit_every_;
     std::thread thread_;
     std::atomic<bool> stop_{false};
+    std::atomic<bool> final_checkpoint_{false};
     std::atomic<bool> failed_{false};
     std::atomic<std::uint64_t> drained_{0}, open_{0}, kept_{0};
     std::exception_ptr error_;

@@ -450,7 +450,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     outcome.final_rate = rate_control.rate();
     std::string failure;
     try {
-        collector.stop_and_join();
+        collector.stop_and_join(handled_signals < 2 && !collector.failed());
     } catch (const std::exception& e) {
         failure = e.what();
     }

@@ -53,10 +53,10 @@ ResumePoint load_resume_point(const std::string& db_path) {
     Statement st(db,
                  "SELECT s.id, s.status, COALESCE(s.config, ''), c.fingerprint, c.seed, c.cookie_k0, c.cookie_k1, c.slots "
                  "FROM scans s JOIN checkpoints c ON c.scan_id = s.id "
-                 "WHERE s.status IN ('running', 'interrupted') ORDER BY s.id DESC LIMIT 1",
+                 "WHERE s.status IN ('running', 'interrupted', 'stopped') ORDER BY s.id DESC LIMIT 1",
                  db_path);
     if (sqlite3_step(st.handle) != SQLITE_ROW)
-        throw Error(fmt::format("nothing to resume in \"{}\": no interrupted scan with a checkpoint", db_path));
+        throw Error(fmt::format("nothing to resume in \"{}\": no interrupted, killed or guard-stopped scan with a checkpoint", db_path));
     ResumePoint point;
     point.scan_id = sqlite3_column_int64(st.handle, 0);
     point.status = text(st.handle, 1);
