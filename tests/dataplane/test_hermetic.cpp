@@ -174,6 +174,21 @@ TEST(Hermetic, OpenOnlyByDefault) {
     EXPECT_EQ(outcome.counters.open, expected.size());
 }
 
+TEST(Hermetic, SendResetAnswersEverySynAckWithARst) {
+    const ReflectRules rules = base_rules();
+    RingLab lab(rules);
+    TempDb db;
+    ScanConfig config = base_config(db.path);
+    config.send_reset = true;
+    const ScanPlan plan = build_plan(config);
+    const ScanOutcome outcome = run_scan(config, plan, setup_for(lab.scanner_port()));
+    EXPECT_EQ(outcome.exit_code, 0);
+    const std::uint64_t open = expected_rows(rules, plan, false).size();
+    EXPECT_EQ(outcome.resets_sent, open);
+    // The reflector sees each RST as a non-SYN frame it ignores (ARP aside: none after resolution).
+    EXPECT_EQ(lab.reflector().ignored.get(), open);
+}
+
 TEST(Hermetic, RetriesSendExactlyNExtraProbesAndDuplicatesCollapse) {
     const ReflectRules rules = base_rules();
     RingLab lab(rules);
