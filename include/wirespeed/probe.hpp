@@ -42,12 +42,17 @@ public:
     void write(std::uint8_t* frame, const ProbeFields& fields) const noexcept;
     // Patches only the per-probe fields of a frame that already holds the template.
     void patch(std::uint8_t* frame, const ProbeFields& fields) const noexcept;
+    // For a NIC that finishes checksums (TX offload): the IPv4 checksum left 0
+    // and the TCP checksum field holding the folded pseudo-header sum, which is
+    // what DPDK's rte_ipv4_phdr_cksum() gives and what the NIC expects.
+    void write_for_offload(std::uint8_t* frame, const ProbeFields& fields) const noexcept;
 
 private:
     std::uint8_t frame_[max_frame] = {};
     std::size_t size_ = 0;
     std::uint32_t ip_sum_base_ = 0;  // one's complement sum of the IP header w/o per-probe words
     std::uint32_t tcp_sum_base_ = 0; // pseudo header + TCP header w/o per-probe words
+    std::uint32_t pseudo_sum_base_ = 0; // pseudo header w/o the destination address
 };
 
 // Internet checksum helpers (RFC 1071), used by tests and the reply side.

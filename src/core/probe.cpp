@@ -148,6 +148,14 @@ ProbeTemplate::ProbeTemplate(const ProbeConfig& config) {
     ip_sum_base_ = fold16(checksum_partial(f + ip_off, ip_len));
     tcp_sum_base_ = fold16(
         checksum_partial(tcp, segment_len, pseudo_header_sum(config.source_ip, 0, proto_tcp, segment_len)));
+    pseudo_sum_base_ = fold16(pseudo_header_sum(config.source_ip, 0, proto_tcp, segment_len));
+}
+
+void ProbeTemplate::write_for_offload(std::uint8_t* frame, const ProbeFields& fields) const noexcept {
+    write(frame, fields);
+    const std::uint32_t dst = fields.destination_ip;
+    put16(frame + ip_sum_at, 0);
+    put16(frame + tcp_sum_at, std::uint16_t(fold16(pseudo_sum_base_ + (dst >> 16) + (dst & 0xffff))));
 }
 
 void ProbeTemplate::patch(std::uint8_t* frame, const ProbeFields& fields) const noexcept {

@@ -139,13 +139,13 @@ void write_metadata(const std::string& path, const ScanConfig& config, const Sca
                "\"targets\":{},\"ports\":{},\"shard\":\"{}/{}\",\"rate_cap\":{},\"rate_mode\":\"{}\",\"final_rate\":{},"
                "\"ring_full\":{},\"kernel_rx_dropped\":{},\"retries\":{},\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
                "\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{}}},"
-               "\"port\":{{\"driver\":\"{}\",\"mac\":\"{}\",\"rx_queues\":{},\"tx_queues\":{},\"rx_desc\":{},\"tx_desc\":{},\"rss\":{}}}}}\n",
+               "\"port\":{{\"driver\":\"{}\",\"mac\":\"{}\",\"rx_queues\":{},\"tx_queues\":{},\"rx_desc\":{},\"tx_desc\":{},\"rss\":{},\"tx_checksum_offload\":{}}}}}\n",
                c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, c.duplicates,
                c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->ports().count(),
                config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
                outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, config.retries, format_ipv4(source_ip), format_mac(gateway_mac), rejected, argv,
                setup.tx_lcores.size(), setup.rx_lcores.size(), port.caps().driver, format_mac(port.mac()),
-               setup.rx_lcores.size(), setup.tx_lcores.size(), port.rx_desc(), port.tx_desc(), port.rss());
+               setup.rx_lcores.size(), setup.tx_lcores.size(), port.rx_desc(), port.tx_desc(), port.rss(), port.tx_checksum_offload());
     std::fclose(f);
 }
 
@@ -260,6 +260,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         tx->probe = &probe;
         tx->cookies = &cookies;
         tx->source_ip = source_ip;
+        tx->checksum_offload = port.tx_checksum_offload();
         tx->flags = &flags;
         tx->tsc_hz = tsc_hz;
         tx->rate_pps.store(per_lcore_rate);

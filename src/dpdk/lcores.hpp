@@ -43,6 +43,7 @@ struct alignas(64) TxLcore {
     const ProbeTemplate* probe = nullptr;
     const CookieMaker* cookies = nullptr;
     std::uint32_t source_ip = 0;
+    bool checksum_offload = false; // the NIC finishes IPv4/TCP checksums
     std::vector<rte_ring*> control_rings; // frames from RX lcores (ARP replies, RSTs)
     const RunFlags* flags = nullptr;
     std::uint64_t tsc_hz = 0;

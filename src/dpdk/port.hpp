@@ -89,12 +89,14 @@ public:
     std::uint16_t rx_desc() const noexcept { return rx_desc_; }
     std::uint16_t tx_desc() const noexcept { return tx_desc_; }
     bool rss() const noexcept { return rss_; }
+    bool tx_checksum_offload() const noexcept { return tx_checksum_offload_; }
 
 private:
     std::uint16_t id_;
     PortCaps caps_;
     std::uint16_t rx_desc_ = default_rx_desc, tx_desc_ = default_tx_desc;
     bool rss_ = false;
+    bool tx_checksum_offload_ = false;
     bool started_ = false;
 };
 

@@ -71,8 +71,15 @@ unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
     for (unsigned i = 0; i < filled; ++i) cookies[i] = tx.cookies->make(targets[i].address, targets[i].port, tx.source_ip);
     for (unsigned i = 0; i < filled; ++i) {
         rte_mbuf* m = mbufs[i];
-        tx.probe->write(rte_pktmbuf_mtod(m, std::uint8_t*),
-                        ProbeFields{targets[i].address, targets[i].port, cookies[i].source_port, cookies[i].isn, cookies[i].ip_id});
+        const ProbeFields fields{targets[i].address, targets[i].port, cookies[i].source_port, cookies[i].isn, cookies[i].ip_id};
+        if (tx.checksum_offload) {
+            tx.probe->write_for_offload(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
+            m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
+            m->l2_len = 14;
+            m->l3_len = 20;
+        } else {
+            tx.probe->write(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
+        }
         m->data_len = std::uint16_t(frame_len);
         m->pkt_len = std::uint32_t(frame_len);
     }

@@ -431,3 +431,43 @@ TEST(ProbeTcpdump, DecodesProbesWithCorrectChecksums) {
 }
 
 } // namespace
+
+namespace ws {
+namespace {
+
+// What a NIC does with an offloaded probe: fill in the IPv4 header checksum
+// and finish the TCP checksum over the segment, seeded by the pseudo-header
+// sum the driver left in the field. The result must equal the software probe.
+TEST(ProbeOffload, NicCompletedChecksumsEqualTheSoftwareProbe) {
+    for (auto profile : {TcpOptionsProfile::mss_only, TcpOptionsProfile::os_like}) {
+        ProbeConfig config;
+        config.source_mac = {2, 0, 0, 0, 0, 1};
+        config.destination_mac = {2, 0, 0, 0, 0, 2};
+        config.source_ip = 0xc6120064;
+        config.options = profile;
+        const ProbeTemplate probe(config);
+        std::uint32_t state = 12345;
+        for (int i = 0; i < 1000; ++i) {
+            state = state * 1664525u + 1013904223u;
+            const ProbeFields fields{state, std::uint16_t(state >> 7 | 1), std::uint16_t(40000 + (state >> 20)),
+                                     state * 2654435761u, std::uint16_t(state >> 3)};
+            std::uint8_t software[ProbeTemplate::max_frame], offload[ProbeTemplate::max_frame];
+            probe.write(software, fields);
+            probe.write_for_offload(offload, fields);
+            EXPECT_EQ(offload[24], 0);
+            EXPECT_EQ(offload[25], 0);
+            // NIC: IPv4 header checksum.
+            const std::uint16_t ip_sum = checksum_fold(checksum_partial(offload + 14, 20));
+            offload[24] = std::uint8_t(ip_sum >> 8);
+            offload[25] = std::uint8_t(ip_sum);
+            // NIC: TCP checksum = ~(segment sum, with the field holding the pseudo-header sum).
+            const std::uint16_t tcp_sum = checksum_fold(checksum_partial(offload + 34, probe.size() - 34));
+            offload[50] = std::uint8_t(tcp_sum >> 8);
+            offload[51] = std::uint8_t(tcp_sum);
+            ASSERT_EQ(std::memcmp(software, offload, probe.size()), 0) << "probe " << i;
+        }
+    }
+}
+
+} // namespace
+} // namespace ws
