@@ -67,6 +67,14 @@ if build build/main --werror --buildtype=debugoptimized; then
   out=$(tests/cli/bad_input.sh build/main/src/app/wirespeed)
   echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
   count cli "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
+  log "CLI: config files, --echo round trip, plan"
+  out=$(tests/cli/config.sh build/main/src/app/wirespeed)
+  echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
+  count cli-config "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
+  log "CLI: every option documented in docs/USAGE.md and docs/wirespeed.1"
+  out=$(tests/cli/docs_in_step.sh build/main/src/app/wirespeed)
+  echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
+  count cli-docs "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
   log "lab end-to-end (namespaces, veth, real kernel TCP)"
   out=$(tests/lab/run.sh build/main/src/app/wirespeed 2>&1)
   echo "$out"

@@ -148,7 +148,7 @@ const CLI::Option* find_option(const CLI::App& command, const std::string& key) 
 Kind kind_of(const std::string& key, const CLI::Option* opt) {
     const auto& table = key_table();
     if (auto it = table.find(key); it != table.end()) return it->second.kind;
-    if (opt->get_type_size_max() == 0) return Kind::boolean;
+    if (opt->get_items_expected_max() == 0) return Kind::boolean;
     if (opt->get_items_expected_max() > 1) return Kind::list;
     return Kind::string_or_number;
 }
@@ -289,6 +289,9 @@ ConfigOrigin apply_config_file(CLI::App& command, const std::string& path) {
     for (const Entry& entry : entries) {
         const auto it = options.find(entry.key);
         if (it == options.end()) {
+            if (entry.key == "config" || entry.key == "echo" || entry.key == "list" || entry.key == "help")
+                throw Error(fmt::format("{}:{}: {} is a command-line flag only, not a config key", path, entry.line,
+                                        quote(entry.key)));
             std::string nearest;
             std::size_t best = SIZE_MAX;
             for (const auto& k : keys) {
@@ -316,7 +319,7 @@ ConfigOrigin apply_config_file(CLI::App& command, const std::string& path) {
             values.push_back(scalar_text(*entry.node));
         }
         if (opt->count() > 0) continue; // the command line wins
-        if (kind == Kind::integer && opt->get_type_size_max() == 0) {
+        if (kind == Kind::integer && opt->get_items_expected_max() == 0) {
             // A counting flag (verbose = 2 is -vv): CLI11 reads "0" as false (-1), so give it N "true"s.
             const std::int64_t n = *entry.node->value_exact<std::int64_t>();
             if (n < 0 || n > 100)
@@ -393,6 +396,8 @@ std::string render_config(const CLI::App& command, const ScanOptions& o) {
             std::optional<std::string> value;
             if (auto it = table.find(key); it != table.end()) {
                 value = it->second.render(o);
+            } else if (opt->get_items_expected_max() == 0 && opt->count() == 0) {
+                value = "false"; // a flag (added later than the key table) left out
             } else if (opt->count() > 0) {
                 const auto& results = opt->results();
                 if (kind_of(key, opt) == Kind::boolean) value = results.back() == "false" ? "false" : "true";

@@ -59,6 +59,7 @@ void add_scan_options(CLI::App& scan, ScanOptions& o) {
     scan.add_flag("-v,--verbose", o.verbose, "more detail (repeat for EAL logs)")->group("Output");
     scan.add_flag("-q,--quiet", o.quiet, "no status lines")->group("Output");
     scan.add_option("--config", o.config, "TOML file of options: keys are the long option names (ports = \"80\"); flags win")
+        ->type_name("FILE")
         ->group("Config");
     scan.add_flag("--echo", o.echo, "print the effective options as a TOML --config file and exit 0 (sends nothing)")
         ->group("Config");
@@ -67,6 +68,7 @@ void add_scan_options(CLI::App& scan, ScanOptions& o) {
 void add_plan_options(CLI::App& plan, ScanOptions& o) {
     add_scan_options(plan, o);
     plan.add_option("--list", o.list, "print the first N ip:port pairs in send order (this shard), nothing else")
+        ->type_name("N")
         ->group("Plan");
 }
 

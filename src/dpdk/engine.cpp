@@ -134,7 +134,7 @@ void write_metadata(const std::string& path, const ScanConfig& config, const Sca
     std::string argv;
     for (std::size_t i = 0; i < setup.eal_argv.size(); ++i) argv += fmt::format("{}\"{}\"", i ? "," : "", setup.eal_argv[i]);
     fmt::print(f,
-               "{{\"status\":\"{}\",\"seed\":{},\"sent\":{},\"tx_pps\":{:.1f},\"duration_s\":{:.3f},\"replies\":{},"
+               "{{\"status\":\"{}\",\"seed\":{},\"sent\":{},\"tx_pps\":{:.1f},\"send_duration_s\":{:.3f},\"duration_s\":{:.3f},\"replies\":{},"
                "\"open\":{},\"closed\":{},\"filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
                "\"targets\":{},\"ports\":{},\"shard\":\"{}/{}\",\"rate_cap\":{},\"rate_mode\":\"{}\",\"final_rate\":{},"
                "\"ring_full\":{},\"kernel_rx_dropped\":{},\"retries\":{},\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
