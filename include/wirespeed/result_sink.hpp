@@ -17,7 +17,8 @@ namespace ws {
 
 class ScanSpace;
 
-// One output format (list, later JSON/CSV/XML/grepable): one small interface.
+// One output format (list, JSON, CSV, XML, grepable): one small interface;
+// the formats' factories are in outputs.hpp (included at the end of this file).
 class OutputWriter {
 public:
     virtual ~OutputWriter() = default;
@@ -25,8 +26,6 @@ public:
     virtual void flush() = 0;  // make what was written durable enough to read
     virtual void finish() = 0; // trailer, close
 };
-// masscan's -oL format: "open tcp 80 198.19.0.5 1700000000".
-std::unique_ptr<OutputWriter> make_list_writer(const std::string& path);
 
 struct ScanRecord { // a row of the `scans` table
     std::uint64_t seed = 0;
@@ -45,6 +44,9 @@ struct ScanCounters {
 // and scans(...). Everything through prepared statements; one transaction per batch.
 class SqliteWriter {
 public:
+    // The CREATE TABLE IF NOT EXISTS statements of a wirespeed database
+    // (scans, checkpoints, results), for every writer of that schema.
+    static const char* schema_sql() noexcept;
     SqliteWriter(const std::string& path, const ScanRecord& scan);
     // Continues scan `resume_scan_id` of an existing database (--resume).
     SqliteWriter(const std::string& path, std::int64_t resume_scan_id);
@@ -124,3 +126,8 @@ private:
 };
 
 } // namespace ws
+
+// The output factories (make_list_writer, ...), so that existing callers
+// keep compiling with this header alone. outputs.hpp includes this header
+// for OutputWriter; #pragma once makes the cycle harmless in either order.
+#include "wirespeed/outputs.hpp"

@@ -25,7 +25,9 @@
 #include "port.hpp"
 #include "reflector.hpp"
 #include "wirespeed/error.hpp"
+#include "wirespeed/export.hpp"
 #include "wirespeed/plan.hpp"
+#include "wirespeed/resume.hpp"
 #include "wirespeed/reflect.hpp"
 
 namespace {
@@ -61,8 +63,12 @@ DataPlane bring_up(const ws::PortSpec& spec, unsigned tx, unsigned rx) {
     return dp;
 }
 
-int run_scan_command(ws::ScanConfig& config) {
+int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& args, const ws::ResumePoint* resume) {
     ws::ScanPlan plan = ws::build_plan(config); // usage errors surface before EAL starts
+    if (resume) {
+        const std::string difference = ws::fingerprint_difference(resume->fingerprint, ws::plan_fingerprint(plan, config));
+        if (!difference.empty()) throw ws::Error(fmt::format("cannot resume \"{}\": {}", config.db_path, difference));
+    }
     if (plan.space->targets().count() > ws::near_full_scan_addresses && config.verbosity >= 0)
         fmt::print(stderr, "wirespeed: scanning {} addresses; the blocklist removed {}, exclusions {}\n",
                    plan.space->targets().count(), plan.blocklisted, plan.excluded);
@@ -78,6 +84,8 @@ int run_scan_command(ws::ScanConfig& config) {
     setup.tx_lcores.assign(dp.workers.begin(), dp.workers.begin() + config.tx_cores);
     setup.rx_lcores.assign(dp.workers.begin() + config.tx_cores, dp.workers.begin() + config.tx_cores + config.rx_cores);
     setup.eal_argv = dp.argv;
+    setup.args = args;
+    setup.resume = resume;
     ws::dp::install_signal_handlers();
     try {
         return ws::dp::run_scan(config, plan, setup).exit_code;
@@ -230,6 +238,46 @@ std::uint64_t draw_seed() {
     return (std::uint64_t{device()} << 32) ^ device();
 }
 
+// --resume: the interrupted scan's own arguments (as recorded in its scans
+// row), with anything given now that names which probes to send laid over
+// them, so that a different target set, port list or seed is caught by the
+// fingerprint check instead of silently resuming another scan.
+ws::ScanConfig resume_config(const ws::cli::ScanOptions& now, const ws::ResumePoint& point, std::vector<std::string>& args) {
+    args = ws::decode_args(point.config);
+    if (args.empty() || args.front() != "scan")
+        throw ws::Error(fmt::format("cannot resume \"{}\": the scan's arguments were not recorded", now.resume));
+    std::vector<char*> argv_view = {const_cast<char*>("wirespeed")};
+    for (auto& a : args) argv_view.push_back(a.data());
+    CLI::App app;
+    ws::cli::ScanOptions stored;
+    auto* scan = app.add_subcommand("scan");
+    ws::cli::add_scan_options(*scan, stored);
+    try {
+        app.parse(ws::cli::normalize_args(int(argv_view.size()), argv_view.data()));
+    } catch (const CLI::Error& e) {
+        throw ws::Error(fmt::format("cannot resume \"{}\": its recorded arguments no longer parse: {}", now.resume, e.what()));
+    }
+    if (!stored.config.empty()) ws::cli::apply_config_file(*scan, stored.config);
+    if (!now.targets.empty()) stored.targets = now.targets;
+    if (!now.input_files.empty()) stored.input_files = now.input_files;
+    if (!now.ports.empty()) stored.ports = now.ports;
+    if (!now.seed.empty()) stored.seed = now.seed;
+    if (!now.shard.empty()) stored.shard = now.shard;
+    if (!now.excludes.empty()) stored.excludes = now.excludes;
+    if (!now.exclude_files.empty()) stored.exclude_files = now.exclude_files;
+    if (now.blocklist) stored.blocklist = now.blocklist;
+    if (now.verbose || now.quiet) {
+        stored.verbose = now.verbose;
+        stored.quiet = now.quiet;
+    }
+    ws::ScanConfig config = ws::cli::to_scan_config(stored);
+    if (now.seed.empty()) config.seed = point.seed; // a random seed was drawn once: the checkpoint has it
+    config.db_path = now.resume;
+    config.no_db = false;
+    config.port = ws::cli::to_port_spec(stored.port, config.verbosity);
+    return config;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -266,12 +314,29 @@ int main(int argc, char** argv) {
     ws::cli::add_port_options(*reflect, reflect_port);
     reflect->footer(exit_codes_footer);
 
+    // ---------------------------------------------------------------- export / merge
+    std::string export_db, export_out, export_format = "json", export_fields, export_scan;
+    auto* export_cmd = app.add_subcommand("export", "convert a stored scan to json, csv, list, xml or grepable");
+    export_cmd->add_option("database", export_db, "the scan database")->required();
+    export_cmd->add_option("-o,--output", export_out, "output file")->required();
+    export_cmd->add_option("--format", export_format, "json (default), csv, list, xml or grepable");
+    export_cmd->add_option("--fields", export_fields, "CSV columns and order: ip,port,proto,state,reason,ttl,window,ts");
+    export_cmd->add_option("--scan", export_scan, "only this scan id (default: every scan in the database)");
+    export_cmd->footer(exit_codes_footer);
+    std::vector<std::string> merge_inputs;
+    std::string merge_out;
+    auto* merge_cmd = app.add_subcommand("merge", "combine shard databases into one (duplicates collapse)");
+    merge_cmd->add_option("databases", merge_inputs, "the databases to combine")->required();
+    merge_cmd->add_option("-o,--output", merge_out, "the combined database")->required();
+    merge_cmd->footer(exit_codes_footer);
+
     auto* version = app.add_subcommand("version", "print the version");
 
     if (argc > 1 && argv[1][0] != '-') {
         const std::string command = argv[1];
-        if (command != "scan" && command != "plan" && command != "reflect" && command != "version") {
-            fmt::print(stderr, "wirespeed: unknown command \"{}\": expected scan, plan, reflect or version\n", command);
+        if (command != "scan" && command != "plan" && command != "reflect" && command != "export" &&
+            command != "merge" && command != "version") {
+            fmt::print(stderr, "wirespeed: unknown command \"{}\": expected scan, plan, reflect, export, merge or version\n", command);
             return exit_usage;
         }
     }
@@ -296,6 +361,16 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (reflect->parsed()) return run_reflect_command(reflect_options, ws::cli::to_port_spec(reflect_port, 0));
+        if (export_cmd->parsed()) {
+            std::optional<std::int64_t> scan_id;
+            if (!export_scan.empty()) scan_id = std::int64_t(ws::cli::uint_option("--scan", export_scan, INT64_MAX));
+            ws::export_database(export_db, export_out, export_format, export_fields, scan_id);
+            return 0;
+        }
+        if (merge_cmd->parsed()) {
+            ws::merge_databases(merge_inputs, merge_out);
+            return 0;
+        }
 
         if (!options.config.empty()) origin = ws::cli::apply_config_file(*command, options.config);
         ws::ScanConfig config = ws::cli::to_scan_config(options);
@@ -306,10 +381,19 @@ int main(int argc, char** argv) {
         }
         if (plan->parsed()) return run_plan_command(config, options.list);
 
+        std::vector<std::string> recorded_args(argv + 1, argv + argc);
+        if (!options.resume.empty()) {
+            const ws::ResumePoint point = ws::load_resume_point(options.resume);
+            ws::ScanConfig resumed = resume_config(options, point, recorded_args);
+            if (resumed.verbosity >= 0)
+                fmt::print(stderr, "wirespeed: resuming scan {} of \"{}\" ({})\n", point.scan_id, options.resume,
+                           point.status == "running" ? "killed" : point.status);
+            return run_scan_command(resumed, recorded_args, &point);
+        }
         config.port = ws::cli::to_port_spec(options.port, config.verbosity);
         if (config.no_db && config.list_output.empty() && config.verbosity >= 0)
             fmt::print(stderr, "wirespeed: --no-db without -oL: results appear in the summary counts only\n");
-        return run_scan_command(config);
+        return run_scan_command(config, recorded_args, nullptr);
     } catch (const ws::Error& e) {
         fmt::print(stderr, "wirespeed: {}\n", ws::cli::locate_error(origin, *command, e.what()));
         return exit_usage;

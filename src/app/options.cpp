@@ -5,6 +5,7 @@
 #include "cli.hpp"
 #include "net_info.hpp"
 #include "wirespeed/error.hpp"
+#include "wirespeed/outputs.hpp"
 
 namespace ws::cli {
 
@@ -41,6 +42,7 @@ void add_scan_options(CLI::App& scan, ScanOptions& o) {
     scan.add_option("--wait", o.wait, "seconds to keep receiving after the last probe (default 8)")->group("Timing");
     scan.add_option("--retries", o.retries, "extra probes per target (default 0)")->group("Timing");
     scan.add_option("--retry-delay", o.retry_delay, "seconds between a target's probes (default 1)")->group("Timing");
+    scan.add_option("--resume", o.resume, "continue the interrupted or killed scan recorded in DB (nothing else needed)")->group("Output");
     scan.add_option("--db", o.db, "SQLite database (default wirespeed.db)")->group("Output");
     scan.add_flag("--no-db", o.no_db, "do not write a database")->group("Output");
     scan.add_option("--show", o.show, "closed: also keep closed and filtered ports")->group("Output");
@@ -136,6 +138,7 @@ ws::ScanConfig to_scan_config(const ScanOptions& o) {
     config.json_output = o.output_json;
     config.csv_output = o.output_csv;
     config.csv_fields = o.fields;
+    if (!o.fields.empty()) parse_csv_fields(o.fields); // a bad --fields fails before anything starts
     config.xml_output = o.output_xml;
     config.grepable_output = o.output_grepable;
     config.status_file = o.status_file;

@@ -33,6 +33,7 @@ struct ScanOptions {
     std::string status_file, max_runtime, min_hitrate, max_results;
     bool no_db = false, status_json = false;
     int verbose = 0, quiet = 0;
+    std::string resume;  // --resume DB: continue the interrupted scan recorded there
     std::string config;  // --config FILE (TOML; flags win over it)
     bool echo = false;   // --echo: print the effective options as TOML, exit 0
     std::string list;    // plan --list N: the first N ip:port pairs in send order

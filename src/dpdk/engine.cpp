@@ -24,6 +24,7 @@
 #include "net_info.hpp"
 #include "port.hpp"
 #include "wirespeed/error.hpp"
+#include "wirespeed/outputs.hpp"
 #include "wirespeed/rate_control.hpp"
 
 namespace ws::dp {
@@ -149,10 +150,14 @@ void write_metadata(const std::string& path, const ScanConfig& config, const Sca
     std::fclose(f);
 }
 
-void add_outputs(ResultSink& sink, const ScanConfig& config, const ScanPlan& plan, double start_unix) {
-    (void)plan;
-    (void)start_unix;
+void add_outputs(ResultSink& sink, const ScanConfig& config, const ScanPlan& plan, double start_unix,
+                 const std::vector<std::string>& args) {
+    const ScanInfo info{fmt::format("wirespeed {}", fmt::join(args, " ")), start_unix, plan.space->ports().ports(), 0};
     if (!config.list_output.empty()) sink.add_output(make_list_writer(config.list_output));
+    if (!config.json_output.empty()) sink.add_output(make_json_writer(config.json_output));
+    if (!config.csv_output.empty()) sink.add_output(make_csv_writer(config.csv_output, config.csv_fields));
+    if (!config.xml_output.empty()) sink.add_output(make_xml_writer(config.xml_output, info));
+    if (!config.grepable_output.empty()) sink.add_output(make_grepable_writer(config.grepable_output, info));
 }
 
 } // namespace
@@ -228,7 +233,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         sink.set_database(setup.resume ? std::make_unique<SqliteWriter>(config.db_path, setup.resume->scan_id)
                                        : std::make_unique<SqliteWriter>(config.db_path, record));
     }
-    add_outputs(sink, config, plan, start_unix);
+    add_outputs(sink, config, plan, start_unix, setup.args);
     if (setup.resume) // the outputs are recreated: what the first run committed goes into them again
         for_each_result(config.db_path, setup.resume->scan_id,
                         [&](const ResultRecord& r, double seen_at) { sink.replay(r, seen_at); });

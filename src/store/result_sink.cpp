@@ -2,8 +2,6 @@
 
 #include <sqlite3.h>
 
-#include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <unordered_set>
 
@@ -106,6 +104,8 @@ CREATE TABLE IF NOT EXISTS results (
 )sql";
 
 } // namespace
+
+const char* SqliteWriter::schema_sql() noexcept { return schema; }
 
 void SqliteWriter::open_database() {
     if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
@@ -249,43 +249,6 @@ void SqliteWriter::finish(const ScanCounters& c) {
     if (rc != SQLITE_DONE) sqlite_fail(db_, "update scans row");
     exec("CREATE INDEX IF NOT EXISTS results_ip_port ON results(ip, port)");
 }
-
-// ---------------------------------------------------------------- list output
-
-namespace {
-
-class ListWriter final : public OutputWriter {
-public:
-    explicit ListWriter(const std::string& path) : path_(path) {
-        file_ = std::fopen(path.c_str(), "w");
-        if (!file_) throw Error(fmt::format("cannot create output file \"{}\": {}", path, std::strerror(errno)));
-        std::fputs("#masscan\n", file_);
-    }
-    ~ListWriter() override {
-        if (file_) std::fclose(file_);
-    }
-    void write(const ResultRecord& r, double seen_at_unix) override {
-        char ip[16];
-        format_ipv4(r.ipv4(), ip);
-        std::fprintf(file_, "%s %s %u %s %lld\n", to_string(r.state).data(), to_string(r.proto).data(), unsigned(r.port),
-                     ip, static_cast<long long>(seen_at_unix));
-    }
-    void flush() override { std::fflush(file_); }
-    void finish() override {
-        std::fputs("# end\n", file_);
-        const bool failed = std::fclose(file_) != 0;
-        file_ = nullptr;
-        if (failed) throw Error(fmt::format("cannot write output file \"{}\": {}", path_, std::strerror(errno)));
-    }
-
-private:
-    std::string path_;
-    std::FILE* file_ = nullptr;
-};
-
-} // namespace
-
-std::unique_ptr<OutputWriter> make_list_writer(const std::string& path) { return std::make_unique<ListWriter>(path); }
 
 // ---------------------------------------------------------------- sink
 

@@ -1,0 +1,141 @@
+#pragma once
+// Output formats: one small interface (OutputWriter, in result_sink.hpp),
+// one file per format (src/store/output_*.cpp), like ZMap's output modules.
+//
+// Every writer buffers through stdio so the collector never blocks on an
+// output for long; flush() pushes the buffer to the kernel (the collector calls
+// it every ~100 ms), finish() writes any trailer and closes the file.
+//
+//   list      -oL  masscan list: "open tcp 80 198.19.0.5 1700000000"
+//   json      -oJ  NDJSON, one object per result, never an array: an
+//                  interrupted run leaves only complete, valid lines
+//   csv       -oC  header line + one row per result, --fields chooses columns
+//   xml       -oX  nmap XML, valid against nmap.dtd
+//   grepable  -oG  nmap grepable
+//
+// xml and grepable group ports by host, and results arrive in random order
+// across hosts (the scan order is a permutation), so those two writers keep
+// every result in memory (about 8 bytes per port plus ~40 per host) and write
+// the whole document at finish(); flush() does nothing for them. An
+// interrupted run that still reaches finish() gets a complete document.
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "wirespeed/record.hpp"
+#include "wirespeed/result_sink.hpp" // OutputWriter
+
+namespace ws {
+
+inline constexpr std::string_view wirespeed_version = "0.1.0";
+
+// What the nmap formats say about the run as a whole.
+struct ScanInfo {
+    std::string args;                 // the command line, as the user typed it
+    double start_unix = 0;            // scan start, Unix seconds
+    std::vector<std::uint16_t> ports; // the scanned ports (scaninfo services), any order
+    // When non-zero, finish() reports this as the end time instead of "now"
+    // (export of a finished scan); elapsed = end - start_unix.
+    double end_unix = 0;
+};
+
+// masscan's -oL format: "open tcp 80 198.19.0.5 1700000000".
+std::unique_ptr<OutputWriter> make_list_writer(const std::string& path);
+// -oJ: {"ip":"198.19.0.5","port":80,"proto":"tcp","state":"open","reason":"syn-ack","ttl":64,"window":65160,"ts":1700000001.5}
+std::unique_ptr<OutputWriter> make_json_writer(const std::string& path);
+// -oC: `fields` is the --fields value (empty = all, in the default order).
+// Throws ws::Error on an unknown field, before creating the file.
+std::unique_ptr<OutputWriter> make_csv_writer(const std::string& path, const std::string& fields);
+// -oX: nmap XML (results kept in memory, written at finish()).
+std::unique_ptr<OutputWriter> make_xml_writer(const std::string& path, ScanInfo info);
+// -oG: nmap grepable (results kept in memory, written at finish()).
+std::unique_ptr<OutputWriter> make_grepable_writer(const std::string& path, ScanInfo info);
+
+// The CSV columns, in the default order.
+inline constexpr std::string_view csv_field_names[] = {"ip", "port", "proto", "state", "reason", "ttl", "window", "ts"};
+// Validates a --fields value ("port,ip"); returns indexes into csv_field_names.
+// Empty -> all fields. Throws ws::Error:
+//   invalid --fields "x": unknown field "x"; fields are ip,port,proto,state,reason,ttl,window,ts
+std::vector<std::size_t> parse_csv_fields(std::string_view spec);
+
+// "22,80,443,1000-2000": sorted, deduplicated, consecutive runs as ranges.
+std::string compress_ports(std::vector<std::uint16_t> ports);
+// A JSON/CSV number for a timestamp: shortest text that reads back as the
+// same double ("1700000001.5"); JSON has no NaN/Inf, so those give "null".
+std::string format_timestamp(double seconds);
+// nmap's date style (ctime, local time): "Mon Jan  1 00:00:00 2024".
+std::string format_ctime(double unix_seconds);
+
+// The stdio file every writer writes through (shared by the formats).
+class OutputFile {
+public:
+    // Throws ws::Error: cannot create output file "PATH": REASON
+    explicit OutputFile(const std::string& path);
+    ~OutputFile(); // closes quietly when close() was not reached
+    OutputFile(const OutputFile&) = delete;
+    OutputFile& operator=(const OutputFile&) = delete;
+
+    std::FILE* get() const noexcept { return file_; }
+    void write(std::string_view text) noexcept;
+    void flush() noexcept;
+    // Throws ws::Error: cannot write output file "PATH": REASON (any earlier
+    // write error included, e.g. a full disk).
+    void close();
+    const std::string& path() const noexcept { return path_; }
+
+private:
+    std::string path_;
+    std::FILE* file_ = nullptr;
+};
+
+// Results grouped by host, for the formats that print every port of a host
+// together (xml, grepable). About 8 bytes per result plus the map's per-host cost.
+class HostTable {
+public:
+    struct Port {
+        std::uint16_t port;
+        Proto proto;
+        PortState state;
+        Reason reason;
+        std::uint8_t ttl;
+    };
+    struct Host {
+        std::uint32_t address;
+        std::vector<Port> ports;
+    };
+    void add(const ResultRecord& record);
+    // Hosts by ascending address, their ports by ascending (port, proto); a
+    // repeated (port, proto) is kept once, as first added. Empties the table.
+    std::vector<Host> take_sorted();
+
+private:
+    std::unordered_map<std::uint32_t, std::vector<Port>> hosts_;
+};
+
+// Port -> service name, from nmap-services (name, "80/tcp", frequency), else
+// /etc/services. instance() loads lazily, once, thread-safely; missing or
+// unreadable files mean no names (lookup returns "").
+class ServiceNames {
+public:
+    ServiceNames() = default;
+    // Loads the first of `paths` that opens; nmap-services and /etc/services
+    // lines parse alike (name, port/proto, anything else ignored).
+    static ServiceNames load(const std::vector<std::string>& paths);
+    static const ServiceNames& instance(); // /usr/share/nmap/nmap-services, then /etc/services
+
+    std::string_view lookup(std::uint16_t port, Proto proto) const noexcept;
+    std::size_t size() const noexcept { return names_.size(); }
+
+private:
+    struct Entry {
+        std::string name;
+        double frequency = -1;
+    };
+    std::unordered_map<std::uint32_t, Entry> names_; // (proto << 16) | port
+};
+
+} // namespace ws

@@ -1,0 +1,345 @@
+// Export (database -> output format, through the live writers) and merge
+// (several databases -> one, results unique by (ip, port, proto)).
+#include "wirespeed/export.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "wirespeed/address.hpp"
+#include "wirespeed/error.hpp"
+#include "wirespeed/outputs.hpp"
+#include "wirespeed/ports.hpp"
+#include "wirespeed/result_sink.hpp"
+#include "wirespeed/resume.hpp"
+
+namespace ws {
+namespace {
+
+// ---------------------------------------------------------------- SQLite helpers
+
+class Db {
+public:
+    Db(const std::string& path, int flags) : path_(path) {
+        if (sqlite3_open_v2(path.c_str(), &handle_, flags, nullptr) != SQLITE_OK) {
+            const std::string msg = handle_ ? sqlite3_errmsg(handle_) : "out of memory";
+            sqlite3_close(handle_);
+            handle_ = nullptr;
+            throw Error(fmt::format("cannot open database \"{}\": {}", path, msg));
+        }
+        sqlite3_busy_timeout(handle_, 5000);
+    }
+    ~Db() { sqlite3_close(handle_); }
+    Db(const Db&) = delete;
+    Db& operator=(const Db&) = delete;
+    sqlite3* get() const noexcept { return handle_; }
+    const std::string& path() const noexcept { return path_; }
+    void exec(const char* sql) {
+        char* err = nullptr;
+        if (sqlite3_exec(handle_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+            const std::string msg = err ? err : sqlite3_errmsg(handle_);
+            sqlite3_free(err);
+            throw Error(fmt::format("database error on \"{}\": {}", path_, msg));
+        }
+    }
+
+private:
+    std::string path_;
+    sqlite3* handle_ = nullptr;
+};
+
+class Statement {
+public:
+    // When the statement does not prepare: "<prefix> \"PATH\": REASON".
+    Statement(const Db& db, const char* sql, std::string_view not_prepared_prefix) : db_(&db) {
+        if (sqlite3_prepare_v2(db.get(), sql, -1, &handle_, nullptr) != SQLITE_OK)
+            throw Error(fmt::format("{} \"{}\": {}", not_prepared_prefix, db.path(), sqlite3_errmsg(db.get())));
+    }
+    ~Statement() { sqlite3_finalize(handle_); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    sqlite3_stmt* get() const noexcept { return handle_; }
+    // SQLITE_ROW -> true, SQLITE_DONE -> false, anything else throws.
+    bool step() {
+        const int rc = sqlite3_step(handle_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        throw Error(fmt::format("database error on \"{}\": {}", db_->path(), sqlite3_errmsg(db_->get())));
+    }
+    void reset() {
+        sqlite3_reset(handle_);
+        sqlite3_clear_bindings(handle_);
+    }
+
+private:
+    const Db* db_;
+    sqlite3_stmt* handle_ = nullptr;
+};
+
+std::string column_text(sqlite3_stmt* st, int column) {
+    const auto* p = sqlite3_column_text(st, column);
+    return p ? std::string(reinterpret_cast<const char*>(p), std::size_t(sqlite3_column_bytes(st, column))) : std::string();
+}
+
+constexpr const char* not_wirespeed = "not a wirespeed database:";
+
+// Opens an existing wirespeed database read-only: the file must exist, be
+// SQLite, and hold the scans and results tables.
+std::unique_ptr<Db> open_wirespeed_database(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+        throw Error(fmt::format("cannot open database \"{}\": no such file", path));
+    if (std::filesystem::is_directory(path, ec))
+        throw Error(fmt::format("cannot open database \"{}\": is a directory", path));
+    auto db = std::make_unique<Db>(path, SQLITE_OPEN_READONLY);
+    Statement tables(*db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('scans','results')",
+                     not_wirespeed);
+    if (!tables.step() || sqlite3_column_int(tables.get(), 0) != 2)
+        throw Error(fmt::format("{} \"{}\": it has no scans and results tables", not_wirespeed, path));
+    return db;
+}
+
+// ---------------------------------------------------------------- export
+
+// "2024-01-01T00:00:00Z" -> Unix seconds; 0 when empty or malformed.
+double parse_iso_time(const std::string& text) {
+    std::tm tm{};
+    const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end != '\0') return 0;
+    return double(timegm(&tm));
+}
+
+template <typename Enum, std::size_t N>
+std::optional<Enum> enum_from_text(std::string_view text, const Enum (&values)[N]) {
+    for (const Enum v : values)
+        if (to_string(v) == text) return v;
+    return std::nullopt;
+}
+
+constexpr Proto all_protos[] = {Proto::tcp, Proto::udp, Proto::icmp};
+constexpr PortState all_states[] = {PortState::open, PortState::closed, PortState::filtered};
+constexpr Reason all_reasons[] = {Reason::syn_ack,       Reason::reset,         Reason::port_unreach,
+                                  Reason::host_unreach,  Reason::net_unreach,   Reason::proto_unreach,
+                                  Reason::admin_prohibited, Reason::unreach_other};
+
+std::string scan_filter(std::optional<std::int64_t> scan_id) { return scan_id ? " WHERE scan_id = ?1" : ""; }
+
+// The run information the nmap formats print, from the selected scans rows.
+ScanInfo scan_info_from(const Db& db, std::optional<std::int64_t> scan_id) {
+    ScanInfo info;
+    const std::string sql = fmt::format(
+        "SELECT started_at, finished_at, duration_s, ports, config, targets FROM scans{} ORDER BY id",
+        scan_id ? " WHERE id = ?1" : "");
+    Statement scans(db, sql.c_str(), not_wirespeed);
+    if (scan_id) sqlite3_bind_int64(scans.get(), 1, *scan_id);
+    std::vector<std::uint16_t> ports;
+    std::vector<std::string> args;
+    double start = 0, end = 0;
+    while (scans.step()) {
+        sqlite3_stmt* st = scans.get();
+        const double started = parse_iso_time(column_text(st, 0));
+        double finished = parse_iso_time(column_text(st, 1));
+        if (finished == 0 && sqlite3_column_type(st, 2) != SQLITE_NULL && started != 0)
+            finished = started + sqlite3_column_double(st, 2);
+        if (started != 0 && (start == 0 || started < start)) start = started;
+        end = std::max(end, finished);
+        try {
+            const PortSet set = parse_ports(column_text(st, 3));
+            ports.insert(ports.end(), set.ports().begin(), set.ports().end());
+        } catch (const Error&) {
+            // an unreadable ports column only costs the scaninfo services list
+        }
+        std::string line = "wirespeed";
+        try {
+            for (const auto& a : decode_args(column_text(st, 4))) line += " " + a;
+        } catch (const std::exception&) {
+            line += " scan " + column_text(st, 5) + " -p " + column_text(st, 3);
+        }
+        args.push_back(std::move(line));
+    }
+    std::sort(ports.begin(), ports.end());
+    ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+    info.ports = std::move(ports);
+    info.args = fmt::format("{}", fmt::join(args, "; "));
+
+    // A scan killed before its scans row was finished: end at its last result.
+    const std::string last_sql = "SELECT max(seen_at) FROM results" + scan_filter(scan_id);
+    Statement last(db, last_sql.c_str(), not_wirespeed);
+    if (scan_id) sqlite3_bind_int64(last.get(), 1, *scan_id);
+    if (last.step() && sqlite3_column_type(last.get(), 0) != SQLITE_NULL) {
+        const double last_seen = sqlite3_column_double(last.get(), 0);
+        if (start == 0) start = last_seen;
+        if (end == 0) end = last_seen;
+    }
+    info.start_unix = start;
+    info.end_unix = end != 0 ? std::max(end, start) : start;
+    return info;
+}
+
+} // namespace
+
+void export_database(const std::string& db_path, const std::string& out_path, std::string_view format,
+                     const std::string& fields, std::optional<std::int64_t> scan_id) {
+    if (std::find(std::begin(export_formats), std::end(export_formats), format) == std::end(export_formats))
+        throw Error(fmt::format("unknown export format \"{}\": formats are {}", format, fmt::join(export_formats, ", ")));
+    if (format == "csv") (void)parse_csv_fields(fields); // a bad --fields fails before anything is opened
+
+    const auto db = open_wirespeed_database(db_path);
+    if (scan_id) {
+        Statement exists(*db, "SELECT 1 FROM scans WHERE id = ?1", not_wirespeed);
+        sqlite3_bind_int64(exists.get(), 1, *scan_id);
+        if (!exists.step()) throw Error(fmt::format("no scan {} in database \"{}\"", *scan_id, db_path));
+    }
+    const std::string sql =
+        "SELECT ip, port, proto, state, reason, ttl, window, seen_at FROM results" + scan_filter(scan_id) + " ORDER BY rowid";
+    Statement results(*db, sql.c_str(), not_wirespeed);
+    if (scan_id) sqlite3_bind_int64(results.get(), 1, *scan_id);
+
+    std::unique_ptr<OutputWriter> writer;
+    if (format == "json") writer = make_json_writer(out_path);
+    else if (format == "csv") writer = make_csv_writer(out_path, fields);
+    else if (format == "list") writer = make_list_writer(out_path);
+    else if (format == "xml") writer = make_xml_writer(out_path, scan_info_from(*db, scan_id));
+    else writer = make_grepable_writer(out_path, scan_info_from(*db, scan_id));
+
+    std::uint64_t row = 0;
+    while (results.step()) {
+        ++row;
+        sqlite3_stmt* st = results.get();
+        auto bad = [&](std::string_view column, const std::string& value) {
+            return Error(fmt::format("corrupt result in database \"{}\": row {} has {} \"{}\"", db_path, row, column, value));
+        };
+        const std::string ip = column_text(st, 0);
+        const auto address = parse_ipv4(ip);
+        if (!address) throw bad("ip", ip);
+        const std::int64_t port = sqlite3_column_int64(st, 1);
+        if (port < 0 || port > 65535) throw bad("port", std::to_string(port));
+        const std::string proto_text = column_text(st, 2), state_text = column_text(st, 3), reason_text = column_text(st, 4);
+        const auto proto = enum_from_text(proto_text, all_protos);
+        if (!proto) throw bad("proto", proto_text);
+        const auto state = enum_from_text(state_text, all_states);
+        if (!state) throw bad("state", state_text);
+        const auto reason = enum_from_text(reason_text, all_reasons);
+        if (!reason) throw bad("reason", reason_text);
+
+        ResultRecord r{};
+        r.set_ipv4(*address);
+        r.port = std::uint16_t(port);
+        r.proto = *proto;
+        r.state = *state;
+        r.reason = *reason;
+        r.ttl = std::uint8_t(std::clamp<std::int64_t>(sqlite3_column_int64(st, 5), 0, 255));
+        r.window = std::uint16_t(std::clamp<std::int64_t>(sqlite3_column_int64(st, 6), 0, 65535));
+        writer->write(r, sqlite3_column_double(st, 7));
+    }
+    writer->finish();
+}
+
+// ---------------------------------------------------------------- merge
+
+namespace {
+
+// Every scans column but id, in schema order.
+constexpr const char* scan_columns = "started_at, finished_at, status, seed, targets, ports, shard, rate, probes, config, "
+                                     "sent, replies, open, closed, filtered, duplicates, drops, duration_s";
+constexpr int scan_column_count = 18;
+constexpr const char* result_columns = "scan_id, ip, port, proto, state, reason, ttl, window, seen_at";
+constexpr int result_column_count = 9;
+
+bool same_file(const std::string& a, const std::string& b) {
+    std::error_code ec;
+    return std::filesystem::exists(b, ec) && std::filesystem::equivalent(a, b, ec) && !ec;
+}
+
+// Rolls back unless committed.
+struct Transaction {
+    Db& db;
+    bool done = false;
+    explicit Transaction(Db& d) : db(d) { db.exec("BEGIN IMMEDIATE"); }
+    void commit() {
+        db.exec("COMMIT");
+        done = true;
+    }
+    ~Transaction() {
+        if (!done) sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+};
+
+} // namespace
+
+void merge_databases(const std::vector<std::string>& inputs, const std::string& output) {
+    if (inputs.empty()) throw Error("merge: no input databases");
+    // Every input is checked before the output is touched.
+    std::vector<std::unique_ptr<Db>> sources;
+    for (const auto& path : inputs) {
+        if (same_file(path, output))
+            throw Error(fmt::format("cannot merge \"{}\" into itself: it is also the output", path));
+        auto db = open_wirespeed_database(path);
+        const std::string scans_sql = fmt::format("SELECT id, {} FROM scans ORDER BY id", scan_columns);
+        const std::string results_sql = fmt::format("SELECT {} FROM results ORDER BY rowid", result_columns);
+        Statement check_scans(*db, scans_sql.c_str(), not_wirespeed);
+        Statement check_results(*db, results_sql.c_str(), not_wirespeed);
+        sources.push_back(std::move(db));
+    }
+
+    std::error_code ec;
+    if (std::filesystem::is_directory(output, ec))
+        throw Error(fmt::format("cannot open database \"{}\": is a directory", output));
+    Db out(output, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    try {
+        out.exec("PRAGMA journal_mode=WAL");
+        out.exec(SqliteWriter::schema_sql());
+    } catch (const Error& e) {
+        throw Error(fmt::format("cannot merge into \"{}\": not a wirespeed database ({})", output, e.what()));
+    }
+
+    Transaction tx(out);
+    const std::string insert_scan_sql = fmt::format("INSERT INTO scans({}) VALUES({})", scan_columns,
+                                                    fmt::join(std::vector<std::string>(scan_column_count, "?"), ","));
+    const std::string insert_result_sql = fmt::format("INSERT INTO results({}) VALUES({})", result_columns,
+                                                      fmt::join(std::vector<std::string>(result_column_count, "?"), ","));
+    Statement insert_scan(out, insert_scan_sql.c_str(), "cannot merge into");
+    Statement insert_result(out, insert_result_sql.c_str(), "cannot merge into");
+
+    for (const auto& src : sources) {
+        std::map<std::int64_t, std::int64_t> new_id;
+        const std::string scans_sql = fmt::format("SELECT id, {} FROM scans ORDER BY id", scan_columns);
+        Statement scans(*src, scans_sql.c_str(), not_wirespeed);
+        while (scans.step()) {
+            for (int c = 0; c < scan_column_count; ++c)
+                sqlite3_bind_value(insert_scan.get(), c + 1, sqlite3_column_value(scans.get(), c + 1));
+            insert_scan.step();
+            insert_scan.reset();
+            new_id[sqlite3_column_int64(scans.get(), 0)] = sqlite3_last_insert_rowid(out.get());
+        }
+        const std::string results_sql = fmt::format("SELECT {} FROM results ORDER BY rowid", result_columns);
+        Statement results(*src, results_sql.c_str(), not_wirespeed);
+        while (results.step()) {
+            const std::int64_t old_id = sqlite3_column_int64(results.get(), 0);
+            const auto it = new_id.find(old_id);
+            if (it == new_id.end())
+                throw Error(fmt::format("{} \"{}\": a result belongs to scan {}, which has no scans row", not_wirespeed,
+                                        src->path(), old_id));
+            sqlite3_bind_int64(insert_result.get(), 1, it->second);
+            for (int c = 1; c < result_column_count; ++c)
+                sqlite3_bind_value(insert_result.get(), c + 1, sqlite3_column_value(results.get(), c));
+            insert_result.step();
+            insert_result.reset();
+        }
+    }
+    // One row per (ip, port, proto): the earliest seen_at stays (on a tie,
+    // the first inserted). Survivors keep their rowid order.
+    out.exec("DELETE FROM results WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER "
+             "(PARTITION BY ip, port, proto ORDER BY seen_at, rowid) AS n FROM results) WHERE n > 1)");
+    out.exec("CREATE INDEX IF NOT EXISTS results_ip_port ON results(ip, port)");
+    tx.commit();
+}
+
+} // namespace ws

@@ -1,0 +1,113 @@
+// -oC: CSV (RFC 4180 quoting) with a header line; --fields chooses and orders
+// the columns from ip,port,proto,state,reason,ttl,window,ts (default: all).
+// Lines end in "\n", which every CSV reader accepts.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "wirespeed/address.hpp"
+#include "wirespeed/error.hpp"
+#include "wirespeed/outputs.hpp"
+
+namespace ws {
+namespace {
+
+constexpr std::size_t field_count = std::size(csv_field_names);
+
+std::string all_field_names() {
+    std::string out;
+    for (const auto name : csv_field_names) {
+        if (!out.empty()) out += ',';
+        out += name;
+    }
+    return out;
+}
+
+// RFC 4180: a field holding a comma, a quote or a line break is quoted, and
+// its quotes doubled.
+void append_field(fmt::memory_buffer& out, std::string_view value) {
+    if (value.find_first_of(",\"\r\n") == std::string_view::npos) {
+        out.append(value);
+        return;
+    }
+    out.push_back('"');
+    for (const char c : value) {
+        if (c == '"') out.push_back('"');
+        out.push_back(c);
+    }
+    out.push_back('"');
+}
+
+class CsvWriter final : public OutputWriter {
+public:
+    CsvWriter(const std::string& path, std::vector<std::size_t> fields) : fields_(std::move(fields)), file_(path) {
+        fmt::memory_buffer header;
+        for (std::size_t i = 0; i < fields_.size(); ++i) {
+            if (i) header.push_back(',');
+            append_field(header, csv_field_names[fields_[i]]);
+        }
+        header.push_back('\n');
+        file_.write(std::string_view(header.data(), header.size()));
+    }
+    void write(const ResultRecord& r, double seen_at_unix) override {
+        fmt::memory_buffer line;
+        char text[32];
+        for (std::size_t i = 0; i < fields_.size(); ++i) {
+            if (i) line.push_back(',');
+            switch (fields_[i]) {
+            case 0: append_field(line, std::string_view(text, format_ipv4(r.ipv4(), text))); break;
+            case 1: fmt::format_to(std::back_inserter(line), "{}", r.port); break;
+            case 2: append_field(line, to_string(r.proto)); break;
+            case 3: append_field(line, to_string(r.state)); break;
+            case 4: append_field(line, to_string(r.reason)); break;
+            case 5: fmt::format_to(std::back_inserter(line), "{}", unsigned(r.ttl)); break;
+            case 6: fmt::format_to(std::back_inserter(line), "{}", unsigned(r.window)); break;
+            case 7: append_field(line, format_timestamp(seen_at_unix)); break;
+            default: break;
+            }
+        }
+        line.push_back('\n');
+        file_.write(std::string_view(line.data(), line.size()));
+    }
+    void flush() override { file_.flush(); }
+    void finish() override { file_.close(); }
+
+private:
+    std::vector<std::size_t> fields_;
+    OutputFile file_;
+};
+
+} // namespace
+
+std::vector<std::size_t> parse_csv_fields(std::string_view spec) {
+    std::vector<std::size_t> fields;
+    if (spec.empty()) {
+        for (std::size_t i = 0; i < field_count; ++i) fields.push_back(i);
+        return fields;
+    }
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t comma = spec.find(',', start);
+        std::string_view name = spec.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+        while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+        while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+        const auto* found = std::find(std::begin(csv_field_names), std::end(csv_field_names), name);
+        if (name.empty())
+            throw Error(fmt::format("invalid --fields \"{}\": empty field name; fields are {}", spec, all_field_names()));
+        if (found == std::end(csv_field_names))
+            throw Error(fmt::format("invalid --fields \"{}\": unknown field \"{}\"; fields are {}", spec, name, all_field_names()));
+        const std::size_t index = std::size_t(found - std::begin(csv_field_names));
+        if (std::find(fields.begin(), fields.end(), index) != fields.end())
+            throw Error(fmt::format("invalid --fields \"{}\": field \"{}\" given twice", spec, name));
+        fields.push_back(index);
+        if (comma == std::string_view::npos) break;
+        start = comma + 1;
+    }
+    return fields;
+}
+
+std::unique_ptr<OutputWriter> make_csv_writer(const std::string& path, const std::string& fields) {
+    return std::make_unique<CsvWriter>(path, parse_csv_fields(fields));
+}
+
+} // namespace ws

@@ -1,0 +1,159 @@
+// Service names (nmap-services, /etc/services) and the small pieces every
+// output format shares: the stdio output file, timestamps, port lists.
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "wirespeed/error.hpp"
+#include "wirespeed/outputs.hpp"
+
+namespace ws {
+
+// ---------------------------------------------------------------- output file
+
+OutputFile::OutputFile(const std::string& path) : path_(path) {
+    file_ = std::fopen(path.c_str(), "w");
+    if (!file_) throw Error(fmt::format("cannot create output file \"{}\": {}", path, std::strerror(errno)));
+}
+
+OutputFile::~OutputFile() {
+    if (file_) std::fclose(file_);
+}
+
+void OutputFile::write(std::string_view text) noexcept {
+    if (file_ && !text.empty()) std::fwrite(text.data(), 1, text.size(), file_);
+}
+
+void OutputFile::flush() noexcept {
+    if (file_) std::fflush(file_);
+}
+
+void OutputFile::close() {
+    if (!file_) return;
+    const bool write_failed = std::ferror(file_) != 0;
+    const int write_errno = errno;
+    const bool close_failed = std::fclose(file_) != 0;
+    file_ = nullptr;
+    if (write_failed || close_failed)
+        throw Error(fmt::format("cannot write output file \"{}\": {}", path_,
+                                std::strerror(close_failed ? errno : (write_errno ? write_errno : EIO))));
+}
+
+// ---------------------------------------------------------------- helpers
+
+std::string compress_ports(std::vector<std::uint16_t> ports) {
+    std::sort(ports.begin(), ports.end());
+    ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+    std::string out;
+    for (std::size_t i = 0; i < ports.size();) {
+        std::size_t j = i;
+        while (j + 1 < ports.size() && ports[j + 1] == ports[j] + 1) ++j;
+        if (!out.empty()) out += ',';
+        if (j == i) out += fmt::format("{}", ports[i]);
+        else out += fmt::format("{}-{}", ports[i], ports[j]);
+        i = j + 1;
+    }
+    return out;
+}
+
+std::string format_timestamp(double seconds) {
+    if (!std::isfinite(seconds)) return "null";
+    return fmt::format("{}", seconds); // shortest round-trip representation
+}
+
+std::string format_ctime(double unix_seconds) {
+    const std::time_t t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char buf[64];
+    const std::size_t n = std::strftime(buf, sizeof buf, "%a %b %e %H:%M:%S %Y", &tm);
+    return std::string(buf, n);
+}
+
+// ---------------------------------------------------------------- host table
+
+void HostTable::add(const ResultRecord& r) {
+    hosts_[r.ipv4()].push_back(Port{r.port, r.proto, r.state, r.reason, r.ttl});
+}
+
+std::vector<HostTable::Host> HostTable::take_sorted() {
+    std::vector<Host> hosts;
+    hosts.reserve(hosts_.size());
+    for (auto& [address, ports] : hosts_) {
+        std::stable_sort(ports.begin(), ports.end(), [](const Port& a, const Port& b) {
+            return a.port != b.port ? a.port < b.port : std::uint8_t(a.proto) < std::uint8_t(b.proto);
+        });
+        ports.erase(std::unique(ports.begin(), ports.end(),
+                                [](const Port& a, const Port& b) { return a.port == b.port && a.proto == b.proto; }),
+                    ports.end());
+        hosts.push_back(Host{address, std::move(ports)});
+    }
+    hosts_.clear();
+    std::sort(hosts.begin(), hosts.end(), [](const Host& a, const Host& b) { return a.address < b.address; });
+    return hosts;
+}
+
+// ---------------------------------------------------------------- service names
+
+namespace {
+
+std::uint32_t service_key(std::uint16_t port, std::uint8_t proto) { return (std::uint32_t{proto} << 16) | port; }
+
+} // namespace
+
+ServiceNames ServiceNames::load(const std::vector<std::string>& paths) {
+    ServiceNames names;
+    for (const auto& path : paths) {
+        std::ifstream in(path);
+        if (!in) continue;
+        std::string line;
+        while (std::getline(in, line)) {
+            if (const auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+            std::istringstream fields(line);
+            std::string name, port_proto, third;
+            if (!(fields >> name >> port_proto)) continue;
+            fields >> third;
+            const auto slash = port_proto.find('/');
+            if (slash == std::string::npos) continue;
+            char* end = nullptr;
+            const unsigned long port = std::strtoul(port_proto.c_str(), &end, 10);
+            if (end != port_proto.c_str() + slash || port == 0 || port > 65535) continue;
+            const std::string proto_name = port_proto.substr(slash + 1);
+            std::uint8_t proto = 0;
+            if (proto_name == "tcp") proto = std::uint8_t(Proto::tcp);
+            else if (proto_name == "udp") proto = std::uint8_t(Proto::udp);
+            else if (proto_name == "sctp") proto = 132;
+            else continue;
+            double frequency = 0; // /etc/services: aliases, not a frequency
+            if (!third.empty()) {
+                char* fend = nullptr;
+                const double f = std::strtod(third.c_str(), &fend);
+                if (fend && *fend == '\0' && std::isfinite(f)) frequency = f;
+            }
+            // nmap-services may list a port more than once: the most frequent name wins.
+            Entry& entry = names.names_[service_key(std::uint16_t(port), proto)];
+            if (frequency > entry.frequency) entry = Entry{name, frequency};
+        }
+        if (!names.names_.empty()) break;
+    }
+    return names;
+}
+
+const ServiceNames& ServiceNames::instance() {
+    static const ServiceNames names = load({"/usr/share/nmap/nmap-services", "/etc/services"});
+    return names;
+}
+
+std::string_view ServiceNames::lookup(std::uint16_t port, Proto proto) const noexcept {
+    const auto it = names_.find(service_key(port, std::uint8_t(proto)));
+    return it == names_.end() ? std::string_view{} : std::string_view(it->second.name);
+}
+
+} // namespace ws

@@ -1,0 +1,573 @@
+// The output formats (list, JSON, CSV, nmap XML, nmap grepable), export of a
+// scan database through the same writers, and merge of databases.
+#include "wirespeed/outputs.hpp"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "wirespeed/error.hpp"
+#include "wirespeed/export.hpp"
+#include "wirespeed/result_sink.hpp"
+
+namespace ws {
+namespace {
+
+constexpr double start = 1'700'000'000.0;
+
+ResultRecord rec(std::uint32_t ip, std::uint16_t port, PortState state, Reason reason, std::uint8_t ttl,
+                 std::uint16_t window, std::uint32_t elapsed_ms) {
+    ResultRecord r{};
+    r.set_ipv4(ip);
+    r.port = port;
+    r.proto = Proto::tcp;
+    r.state = state;
+    r.reason = reason;
+    r.ttl = ttl;
+    r.window = window;
+    r.elapsed_ms = elapsed_ms;
+    return r;
+}
+
+constexpr std::uint32_t h5 = 0xc6130005u;  // 198.19.0.5
+constexpr std::uint32_t h7 = 0xc6130007u;  // 198.19.0.7
+constexpr std::uint32_t h12 = 0xc613000cu; // 198.19.0.12 (sorts after .7 by number, before it as text)
+constexpr std::uint32_t h10 = 0x0a000001u; // 10.0.0.1
+
+// Several hosts, several ports each, every state, in scrambled order.
+std::vector<ResultRecord> scrambled_records() {
+    return {
+        rec(h7, 443, PortState::open, Reason::syn_ack, 64, 65160, 1500),
+        rec(h12, 22, PortState::closed, Reason::reset, 63, 0, 1750),
+        rec(h5, 80, PortState::open, Reason::syn_ack, 64, 29200, 2000),
+        rec(h10, 3389, PortState::filtered, Reason::admin_prohibited, 250, 0, 2250),
+        rec(h5, 22, PortState::open, Reason::syn_ack, 64, 64240, 2500),
+        rec(h7, 22, PortState::closed, Reason::reset, 64, 0, 3000),
+        rec(h12, 8080, PortState::open, Reason::syn_ack, 128, 8192, 3001),
+        rec(h5, 443, PortState::filtered, Reason::port_unreach, 60, 0, 4000),
+        rec(h10, 80, PortState::open, Reason::syn_ack, 55, 1024, 4500),
+    };
+}
+
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/ws-outputs-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+    std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) lines.push_back(line);
+    return lines;
+}
+
+bool have_command(const char* name) {
+    return std::system(fmt::format("command -v {} >/dev/null 2>&1", name).c_str()) == 0;
+}
+
+// Runs a python3 script on `input`; returns what it printed (or "" with a failure).
+std::string run_python(const TempDir& dir, const std::string& script, const std::string& input) {
+    const std::string script_path = dir / "check.py";
+    const std::string out_path = dir / "check.out";
+    std::ofstream(script_path) << script;
+    const int rc = std::system(fmt::format("python3 {} {} > {} 2>&1", script_path, input, out_path).c_str());
+    const std::string out = slurp(out_path);
+    EXPECT_EQ(rc, 0) << out;
+    return out;
+}
+
+// Feeds the records through a ResultSink (as the collector does) with the
+// given outputs and, optionally, a database.
+void run_sink(const std::vector<ResultRecord>& records, std::vector<std::unique_ptr<OutputWriter>> outputs,
+              const std::string& db_path = "", ScanRecord scan = {}) {
+    ResultSink sink(SinkOptions{.keep_closed = true, .batch_rows = 4}, nullptr, start);
+    if (!db_path.empty()) sink.set_database(std::make_unique<SqliteWriter>(db_path, scan));
+    for (auto& out : outputs) sink.add_output(std::move(out));
+    sink.add(records.data(), records.size());
+    sink.finish(ScanCounters{.sent = 100, .replies = records.size()});
+}
+
+std::string service(std::uint16_t port) { return std::string(ServiceNames::instance().lookup(port, Proto::tcp)); }
+
+ScanInfo fixed_info() {
+    return ScanInfo{.args = "wirespeed scan 198.19.0.0/24 10.0.0.1 -p 22,80,443,3389,8080 --rate \"1<2\" -oX out.xml",
+                    .start_unix = start,
+                    .ports = {8080, 22, 80, 443, 3389, 81, 82},
+                    .end_unix = start + 12.5};
+}
+
+template <typename F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "expected a ws::Error";
+    return {};
+}
+
+// ---------------------------------------------------------------- helpers
+
+TEST(Outputs, CompressPorts) {
+    std::vector<std::uint16_t> ports{8080, 443};
+    for (std::uint16_t p = 1; p <= 1024; ++p) ports.push_back(p);
+    EXPECT_EQ(compress_ports(ports), "1-1024,8080");
+    EXPECT_EQ(compress_ports({80, 443, 22, 81, 80}), "22,80-81,443");
+    EXPECT_EQ(compress_ports({}), "");
+}
+
+TEST(Outputs, TimestampsRoundTrip) {
+    EXPECT_EQ(format_timestamp(1700000001.5), "1700000001.5");
+    EXPECT_EQ(format_timestamp(1700000001.0), "1700000001");
+    EXPECT_EQ(std::stod(format_timestamp(start + 3.001)), start + 3.001);
+}
+
+TEST(Outputs, ServiceNamesFromFiles) {
+    TempDir dir;
+    std::ofstream(dir / "nmap-services") << "# comment\nhttp\t80/tcp\t0.484143\t# World Wide Web HTTP\n"
+                                            "www-alt\t80/tcp\t0.001\n"
+                                            "domain\t53/udp\t0.21\nbad line\n";
+    std::ofstream(dir / "services") << "ssh\t\t22/tcp\t\t\t# SSH Remote Login Protocol\nhttp\t80/tcp\twww\n";
+    const auto nmap = ServiceNames::load({dir / "missing", dir / "nmap-services", dir / "services"});
+    EXPECT_EQ(nmap.lookup(80, Proto::tcp), "http"); // the most frequent name of a port
+    EXPECT_EQ(nmap.lookup(53, Proto::udp), "domain");
+    EXPECT_EQ(nmap.lookup(53, Proto::tcp), "");
+    EXPECT_EQ(nmap.lookup(22, Proto::tcp), ""); // the first file that opens wins
+    const auto etc = ServiceNames::load({dir / "services"});
+    EXPECT_EQ(etc.lookup(22, Proto::tcp), "ssh");
+    EXPECT_EQ(etc.lookup(80, Proto::tcp), "http");
+    EXPECT_EQ(ServiceNames::load({dir / "missing"}).size(), 0u);
+    EXPECT_EQ(ServiceNames::instance().lookup(80, Proto::tcp), ServiceNames::instance().lookup(80, Proto::tcp));
+}
+
+// ---------------------------------------------------------------- list
+
+TEST(Outputs, ListFormatUnchanged) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_list_writer(dir / "scan.list"));
+    auto records = scrambled_records();
+    records.resize(3);
+    run_sink(records, std::move(outs));
+    EXPECT_EQ(slurp(dir / "scan.list"),
+              "#masscan\nopen tcp 443 198.19.0.7 1700000001\nclosed tcp 22 198.19.0.12 1700000001\n"
+              "open tcp 80 198.19.0.5 1700000002\n# end\n");
+}
+
+// ---------------------------------------------------------------- JSON
+
+TEST(Outputs, JsonLinesParseWithExactValues) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_json_writer(dir / "scan.json"));
+    run_sink(scrambled_records(), std::move(outs));
+    const std::string text = slurp(dir / "scan.json");
+    EXPECT_EQ(lines_of(text).front(),
+              R"({"ip":"198.19.0.7","port":443,"proto":"tcp","state":"open","reason":"syn-ack","ttl":64,"window":65160,"ts":1700000001.5})");
+    EXPECT_EQ(text.front(), '{') << "NDJSON, never an array";
+    if (!have_command("python3")) GTEST_SKIP() << "python3 not installed";
+    const std::string out = run_python(dir, R"py(
+import json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    assert sorted(o) == sorted(["ip", "port", "proto", "state", "reason", "ttl", "window", "ts"]), o
+    assert all(type(o[k]) is int for k in ("port", "ttl", "window")), o
+    print("%s|%d|%s|%s|%s|%d|%d|%r" % (o["ip"], o["port"], o["proto"], o["state"], o["reason"], o["ttl"], o["window"], float(o["ts"])))
+)py", dir / "scan.json");
+    EXPECT_EQ(out, "198.19.0.7|443|tcp|open|syn-ack|64|65160|1700000001.5\n"
+                   "198.19.0.12|22|tcp|closed|reset|63|0|1700000001.75\n"
+                   "198.19.0.5|80|tcp|open|syn-ack|64|29200|1700000002.0\n"
+                   "10.0.0.1|3389|tcp|filtered|admin-prohibited|250|0|1700000002.25\n"
+                   "198.19.0.5|22|tcp|open|syn-ack|64|64240|1700000002.5\n"
+                   "198.19.0.7|22|tcp|closed|reset|64|0|1700000003.0\n"
+                   "198.19.0.12|8080|tcp|open|syn-ack|128|8192|1700000003.001\n"
+                   "198.19.0.5|443|tcp|filtered|port-unreach|60|0|1700000004.0\n"
+                   "10.0.0.1|80|tcp|open|syn-ack|55|1024|1700000004.5\n");
+}
+
+TEST(Outputs, JsonFlushLeavesCompleteLines) {
+    TempDir dir;
+    auto writer = make_json_writer(dir / "partial.json");
+    const auto records = scrambled_records();
+    writer->write(records[0], start + 1.5);
+    writer->write(records[1], start + 1.75);
+    writer->flush(); // an interrupted run: no finish()
+    const auto lines = lines_of(slurp(dir / "partial.json"));
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[1].back(), '}');
+    writer->finish();
+}
+
+// ---------------------------------------------------------------- CSV
+
+const char* csv_dump = R"py(
+import csv, sys
+with open(sys.argv[1], newline="") as f:
+    for row in csv.reader(f):
+        print("|".join(row))
+)py";
+
+TEST(Outputs, CsvParsesWithHeaderAndRows) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_csv_writer(dir / "all.csv", ""));
+    outs.push_back(make_csv_writer(dir / "some.csv", "ts,ip,port"));
+    run_sink(scrambled_records(), std::move(outs));
+    const auto lines = lines_of(slurp(dir / "all.csv"));
+    ASSERT_EQ(lines.size(), 10u);
+    EXPECT_EQ(lines[0], "ip,port,proto,state,reason,ttl,window,ts");
+    EXPECT_EQ(lines[1], "198.19.0.7,443,tcp,open,syn-ack,64,65160,1700000001.5");
+    if (!have_command("python3")) GTEST_SKIP() << "python3 not installed";
+    EXPECT_EQ(run_python(dir, csv_dump, dir / "all.csv"),
+              "ip|port|proto|state|reason|ttl|window|ts\n"
+              "198.19.0.7|443|tcp|open|syn-ack|64|65160|1700000001.5\n"
+              "198.19.0.12|22|tcp|closed|reset|63|0|1700000001.75\n"
+              "198.19.0.5|80|tcp|open|syn-ack|64|29200|1700000002\n"
+              "10.0.0.1|3389|tcp|filtered|admin-prohibited|250|0|1700000002.25\n"
+              "198.19.0.5|22|tcp|open|syn-ack|64|64240|1700000002.5\n"
+              "198.19.0.7|22|tcp|closed|reset|64|0|1700000003\n"
+              "198.19.0.12|8080|tcp|open|syn-ack|128|8192|1700000003.001\n"
+              "198.19.0.5|443|tcp|filtered|port-unreach|60|0|1700000004\n"
+              "10.0.0.1|80|tcp|open|syn-ack|55|1024|1700000004.5\n");
+    const auto some = run_python(dir, csv_dump, dir / "some.csv");
+    EXPECT_EQ(lines_of(some).size(), 10u);
+    EXPECT_EQ(lines_of(some)[0], "ts|ip|port");
+    EXPECT_EQ(lines_of(some)[1], "1700000001.5|198.19.0.7|443");
+    EXPECT_EQ(lines_of(some)[9], "1700000004.5|10.0.0.1|80");
+}
+
+TEST(Outputs, CsvFieldErrorsNameTheValue) {
+    EXPECT_EQ(error_of([] { parse_csv_fields("x"); }),
+              "invalid --fields \"x\": unknown field \"x\"; fields are ip,port,proto,state,reason,ttl,window,ts");
+    EXPECT_EQ(error_of([] { parse_csv_fields("ip,bogus"); }),
+              "invalid --fields \"ip,bogus\": unknown field \"bogus\"; fields are ip,port,proto,state,reason,ttl,window,ts");
+    EXPECT_NE(error_of([] { parse_csv_fields("ip,,port"); }).find("\"ip,,port\""), std::string::npos);
+    EXPECT_NE(error_of([] { parse_csv_fields("ip,port,ip"); }).find("\"ip\" given twice"), std::string::npos);
+    EXPECT_EQ(parse_csv_fields("port, ip"), (std::vector<std::size_t>{1, 0}));
+    TempDir dir;
+    EXPECT_NE(error_of([&] { make_csv_writer(dir / "x.csv", "host"); }).find("unknown field \"host\""), std::string::npos);
+    EXPECT_FALSE(std::filesystem::exists(dir / "x.csv")) << "validated before the file is created";
+}
+
+TEST(Outputs, UncreatableOutputNamesThePath) {
+    const std::string path = "/nonexistent-dir/out.file";
+    for (const auto& make : std::vector<std::function<std::unique_ptr<OutputWriter>()>>{
+             [&] { return make_list_writer(path); }, [&] { return make_json_writer(path); },
+             [&] { return make_csv_writer(path, ""); }, [&] { return make_xml_writer(path, {}); },
+             [&] { return make_grepable_writer(path, {}); }})
+        EXPECT_NE(error_of([&] { make(); }).find("\"/nonexistent-dir/out.file\""), std::string::npos);
+}
+
+// ---------------------------------------------------------------- XML
+
+std::string xml_dump = R"py(
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+print(root.tag, root.get("scanner"), root.get("version"), root.get("args"))
+si = root.find("scaninfo")
+print(si.get("type"), si.get("protocol"), si.get("numservices"), si.get("services"))
+for host in root.findall("host"):
+    st = host.find("status")
+    addr = host.find("address")
+    ports = []
+    for p in host.find("ports").findall("port"):
+        s = p.find("state")
+        svc = p.find("service")
+        ports.append("%s/%s/%s/%s/%s/%s" % (p.get("portid"), p.get("protocol"), s.get("state"), s.get("reason"),
+                                           s.get("reason_ttl"), svc.get("name") if svc is not None else "-"))
+    print(addr.get("addr"), addr.get("addrtype"), st.get("state"), st.get("reason"), st.get("reason_ttl"), " ".join(ports))
+rs = root.find("runstats")
+print(rs.find("finished").get("elapsed"), rs.find("finished").get("exit"), rs.find("hosts").get("up"), rs.find("hosts").get("total"))
+)py";
+
+std::string svc_or_dash(std::uint16_t port) {
+    const std::string s = service(port);
+    return s.empty() ? "-" : s;
+}
+
+TEST(Outputs, XmlValidatesAgainstNmapDtd) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_xml_writer(dir / "scan.xml", fixed_info()));
+    run_sink(scrambled_records(), std::move(outs));
+    const std::string text = slurp(dir / "scan.xml");
+    EXPECT_EQ(text.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE nmaprun>\n", 0), 0u);
+    EXPECT_NE(text.find("<address addr=\"198.19.0.5\" addrtype=\"ipv4\"/>"), std::string::npos);
+    EXPECT_NE(text.find("<port protocol=\"tcp\" portid=\"80\"><state state=\"open\" reason=\"syn-ack\" reason_ttl=\"64\"/>"),
+              std::string::npos);
+    if (!service(80).empty()) {
+        EXPECT_NE(text.find("<service name=\"" + service(80) + "\" method=\"table\" conf=\"3\"/></port>"), std::string::npos);
+    }
+    EXPECT_NE(text.find("xmloutputversion=\"1.05\""), std::string::npos);
+    EXPECT_NE(text.find("--rate &quot;1&lt;2&quot;"), std::string::npos);
+
+    if (!std::filesystem::exists("/usr/share/nmap/nmap.dtd") || !have_command("xmllint"))
+        GTEST_SKIP() << "nmap.dtd or xmllint missing";
+    const std::string log = dir / "xmllint.log";
+    EXPECT_EQ(std::system(fmt::format("xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd {} > {} 2>&1",
+                                      dir / "scan.xml", log).c_str()), 0)
+        << slurp(log) << text;
+    if (!have_command("python3")) return;
+    EXPECT_EQ(run_python(dir, xml_dump, dir / "scan.xml"),
+              fmt::format("nmaprun nmap 0.1.0 {}\n"
+                          "syn tcp 7 22,80-82,443,3389,8080\n"
+                          "10.0.0.1 ipv4 up syn-ack 55 80/tcp/open/syn-ack/55/{} 3389/tcp/filtered/admin-prohibited/250/{}\n"
+                          "198.19.0.5 ipv4 up syn-ack 64 22/tcp/open/syn-ack/64/{} 80/tcp/open/syn-ack/64/{} "
+                          "443/tcp/filtered/port-unreach/60/{}\n"
+                          "198.19.0.7 ipv4 up syn-ack 64 22/tcp/closed/reset/64/{} 443/tcp/open/syn-ack/64/{}\n"
+                          "198.19.0.12 ipv4 up syn-ack 128 22/tcp/closed/reset/63/{} 8080/tcp/open/syn-ack/128/{}\n"
+                          "12.50 success 4 4\n",
+                          fixed_info().args, svc_or_dash(80), svc_or_dash(3389), svc_or_dash(22), svc_or_dash(80),
+                          svc_or_dash(443), svc_or_dash(22), svc_or_dash(443), svc_or_dash(22), svc_or_dash(8080)));
+}
+
+TEST(Outputs, XmlWithoutResultsIsValid) {
+    if (!std::filesystem::exists("/usr/share/nmap/nmap.dtd") || !have_command("xmllint"))
+        GTEST_SKIP() << "nmap.dtd or xmllint missing";
+    TempDir dir;
+    auto writer = make_xml_writer(dir / "empty.xml", ScanInfo{.args = "wirespeed --x -- y", .start_unix = start});
+    writer->finish();
+    EXPECT_EQ(std::system(fmt::format("xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd {} >/dev/null 2>&1",
+                                      dir / "empty.xml").c_str()), 0)
+        << slurp(dir / "empty.xml");
+}
+
+// ---------------------------------------------------------------- grepable
+
+std::string grepable_port(std::uint16_t port, const char* state) {
+    return fmt::format("{}/{}/tcp//{}///", port, state, service(port));
+}
+
+TEST(Outputs, GrepableExactLines) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_grepable_writer(dir / "scan.gnmap", fixed_info()));
+    run_sink(scrambled_records(), std::move(outs));
+    const auto lines = lines_of(slurp(dir / "scan.gnmap"));
+    ASSERT_EQ(lines.size(), 6u);
+    EXPECT_TRUE(std::regex_match(lines[0], std::regex(R"(# wirespeed 0\.1\.0 scan initiated \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} as: .*)")))
+        << lines[0];
+    EXPECT_EQ(lines[0].substr(lines[0].find(" as: ") + 5), fixed_info().args);
+    EXPECT_EQ(lines[1], "Host: 10.0.0.1 ()\tPorts: " + grepable_port(80, "open") + ", " + grepable_port(3389, "filtered"));
+    EXPECT_EQ(lines[2], "Host: 198.19.0.5 ()\tPorts: " + grepable_port(22, "open") + ", " + grepable_port(80, "open") + ", " +
+                            grepable_port(443, "filtered"));
+    EXPECT_EQ(lines[3], "Host: 198.19.0.7 ()\tPorts: " + grepable_port(22, "closed") + ", " + grepable_port(443, "open"));
+    EXPECT_EQ(lines[4], "Host: 198.19.0.12 ()\tPorts: " + grepable_port(22, "closed") + ", " + grepable_port(8080, "open"));
+    EXPECT_TRUE(std::regex_match(lines[5], std::regex(R"(# wirespeed done at \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} -- 4 IP addresses \(4 hosts up\) scanned in 12\.50 seconds)")))
+        << lines[5];
+    if (!service(80).empty()) {
+        EXPECT_NE(lines[1].find("80/open/tcp//http///"), std::string::npos);
+    }
+}
+
+TEST(Outputs, GrepableSingularHost) {
+    TempDir dir;
+    auto writer = make_grepable_writer(dir / "one.gnmap", ScanInfo{.args = "a", .start_unix = start, .end_unix = start + 1});
+    writer->write(rec(h5, 22, PortState::open, Reason::syn_ack, 64, 1, 0), start);
+    writer->finish();
+    const auto lines = lines_of(slurp(dir / "one.gnmap"));
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_NE(lines[2].find(" -- 1 IP address (1 host up) scanned in 1.00 seconds"), std::string::npos) << lines[2];
+}
+
+// ---------------------------------------------------------------- export
+
+TEST(Export, EqualsLiveOutputByteForByte) {
+    TempDir dir;
+    const std::string db = dir / "scan.db";
+    const auto records = scrambled_records();
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_json_writer(dir / "live.json"));
+    outs.push_back(make_csv_writer(dir / "live.csv", ""));
+    outs.push_back(make_csv_writer(dir / "live-fields.csv", "port,ts,state"));
+    outs.push_back(make_list_writer(dir / "live.list"));
+    outs.push_back(make_grepable_writer(dir / "live.gnmap", fixed_info()));
+    run_sink(records, std::move(outs), db,
+             ScanRecord{.seed = 9, .targets = "198.19.0.0/24,10.0.0.1", .ports = "22,80,443,3389,8080",
+                        .config_json = R"(["scan","198.19.0.0/24","10.0.0.1","-p","22,80,443,3389,8080"])"});
+
+    export_database(db, dir / "export.json", "json", "", std::nullopt);
+    export_database(db, dir / "export.csv", "csv", "", std::nullopt);
+    export_database(db, dir / "export-fields.csv", "csv", "port,ts,state", 1);
+    export_database(db, dir / "export.list", "list", "", std::nullopt);
+    EXPECT_EQ(slurp(dir / "export.json"), slurp(dir / "live.json"));
+    EXPECT_EQ(slurp(dir / "export.csv"), slurp(dir / "live.csv"));
+    EXPECT_EQ(slurp(dir / "export-fields.csv"), slurp(dir / "live-fields.csv"));
+    EXPECT_EQ(slurp(dir / "export.list"), slurp(dir / "live.list"));
+    EXPECT_EQ(lines_of(slurp(dir / "export.json")).size(), records.size());
+
+    // The nmap formats: same hosts and ports; run information from the scans row.
+    export_database(db, dir / "export.gnmap", "grepable", "", std::nullopt);
+    const auto live = lines_of(slurp(dir / "live.gnmap"));
+    const auto exported = lines_of(slurp(dir / "export.gnmap"));
+    ASSERT_EQ(exported.size(), live.size());
+    for (std::size_t i = 1; i + 1 < live.size(); ++i) EXPECT_EQ(exported[i], live[i]);
+    EXPECT_NE(exported[0].find("as: wirespeed scan 198.19.0.0/24 10.0.0.1 -p 22,80,443,3389,8080"), std::string::npos)
+        << exported[0];
+    export_database(db, dir / "export.xml", "xml", "", std::nullopt);
+    EXPECT_NE(slurp(dir / "export.xml").find("services=\"22,80,443,3389,8080\""), std::string::npos);
+    if (std::filesystem::exists("/usr/share/nmap/nmap.dtd") && have_command("xmllint")) {
+        EXPECT_EQ(std::system(fmt::format("xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd {} >/dev/null 2>&1",
+                                          dir / "export.xml").c_str()), 0);
+    }
+}
+
+TEST(Export, OneScanOfSeveral) {
+    TempDir dir;
+    const std::string db = dir / "scans.db";
+    auto records = scrambled_records();
+    const std::vector<ResultRecord> first(records.begin(), records.begin() + 4);
+    const std::vector<ResultRecord> second(records.begin() + 4, records.end());
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    run_sink(first, {}, db);
+    outs.push_back(make_json_writer(dir / "live2.json"));
+    run_sink(second, std::move(outs), db);
+    export_database(db, dir / "scan2.json", "json", "", 2);
+    EXPECT_EQ(slurp(dir / "scan2.json"), slurp(dir / "live2.json"));
+    export_database(db, dir / "all.json", "json", "", std::nullopt);
+    EXPECT_EQ(lines_of(slurp(dir / "all.json")).size(), records.size());
+}
+
+TEST(Export, ErrorsNameTheValue) {
+    TempDir dir;
+    const std::string db = dir / "scan.db";
+    run_sink(scrambled_records(), {}, db);
+    EXPECT_EQ(error_of([&] { export_database(db, dir / "o", "yaml", "", std::nullopt); }),
+              "unknown export format \"yaml\": formats are json, csv, list, xml, grepable");
+    EXPECT_EQ(error_of([&] { export_database(dir / "missing.db", dir / "o", "json", "", std::nullopt); }),
+              fmt::format("cannot open database \"{}\": no such file", dir / "missing.db"));
+    std::ofstream(dir / "text.db") << "this is not sqlite\n";
+    EXPECT_NE(error_of([&] { export_database(dir / "text.db", dir / "o", "json", "", std::nullopt); }).find("\"" + (dir / "text.db") + "\""),
+              std::string::npos);
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "other.db").c_str(), &other), SQLITE_OK);
+    sqlite3_exec(other, "CREATE TABLE t(x)", nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+    EXPECT_EQ(error_of([&] { export_database(dir / "other.db", dir / "o", "json", "", std::nullopt); }),
+              fmt::format("not a wirespeed database: \"{}\": it has no scans and results tables", dir / "other.db"));
+    EXPECT_EQ(error_of([&] { export_database(db, dir / "o", "json", "", 99); }),
+              fmt::format("no scan 99 in database \"{}\"", db));
+    EXPECT_NE(error_of([&] { export_database(db, dir / "o", "csv", "ip,nope", std::nullopt); }).find("\"nope\""),
+              std::string::npos);
+    EXPECT_NE(error_of([&] { export_database(db, "/nonexistent-dir/o.json", "json", "", std::nullopt); })
+                  .find("\"/nonexistent-dir/o.json\""),
+              std::string::npos);
+    EXPECT_FALSE(std::filesystem::exists(dir / "o")) << "no output file for a failed export";
+}
+
+// ---------------------------------------------------------------- merge
+
+using MergedRow = std::tuple<std::string, int, std::string, double, std::int64_t>; // ip, port, state, seen_at, scan_id
+
+std::vector<MergedRow> merged_rows(const std::string& path) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT ip, port, state, seen_at, scan_id FROM results ORDER BY rowid", -1, &st, nullptr),
+              SQLITE_OK);
+    std::vector<MergedRow> rows;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        rows.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), sqlite3_column_int(st, 1),
+                          reinterpret_cast<const char*>(sqlite3_column_text(st, 2)), sqlite3_column_double(st, 3),
+                          sqlite3_column_int64(st, 4));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rows;
+}
+
+std::vector<std::string> scan_rows(const std::string& path) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT id, seed, targets, status, sent FROM scans ORDER BY id", -1, &st, nullptr), SQLITE_OK);
+    std::vector<std::string> rows;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        rows.push_back(fmt::format("{} {} {} {} {}", sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                                   reinterpret_cast<const char*>(sqlite3_column_text(st, 2)),
+                                   reinterpret_cast<const char*>(sqlite3_column_text(st, 3)), sqlite3_column_int64(st, 4)));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rows;
+}
+
+TEST(Merge, UnionWithoutDuplicatesKeepsEarliest) {
+    TempDir dir;
+    const std::string a = dir / "a.db", b = dir / "b.db", out = dir / "merged.db";
+    {
+        SqliteWriter w(a, ScanRecord{.seed = 1, .targets = "A"});
+        w.insert(rec(h5, 22, PortState::open, Reason::syn_ack, 64, 1, 0), start + 10);
+        w.insert(rec(h5, 80, PortState::open, Reason::syn_ack, 64, 1, 0), start + 11);
+        w.insert(rec(h7, 443, PortState::closed, Reason::reset, 64, 0, 0), start + 12);
+        w.finish(ScanCounters{.sent = 10});
+    }
+    {
+        SqliteWriter w(b, ScanRecord{.seed = 2, .targets = "B"});
+        w.insert(rec(h5, 80, PortState::open, Reason::syn_ack, 64, 1, 0), start + 5);  // earlier than a's
+        w.insert(rec(h7, 443, PortState::open, Reason::syn_ack, 64, 1, 0), start + 20); // later than a's
+        w.insert(rec(h12, 8080, PortState::open, Reason::syn_ack, 64, 1, 0), start + 21);
+        w.finish(ScanCounters{.sent = 20, .status = "interrupted"});
+    }
+    merge_databases({a, b}, out);
+    EXPECT_EQ(scan_rows(out), (std::vector<std::string>{"1 1 A complete 10", "2 2 B interrupted 20"}));
+    const std::vector<MergedRow> expected = {
+        {"198.19.0.5", 22, "open", start + 10, 1},
+        {"198.19.0.7", 443, "closed", start + 12, 1},
+        {"198.19.0.5", 80, "open", start + 5, 2},
+        {"198.19.0.12", 8080, "open", start + 21, 2},
+    };
+    EXPECT_EQ(merged_rows(out), expected);
+
+    // Merging a again into the merged database: a third scans row, still no duplicates.
+    merge_databases({a}, out);
+    EXPECT_EQ(scan_rows(out).size(), 3u);
+    EXPECT_EQ(merged_rows(out), expected);
+    // The merged database is a wirespeed database: export reads it.
+    export_database(out, dir / "merged.json", "json", "", std::nullopt);
+    EXPECT_EQ(lines_of(slurp(dir / "merged.json")).size(), 4u);
+}
+
+TEST(Merge, ErrorsNameThePath) {
+    TempDir dir;
+    const std::string good = dir / "good.db", out = dir / "out.db";
+    run_sink(scrambled_records(), {}, good);
+    EXPECT_NE(error_of([&] { merge_databases({good, dir / "missing.db"}, out); }).find("\"" + (dir / "missing.db") + "\""),
+              std::string::npos);
+    std::ofstream(dir / "text.db") << "not a database at all, just text that is long enough to matter\n";
+    EXPECT_NE(error_of([&] { merge_databases({dir / "text.db"}, out); }).find("\"" + (dir / "text.db") + "\""),
+              std::string::npos);
+    EXPECT_FALSE(std::filesystem::exists(out)) << "inputs are checked before the output is created";
+    EXPECT_NE(error_of([&] { merge_databases({good}, good); }).find("\"" + good + "\""), std::string::npos);
+    EXPECT_NE(error_of([&] { merge_databases({good}, dir / "text.db"); }).find("\"" + (dir / "text.db") + "\""),
+              std::string::npos);
+    EXPECT_FALSE(error_of([&] { merge_databases({}, out); }).empty());
+}
+
+} // namespace
+} // namespace ws
