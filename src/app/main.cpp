@@ -373,6 +373,15 @@ int main(int argc, char** argv) {
         }
 
         if (!options.config.empty()) origin = ws::cli::apply_config_file(*command, options.config);
+        if (scan->parsed() && !options.resume.empty()) {
+            std::vector<std::string> recorded_args;
+            const ws::ResumePoint point = ws::load_resume_point(options.resume);
+            ws::ScanConfig resumed = resume_config(options, point, recorded_args);
+            if (resumed.verbosity >= 0)
+                fmt::print(stderr, "wirespeed: resuming scan {} of \"{}\" ({})\n", point.scan_id, options.resume,
+                           point.status == "running" ? "killed" : point.status);
+            return run_scan_command(resumed, recorded_args, &point);
+        }
         ws::ScanConfig config = ws::cli::to_scan_config(options);
         if (options.echo) {
             if (options.seed.empty()) options.seed = std::to_string(draw_seed()); // echo -> --config repeats the order
@@ -382,14 +391,6 @@ int main(int argc, char** argv) {
         if (plan->parsed()) return run_plan_command(config, options.list);
 
         std::vector<std::string> recorded_args(argv + 1, argv + argc);
-        if (!options.resume.empty()) {
-            const ws::ResumePoint point = ws::load_resume_point(options.resume);
-            ws::ScanConfig resumed = resume_config(options, point, recorded_args);
-            if (resumed.verbosity >= 0)
-                fmt::print(stderr, "wirespeed: resuming scan {} of \"{}\" ({})\n", point.scan_id, options.resume,
-                           point.status == "running" ? "killed" : point.status);
-            return run_scan_command(resumed, recorded_args, &point);
-        }
         config.port = ws::cli::to_port_spec(options.port, config.verbosity);
         if (config.no_db && config.list_output.empty() && config.verbosity >= 0)
             fmt::print(stderr, "wirespeed: --no-db without -oL: results appear in the summary counts only\n");
