@@ -63,7 +63,8 @@ DataPlane bring_up(const ws::PortSpec& spec, unsigned tx, unsigned rx) {
     return dp;
 }
 
-int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& args, const ws::ResumePoint* resume) {
+int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& args, const ws::ResumePoint* resume,
+                     const std::string& effective_config) {
     ws::ScanPlan plan = ws::build_plan(config); // usage errors surface before EAL starts
     if (resume) {
         const std::string difference = ws::fingerprint_difference(resume->fingerprint, ws::plan_fingerprint(plan, config));
@@ -86,6 +87,7 @@ int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& arg
     setup.eal_argv = dp.argv;
     setup.args = args;
     setup.resume = resume;
+    setup.effective_config = effective_config;
     ws::dp::install_signal_handlers();
     try {
         return ws::dp::run_scan(config, plan, setup).exit_code;
@@ -380,7 +382,7 @@ int main(int argc, char** argv) {
             if (resumed.verbosity >= 0)
                 fmt::print(stderr, "wirespeed: resuming scan {} of \"{}\" ({})\n", point.scan_id, options.resume,
                            point.status == "running" ? "killed" : point.status);
-            return run_scan_command(resumed, recorded_args, &point);
+            return run_scan_command(resumed, recorded_args, &point, "");
         }
         ws::ScanConfig config = ws::cli::to_scan_config(options);
         if (options.echo) {
@@ -394,7 +396,7 @@ int main(int argc, char** argv) {
         config.port = ws::cli::to_port_spec(options.port, config.verbosity);
         if (config.no_db && config.list_output.empty() && config.verbosity >= 0)
             fmt::print(stderr, "wirespeed: --no-db without -oL: results appear in the summary counts only\n");
-        return run_scan_command(config, recorded_args, nullptr);
+        return run_scan_command(config, recorded_args, nullptr, ws::cli::render_config(*command, options));
     } catch (const ws::Error& e) {
         fmt::print(stderr, "wirespeed: {}\n", ws::cli::locate_error(origin, *command, e.what()));
         return exit_usage;

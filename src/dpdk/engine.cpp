@@ -98,7 +98,7 @@ MacAddress resolve_mac(const Port& port, rte_mempool* pool, const MacAddress& ou
 
 struct Totals {
     std::uint64_t sent = 0, short_bursts = 0, nombuf = 0, received = 0, results = 0, ring_full = 0;
-    std::uint64_t arp = 0, resets = 0, slots = 0;
+    std::uint64_t arp = 0, resets = 0, slots = 0, resent = 0;
     std::array<std::uint64_t, reject_reason_count> rejected{};
     bool tx_done = true;
 };
@@ -110,6 +110,7 @@ Totals gather(const std::vector<std::unique_ptr<TxLcore>>& txs, const std::vecto
         t.short_bursts += tx->short_bursts.get();
         t.nombuf += tx->nombuf.get();
         t.slots += tx->next_slot.load(std::memory_order_relaxed);
+        t.resent += tx->resent.get();
         t.tx_done = t.tx_done && tx->done.load(std::memory_order_acquire);
     }
     for (const auto& rx : rxs) {
@@ -123,6 +124,22 @@ Totals gather(const std::vector<std::unique_ptr<TxLcore>>& txs, const std::vecto
     return t;
 }
 
+std::string json_string(std::string_view text) {
+    std::string out = "\"";
+    for (const char c : text) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", int(c));
+            else out += c;
+        }
+    }
+    return out + "\"";
+}
+
 void write_metadata(const std::string& path, const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup,
                     const Port& port, const ScanOutcome& outcome, double tx_pps, double send_duration, std::uint32_t source_ip,
                     const MacAddress& gateway_mac) {
@@ -132,19 +149,20 @@ void write_metadata(const std::string& path, const ScanConfig& config, const Sca
     std::string rejected;
     for (std::size_t i = 0; i < reject_reason_count; ++i)
         rejected += fmt::format("{}\"{}\":{}", i ? "," : "", to_string(RejectReason(i)), outcome.rejected[i]);
-    std::string argv;
-    for (std::size_t i = 0; i < setup.eal_argv.size(); ++i) argv += fmt::format("{}\"{}\"", i ? "," : "", setup.eal_argv[i]);
+    std::string argv, args;
+    for (std::size_t i = 0; i < setup.eal_argv.size(); ++i) argv += fmt::format("{}{}", i ? "," : "", json_string(setup.eal_argv[i]));
+    for (std::size_t i = 0; i < setup.args.size(); ++i) args += fmt::format("{}{}", i ? "," : "", json_string(setup.args[i]));
     fmt::print(f,
                "{{\"status\":\"{}\",\"seed\":{},\"sent\":{},\"tx_pps\":{:.1f},\"send_duration_s\":{:.3f},\"duration_s\":{:.3f},\"replies\":{},"
                "\"open\":{},\"closed\":{},\"filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
                "\"targets\":{},\"ports\":{},\"shard\":\"{}/{}\",\"rate_cap\":{},\"rate_mode\":\"{}\",\"final_rate\":{},"
-               "\"ring_full\":{},\"kernel_rx_dropped\":{},\"retries\":{},\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
-               "\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{}}},"
+               "\"ring_full\":{},\"kernel_rx_dropped\":{},\"repairs\":{},\"resent\":{},\"retries\":{},\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
+               "\"args\":[{}],\"config\":{},\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{}}},"
                "\"port\":{{\"driver\":\"{}\",\"mac\":\"{}\",\"rx_queues\":{},\"tx_queues\":{},\"rx_desc\":{},\"tx_desc\":{},\"rss\":{},\"tx_checksum_offload\":{}}}}}\n",
                c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, c.duplicates,
                c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->ports().count(),
                config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
-               outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, config.retries, format_ipv4(source_ip), format_mac(gateway_mac), rejected, argv,
+               outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, outcome.repairs, outcome.resent, config.retries, format_ipv4(source_ip), format_mac(gateway_mac), rejected, args, json_string(setup.effective_config), argv,
                setup.tx_lcores.size(), setup.rx_lcores.size(), port.caps().driver, format_mac(port.mac()),
                setup.rx_lcores.size(), setup.tx_lcores.size(), port.rx_desc(), port.tx_desc(), port.rss(), port.tx_checksum_offload());
     std::fclose(f);
@@ -340,12 +358,24 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     const std::uint64_t kernel_drops_at_start = kernel_rx_dropped(config.port.interface);
     std::uint64_t previous_kernel_drops = kernel_drops_at_start;
     std::deque<std::pair<double, std::uint64_t>> history; // (time, sent) for the current pps
-    std::optional<std::chrono::steady_clock::time_point> wait_started;
+    // The wait window: `waiting` since `wait_since` (after the last probe, a
+    // signal or a guard); a repair sends again and restarts it.
+    bool waiting = false;
+    std::chrono::steady_clock::time_point wait_since = t0;
+    auto start_waiting = [&] {
+        if (!waiting) wait_since = std::chrono::steady_clock::now();
+        waiting = true;
+    };
     int handled_signals = 0;
     double last_json = -1;
     bool interrupted = false;
     std::string guard; // which guard stopped the scan, if any
     std::uint64_t drops_total = 0;
+    // Each TX lcore's progress at the last three ticks: a drop seen now hit
+    // replies to probes sent since the oldest, which are re-sent (repaired).
+    std::deque<std::vector<std::uint64_t>> slot_history;
+    double send_end_s = -1; // elapsed time at the last tick still in the send phase
+    std::uint64_t repairs = 0;
     std::FILE* status_file = nullptr;
     if (!config.status_file.empty()) {
         status_file = std::fopen(config.status_file.c_str(), "a");
@@ -368,6 +398,22 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         const std::uint64_t rate = rate_control.update(RateSample{t.sent - previous.sent, t.results - previous.results, drops,
                                                                   t.short_bursts - previous.short_bursts, collector.fullest_ring()});
         for (auto& tx : txs) tx->rate_pps.store((rate + tx_count - 1) / tx_count, std::memory_order_relaxed);
+        std::vector<std::uint64_t> slots_now;
+        for (const auto& tx : txs) slots_now.push_back(tx->next_slot.load(std::memory_order_relaxed));
+        slot_history.push_back(slots_now);
+        if (slot_history.size() > 3) slot_history.pop_front();
+        // Lose no answer we know we lost: a drop on our side (NIC, kernel socket
+        // ring, result ring) means some replies of the last ticks' probes are
+        // gone, so those probes go out again; dedup absorbs the repeats.
+        if (drops > 0 && !interrupted && guard.empty()) {
+            for (unsigned i = 0; i < tx_count; ++i) {
+                txs[i]->repair_begin.store(slot_history.front()[i], std::memory_order_relaxed);
+                txs[i]->repair_end.store(slots_now[i], std::memory_order_relaxed);
+                txs[i]->repair_generation.fetch_add(1, std::memory_order_release);
+            }
+            ++repairs;
+            waiting = false; // the wait window restarts after the re-sent probes
+        }
         previous = t;
         previous_port = ps;
 
@@ -378,7 +424,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
                                                   : 0;
         const double pps_avg = now > 0 ? double(t.sent) / now : 0;
         const double done = total_slots ? double(t.slots) / double(total_slots) : 1;
-        const double eta = wait_started ? std::max(0.0, config.wait_seconds - seconds_since(*wait_started))
+        const double eta = waiting ? std::max(0.0, config.wait_seconds - seconds_since(wait_since))
                            : pps_now > 0 ? double(total_slots - t.slots) / pps_now + config.wait_seconds : -1;
         const std::uint64_t hits = collector.open();
         if (show_status) {
@@ -386,7 +432,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
                 fmt::print(stderr, "\r{} {:5.1f}% ETA {} sent {} ({}pps now, {}pps avg) replies {} open {} ({:.3f}%) drops {}{}\x1b[K",
                            format_duration(now), done * 100, format_duration(eta), t.sent, format_rate(pps_now),
                            format_rate(pps_avg), t.results, hits, t.sent ? 100.0 * double(hits) / double(t.sent) : 0.0,
-                           drops_total, wait_started ? " [waiting]" : "");
+                           drops_total, waiting ? " [waiting]" : "");
             }
         }
         if (now - last_json >= 1.0 && ((show_status && !tty) || status_file)) {
@@ -395,7 +441,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
                 "{{\"type\":\"status\",\"elapsed_s\":{:.1f},\"done_pct\":{:.2f},\"eta_s\":{:.1f},\"sent\":{},\"pps_now\":{:.0f},"
                 "\"pps_avg\":{:.0f},\"rate\":{},\"replies\":{},\"open\":{},\"drops\":{},\"phase\":\"{}\"}}\n",
                 now, done * 100, eta, t.sent, pps_now, pps_avg, rate, t.results, hits, drops_total,
-                wait_started ? "waiting" : "sending");
+                waiting ? "waiting" : "sending");
             if (show_status && !tty) std::fputs(line.c_str(), stderr);
             if (status_file) {
                 std::fputs(line.c_str(), status_file);
@@ -403,7 +449,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
             }
         }
 
-        if (guard.empty() && !wait_started) {
+        if (guard.empty() && !waiting) {
             if (config.max_runtime_seconds && now >= *config.max_runtime_seconds)
                 guard = fmt::format("--max-runtime {} s reached", *config.max_runtime_seconds);
             else if (config.min_hitrate && t.sent >= 100'000 && double(hits) / double(t.sent) < *config.min_hitrate)
@@ -412,7 +458,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
                 guard = fmt::format("--max-results {} reached", *config.max_results);
             if (!guard.empty()) {
                 flags.stop_tx.store(true);
-                wait_started = std::chrono::steady_clock::now();
+                start_waiting();
                 if (config.verbosity >= 0) fmt::print(stderr, "{}wirespeed: stopping: {}\n", tty ? "\n" : "", guard);
             }
         }
@@ -422,7 +468,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
             handled_signals = signals;
             interrupted = true;
             flags.stop_tx.store(true);
-            if (!wait_started) wait_started = std::chrono::steady_clock::now();
+            start_waiting();
             if (signals >= 2) break; // second signal: skip the rest of the wait window
             if (show_status)
                 fmt::print(stderr, "{}wirespeed: interrupted: stopped sending, collecting replies for {:.0f} s (again to skip)\n",
@@ -432,8 +478,9 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
             flags.stop_tx.store(true);
             break;
         }
-        if (!wait_started && t.tx_done) wait_started = std::chrono::steady_clock::now();
-        if (wait_started && seconds_since(*wait_started) >= config.wait_seconds) break;
+        if (!waiting) send_end_s = now;
+        if (!waiting && t.tx_done) start_waiting();
+        if (waiting && seconds_since(wait_since) >= config.wait_seconds) break;
     }
     if (show_status && tty) fmt::print(stderr, "\n");
 
@@ -443,8 +490,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     for (unsigned lcore : setup.tx_lcores) rte_eal_wait_lcore(lcore);
     for (unsigned lcore : setup.rx_lcores) rte_eal_wait_lcore(lcore);
     const double duration = seconds_since(t0);
-    const double send_duration =
-        wait_started ? std::chrono::duration<double>(*wait_started - t0).count() : duration;
+    const double send_duration = send_end_s > 0 ? send_end_s : duration;
 
     ScanOutcome outcome;
     const Totals t = gather(txs, rxs);
@@ -454,6 +500,8 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     outcome.arp_answered = t.arp;
     outcome.resets_sent = t.resets;
     outcome.final_rate = rate_control.rate();
+    outcome.resent = t.resent;
+    outcome.repairs = repairs;
     std::string failure;
     try {
         collector.stop_and_join(handled_signals < 2 && !collector.failed());
@@ -487,9 +535,9 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         for (auto r : t.rejected) rejected += r;
         fmt::print(stderr,
                    "wirespeed: {} in {:.2f} s: sent {} ({}pps), replies {}, open {}, closed {}, filtered {}, duplicates {}, "
-                   "drops {}, rejected {}{}\n",
+                   "drops {} (re-sent {} probes), rejected {}{}\n",
                    c.status, duration, c.sent, format_rate(tx_pps), c.replies, c.open, c.closed, c.filtered, c.duplicates,
-                   c.drops, rejected, config.no_db ? "" : fmt::format(", database {}", config.db_path));
+                   c.drops, t.resent, rejected, config.no_db ? "" : fmt::format(", database {}", config.db_path));
     }
     if (!config.metadata_file.empty())
         write_metadata(config.metadata_file, config, plan, setup, port, outcome, tx_pps, send_duration, source_ip, gateway_mac);

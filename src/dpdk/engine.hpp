@@ -22,6 +22,7 @@ struct EngineSetup {
     std::vector<unsigned> rx_lcores; // EAL lcore ids, one RX queue each
     std::vector<std::string> eal_argv; // for the metadata
     std::vector<std::string> args;     // the command line, recorded in scans.config for --resume
+    std::string effective_config;      // the effective configuration as TOML (--echo's text), for the metadata
     const ResumePoint* resume = nullptr; // continue this checkpoint instead of starting afresh
 };
 
@@ -31,6 +32,7 @@ struct ScanOutcome {
     std::array<std::uint64_t, reject_reason_count> rejected{};
     std::uint64_t ring_full = 0, arp_answered = 0, resets_sent = 0, kernel_rx_dropped = 0;
     std::uint64_t final_rate = 0;
+    std::uint64_t repairs = 0, resent = 0; // drop-driven re-sends: requests, probes
 };
 
 ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup);

@@ -50,9 +50,17 @@ struct alignas(64) TxLcore {
 
     // --- written by the control loop, read once per burst by this lcore
     alignas(64) std::atomic<std::uint64_t> rate_pps{0};
+    // Re-send slots [repair_begin, repair_end): replies were dropped on our
+    // side while they were out. Published by bumping repair_generation.
+    std::atomic<std::uint64_t> repair_begin{0}, repair_end{0};
+    std::atomic<std::uint64_t> repair_generation{0};
 
     // --- written by this lcore only
     alignas(64) std::atomic<std::uint64_t> next_slot{0}; // every slot before it has been crafted
+    std::uint64_t repair_seen = 0;   // last repair_generation taken
+    std::uint64_t repair_cursor = 0; // next slot to re-send
+    std::uint64_t repair_until = 0;
+    Counter resent;        // probes re-sent by repairs
     Counter sent;          // probes accepted by the PMD
     Counter short_bursts;  // tx_burst took fewer than offered (retried, never dropped)
     Counter nombuf;        // mbuf allocation failures (retried)

@@ -48,25 +48,59 @@ void send_control_frames(TxLcore& tx) {
 // many it filled (fewer only when the schedule ends). Staged: all targets,
 // then all cookies, then all frames, so the independent permutation and PRF
 // computations of a burst overlap instead of waiting on each other.
-unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
-    const std::uint64_t end = tx.schedule->slots();
-    const std::size_t frame_len = tx.probe->size();
-    Target targets[burst_size];
+// Targets of the schedule's slots [cursor, end), at most `want`; advances cursor.
+unsigned take_targets(const TxLcore& tx, std::uint64_t& cursor, std::uint64_t end, Target* targets, unsigned want) {
     unsigned filled = 0;
-    std::uint64_t slot = tx.next_slot.load(std::memory_order_relaxed);
     if (tx.schedule->retries() == 0) {
         // Without retries a slot is a position: no schedule arithmetic.
         const std::uint64_t begin = tx.schedule->range().begin;
-        const std::uint64_t n = std::min<std::uint64_t>(want, end - slot);
-        for (; filled < n; ++filled) targets[filled] = tx.space->at(begin + slot + filled);
-        slot += n;
+        const std::uint64_t n = std::min<std::uint64_t>(want, end - cursor);
+        for (; filled < n; ++filled) targets[filled] = tx.space->at(begin + cursor + filled);
+        cursor += n;
     } else {
-        while (filled < want && slot < end) {
-            const RetrySchedule::Step step = tx.schedule->at(slot++);
+        while (filled < want && cursor < end) {
+            const RetrySchedule::Step step = tx.schedule->at(cursor++);
             if (step.valid) targets[filled++] = tx.space->at(step.position);
         }
     }
-    tx.next_slot.store(slot, std::memory_order_relaxed);
+    return filled;
+}
+
+// Takes a repair request from the control loop, merging it with one in progress.
+void take_repair(TxLcore& tx) {
+    const std::uint64_t generation = tx.repair_generation.load(std::memory_order_acquire);
+    if (generation == tx.repair_seen) return;
+    tx.repair_seen = generation;
+    const std::uint64_t begin = tx.repair_begin.load(std::memory_order_relaxed);
+    const std::uint64_t end = std::min(tx.repair_end.load(std::memory_order_relaxed),
+                                       tx.next_slot.load(std::memory_order_relaxed)); // only what was sent
+    if (tx.repair_cursor < tx.repair_until) {
+        tx.repair_cursor = std::min(tx.repair_cursor, begin);
+        tx.repair_until = std::max(tx.repair_until, end);
+    } else {
+        tx.repair_cursor = begin;
+        tx.repair_until = end;
+    }
+}
+
+// Fills up to `want` mbufs with the next probes: repairs first, then the
+// schedule; returns how many it filled (fewer only when both are exhausted).
+// Staged: all targets, then all cookies, then all frames, so the independent
+// permutation and PRF computations of a burst overlap instead of waiting on
+// each other.
+unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
+    const std::size_t frame_len = tx.probe->size();
+    Target targets[burst_size];
+    unsigned filled = 0;
+    if (tx.repair_cursor < tx.repair_until) {
+        filled = take_targets(tx, tx.repair_cursor, tx.repair_until, targets, want);
+        tx.resent.add(filled);
+    }
+    if (filled < want) {
+        std::uint64_t slot = tx.next_slot.load(std::memory_order_relaxed);
+        filled += take_targets(tx, slot, tx.schedule->slots(), targets + filled, want - filled);
+        tx.next_slot.store(slot, std::memory_order_relaxed);
+    }
     Cookie cookies[burst_size];
     for (unsigned i = 0; i < filled; ++i) cookies[i] = tx.cookies->make(targets[i].address, targets[i].port, tx.source_ip);
     for (unsigned i = 0; i < filled; ++i) {
@@ -99,9 +133,11 @@ int tx_lcore_main(void* arg) {
 
     while (!flags.stop_rx.load(std::memory_order_relaxed)) {
         send_control_frames(tx);
-        const bool finished = tx.next_slot.load(std::memory_order_relaxed) >= tx.schedule->slots() && pending_count == 0;
+        take_repair(tx);
+        const bool finished = tx.next_slot.load(std::memory_order_relaxed) >= tx.schedule->slots() &&
+                              tx.repair_cursor >= tx.repair_until && pending_count == 0;
+        tx.done.store(finished, std::memory_order_release);
         if (finished || flags.stop_tx.load(std::memory_order_relaxed)) {
-            if (finished) tx.done.store(true, std::memory_order_release);
             rte_delay_us_sleep(200); // only ARP/RST hand-offs are left: poll them gently
             continue;
         }
