@@ -10,7 +10,7 @@ packages=(
   # tests, sanitizers, fuzzing
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   # lab and packet checks
-  iproute2 tcpdump ethtool procps libxml2-utils
+  iproute2 tcpdump ethtool procps libxml2-utils xsltproc
   # perf/ side-by-side comparisons and nmap's DTD for XML output
   libbenchmark-dev zmap masscan nmap
 )

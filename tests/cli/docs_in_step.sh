@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The docs keep up with the code: every long option that `wirespeed scan
-# --help`, `plan --help` and `reflect --help` list must appear in docs/USAGE.md
+# --help`, `plan`, `reflect`, `export` and `merge --help` list must appear in docs/USAGE.md
 # and in the man page docs/wirespeed.1 (roff's \- read as -), and every config
 # key that `plan --echo` writes must appear in the man page. One PASS or FAIL
 # line per option and document.
@@ -14,7 +14,7 @@ cp "$ROOT/docs/USAGE.md" "$WORK/usage.txt" 2>/dev/null || { echo "FAIL: docs/USA
 sed 's/\\-/-/g' "$ROOT/docs/wirespeed.1" > "$WORK/man.txt" 2>/dev/null || { echo "FAIL: docs/wirespeed.1 missing"; exit 0; }
 
 options=()
-for command in scan plan reflect; do
+for command in scan plan reflect export merge; do
   if ! timeout 20 "$WS" "$command" --help > "$WORK/help-$command" 2>&1; then
     echo "FAIL: $command --help exits non-zero"
     continue

@@ -166,6 +166,9 @@ test_outputs() {
   fi
   truth_pairs 1 '$5 <= 1024 || $5 == 8080 || $5 == 65535' > "$o.want"
   xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd "$o.xml" 2>"$o.xmlerr" || { fail outputs "-oX is not valid against nmap.dtd: $(head -2 "$o.xmlerr")"; return; }
+  # nmap's own stylesheet renders it (what a browser does with nmap XML)
+  xsltproc /usr/share/nmap/nmap.xsl "$o.xml" > "$o.html" 2>"$o.xslerr" && grep -q '198.19.0.10' "$o.html" ||
+    { fail outputs "nmap.xsl does not render -oX: $(head -2 "$o.xslerr")"; return; }
   python3 - "$o" > "$o.parsed" <<'PY' || { fail outputs "a parser rejected an output: $(tail -1 "$o.parsed")"; return; }
 import csv, json, sys, xml.etree.ElementTree as ET
 o = sys.argv[1]
