@@ -46,6 +46,8 @@ public:
     // and the TCP checksum field holding the folded pseudo-header sum, which is
     // what DPDK's rte_ipv4_phdr_cksum() gives and what the NIC expects.
     void write_for_offload(std::uint8_t* frame, const ProbeFields& fields) const noexcept;
+    // The same on a frame that already holds the template (a pre-filled TX pool).
+    void patch_for_offload(std::uint8_t* frame, const ProbeFields& fields) const noexcept;
 
 private:
     std::uint8_t frame_[max_frame] = {};

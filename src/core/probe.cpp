@@ -152,7 +152,12 @@ ProbeTemplate::ProbeTemplate(const ProbeConfig& config) {
 }
 
 void ProbeTemplate::write_for_offload(std::uint8_t* frame, const ProbeFields& fields) const noexcept {
-    write(frame, fields);
+    std::memcpy(frame, frame_, size_);
+    patch_for_offload(frame, fields);
+}
+
+void ProbeTemplate::patch_for_offload(std::uint8_t* frame, const ProbeFields& fields) const noexcept {
+    patch(frame, fields);
     const std::uint32_t dst = fields.destination_ip;
     put16(frame + ip_sum_at, 0);
     put16(frame + tcp_sum_at, std::uint16_t(fold16(pseudo_sum_base_ + (dst >> 16) + (dst & 0xffff))));

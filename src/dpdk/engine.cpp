@@ -234,6 +234,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
                    format_mac(our_mac), format_ipv4(source_ip), format_mac(gateway_mac));
 
     const ProbeTemplate probe(ProbeConfig{our_mac, gateway_mac, source_ip, config.ttl, 1024, config.tcp_options});
+    for (auto& pool : tx_pools) prefill_tx_pool(pool->get(), probe);
 
     // ---- sink and collector
     const double start_unix = unix_now();

@@ -93,6 +93,9 @@ struct alignas(64) RxLcore {
     std::array<Counter, reject_reason_count> rejected;
 };
 
+// Writes the probe template into every mbuf of a TX pool (before any is
+// allocated), so the TX lcore patches probes instead of copying them.
+void prefill_tx_pool(rte_mempool* pool, const ProbeTemplate& probe);
 int tx_lcore_main(void* arg); // arg: TxLcore*
 int rx_lcore_main(void* arg); // arg: RxLcore*
 

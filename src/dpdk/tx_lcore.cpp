@@ -106,13 +106,15 @@ unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
     for (unsigned i = 0; i < filled; ++i) {
         rte_mbuf* m = mbufs[i];
         const ProbeFields fields{targets[i].address, targets[i].port, cookies[i].source_port, cookies[i].isn, cookies[i].ip_id};
+        // The TX pool was filled with the template once (prefill_tx_pool), and
+        // mbuf data survives free/alloc: only the per-probe fields change.
         if (tx.checksum_offload) {
-            tx.probe->write_for_offload(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
+            tx.probe->patch_for_offload(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
             m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
             m->l2_len = 14;
             m->l3_len = 20;
         } else {
-            tx.probe->write(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
+            tx.probe->patch(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
         }
         m->data_len = std::uint16_t(frame_len);
         m->pkt_len = std::uint32_t(frame_len);
@@ -121,6 +123,17 @@ unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
 }
 
 } // namespace
+
+void prefill_tx_pool(rte_mempool* pool, const ProbeTemplate& probe) {
+    rte_mempool_obj_iter(
+        pool,
+        [](rte_mempool*, void* opaque, void* object, unsigned) {
+            const auto& probe = *static_cast<const ProbeTemplate*>(opaque);
+            auto* m = static_cast<rte_mbuf*>(object);
+            std::memcpy(static_cast<std::uint8_t*>(m->buf_addr) + RTE_PKTMBUF_HEADROOM, probe.bytes(), probe.size());
+        },
+        const_cast<ProbeTemplate*>(&probe));
+}
 
 int tx_lcore_main(void* arg) {
     TxLcore& tx = *static_cast<TxLcore*>(arg);
