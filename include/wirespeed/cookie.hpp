@@ -9,6 +9,8 @@
 
 namespace ws {
 
+struct Target;
+
 struct CookieKey {
     std::uint64_t k0;
     std::uint64_t k1;
@@ -30,6 +32,9 @@ class CookieMaker {
 public:
     CookieMaker(CookieKey key, PortRange source_ports, CookiePrf prf = CookiePrf::siphash) noexcept;
     Cookie make(std::uint32_t target_ip, std::uint16_t target_port, std::uint32_t source_ip) const noexcept;
+    // The cookies of a burst: the same values as make(), computed four at a
+    // time so the AES round chains of independent probes overlap.
+    void make_burst(const Target* targets, std::size_t count, std::uint32_t source_ip, Cookie* out) const noexcept;
     const CookieKey& key() const noexcept { return key_; }
     PortRange source_ports() const noexcept { return source_ports_; }
     CookiePrf prf() const noexcept { return prf_; }

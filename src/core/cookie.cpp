@@ -1,4 +1,5 @@
 #include "wirespeed/cookie.hpp"
+#include "wirespeed/scan_space.hpp"
 
 #include <sys/random.h>
 #include <wmmintrin.h>
@@ -141,19 +142,57 @@ CookieMaker::CookieMaker(CookieKey key, PortRange source_ports, CookiePrf prf) n
     k = aes_next_key<0x36>(k); _mm_store_si128(rk + 10, k);
 }
 
+namespace {
+
+inline Cookie cookie_from_hash(std::uint64_t h, PortRange source_ports) noexcept {
+    Cookie c;
+    c.isn = static_cast<std::uint32_t>(h);
+    // Multiply-high maps the 32 high bits onto the range without a divide.
+    c.source_port = static_cast<std::uint16_t>(
+        source_ports.first + ((std::uint64_t{static_cast<std::uint32_t>(h >> 32)} * source_ports.size()) >> 32));
+    c.ip_id = static_cast<std::uint16_t>((h >> 48) ^ (h >> 16));
+    return c;
+}
+
+} // namespace
+
+void CookieMaker::make_burst(const Target* targets, std::size_t count, std::uint32_t source_ip, Cookie* out) const noexcept {
+    std::size_t i = 0;
+    if (prf_ == CookiePrf::aesni) {
+        const auto* rk = reinterpret_cast<const __m128i*>(aes_round_keys_);
+        // Four named lanes, not an array: the rounds must stay in registers
+        // so the four independent AES chains overlap in the pipeline.
+        const __m128i k0 = _mm_load_si128(rk);
+        auto block = [&](std::size_t j) {
+            const std::uint64_t m0 = std::uint64_t{targets[j].address} | (std::uint64_t{source_ip} << 32);
+            return _mm_xor_si128(_mm_set_epi64x(static_cast<long long>(targets[j].port), static_cast<long long>(m0)), k0);
+        };
+        for (; i + 4 <= count; i += 4) {
+            __m128i x0 = block(i), x1 = block(i + 1), x2 = block(i + 2), x3 = block(i + 3);
+            for (int r = 1; r < 10; ++r) {
+                const __m128i k = _mm_load_si128(rk + r);
+                x0 = _mm_aesenc_si128(x0, k);
+                x1 = _mm_aesenc_si128(x1, k);
+                x2 = _mm_aesenc_si128(x2, k);
+                x3 = _mm_aesenc_si128(x3, k);
+            }
+            const __m128i last = _mm_load_si128(rk + 10);
+            out[i] = cookie_from_hash(static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_aesenclast_si128(x0, last))), source_ports_);
+            out[i + 1] = cookie_from_hash(static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_aesenclast_si128(x1, last))), source_ports_);
+            out[i + 2] = cookie_from_hash(static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_aesenclast_si128(x2, last))), source_ports_);
+            out[i + 3] = cookie_from_hash(static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_aesenclast_si128(x3, last))), source_ports_);
+        }
+    }
+    for (; i < count; ++i) out[i] = make(targets[i].address, targets[i].port, source_ip);
+}
+
 Cookie CookieMaker::make(std::uint32_t target_ip, std::uint16_t target_port, std::uint32_t source_ip) const noexcept {
     // The 16-byte block, read as two little-endian words: target ip, source ip,
     // target port, zero padding.
     const std::uint64_t m0 = std::uint64_t{target_ip} | (std::uint64_t{source_ip} << 32);
     const std::uint64_t m1 = target_port;
     const std::uint64_t h = prf_ == CookiePrf::aesni ? aes_prf(aes_round_keys_, m0, m1) : siphash24_16(key_, m0, m1);
-    Cookie c;
-    c.isn = static_cast<std::uint32_t>(h);
-    // Multiply-high maps the 32 high bits onto the range without a divide.
-    c.source_port = static_cast<std::uint16_t>(
-        source_ports_.first + ((std::uint64_t{static_cast<std::uint32_t>(h >> 32)} * source_ports_.size()) >> 32));
-    c.ip_id = static_cast<std::uint16_t>((h >> 48) ^ (h >> 16));
-    return c;
+    return cookie_from_hash(h, source_ports_);
 }
 
 } // namespace ws

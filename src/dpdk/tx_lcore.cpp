@@ -102,7 +102,7 @@ unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
         tx.next_slot.store(slot, std::memory_order_relaxed);
     }
     Cookie cookies[burst_size];
-    for (unsigned i = 0; i < filled; ++i) cookies[i] = tx.cookies->make(targets[i].address, targets[i].port, tx.source_ip);
+    tx.cookies->make_burst(targets, filled, tx.source_ip, cookies);
     for (unsigned i = 0; i < filled; ++i) {
         rte_mbuf* m = mbufs[i];
         const ProbeFields fields{targets[i].address, targets[i].port, cookies[i].source_port, cookies[i].isn, cookies[i].ip_id};

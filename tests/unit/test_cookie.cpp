@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "wirespeed/cookie.hpp"
+#include "wirespeed/scan_space.hpp"
 
 namespace {
 
@@ -166,3 +167,27 @@ TEST(Cookie, CopiedMakerAgrees) {
     const auto b = std::make_unique<ws::CookieMaker>(a);
     for (std::uint32_t i = 0; i < 100; ++i) expect_same(a.make(i, 1, 2), b->make(i, 1, 2));
 }
+
+namespace ws {
+namespace {
+
+TEST(CookieBurst, EqualsOneAtATimeForBothPrfs) {
+    for (CookiePrf prf : {CookiePrf::siphash, CookiePrf::aesni}) {
+        const CookieMaker maker(CookieKey{0x0123456789abcdefull, 0xfedcba9876543210ull}, PortRange{40000, 60999}, prf);
+        std::vector<Target> targets;
+        for (std::uint32_t i = 0; i < 37; ++i) targets.push_back({0xc6130000u + i * 7919u, std::uint16_t(1 + i * 1777)});
+        for (std::size_t n : {0u, 1u, 3u, 4u, 5u, 32u, 37u}) {
+            std::vector<Cookie> burst(n);
+            maker.make_burst(targets.data(), n, 0xc6120064u, burst.data());
+            for (std::size_t i = 0; i < n; ++i) {
+                const Cookie one = maker.make(targets[i].address, targets[i].port, 0xc6120064u);
+                EXPECT_EQ(burst[i].isn, one.isn);
+                EXPECT_EQ(burst[i].source_port, one.source_port);
+                EXPECT_EQ(burst[i].ip_id, one.ip_id);
+            }
+        }
+    }
+}
+
+} // namespace
+} // namespace ws
