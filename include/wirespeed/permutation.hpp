@@ -13,6 +13,9 @@ public:
     std::uint64_t size() const noexcept { return size_; }
     std::uint64_t forward(std::uint64_t index) const noexcept; // index < size
     std::uint64_t inverse(std::uint64_t value) const noexcept; // value < size
+    // forward() of first, first+1, ..., first+count-1 (all < size), four at a
+    // time so the independent Feistel chains overlap in the pipeline.
+    void forward_burst(std::uint64_t first, unsigned count, std::uint64_t* out) const noexcept;
 
 private:
     std::uint64_t encrypt(std::uint64_t x) const noexcept;

@@ -44,6 +44,8 @@ public:
 
     // Position in send order -> target. Hot path.
     Target at(std::uint64_t position) const noexcept;
+    // at(first), ..., at(first + count - 1), count <= 64: the burst form the TX lcore uses.
+    void at_burst(std::uint64_t first, unsigned count, Target* out) const noexcept;
     // Target -> un-permuted index (port_index * hosts + host_index), or
     // UINT64_MAX when the target is not in the space. For exact dedup.
     std::uint64_t dense_index(std::uint32_t address, std::uint16_t port) const noexcept;

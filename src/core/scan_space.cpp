@@ -63,6 +63,16 @@ Target ScanSpace::at(std::uint64_t position) const noexcept {
     return {targets_.at(host_index), ports_.at(static_cast<std::uint32_t>(port_index))};
 }
 
+void ScanSpace::at_burst(std::uint64_t first, unsigned count, Target* out) const noexcept {
+    std::uint64_t permuted[64];
+    permutation_.forward_burst(first, count, permuted);
+    for (unsigned i = 0; i < count; ++i) {
+        const std::uint64_t port_index = permuted[i] / divider_->hosts;
+        const std::uint64_t host_index = permuted[i] - port_index * hosts_;
+        out[i] = {targets_.at(host_index), ports_.at(static_cast<std::uint32_t>(port_index))};
+    }
+}
+
 std::uint64_t ScanSpace::dense_index(std::uint32_t address, std::uint16_t port) const noexcept {
     const std::uint64_t host_index = targets_.index_of(address);
     if (host_index == UINT64_MAX) return UINT64_MAX;

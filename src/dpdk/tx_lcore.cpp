@@ -54,9 +54,9 @@ unsigned take_targets(const TxLcore& tx, std::uint64_t& cursor, std::uint64_t en
     if (tx.schedule->retries() == 0) {
         // Without retries a slot is a position: no schedule arithmetic.
         const std::uint64_t begin = tx.schedule->range().begin;
-        const std::uint64_t n = std::min<std::uint64_t>(want, end - cursor);
-        for (; filled < n; ++filled) targets[filled] = tx.space->at(begin + cursor + filled);
-        cursor += n;
+        filled = unsigned(std::min<std::uint64_t>(want, end - cursor));
+        tx.space->at_burst(begin + cursor, filled, targets);
+        cursor += filled;
     } else {
         while (filled < want && cursor < end) {
             const RetrySchedule::Step step = tx.schedule->at(cursor++);

@@ -274,3 +274,25 @@ TEST(RetrySchedule, Movable) {
     EXPECT_EQ(b.slots(), slots);
     EXPECT_TRUE(b.at(0).valid);
 }
+
+namespace ws {
+namespace {
+
+TEST(ScanSpaceBurst, EqualsOneAtATime) {
+    for (std::uint64_t seed : {1ull, 99ull}) {
+        // 2^32 x 3 ports needs cycle-walking (domain 2^34); the lab space does not.
+        ScanSpace internet(TargetSet::from_intervals({{0, 0xffffffffu}}), PortSet::from_ports({22, 80, 443}), seed);
+        ScanSpace small(TargetSet::from_intervals({{0xc6130000u, 0xc6130006u}}), PortSet::from_ports({1, 2, 3}), seed);
+        for (const ScanSpace* space : {&internet, &small}) {
+            for (unsigned count : {0u, 1u, 3u, 4u, 7u, 21u}) {
+                const std::uint64_t first = space->size() > 1000 ? 123456789 : 0;
+                Target burst[64];
+                space->at_burst(first, count, burst);
+                for (unsigned i = 0; i < count; ++i) EXPECT_EQ(burst[i], space->at(first + i)) << i;
+            }
+        }
+    }
+}
+
+} // namespace
+} // namespace ws
