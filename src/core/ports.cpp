@@ -8,42 +8,15 @@
 #include <optional>
 #include <string>
 
+#include "text.hpp"
+
 namespace ws {
 
 namespace {
 
-// Messages are one line naming the token, even for binary junk.
-std::string quote(std::string_view token) {
-    constexpr std::size_t max_shown = 64;
-    std::string out = "\"";
-    for (std::size_t i = 0; i < token.size() && i < max_shown; ++i) {
-        const auto c = static_cast<unsigned char>(token[i]);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += char(c);
-        } else if (c < 0x20 || c >= 0x7f) {
-            static constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 0xf];
-        } else {
-            out += char(c);
-        }
-    }
-    if (token.size() > max_shown) out += "...";
-    out += '"';
-    return out;
-}
-
-constexpr bool is_space(char c) noexcept {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
+std::string quote(std::string_view token) { return detail::quote(token, 64); }
+using detail::is_space;
+using detail::trim;
 
 // Decimal digits only. The value saturates past 65535 so a 40-digit number
 // cannot overflow; 0 is returned as is for the caller to reject.

@@ -18,45 +18,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "text.hpp"
+
 namespace ws {
 
 namespace {
 
-// Messages must stay on one line and stay readable even when the token is a
-// megabyte of binary junk from a corrupt file, so escape and truncate.
-std::string quote(std::string_view token) {
-    constexpr std::size_t max_shown = 96;
-    std::string out = "\"";
-    for (std::size_t i = 0; i < token.size() && i < max_shown; ++i) {
-        const auto c = static_cast<unsigned char>(token[i]);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += char(c);
-        } else if (c < 0x20 || c >= 0x7f) {
-            static constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 0xf];
-        } else {
-            out += char(c);
-        }
-    }
-    if (token.size() > max_shown) out += "...";
-    out += '"';
-    return out;
-}
-
-// '\n' is included so parse_targets accepts a pasted multi-line list; '\r'
-// makes CRLF files work without a separate pass.
-constexpr bool is_space(char c) noexcept {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
+std::string quote(std::string_view token) { return detail::quote(token, 96); }
+using detail::is_space;
+using detail::trim;
 
 // Returns nullopt on success, else the reason (without the token): the file
 // parser needs the reason separately so it can prefix file:line, and it must

@@ -22,6 +22,7 @@ Collector::~Collector() {
 
 void Collector::start() { thread_ = std::thread([this] { run(); }); }
 
+// Bursts from one ring until at least `at_least` records came out (or it is empty).
 std::size_t Collector::drain_ring(rte_ring* ring, unsigned at_least) {
     constexpr unsigned batch = 512;
     static thread_local ResultRecord records[batch];
@@ -38,19 +39,10 @@ std::size_t Collector::drain_ring(rte_ring* ring, unsigned at_least) {
     return total;
 }
 
+// One burst from every ring.
 std::size_t Collector::drain_once() {
-    constexpr unsigned batch = 512;
-    static thread_local ResultRecord records[batch];
     std::size_t total = 0;
-    for (rte_ring* ring : rings_) {
-        const unsigned n = rte_ring_sc_dequeue_burst_elem(ring, records, sizeof(ResultRecord), batch, nullptr);
-        if (n == 0) continue;
-        sink_.add(records, n);
-        total += n;
-    }
-    drained_.fetch_add(total, std::memory_order_relaxed);
-    open_.store(sink_.open(), std::memory_order_relaxed);
-    kept_.store(sink_.rows(), std::memory_order_relaxed);
+    for (rte_ring* ring : rings_) total += drain_ring(ring, 1);
     return total;
 }
 

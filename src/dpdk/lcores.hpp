@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
@@ -92,6 +93,10 @@ struct alignas(64) RxLcore {
     Counter control_full;
     std::array<Counter, reject_reason_count> rejected;
 };
+
+// Sends frames with a bounded number of tx_burst attempts, frees what the
+// queue still refuses and returns how many went out (the caller counts the rest).
+unsigned send_or_free(std::uint16_t port, std::uint16_t queue, rte_mbuf** frames, unsigned count, int attempts);
 
 // Writes the probe template into every mbuf of a TX pool (before any is
 // allocated), so the TX lcore patches probes instead of copying them.

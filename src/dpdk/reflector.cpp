@@ -99,13 +99,7 @@ int reflector_main(void* arg) {
             r.ignored.add(1);
         }
         rte_pktmbuf_free_bulk(in, n);
-        unsigned sent = 0;
-        for (int attempt = 0; attempt < 64 && sent < count; ++attempt)
-            sent += rte_eth_tx_burst(r.port, r.queue, out + sent, std::uint16_t(count - sent));
-        if (sent < count) {
-            rte_pktmbuf_free_bulk(out + sent, count - sent);
-            r.tx_dropped.add(count - sent);
-        }
+        r.tx_dropped.add(count - send_or_free(r.port, r.queue, out, count, 64));
     }
     return 0;
 }

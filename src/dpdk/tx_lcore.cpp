@@ -33,13 +33,8 @@ void send_control_frames(TxLcore& tx) {
         rte_mbuf* frames[burst_size];
         const unsigned n = rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(frames), burst_size, nullptr);
         if (n == 0) continue;
-        unsigned sent = 0;
-        for (int attempt = 0; attempt < 8 && sent < n; ++attempt)
-            sent += rte_eth_tx_burst(tx.port, tx.queue, frames + sent, std::uint16_t(n - sent));
-        if (sent < n) {
-            rte_pktmbuf_free_bulk(frames + sent, n - sent);
-            tx.control_dropped.add(n - sent);
-        }
+        const unsigned sent = send_or_free(tx.port, tx.queue, frames, n, 8);
+        tx.control_dropped.add(n - sent);
         tx.control_sent.add(sent);
     }
 }
@@ -123,6 +118,14 @@ unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
 }
 
 } // namespace
+
+unsigned send_or_free(std::uint16_t port, std::uint16_t queue, rte_mbuf** frames, unsigned count, int attempts) {
+    unsigned sent = 0;
+    for (int attempt = 0; attempt < attempts && sent < count; ++attempt)
+        sent += rte_eth_tx_burst(port, queue, frames + sent, std::uint16_t(count - sent));
+    if (sent < count) rte_pktmbuf_free_bulk(frames + sent, count - sent);
+    return sent;
+}
 
 void prefill_tx_pool(rte_mempool* pool, const ProbeTemplate& probe) {
     rte_mempool_obj_iter(

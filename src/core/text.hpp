@@ -1,0 +1,44 @@
+#pragma once
+// Small text helpers shared by the core's parsers (not a public header).
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace ws::detail {
+
+// Error messages must stay on one line and readable even when the token is a
+// megabyte of binary junk from a corrupt file: escape, truncate, quote.
+inline std::string quote(std::string_view token, std::size_t max_shown) {
+    std::string out = "\"";
+    for (std::size_t i = 0; i < token.size() && i < max_shown; ++i) {
+        const auto c = static_cast<unsigned char>(token[i]);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += char(c);
+        } else if (c < 0x20 || c >= 0x7f) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        } else {
+            out += char(c);
+        }
+    }
+    if (token.size() > max_shown) out += "...";
+    out += '"';
+    return out;
+}
+
+// '\n' is included so a pasted multi-line list parses; '\r' makes CRLF files
+// work without a separate pass.
+constexpr bool is_space(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+inline std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+} // namespace ws::detail
