@@ -1,8 +1,10 @@
 #pragma once
-// A keyed bijection over [0, size) for any size in [1, 2^63]: a balanced
-// Feistel network on the smallest even bit width covering size, with
-// cycle-walking back into range (expected < 4 rounds of walking, since the
-// width is at most 4x the size). No divide: only multiplies, shifts, xors.
+// A keyed bijection over [0, size) for any size in [1, 2^63]: a Feistel
+// network on exactly the bit width of size - 1, split into a high part of
+// floor(w/2) bits and a low part of ceil(w/2) bits (unbalanced when w is odd,
+// the rounds alternating which part they write), with cycle-walking back into
+// range: the domain is less than 2x the size, so fewer than 2 encryptions per
+// index on average. No divide: only multiplies, shifts, xors.
 #include <cstdint>
 
 namespace ws {
@@ -22,8 +24,9 @@ private:
     std::uint64_t decrypt(std::uint64_t x) const noexcept;
     static constexpr int rounds = 4;
     std::uint64_t size_;
-    unsigned half_bits_;
-    std::uint64_t half_mask_;
+    unsigned low_bits_;            // the low part's width, ceil(w/2)
+    std::uint64_t low_mask_;
+    std::uint64_t round_masks_[rounds]; // width each round writes: high, low, high, low
     std::uint64_t keys_[rounds];
 };
 

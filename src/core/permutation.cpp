@@ -1,5 +1,6 @@
 #include "wirespeed/permutation.hpp"
 
+#include <algorithm>
 #include <bit>
 
 namespace ws {
@@ -26,60 +27,66 @@ inline std::uint64_t round_function(std::uint64_t r, std::uint64_t key, std::uin
 } // namespace
 
 Permutation::Permutation(std::uint64_t size, std::uint64_t seed) noexcept : size_(size) {
-    // Bits needed to hold size - 1 (the largest index), rounded up to an even
-    // width so both Feistel halves are equal; at least one bit per half.
-    const unsigned bits = size <= 1 ? 0u : unsigned(std::bit_width(size - 1));
-    half_bits_ = bits <= 2 ? 1u : (bits + 1) / 2;
-    half_mask_ = (std::uint64_t{1} << half_bits_) - 1;
+    // Bits needed to hold size - 1 (the largest index); at least one bit per part.
+    const unsigned bits = std::max(2u, size <= 1 ? 0u : unsigned(std::bit_width(size - 1)));
+    const unsigned high_bits = bits / 2;
+    low_bits_ = bits - high_bits;
+    low_mask_ = (std::uint64_t{1} << low_bits_) - 1;
+    const std::uint64_t high_mask = (std::uint64_t{1} << high_bits) - 1;
+    for (int i = 0; i < rounds; ++i) round_masks_[i] = i % 2 == 0 ? high_mask : low_mask_;
     std::uint64_t state = seed;
     for (auto& key : keys_) key = splitmix64(state);
 }
 
+// Round i: the part of round_masks_[i]'s width is xored with F(the other part)
+// and the parts swap. After an even number of rounds the high part is back on
+// top with its own width.
 std::uint64_t Permutation::encrypt(std::uint64_t x) const noexcept {
-    std::uint64_t left = x >> half_bits_;
-    std::uint64_t right = x & half_mask_;
+    std::uint64_t a = x >> low_bits_;
+    std::uint64_t b = x & low_mask_;
     for (int i = 0; i < rounds; ++i) {
-        const std::uint64_t next = left ^ round_function(right, keys_[i], half_mask_);
-        left = right;
-        right = next;
+        const std::uint64_t c = a ^ round_function(b, keys_[i], round_masks_[i]);
+        a = b;
+        b = c;
     }
-    return (left << half_bits_) | right;
+    return (a << low_bits_) | b;
 }
 
 std::uint64_t Permutation::decrypt(std::uint64_t x) const noexcept {
-    std::uint64_t left = x >> half_bits_;
-    std::uint64_t right = x & half_mask_;
+    std::uint64_t a = x >> low_bits_;
+    std::uint64_t b = x & low_mask_;
     for (int i = rounds - 1; i >= 0; --i) {
-        const std::uint64_t prev = right ^ round_function(left, keys_[i], half_mask_);
-        right = left;
-        left = prev;
+        const std::uint64_t previous_a = b ^ round_function(a, keys_[i], round_masks_[i]);
+        b = a;
+        a = previous_a;
     }
-    return (left << half_bits_) | right;
+    return (a << low_bits_) | b;
 }
 
-// Cycle-walking: the Feistel network permutes [0, 2^(2h)); following each
+// Cycle-walking: the Feistel network permutes [0, 2^w); following each
 // cycle until it re-enters [0, size) restricts it to a permutation of that range.
 void Permutation::forward_burst(std::uint64_t first, unsigned count, std::uint64_t* out) const noexcept {
     unsigned i = 0;
     for (; i + 4 <= count; i += 4) {
         // One encryption per lane, interleaved; the rare lanes that land
         // outside the domain finish their cycle-walk one by one below.
-        std::uint64_t l0 = (first + i) >> half_bits_, r0 = (first + i) & half_mask_;
-        std::uint64_t l1 = (first + i + 1) >> half_bits_, r1 = (first + i + 1) & half_mask_;
-        std::uint64_t l2 = (first + i + 2) >> half_bits_, r2 = (first + i + 2) & half_mask_;
-        std::uint64_t l3 = (first + i + 3) >> half_bits_, r3 = (first + i + 3) & half_mask_;
+        std::uint64_t l0 = (first + i) >> low_bits_, r0 = (first + i) & low_mask_;
+        std::uint64_t l1 = (first + i + 1) >> low_bits_, r1 = (first + i + 1) & low_mask_;
+        std::uint64_t l2 = (first + i + 2) >> low_bits_, r2 = (first + i + 2) & low_mask_;
+        std::uint64_t l3 = (first + i + 3) >> low_bits_, r3 = (first + i + 3) & low_mask_;
         for (int k = 0; k < rounds; ++k) {
-            const std::uint64_t n0 = l0 ^ round_function(r0, keys_[k], half_mask_);
-            const std::uint64_t n1 = l1 ^ round_function(r1, keys_[k], half_mask_);
-            const std::uint64_t n2 = l2 ^ round_function(r2, keys_[k], half_mask_);
-            const std::uint64_t n3 = l3 ^ round_function(r3, keys_[k], half_mask_);
+            const std::uint64_t mask = round_masks_[k];
+            const std::uint64_t n0 = l0 ^ round_function(r0, keys_[k], mask);
+            const std::uint64_t n1 = l1 ^ round_function(r1, keys_[k], mask);
+            const std::uint64_t n2 = l2 ^ round_function(r2, keys_[k], mask);
+            const std::uint64_t n3 = l3 ^ round_function(r3, keys_[k], mask);
             l0 = r0, l1 = r1, l2 = r2, l3 = r3;
             r0 = n0, r1 = n1, r2 = n2, r3 = n3;
         }
-        out[i] = (l0 << half_bits_) | r0;
-        out[i + 1] = (l1 << half_bits_) | r1;
-        out[i + 2] = (l2 << half_bits_) | r2;
-        out[i + 3] = (l3 << half_bits_) | r3;
+        out[i] = (l0 << low_bits_) | r0;
+        out[i + 1] = (l1 << low_bits_) | r1;
+        out[i + 2] = (l2 << low_bits_) | r2;
+        out[i + 3] = (l3 << low_bits_) | r3;
         for (unsigned j = i; j < i + 4; ++j)
             while (out[j] >= size_) out[j] = encrypt(out[j]);
     }
