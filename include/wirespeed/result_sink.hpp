@@ -65,10 +65,12 @@ public:
 
 private:
     void open_database();
+    void begin(); // opens a transaction unless one is open
     void prepare_insert();
     void exec(const char* sql);
     ::sqlite3* db_ = nullptr;
     ::sqlite3_stmt* insert_ = nullptr;
+    ::sqlite3_stmt* checkpoint_ = nullptr;
     std::int64_t scan_id_ = 0;
     bool in_transaction_ = false;
     std::string path_;
@@ -116,6 +118,7 @@ public:
     std::uint64_t rows() const noexcept { return rows_; }
 
 private:
+    void count_state(PortState state) noexcept;
     SinkOptions options_;
     Deduplicator dedup_;
     double start_unix_;

@@ -161,16 +161,15 @@ SqliteWriter::SqliteWriter(const std::string& path, std::int64_t resume_scan_id)
 
 void SqliteWriter::checkpoint(const std::string& fingerprint, std::uint64_t seed, std::uint64_t k0, std::uint64_t k1,
                               const std::string& slots, double now_unix) {
-    if (!in_transaction_) {
-        exec("BEGIN");
-        in_transaction_ = true;
-    }
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_,
+    begin();
+    // Written every ~100 ms for the whole scan: prepared once.
+    if (!checkpoint_ &&
+        sqlite3_prepare_v2(db_,
                            "INSERT OR REPLACE INTO checkpoints(scan_id, fingerprint, seed, cookie_k0, cookie_k1, slots, updated_at) "
                            "VALUES(?,?,?,?,?,?,?)",
-                           -1, &st, nullptr) != SQLITE_OK)
+                           -1, &checkpoint_, nullptr) != SQLITE_OK)
         sqlite_fail(db_, "prepare checkpoint");
+    sqlite3_stmt* st = checkpoint_;
     sqlite3_bind_int64(st, 1, scan_id_);
     sqlite3_bind_text(st, 2, fingerprint.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 3, std::int64_t(seed));
@@ -179,7 +178,7 @@ void SqliteWriter::checkpoint(const std::string& fingerprint, std::uint64_t seed
     sqlite3_bind_text(st, 6, slots.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_double(st, 7, now_unix);
     const int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (rc != SQLITE_DONE) sqlite_fail(db_, "write checkpoint");
 }
 
@@ -187,6 +186,7 @@ SqliteWriter::~SqliteWriter() {
     if (db_) {
         if (in_transaction_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
         sqlite3_finalize(insert_);
+        sqlite3_finalize(checkpoint_);
         sqlite3_close(db_);
     }
 }
@@ -201,10 +201,7 @@ void SqliteWriter::exec(const char* sql) {
 }
 
 void SqliteWriter::insert(const ResultRecord& record, double seen_at_unix) {
-    if (!in_transaction_) {
-        exec("BEGIN");
-        in_transaction_ = true;
-    }
+    begin();
     char ip[16];
     const std::size_t ip_len = format_ipv4(record.ipv4(), ip);
     const auto proto = to_string(record.proto);
@@ -221,6 +218,12 @@ void SqliteWriter::insert(const ResultRecord& record, double seen_at_unix) {
     const int rc = sqlite3_step(insert_);
     sqlite3_reset(insert_);
     if (rc != SQLITE_DONE) sqlite_fail(db_, "insert result");
+}
+
+void SqliteWriter::begin() {
+    if (in_transaction_) return;
+    exec("BEGIN");
+    in_transaction_ = true;
 }
 
 void SqliteWriter::commit() {
@@ -264,11 +267,7 @@ void ResultSink::add(const ResultRecord* records, std::size_t count) {
             ++duplicates_;
             continue;
         }
-        switch (r.state) {
-        case PortState::open: ++open_; break;
-        case PortState::closed: ++closed_; break;
-        case PortState::filtered: ++filtered_; break;
-        }
+        count_state(r.state);
         if (r.state != PortState::open && !options_.keep_closed) continue;
         const double seen_at = start_unix_ + r.elapsed_ms / 1000.0;
         if (db_) db_->insert(r, seen_at);
@@ -278,13 +277,17 @@ void ResultSink::add(const ResultRecord* records, std::size_t count) {
     }
 }
 
-void ResultSink::replay(const ResultRecord& r, double seen_at_unix) {
-    if (!dedup_.first_time(r.ipv4(), r.port)) return;
-    switch (r.state) {
+void ResultSink::count_state(PortState state) noexcept {
+    switch (state) {
     case PortState::open: ++open_; break;
     case PortState::closed: ++closed_; break;
     case PortState::filtered: ++filtered_; break;
     }
+}
+
+void ResultSink::replay(const ResultRecord& r, double seen_at_unix) {
+    if (!dedup_.first_time(r.ipv4(), r.port)) return;
+    count_state(r.state);
     for (auto& out : outputs_) out->write(r, seen_at_unix);
     ++rows_;
 }
