@@ -109,7 +109,11 @@ public:
     void replay(const ResultRecord& record, double seen_at_unix);
     SqliteWriter* database() noexcept { return db_.get(); }
     void flush();                     // commit the open batch (timer-driven, ~100 ms)
-    void finish(ScanCounters counters); // final commit, scans row, trailers
+    // Trailers and close of every output; throws the first write error. Once:
+    // finish() skips outputs already finished, so a caller can finish them
+    // first and record their failure in the scans row.
+    void finish_outputs();
+    void finish(ScanCounters counters); // final commit, scans row, then the outputs' trailers
 
     std::uint64_t open() const noexcept { return open_; }
     std::uint64_t closed() const noexcept { return closed_; }
@@ -126,6 +130,7 @@ private:
     std::vector<std::unique_ptr<OutputWriter>> outputs_;
     std::uint64_t open_ = 0, closed_ = 0, filtered_ = 0, duplicates_ = 0, rows_ = 0;
     std::size_t pending_ = 0;
+    bool outputs_finished_ = false;
 };
 
 } // namespace ws

@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <memory>
@@ -140,11 +142,11 @@ std::string json_string(std::string_view text) {
     return out + "\"";
 }
 
-void write_metadata(const std::string& path, const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup,
+// The metadata file is opened in bring-up (so a bad path fails before the
+// first packet) and written once at the end; close() reports any write error.
+void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup,
                     const Port& port, const ScanOutcome& outcome, double tx_pps, double send_duration, std::uint32_t source_ip,
                     const MacAddress& gateway_mac) {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    if (!f) throw Error(fmt::format("cannot write metadata file \"{}\"", path));
     const auto& c = outcome.counters;
     std::string rejected;
     for (std::size_t i = 0; i < reject_reason_count; ++i)
@@ -152,7 +154,7 @@ void write_metadata(const std::string& path, const ScanConfig& config, const Sca
     std::string argv, args;
     for (std::size_t i = 0; i < setup.eal_argv.size(); ++i) argv += fmt::format("{}{}", i ? "," : "", json_string(setup.eal_argv[i]));
     for (std::size_t i = 0; i < setup.args.size(); ++i) args += fmt::format("{}{}", i ? "," : "", json_string(setup.args[i]));
-    fmt::print(f,
+    file.write(fmt::format(
                "{{\"status\":\"{}\",\"seed\":{},\"sent\":{},\"tx_pps\":{:.1f},\"send_duration_s\":{:.3f},\"duration_s\":{:.3f},\"replies\":{},"
                "\"open\":{},\"closed\":{},\"filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
                "\"targets\":{},\"ports\":{},\"shard\":\"{}/{}\",\"rate_cap\":{},\"rate_mode\":\"{}\",\"final_rate\":{},"
@@ -164,8 +166,8 @@ void write_metadata(const std::string& path, const ScanConfig& config, const Sca
                config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
                outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, outcome.repairs, outcome.resent, config.retries, format_ipv4(source_ip), format_mac(gateway_mac), rejected, args, json_string(setup.effective_config), argv,
                setup.tx_lcores.size(), setup.rx_lcores.size(), port.caps().driver, format_mac(port.mac()),
-               setup.rx_lcores.size(), setup.tx_lcores.size(), port.rx_desc(), port.tx_desc(), port.rss(), port.tx_checksum_offload());
-    std::fclose(f);
+               setup.rx_lcores.size(), setup.tx_lcores.size(), port.rx_desc(), port.tx_desc(), port.rss(), port.tx_checksum_offload()));
+    file.close();
 }
 
 void add_outputs(ResultSink& sink, const ScanConfig& config, const ScanPlan& plan, double start_unix,
@@ -191,54 +193,117 @@ void install_signal_handlers() {
 int signals_received() noexcept { return g_signals.load(std::memory_order_relaxed); }
 void reset_signals() noexcept { g_signals.store(0); }
 
-ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup) {
+namespace {
+
+// --status-file: NDJSON lines appended once a second. Opened in bring-up; a
+// failed write is kept (and ends the scan as failed), never ignored.
+class StatusFile {
+public:
+    explicit StatusFile(const std::string& path) : path_(path) {
+        if (path.empty()) return;
+        file_ = std::fopen(path.c_str(), "a");
+        if (!file_) throw Error(fmt::format("cannot open status file \"{}\": {}", path, std::strerror(errno)));
+    }
+    ~StatusFile() {
+        if (file_) std::fclose(file_);
+    }
+    StatusFile(const StatusFile&) = delete;
+    StatusFile& operator=(const StatusFile&) = delete;
+    bool is_open() const noexcept { return file_ != nullptr; }
+    void append(const std::string& line) {
+        if (!file_ || !error_.empty()) return;
+        if (std::fputs(line.c_str(), file_) < 0 || std::fflush(file_) != 0) fail(errno);
+    }
+    void close() {
+        if (!file_) return;
+        const bool failed = std::fclose(file_) != 0;
+        file_ = nullptr;
+        if (failed) fail(errno);
+    }
+    const std::string& error() const noexcept { return error_; }
+
+private:
+    void fail(int err) {
+        if (error_.empty()) error_ = fmt::format("cannot write status file \"{}\": {}", path_, std::strerror(err ? err : EIO));
+    }
+    std::string path_;
+    std::FILE* file_ = nullptr;
+    std::string error_;
+};
+
+// Everything one scan owns, in bring-up order, so that it is destroyed in
+// reverse: the collector before the sink it writes to, the lcore structs and
+// rings before the pools and the port. The lcores themselves are joined by
+// LaunchGuard before any of this goes away.
+struct ScanState {
+    std::string tag;
+    int socket = 0;
+    std::unique_ptr<Mempool> rx_pool;
+    std::vector<std::unique_ptr<Mempool>> tx_pools;
+    std::unique_ptr<Port> port;
+    std::unique_ptr<ResultSink> sink;
+    std::unique_ptr<StatusFile> status;
+    std::unique_ptr<OutputFile> metadata;
+    double start_unix = 0;
+    std::uint32_t source_ip = 0;
+    std::unique_ptr<CookieMaker> cookies;
+    MacAddress gateway_mac{};
+    std::unique_ptr<ProbeTemplate> probe;
+    RunFlags flags;
+    std::vector<std::unique_ptr<ResultRing>> result_rings;
+    std::vector<std::unique_ptr<FrameRing>> control_rings;
+    std::vector<std::unique_ptr<RxLcore>> rxs;
+    std::vector<std::unique_ptr<TxLcore>> txs;
+    std::vector<std::unique_ptr<RetrySchedule>> schedules;
+    std::unique_ptr<RateController> rate_control;
+    std::unique_ptr<Collector> collector;
+};
+
+// Every lcore launched is joined when the scan ends, however it ends: an
+// exception after rte_eal_remote_launch unwinds through this guard, which
+// stops and waits for the lcores before the pools and rings they use go.
+class LaunchGuard {
+public:
+    explicit LaunchGuard(RunFlags& flags) : flags_(flags) {}
+    ~LaunchGuard() { join(); }
+    LaunchGuard(const LaunchGuard&) = delete;
+    LaunchGuard& operator=(const LaunchGuard&) = delete;
+    void launch(lcore_function_t* fn, void* arg, unsigned lcore, const char* what) {
+        const int rc = rte_eal_remote_launch(fn, arg, lcore);
+        if (rc != 0) throw Error(fmt::format("cannot launch {} lcore {}: {}", what, lcore, rte_strerror(-rc)));
+        launched_.push_back(lcore);
+    }
+    void join() noexcept {
+        flags_.stop_tx.store(true);
+        flags_.stop_rx.store(true);
+        for (unsigned lcore : launched_) rte_eal_wait_lcore(lcore);
+        launched_.clear();
+    }
+
+private:
+    RunFlags& flags_;
+    std::vector<unsigned> launched_;
+};
+
+// ---- bring-up, stage 1: pools and the port (nothing is sent yet)
+void bring_up_port(ScanState& s, const ScanConfig& config, const EngineSetup& setup) {
     const unsigned tx_count = unsigned(setup.tx_lcores.size());
     const unsigned rx_count = unsigned(setup.rx_lcores.size());
-    if (tx_count == 0 || rx_count == 0) throw Error("need at least one TX and one RX lcore");
-    const int socket = rte_eth_dev_socket_id(setup.port_id) < 0 ? int(rte_socket_id()) : rte_eth_dev_socket_id(setup.port_id);
-    const std::string tag = fmt::format("ws{}p{}", getpid(), setup.port_id);
-
-    // ---- pools and port
+    s.socket = rte_eth_dev_socket_id(setup.port_id) < 0 ? int(rte_socket_id()) : rte_eth_dev_socket_id(setup.port_id);
+    s.tag = fmt::format("ws{}p{}", getpid(), setup.port_id);
     constexpr unsigned cache = 256;
     const unsigned pool_size = mempool_size(rx_count, default_rx_desc, tx_count, default_tx_desc, tx_count + rx_count + 1, cache, burst_size);
-    Mempool rx_pool(tag + "rx", pool_size, cache, socket);
-    std::vector<std::unique_ptr<Mempool>> tx_pools;
+    s.rx_pool = std::make_unique<Mempool>(s.tag + "rx", pool_size, cache, s.socket);
     for (unsigned i = 0; i < tx_count; ++i)
-        tx_pools.push_back(std::make_unique<Mempool>(fmt::format("{}tx{}", tag, i), pool_size, cache, socket));
-    Port port(setup.port_id, rx_count, tx_count, rx_pool.get(), config.verbosity);
-    const MacAddress our_mac = port.mac();
+        s.tx_pools.push_back(std::make_unique<Mempool>(fmt::format("{}tx{}", s.tag, i), pool_size, cache, s.socket));
+    s.port = std::make_unique<Port>(setup.port_id, rx_count, tx_count, s.rx_pool->get(), config.verbosity);
+}
 
-    // ---- addresses
-    std::uint32_t source_ip = 0;
-    if (config.source_ip) source_ip = *config.source_ip;
-    else if (auto ip = config.port.interface.empty() ? std::nullopt : interface_ipv4(config.port.interface)) source_ip = *ip;
-    else throw Error("no source address: pass --source-ip (the interface has no IPv4 address)");
-
-    if (setup.resume && setup.resume->slots.size() != tx_count)
-        throw Error(fmt::format("cannot resume: the checkpoint has {} TX slices, this scan has {} TX cores",
-                                setup.resume->slots.size(), tx_count));
-    const CookieMaker cookies(setup.resume ? setup.resume->key : CookieKey::random(), config.source_ports,
-                              CookieMaker::aesni_available() ? CookiePrf::aesni : CookiePrf::siphash);
-    MacAddress gateway_mac{};
-    if (config.gateway_mac) {
-        gateway_mac = *config.gateway_mac;
-    } else {
-        std::optional<std::uint32_t> gateway = config.gateway_ip;
-        if (!gateway && !config.port.interface.empty()) gateway = default_gateway(config.port.interface);
-        if (!gateway && plan.space->targets().count() == 1) gateway = plan.space->targets().at(0); // on-link single host
-        if (!gateway) throw Error("no gateway: the interface has no default route; pass --gateway-ip or --gateway-mac");
-        gateway_mac = resolve_mac(port, rx_pool.get(), our_mac, source_ip, *gateway, cookies, config.verbosity);
-    }
-    if (config.verbosity >= 1)
-        fmt::print(stderr, "wirespeed: port {} ({}) mac {} source {} gateway mac {}\n", port.id(), port.caps().driver,
-                   format_mac(our_mac), format_ipv4(source_ip), format_mac(gateway_mac));
-
-    const ProbeTemplate probe(ProbeConfig{our_mac, gateway_mac, source_ip, config.ttl, 1024, config.tcp_options});
-    for (auto& pool : tx_pools) prefill_tx_pool(pool->get(), probe);
-
-    // ---- sink and collector
-    const double start_unix = unix_now();
-    ResultSink sink(SinkOptions{.keep_closed = config.show_closed}, plan.space.get(), start_unix);
+// ---- bring-up, stage 2: every file the scan writes, before the first packet
+// (ARP included), so a bad path or a full directory fails here, not mid-scan.
+void open_files(ScanState& s, const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup) {
+    s.start_unix = unix_now();
+    s.sink = std::make_unique<ResultSink>(SinkOptions{.keep_closed = config.show_closed}, plan.space.get(), s.start_unix);
     if (!config.no_db) {
         ScanRecord record;
         record.seed = plan.seed;
@@ -249,115 +314,154 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         record.rate = config.rate;
         record.probes = plan.shard.size() * (1 + config.retries);
         record.config_json = encode_args(setup.args);
-        sink.set_database(setup.resume ? std::make_unique<SqliteWriter>(config.db_path, setup.resume->scan_id)
-                                       : std::make_unique<SqliteWriter>(config.db_path, record));
+        s.sink->set_database(setup.resume ? std::make_unique<SqliteWriter>(config.db_path, setup.resume->scan_id)
+                                          : std::make_unique<SqliteWriter>(config.db_path, record));
     }
-    add_outputs(sink, config, plan, start_unix, setup.args);
+    add_outputs(*s.sink, config, plan, s.start_unix, setup.args);
+    s.status = std::make_unique<StatusFile>(config.status_file);
+    if (!config.metadata_file.empty()) s.metadata = std::make_unique<OutputFile>(config.metadata_file);
     if (setup.resume) // the outputs are recreated: what the first run committed goes into them again
         for_each_result(config.db_path, setup.resume->scan_id,
-                        [&](const ResultRecord& r, double seen_at) { sink.replay(r, seen_at); });
+                        [&](const ResultRecord& r, double seen_at) { s.sink->replay(r, seen_at); });
+}
 
-    // ---- per-lcore state
-    RunFlags flags;
+// ---- bring-up, stage 3: addresses, cookie key, gateway MAC (ARP), template
+void resolve_addresses(ScanState& s, const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup) {
+    const unsigned tx_count = unsigned(setup.tx_lcores.size());
+    if (config.source_ip) s.source_ip = *config.source_ip;
+    else if (auto ip = config.port.interface.empty() ? std::nullopt : interface_ipv4(config.port.interface)) s.source_ip = *ip;
+    else throw Error("no source address: pass --source-ip (the interface has no IPv4 address)");
+    if (setup.resume && setup.resume->slots.size() != tx_count)
+        throw Error(fmt::format("cannot resume: the checkpoint has {} TX slices, this scan has {} TX cores",
+                                setup.resume->slots.size(), tx_count));
+    s.cookies = std::make_unique<CookieMaker>(setup.resume ? setup.resume->key : CookieKey::random(), config.source_ports,
+                                              CookieMaker::aesni_available() ? CookiePrf::aesni : CookiePrf::siphash);
+    const MacAddress our_mac = s.port->mac();
+    if (config.gateway_mac) {
+        s.gateway_mac = *config.gateway_mac;
+    } else {
+        std::optional<std::uint32_t> gateway = config.gateway_ip;
+        if (!gateway && !config.port.interface.empty()) gateway = default_gateway(config.port.interface);
+        if (!gateway && plan.space->targets().count() == 1) gateway = plan.space->targets().at(0); // on-link single host
+        if (!gateway) throw Error("no gateway: the interface has no default route; pass --gateway-ip or --gateway-mac");
+        s.gateway_mac = resolve_mac(*s.port, s.rx_pool->get(), our_mac, s.source_ip, *gateway, *s.cookies, config.verbosity);
+    }
+    if (config.verbosity >= 1)
+        fmt::print(stderr, "wirespeed: port {} ({}) mac {} source {} gateway mac {}\n", s.port->id(), s.port->caps().driver,
+                   format_mac(our_mac), format_ipv4(s.source_ip), format_mac(s.gateway_mac));
+    s.probe = std::make_unique<ProbeTemplate>(ProbeConfig{our_mac, s.gateway_mac, s.source_ip, config.ttl, 1024, config.tcp_options});
+    for (auto& pool : s.tx_pools) prefill_tx_pool(pool->get(), *s.probe);
+}
+
+// ---- bring-up, stage 4: per-lcore state, rings, collector (with a first
+// checkpoint committed now, so even a scan killed in its first second resumes)
+void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup) {
+    const unsigned tx_count = unsigned(setup.tx_lcores.size());
+    const unsigned rx_count = unsigned(setup.rx_lcores.size());
     const std::uint64_t tsc_hz = rte_get_tsc_hz();
     const std::uint64_t start_tsc = rte_rdtsc();
-    std::vector<std::unique_ptr<ResultRing>> result_rings;
-    std::vector<std::unique_ptr<FrameRing>> control_rings;
-    std::vector<std::unique_ptr<RxLcore>> rxs;
-    std::vector<std::unique_ptr<TxLcore>> txs;
-    std::vector<std::unique_ptr<RetrySchedule>> schedules;
-    RateController rate_control(RateControlOptions{.cap = config.rate, .adaptive = config.rate_mode == RateMode::adaptive});
-    const std::uint64_t per_lcore_rate = (rate_control.rate() + tx_count - 1) / tx_count;
+    s.rate_control = std::make_unique<RateController>(
+        RateControlOptions{.cap = config.rate, .adaptive = config.rate_mode == RateMode::adaptive});
+    const std::uint64_t per_lcore_rate = (s.rate_control->rate() + tx_count - 1) / tx_count;
     const double spacing_rate = double(config.rate ? config.rate : 1'000'000) / tx_count;
-
     for (unsigned i = 0; i < tx_count; ++i) {
         auto tx = std::make_unique<TxLcore>();
         const IndexRange slice = split_range(plan.shard, i, tx_count);
-        schedules.push_back(std::make_unique<RetrySchedule>(
+        s.schedules.push_back(std::make_unique<RetrySchedule>(
             slice, config.retries,
             std::uint64_t(std::max(1.0, config.retry_delay_seconds * spacing_rate / (config.retries + 1)))));
-        tx->port = port.id();
+        tx->port = s.port->id();
         tx->queue = std::uint16_t(i);
-        tx->pool = tx_pools[i]->get();
+        tx->pool = s.tx_pools[i]->get();
         tx->space = plan.space.get();
-        tx->schedule = schedules.back().get();
-        tx->probe = &probe;
-        tx->cookies = &cookies;
-        tx->source_ip = source_ip;
-        tx->checksum_offload = port.tx_checksum_offload();
-        tx->flags = &flags;
+        tx->schedule = s.schedules.back().get();
+        tx->probe = s.probe.get();
+        tx->cookies = s.cookies.get();
+        tx->source_ip = s.source_ip;
+        tx->checksum_offload = s.port->tx_checksum_offload();
+        tx->flags = &s.flags;
         tx->tsc_hz = tsc_hz;
         tx->rate_pps.store(per_lcore_rate);
         if (setup.resume) tx->next_slot.store(std::min(setup.resume->slots[i], tx->schedule->slots()));
-        txs.push_back(std::move(tx));
+        s.txs.push_back(std::move(tx));
     }
     for (unsigned i = 0; i < rx_count; ++i) {
         // 2^20 records (32 MiB) absorb seconds of collector stalls (a WAL
         // checkpoint, a descheduled thread) at lab rates before any loss.
-        result_rings.push_back(std::make_unique<ResultRing>(fmt::format("{}res{}", tag, i), 1u << 20, socket));
-        control_rings.push_back(std::make_unique<FrameRing>(fmt::format("{}ctl{}", tag, i), 1024, socket));
+        s.result_rings.push_back(std::make_unique<ResultRing>(fmt::format("{}res{}", s.tag, i), 1u << 20, s.socket));
+        s.control_rings.push_back(std::make_unique<FrameRing>(fmt::format("{}ctl{}", s.tag, i), 1024, s.socket));
         auto rx = std::make_unique<RxLcore>();
-        rx->port = port.id();
+        rx->port = s.port->id();
         rx->queue = std::uint16_t(i);
-        rx->pool = rx_pool.get();
-        rx->results = result_rings.back()->get();
-        rx->control = control_rings.back()->get();
-        rx->context = ReplyContext{source_ip, &cookies};
-        rx->our_mac = our_mac;
+        rx->pool = s.rx_pool->get();
+        rx->results = s.result_rings.back()->get();
+        rx->control = s.control_rings.back()->get();
+        rx->context = ReplyContext{s.source_ip, s.cookies.get()};
+        rx->our_mac = s.port->mac();
         rx->send_reset = config.send_reset;
         rx->start_tsc = start_tsc;
         rx->ms_per_tsc_q32 = (1000ull << 32) / tsc_hz;
-        rx->flags = &flags;
-        txs[i % tx_count]->control_rings.push_back(rx->control);
-        rxs.push_back(std::move(rx));
+        rx->flags = &s.flags;
+        s.txs[i % tx_count]->control_rings.push_back(rx->control);
+        s.rxs.push_back(std::move(rx));
     }
 
     std::vector<rte_ring*> rings;
-    for (auto& r : result_rings) rings.push_back(r->get());
-    Collector collector(rings, sink);
-    if (!config.no_db) {
+    for (auto& r : s.result_rings) rings.push_back(r->get());
+    s.collector = std::make_unique<Collector>(rings, *s.sink);
+    if (SqliteWriter* db = s.sink->database()) {
         CheckpointSource source;
-        source.read_slots = [&txs] {
+        source.read_slots = [&s] {
             std::vector<std::uint64_t> slots;
-            for (const auto& tx : txs) slots.push_back(tx->next_slot.load(std::memory_order_relaxed));
+            for (const auto& tx : s.txs) slots.push_back(tx->next_slot.load(std::memory_order_relaxed));
             return slots;
         };
         source.wait_seconds = config.wait_seconds;
         source.fingerprint = plan_fingerprint(plan, config);
         source.seed = plan.seed;
-        source.k0 = cookies.key().k0;
-        source.k1 = cookies.key().k1;
-        collector.enable_checkpoints(std::move(source));
+        source.k0 = s.cookies->key().k0;
+        source.k1 = s.cookies->key().k1;
+        db->checkpoint(source.fingerprint, source.seed, source.k0, source.k1, encode_slots(source.read_slots()), unix_now());
+        db->commit();
+        s.collector->enable_checkpoints(std::move(source));
     }
-    collector.start();
+}
 
-    for (unsigned i = 0; i < rx_count; ++i) {
-        const int rc = rte_eal_remote_launch(rx_lcore_main, rxs[i].get(), setup.rx_lcores[i]);
-        if (rc != 0) throw Error(fmt::format("cannot launch RX lcore {}: {}", setup.rx_lcores[i], rte_strerror(-rc)));
-    }
-    for (unsigned i = 0; i < tx_count; ++i) {
-        const int rc = rte_eal_remote_launch(tx_lcore_main, txs[i].get(), setup.tx_lcores[i]);
-        if (rc != 0) throw Error(fmt::format("cannot launch TX lcore {}: {}", setup.tx_lcores[i], rte_strerror(-rc)));
-    }
+// What the control loop decided, for the shutdown.
+struct LoopResult {
+    bool interrupted = false;
+    std::string guard;      // which guard stopped the scan, if any
+    int handled_signals = 0;
+    std::uint64_t repairs = 0;
+    double send_end_s = -1; // elapsed time at the last tick still in the send phase
+    std::uint64_t kernel_drops_at_start = 0;
+    std::chrono::steady_clock::time_point t0;
+};
 
-    // ---- control loop
+// ---- the control loop (main lcore, every 100 ms): counters, rate, repairs,
+// status, guards, signals, and the end of the wait window.
+LoopResult control_loop(ScanState& s, const ScanConfig& config) {
+    const unsigned tx_count = unsigned(s.txs.size());
+    auto& txs = s.txs;
+    LoopResult out;
     const bool tty = isatty(STDERR_FILENO) && !config.status_json;
     const bool show_status = config.verbosity >= 0;
     const std::uint64_t total_slots = [&] {
-        std::uint64_t s = 0;
-        for (auto& sch : schedules) s += sch->slots();
-        return s;
+        std::uint64_t total = 0;
+        for (auto& sch : s.schedules) total += sch->slots();
+        return total;
     }();
-    const auto t0 = std::chrono::steady_clock::now();
+    out.t0 = std::chrono::steady_clock::now();
+    const auto t0 = out.t0;
     auto seconds_since = [](std::chrono::steady_clock::time_point a) {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
     };
     Totals previous{};
-    PortStats previous_port = port.stats();
+    PortStats previous_port = s.port->stats();
     // af_packet / af_xdp: a full socket ring drops in the kernel, where no
     // ethdev counter sees it; the interface's rx_dropped does.
-    const std::uint64_t kernel_drops_at_start = kernel_rx_dropped(config.port.interface);
-    std::uint64_t previous_kernel_drops = kernel_drops_at_start;
+    out.kernel_drops_at_start = kernel_rx_dropped(config.port.interface);
+    std::uint64_t previous_kernel_drops = out.kernel_drops_at_start;
     std::deque<std::pair<double, std::uint64_t>> history; // (time, sent) for the current pps
     // The wait window: `waiting` since `wait_since` (after the last probe, a
     // signal or a guard); a repair sends again and restarts it.
@@ -367,27 +471,17 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         if (!waiting) wait_since = std::chrono::steady_clock::now();
         waiting = true;
     };
-    int handled_signals = 0;
     double last_json = -1;
-    bool interrupted = false;
-    std::string guard; // which guard stopped the scan, if any
     std::uint64_t drops_total = 0;
     // Each TX lcore's progress at the last three ticks: a drop seen now hit
     // replies to probes sent since the oldest, which are re-sent (repaired).
     std::deque<std::vector<std::uint64_t>> slot_history;
-    double send_end_s = -1; // elapsed time at the last tick still in the send phase
-    std::uint64_t repairs = 0;
-    std::FILE* status_file = nullptr;
-    if (!config.status_file.empty()) {
-        status_file = std::fopen(config.status_file.c_str(), "a");
-        if (!status_file) throw Error(fmt::format("cannot open status file \"{}\"", config.status_file));
-    }
 
     for (;;) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         const double now = seconds_since(t0);
-        const Totals t = gather(txs, rxs);
-        const PortStats ps = port.stats();
+        const Totals t = gather(txs, s.rxs);
+        const PortStats ps = s.port->stats();
         const std::uint64_t kernel_drops = kernel_rx_dropped(config.port.interface);
         // af_xdp reports a socket-ring drop both as imissed and in the
         // interface's rx_dropped: take the larger, never the sum.
@@ -396,8 +490,8 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
                                     (ps.rx_nombuf - previous_port.rx_nombuf) + (t.ring_full - previous.ring_full);
         previous_kernel_drops = kernel_drops;
         drops_total += drops;
-        const std::uint64_t rate = rate_control.update(RateSample{t.sent - previous.sent, t.results - previous.results, drops,
-                                                                  t.short_bursts - previous.short_bursts, collector.fullest_ring()});
+        const std::uint64_t rate = s.rate_control->update(RateSample{t.sent - previous.sent, t.results - previous.results, drops,
+                                                                     t.short_bursts - previous.short_bursts, s.collector->fullest_ring()});
         for (auto& tx : txs) tx->rate_pps.store((rate + tx_count - 1) / tx_count, std::memory_order_relaxed);
         std::vector<std::uint64_t> slots_now;
         for (const auto& tx : txs) slots_now.push_back(tx->next_slot.load(std::memory_order_relaxed));
@@ -406,13 +500,13 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         // Lose no answer we know we lost: a drop on our side (NIC, kernel socket
         // ring, result ring) means some replies of the last ticks' probes are
         // gone, so those probes go out again; dedup absorbs the repeats.
-        if (drops > 0 && !interrupted && guard.empty()) {
+        if (drops > 0 && !out.interrupted && out.guard.empty()) {
             for (unsigned i = 0; i < tx_count; ++i) {
                 txs[i]->repair_begin.store(slot_history.front()[i], std::memory_order_relaxed);
                 txs[i]->repair_end.store(slots_now[i], std::memory_order_relaxed);
                 txs[i]->repair_generation.fetch_add(1, std::memory_order_release);
             }
-            ++repairs;
+            ++out.repairs;
             waiting = false; // the wait window restarts after the re-sent probes
         }
         previous = t;
@@ -427,16 +521,13 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         const double done = total_slots ? double(t.slots) / double(total_slots) : 1;
         const double eta = waiting ? std::max(0.0, config.wait_seconds - seconds_since(wait_since))
                            : pps_now > 0 ? double(total_slots - t.slots) / pps_now + config.wait_seconds : -1;
-        const std::uint64_t hits = collector.open();
-        if (show_status) {
-            if (tty) {
-                fmt::print(stderr, "\r{} {:5.1f}% ETA {} sent {} ({}pps now, {}pps avg) replies {} open {} ({:.3f}%) drops {}{}\x1b[K",
-                           format_duration(now), done * 100, format_duration(eta), t.sent, format_rate(pps_now),
-                           format_rate(pps_avg), t.results, hits, t.sent ? 100.0 * double(hits) / double(t.sent) : 0.0,
-                           drops_total, waiting ? " [waiting]" : "");
-            }
-        }
-        if (now - last_json >= 1.0 && ((show_status && !tty) || status_file)) {
+        const std::uint64_t hits = s.collector->open();
+        if (show_status && tty)
+            fmt::print(stderr, "\r{} {:5.1f}% ETA {} sent {} ({}pps now, {}pps avg) replies {} open {} ({:.3f}%) drops {}{}\x1b[K",
+                       format_duration(now), done * 100, format_duration(eta), t.sent, format_rate(pps_now),
+                       format_rate(pps_avg), t.results, hits, t.sent ? 100.0 * double(hits) / double(t.sent) : 0.0,
+                       drops_total, waiting ? " [waiting]" : "");
+        if (now - last_json >= 1.0 && ((show_status && !tty) || s.status->is_open())) {
             last_json = now;
             const std::string line = fmt::format(
                 "{{\"type\":\"status\",\"elapsed_s\":{:.1f},\"done_pct\":{:.2f},\"eta_s\":{:.1f},\"sent\":{},\"pps_now\":{:.0f},"
@@ -444,93 +535,107 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
                 now, done * 100, eta, t.sent, pps_now, pps_avg, rate, t.results, hits, drops_total,
                 waiting ? "waiting" : "sending");
             if (show_status && !tty) std::fputs(line.c_str(), stderr);
-            if (status_file) {
-                std::fputs(line.c_str(), status_file);
-                std::fflush(status_file);
-            }
+            s.status->append(line);
         }
 
-        if (guard.empty() && !waiting) {
+        if (out.guard.empty() && !waiting) {
             if (config.max_runtime_seconds && now >= *config.max_runtime_seconds)
-                guard = fmt::format("--max-runtime {} s reached", *config.max_runtime_seconds);
+                out.guard = fmt::format("--max-runtime {} s reached", *config.max_runtime_seconds);
             else if (config.min_hitrate && t.sent >= 100'000 && double(hits) / double(t.sent) < *config.min_hitrate)
-                guard = fmt::format("hit rate {:.6f} below --min-hitrate {}", double(hits) / double(t.sent), *config.min_hitrate);
-            else if (config.max_results && collector.kept() >= *config.max_results)
-                guard = fmt::format("--max-results {} reached", *config.max_results);
-            if (!guard.empty()) {
-                flags.stop_tx.store(true);
+                out.guard = fmt::format("hit rate {:.6f} below --min-hitrate {}", double(hits) / double(t.sent), *config.min_hitrate);
+            else if (config.max_results && s.collector->kept() >= *config.max_results)
+                out.guard = fmt::format("--max-results {} reached", *config.max_results);
+            if (!out.guard.empty()) {
+                s.flags.stop_tx.store(true);
                 start_waiting();
-                if (config.verbosity >= 0) fmt::print(stderr, "{}wirespeed: stopping: {}\n", tty ? "\n" : "", guard);
+                if (config.verbosity >= 0) fmt::print(stderr, "{}wirespeed: stopping: {}\n", tty ? "\n" : "", out.guard);
             }
         }
 
         const int signals = signals_received();
-        if (signals > handled_signals) {
-            handled_signals = signals;
-            interrupted = true;
-            flags.stop_tx.store(true);
+        if (signals > out.handled_signals) {
+            out.handled_signals = signals;
+            out.interrupted = true;
+            s.flags.stop_tx.store(true);
             start_waiting();
             if (signals >= 2) break; // second signal: skip the rest of the wait window
             if (show_status)
                 fmt::print(stderr, "{}wirespeed: interrupted: stopped sending, collecting replies for {:.0f} s (again to skip)\n",
                            tty ? "\n" : "", config.wait_seconds);
         }
-        if (collector.failed()) {
-            flags.stop_tx.store(true);
+        // A failed writer (database, an output, the status file) ends the scan:
+        // what was committed stays, and --resume continues it once fixed.
+        if (s.collector->failed() || !s.status->error().empty()) {
+            s.flags.stop_tx.store(true);
             break;
         }
-        if (!waiting) send_end_s = now;
+        if (!waiting) out.send_end_s = now;
         if (!waiting && t.tx_done) start_waiting();
         if (waiting && seconds_since(wait_since) >= config.wait_seconds) break;
     }
     if (show_status && tty) fmt::print(stderr, "\n");
+    return out;
+}
 
-    // ---- shutdown: RX stops, lcores join, the collector drains every ring and commits
-    flags.stop_tx.store(true);
-    flags.stop_rx.store(true);
-    for (unsigned lcore : setup.tx_lcores) rte_eal_wait_lcore(lcore);
-    for (unsigned lcore : setup.rx_lcores) rte_eal_wait_lcore(lcore);
-    const double duration = seconds_since(t0);
-    const double send_duration = send_end_s > 0 ? send_end_s : duration;
+// ---- shutdown: lcores join, the collector drains every ring and commits,
+// the outputs and the metadata are finished, then the scans row gets its
+// counters and final status (failed if any write failed on the way).
+ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop, const ScanConfig& config,
+                      const ScanPlan& plan, const EngineSetup& setup) {
+    lcores.join();
+    const double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - loop.t0).count();
+    const double send_duration = loop.send_end_s > 0 ? loop.send_end_s : duration;
 
     ScanOutcome outcome;
-    const Totals t = gather(txs, rxs);
-    const PortStats ps = port.stats();
+    const Totals t = gather(s.txs, s.rxs);
+    const PortStats ps = s.port->stats();
     outcome.rejected = t.rejected;
     outcome.ring_full = t.ring_full;
     outcome.arp_answered = t.arp;
     outcome.resets_sent = t.resets;
-    outcome.final_rate = rate_control.rate();
+    outcome.final_rate = s.rate_control->rate();
     outcome.resent = t.resent;
-    outcome.repairs = repairs;
-    std::string failure;
-    try {
-        collector.stop_and_join(handled_signals < 2 && !collector.failed());
-    } catch (const std::exception& e) {
-        failure = e.what();
-    }
+    outcome.repairs = loop.repairs;
+    std::vector<std::string> failures;
+    auto attempt = [&](auto&& step) {
+        try {
+            step();
+        } catch (const std::exception& e) {
+            failures.emplace_back(e.what());
+        }
+    };
+    attempt([&] { s.collector->stop_and_join(loop.handled_signals < 2 && !s.collector->failed()); });
+    s.status->close();
+    if (!s.status->error().empty()) failures.push_back(s.status->error());
+    attempt([&] { s.sink->finish_outputs(); });
+
     ScanCounters& c = outcome.counters;
     c.sent = t.sent;
     c.replies = t.results;
-    outcome.kernel_rx_dropped = kernel_rx_dropped(config.port.interface) - kernel_drops_at_start;
+    outcome.kernel_rx_dropped = kernel_rx_dropped(config.port.interface) - loop.kernel_drops_at_start;
     c.drops = ps.oerrors + std::max(ps.imissed, outcome.kernel_rx_dropped) + ps.rx_nombuf + t.ring_full;
     c.duration_s = duration;
-    c.status = !failure.empty() ? "failed" : interrupted ? "interrupted" : !guard.empty() ? "stopped" : "complete";
-    try {
-        sink.finish(c);
-    } catch (const std::exception& e) {
-        if (failure.empty()) failure = e.what();
-    }
-    c.open = sink.open();
-    c.closed = sink.closed();
-    c.filtered = sink.filtered();
-    c.duplicates = sink.duplicates();
-    outcome.exit_code = !failure.empty() ? 2 : interrupted ? 130 : !guard.empty() ? 3 : 0;
-    if (status_file) std::fclose(status_file);
-    if (!failure.empty()) fmt::print(stderr, "wirespeed: {}\n", failure);
-
+    c.open = s.sink->open();
+    c.closed = s.sink->closed();
+    c.filtered = s.sink->filtered();
+    c.duplicates = s.sink->duplicates();
+    auto status = [&] {
+        return !failures.empty() ? "failed" : loop.interrupted ? "interrupted" : !loop.guard.empty() ? "stopped" : "complete";
+    };
     // The send phase's rate: the wait window is not part of it.
     const double tx_pps = send_duration > 0 ? double(c.sent) / send_duration : 0;
+    if (s.metadata) {
+        c.status = status();
+        attempt([&] {
+            write_metadata(*s.metadata, config, plan, setup, *s.port, outcome, tx_pps, send_duration, s.source_ip, s.gateway_mac);
+        });
+    }
+    c.status = status();
+    attempt([&] { s.sink->finish(c); });
+    c.status = status();
+    outcome.exit_code = !failures.empty() ? 2 : loop.interrupted ? 130 : !loop.guard.empty() ? 3 : 0;
+    for (const auto& failure : failures) fmt::print(stderr, "wirespeed: {}\n", failure);
+
     if (config.verbosity >= 0) {
         std::uint64_t rejected = 0;
         for (auto r : t.rejected) rejected += r;
@@ -540,9 +645,54 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
                    c.status, duration, c.sent, format_rate(tx_pps), c.replies, c.open, c.closed, c.filtered, c.duplicates,
                    c.drops, t.resent, rejected, config.no_db ? "" : fmt::format(", database {}", config.db_path));
     }
-    if (!config.metadata_file.empty())
-        write_metadata(config.metadata_file, config, plan, setup, port, outcome, tx_pps, send_duration, source_ip, gateway_mac);
     return outcome;
+}
+
+// A scan that fails after its scans row exists says so in the row (and stays
+// resumable from its last checkpoint) instead of being left `running`.
+void mark_failed(ScanState& s) noexcept {
+    try {
+        if (s.collector) s.collector->stop_and_join(false);
+    } catch (...) {
+    }
+    try {
+        if (s.sink && s.sink->database()) {
+            ScanCounters c;
+            c.status = "failed";
+            s.sink->database()->finish(c);
+        }
+    } catch (...) {
+    }
+}
+
+} // namespace
+
+ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup) {
+    if (setup.tx_lcores.empty() || setup.rx_lcores.empty()) throw Error("need at least one TX and one RX lcore");
+    ScanState s;
+    try {
+        bring_up_port(s, config, setup);
+        open_files(s, config, plan, setup);
+        resolve_addresses(s, config, plan, setup);
+        build_lcores(s, config, plan, setup);
+    } catch (...) {
+        mark_failed(s);
+        throw;
+    }
+    // Declared after `s`, so it is destroyed (and joins every lcore) first.
+    LaunchGuard lcores(s.flags);
+    LoopResult loop;
+    try {
+        s.collector->start();
+        for (unsigned i = 0; i < s.rxs.size(); ++i) lcores.launch(rx_lcore_main, s.rxs[i].get(), setup.rx_lcores[i], "RX");
+        for (unsigned i = 0; i < s.txs.size(); ++i) lcores.launch(tx_lcore_main, s.txs[i].get(), setup.tx_lcores[i], "TX");
+        loop = control_loop(s, config);
+    } catch (...) {
+        lcores.join();
+        mark_failed(s);
+        throw;
+    }
+    return shut_down(s, lcores, loop, config, plan, setup);
 }
 
 } // namespace ws::dp

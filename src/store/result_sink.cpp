@@ -304,8 +304,22 @@ void ResultSink::finish(ScanCounters counters) {
     counters.filtered = filtered_;
     counters.duplicates = duplicates_;
     if (db_) db_->finish(counters);
-    for (auto& out : outputs_) out->finish();
+    finish_outputs();
     pending_ = 0;
+}
+
+void ResultSink::finish_outputs() {
+    if (outputs_finished_) return;
+    outputs_finished_ = true;
+    std::string first_error;
+    for (auto& out : outputs_) {
+        try {
+            out->finish();
+        } catch (const std::exception& e) {
+            if (first_error.empty()) first_error = e.what();
+        }
+    }
+    if (!first_error.empty()) throw Error(first_error);
 }
 
 } // namespace ws
