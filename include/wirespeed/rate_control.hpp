@@ -28,6 +28,9 @@ struct RateControlOptions {
 class RateController {
 public:
     explicit RateController(RateControlOptions options) : options_(options) {
+        // A cap below the back-off floor is still a cap: neither the start
+        // nor a back-off may exceed it.
+        if (options_.cap && options_.floor > options_.cap) options_.floor = options_.cap;
         if (!options_.adaptive) rate_ = options_.cap;
         else rate_ = options_.cap ? std::max(options_.floor, options_.cap / 4) : 100'000;
     }

@@ -49,8 +49,14 @@ std::uint64_t rate_option(const std::string& value) {
     }
     char* end = nullptr;
     const double v = std::strtod(digits.c_str(), &end);
-    if (digits.empty() || end != digits.c_str() + digits.size() || !std::isfinite(v) || v < 0 || v * scale > max_rate)
+    // "-0" parses as zero: a sign is never part of a rate.
+    if (digits.empty() || digits.front() == '-' || digits.front() == '+' || end != digits.c_str() + digits.size() ||
+        !std::isfinite(v) || v < 0 || v * scale > max_rate)
         throw Error(fmt::format("invalid --rate \"{}\": expected probes per second (e.g. 100000, 250k, 1.5M; 0 = unlimited)", value));
+    // 0 means "unlimited", so a rate that would round to it is refused rather
+    // than turned into the opposite of what was asked.
+    if (v * scale != 0 && v * scale < 1)
+        throw Error(fmt::format("invalid --rate \"{}\": below 1 probe per second; the lowest cap is 1 (0 = unlimited)", value));
     return std::uint64_t(std::llround(v * scale));
 }
 

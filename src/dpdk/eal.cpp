@@ -1,8 +1,12 @@
 #include "eal.hpp"
 
+#include <dirent.h>
 #include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -70,16 +74,73 @@ EalLayout probe_eal_layout(unsigned tx_lcores, unsigned rx_lcores) {
     return layout;
 }
 
+namespace {
+
+// EAL's runtime directory for our --file-prefix ("/var/run/dpdk/wirespeed-<pid>",
+// or under $XDG_RUNTIME_DIR when not root). EAL creates it even with
+// --no-shconf and never removes it.
+std::string runtime_base() {
+    if (getuid() == 0) return "/var/run/dpdk";
+    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+    return std::string(xdg ? xdg : "/tmp") + "/dpdk";
+}
+
+void remove_tree_flat(const std::string& dir) {
+    if (DIR* d = opendir(dir.c_str())) {
+        while (dirent* e = readdir(d)) {
+            const std::string name = e->d_name;
+            if (name != "." && name != "..") unlink((dir + "/" + name).c_str());
+        }
+        closedir(d);
+    }
+    rmdir(dir.c_str());
+}
+
+// Directories of wirespeed processes that no longer exist (killed with
+// SIGKILL, before they could clean up): removed by the next run.
+void remove_stale_runtime_dirs(const std::string& base) {
+    DIR* d = opendir(base.c_str());
+    if (!d) return;
+    std::vector<std::string> stale;
+    while (dirent* e = readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.rfind("wirespeed-", 0) != 0) continue;
+        char* end = nullptr;
+        const long pid = std::strtol(name.c_str() + 10, &end, 10);
+        if (pid <= 0 || *end != '\0') continue;
+        if (kill(pid_t(pid), 0) != 0 && errno == ESRCH) stale.push_back(base + "/" + name);
+    }
+    closedir(d);
+    for (const auto& dir : stale) remove_tree_flat(dir);
+}
+
+std::string prefix_of(const std::vector<std::string>& argv) {
+    for (const auto& a : argv)
+        if (a.rfind("--file-prefix=", 0) == 0) return a.substr(14);
+    return "rte";
+}
+
+} // namespace
+
 Eal::Eal(const std::vector<std::string>& argv) {
+    runtime_dir_ = runtime_base() + "/" + prefix_of(argv);
+    remove_stale_runtime_dirs(runtime_base());
     std::vector<char*> args;
     std::vector<std::string> copy = argv; // rte_eal_init may permute argv
     for (auto& a : copy) args.push_back(a.data());
     args.push_back(nullptr);
-    if (rte_eal_init(int(args.size() - 1), args.data()) < 0)
+    if (rte_eal_init(int(args.size() - 1), args.data()) < 0) {
+        const int err = rte_errno;
+        remove_tree_flat(runtime_dir_);
+        rte_errno = err;
         throw Error(fmt::format("DPDK EAL initialisation failed: {} (argv: {})", rte_strerror(rte_errno),
                                 fmt::join(argv, " ")));
+    }
 }
 
-Eal::~Eal() { rte_eal_cleanup(); }
+Eal::~Eal() {
+    rte_eal_cleanup();
+    remove_tree_flat(runtime_dir_);
+}
 
 } // namespace ws::dp

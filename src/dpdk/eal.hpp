@@ -31,6 +31,9 @@ public:
     ~Eal();
     Eal(const Eal&) = delete;
     Eal& operator=(const Eal&) = delete;
+
+private:
+    std::string runtime_dir_; // removed again at exit (and by the next run after a SIGKILL)
 };
 
 } // namespace ws::dp

@@ -50,5 +50,20 @@ TEST(RateControl, UncappedAdaptiveStartsModestly) {
     EXPECT_EQ(rc.rate(), 125'000u);
 }
 
+// A cap below the back-off floor (1,000 pps) is still a cap: the adaptive
+// mode starts at or under it and never backs off above it.
+TEST(RateControl, CapBelowTheFloorIsNeverExceeded) {
+    for (std::uint64_t cap : {1ull, 5ull, 999ull, 1000ull, 1001ull, 3999ull}) {
+        RateController rc({.cap = cap});
+        EXPECT_LE(rc.rate(), cap) << "cap " << cap;
+        EXPECT_GE(rc.rate(), 1u) << "cap " << cap;
+        for (int tick = 0; tick < 20; ++tick) {
+            rc.update({.sent = cap / 10 + 1, .drops = std::uint64_t(tick % 2)});
+            EXPECT_LE(rc.rate(), cap) << "cap " << cap << " tick " << tick;
+            EXPECT_GE(rc.rate(), 1u) << "cap " << cap << " tick " << tick;
+        }
+    }
+}
+
 } // namespace
 } // namespace ws
