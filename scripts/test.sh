@@ -75,6 +75,10 @@ if build build/main --werror --buildtype=debugoptimized; then
   out=$(tests/cli/docs_in_step.sh build/main/src/app/wirespeed)
   echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
   count cli-docs "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
+  log "CLI: a scan's life: files opened before the first packet, write errors, one scan per database, resume rules, rate caps"
+  out=$(tests/cli/lifecycle.sh build/main/src/app/wirespeed)
+  echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
+  count cli-lifecycle "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
   log "lab end-to-end (namespaces, veth, real kernel TCP)"
   out=$(tests/lab/run.sh build/main/src/app/wirespeed 2>&1)
   echo "$out"

@@ -62,6 +62,9 @@ public:
     void checkpoint(const std::string& fingerprint, std::uint64_t seed, std::uint64_t k0, std::uint64_t k1,
                     const std::string& slots, double now_unix);
     std::int64_t scan_id() const noexcept { return scan_id_; }
+    // --resume with options that may change (rate, outputs, ...): the scans
+    // row records the arguments as they now are, for the next resume.
+    void record_arguments(const std::string& config_json);
 
 private:
     void open_database();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <functional>
 #include <cstdio>
 #include <random>
 #include <thread>
@@ -24,6 +25,7 @@
 #include "net_info.hpp"
 #include "port.hpp"
 #include "reflector.hpp"
+#include "wirespeed/db_lock.hpp"
 #include "wirespeed/error.hpp"
 #include "wirespeed/export.hpp"
 #include "wirespeed/plan.hpp"
@@ -66,6 +68,16 @@ DataPlane bring_up(const ws::PortSpec& spec, unsigned tx, unsigned rx) {
 int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& args, const ws::ResumePoint* resume,
                      const std::string& effective_config) {
     ws::ScanPlan plan = ws::build_plan(config); // usage errors surface before EAL starts
+    // One scan per database, for the scan's whole life (--resume took it already).
+    std::optional<ws::DatabaseLock> db_lock;
+    if (!config.no_db && !resume) {
+        try {
+            db_lock.emplace(config.db_path, "--db");
+        } catch (const ws::Error& e) {
+            fmt::print(stderr, "wirespeed: {}\n", e.what());
+            return exit_runtime;
+        }
+    }
     if (resume) {
         const std::string difference = ws::fingerprint_difference(resume->fingerprint, ws::plan_fingerprint(plan, config));
         if (!difference.empty()) throw ws::Error(fmt::format("cannot resume \"{}\": {}", config.db_path, difference));
@@ -241,10 +253,89 @@ std::uint64_t draw_seed() {
 }
 
 // --resume: the interrupted scan's own arguments (as recorded in its scans
-// row), with anything given now that names which probes to send laid over
-// them, so that a different target set, port list or seed is caught by the
-// fingerprint check instead of silently resuming another scan.
-ws::ScanConfig resume_config(const ws::cli::ScanOptions& now, const ws::ResumePoint& point, std::vector<std::string>& args) {
+// row). Options that only say how to run (rate, wait, outputs, status,
+// guards, the port) may be given again: they apply, and are recorded for a
+// later resume. Options that say which probes to send, or how, would make it
+// another scan: given with a different value, they are refused by name.
+namespace resume_rules {
+
+std::string text(const std::string& v) { return v; }
+std::string text(const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, ",")); }
+std::string text(const std::optional<std::string>& v) { return v ? *v : std::string("(default)"); }
+std::string text(bool v) { return v ? "true" : "false"; }
+std::string text(unsigned v) { return std::to_string(v); }
+std::string text(int v) { return std::to_string(v); }
+
+struct Rule {
+    const char* name;  // as CLI11 knows it
+    bool may_change;
+    std::function<std::string(const ws::cli::ScanOptions&)> show;
+    std::function<void(ws::cli::ScanOptions& to, const ws::cli::ScanOptions& from)> take;
+};
+
+template <class Get>
+Rule rule(const char* name, bool may_change, Get get) {
+    return {name, may_change, [get](const ws::cli::ScanOptions& o) { return text(get(const_cast<ws::cli::ScanOptions&>(o))); },
+            [get](ws::cli::ScanOptions& to, const ws::cli::ScanOptions& from) { get(to) = get(const_cast<ws::cli::ScanOptions&>(from)); }};
+}
+
+#define WS_RULE(name, may_change, member) rule(name, may_change, [](ws::cli::ScanOptions& o) -> auto& { return o.member; })
+const std::vector<Rule>& rules() {
+    static const std::vector<Rule> table = {
+        // what the scan is: refused when they differ
+        WS_RULE("targets", false, targets), WS_RULE("--input-file", false, input_files), WS_RULE("--ports", false, ports),
+        WS_RULE("--exclude", false, excludes), WS_RULE("--excludefile", false, exclude_files),
+        WS_RULE("--blocklist", false, blocklist), WS_RULE("--shard", false, shard), WS_RULE("--seed", false, seed),
+        WS_RULE("--retries", false, retries), WS_RULE("--retry-delay", false, retry_delay),
+        WS_RULE("--source-ip", false, source_ip), WS_RULE("--source-port", false, source_port),
+        WS_RULE("--tcp-options", false, tcp_options), WS_RULE("--show", false, show), WS_RULE("--tx-cores", false, tx_cores),
+        WS_RULE("--db", false, db), WS_RULE("--no-db", false, no_db), WS_RULE("--config", false, config),
+        // how it runs: applied and recorded
+        WS_RULE("--rate", true, rate), WS_RULE("--rate-mode", true, rate_mode), WS_RULE("--wait", true, wait),
+        WS_RULE("--output-list", true, output_list), WS_RULE("--output-json", true, output_json),
+        WS_RULE("--output-csv", true, output_csv), WS_RULE("--fields", true, fields), WS_RULE("--output-xml", true, output_xml),
+        WS_RULE("--output-grepable", true, output_grepable), WS_RULE("--status-file", true, status_file),
+        WS_RULE("--status-json", true, status_json), WS_RULE("--metadata", true, metadata),
+        WS_RULE("--max-runtime", true, max_runtime), WS_RULE("--min-hitrate", true, min_hitrate),
+        WS_RULE("--max-results", true, max_results), WS_RULE("--verbose", true, verbose), WS_RULE("--quiet", true, quiet),
+        WS_RULE("--send-reset", true, send_reset), WS_RULE("--gateway-ip", true, gateway_ip),
+        WS_RULE("--gateway-mac", true, gateway_mac), WS_RULE("--rx-cores", true, rx_cores),
+        WS_RULE("--interface", true, port.interface), WS_RULE("--xdp", true, port.xdp), WS_RULE("--pci", true, port.pci),
+        WS_RULE("--vdev", true, port.vdevs), WS_RULE("--lcores", true, port.lcores), WS_RULE("--eal", true, port.eal),
+    };
+    return table;
+}
+#undef WS_RULE
+
+// The recorded arguments without every occurrence of `names` (and their values).
+std::vector<std::string> without(const std::vector<std::string>& args, CLI::App& scan, const std::vector<std::string>& names) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string a = args[i];
+        if (a.size() < 2 || a[0] != '-') {
+            out.push_back(a);
+            continue;
+        }
+        const std::string flag = a.substr(0, a.find('='));
+        const std::string normalized = flag == "-iL" ? "--input-file" : flag == "-oL" ? "--output-list" : flag == "-oJ" ? "--output-json"
+                                     : flag == "-oC" ? "--output-csv" : flag == "-oX" ? "--output-xml" : flag == "-oG" ? "--output-grepable" : flag;
+        const CLI::Option* opt = scan.get_option_no_throw(normalized);
+        const bool drop = opt && std::find(names.begin(), names.end(), opt->get_name()) != names.end();
+        const bool takes_value = opt && opt->get_expected_min() > 0 && a.find('=') == std::string::npos;
+        if (!drop) {
+            out.push_back(a);
+            if (takes_value && i + 1 < args.size()) out.push_back(args[++i]);
+        } else if (takes_value) {
+            ++i;
+        }
+    }
+    return out;
+}
+
+} // namespace resume_rules
+
+ws::ScanConfig resume_config(const ws::cli::ScanOptions& now, CLI::App& given, const std::vector<std::string>& given_args,
+                             const ws::ResumePoint& point, std::vector<std::string>& args) {
     args = ws::decode_args(point.config);
     if (args.empty() || args.front() != "scan")
         throw ws::Error(fmt::format("cannot resume \"{}\": the scan's arguments were not recorded", now.resume));
@@ -260,17 +351,29 @@ ws::ScanConfig resume_config(const ws::cli::ScanOptions& now, const ws::ResumePo
         throw ws::Error(fmt::format("cannot resume \"{}\": its recorded arguments no longer parse: {}", now.resume, e.what()));
     }
     if (!stored.config.empty()) ws::cli::apply_config_file(*scan, stored.config);
-    if (!now.targets.empty()) stored.targets = now.targets;
-    if (!now.input_files.empty()) stored.input_files = now.input_files;
-    if (!now.ports.empty()) stored.ports = now.ports;
-    if (!now.seed.empty()) stored.seed = now.seed;
-    if (!now.shard.empty()) stored.shard = now.shard;
-    if (!now.excludes.empty()) stored.excludes = now.excludes;
-    if (!now.exclude_files.empty()) stored.exclude_files = now.exclude_files;
-    if (now.blocklist) stored.blocklist = now.blocklist;
-    if (now.verbose || now.quiet) {
-        stored.verbose = now.verbose;
-        stored.quiet = now.quiet;
+    std::vector<std::string> replaced;
+    for (const auto& r : resume_rules::rules()) {
+        const CLI::Option* opt = given.get_option_no_throw(r.name);
+        if (!opt || opt->count() == 0) continue;
+        if (r.may_change) {
+            r.take(stored, now);
+            replaced.push_back(opt->get_name());
+        } else if (r.show(now) != r.show(stored)) {
+            throw ws::Error(fmt::format("cannot resume \"{}\": {} \"{}\" would make it another scan (recorded: \"{}\"); "
+                                        "only the rate, wait, outputs, status, guards and port may change",
+                                        now.resume, r.name, r.show(now), r.show(stored)));
+        }
+    }
+    if (!replaced.empty()) { // recorded, so that a later --resume keeps them
+        args = resume_rules::without(args, *scan, replaced);
+        for (std::size_t i = 0; i < given_args.size(); ++i) {
+            if (given_args[i] == "--resume") {
+                ++i;
+                continue;
+            }
+            if (given_args[i].rfind("--resume=", 0) == 0) continue;
+            args.push_back(given_args[i]);
+        }
     }
     ws::ScanConfig config = ws::cli::to_scan_config(stored);
     if (now.seed.empty()) config.seed = point.seed; // a random seed was drawn once: the checkpoint has it
@@ -377,8 +480,16 @@ int main(int argc, char** argv) {
         if (!options.config.empty()) origin = ws::cli::apply_config_file(*command, options.config);
         if (scan->parsed() && !options.resume.empty()) {
             std::vector<std::string> recorded_args;
+            std::optional<ws::DatabaseLock> db_lock;
+            try {
+                db_lock.emplace(options.resume, "--resume");
+            } catch (const ws::Error& e) {
+                fmt::print(stderr, "wirespeed: {}\n", e.what());
+                return exit_runtime;
+            }
             const ws::ResumePoint point = ws::load_resume_point(options.resume);
-            ws::ScanConfig resumed = resume_config(options, point, recorded_args);
+            const std::vector<std::string> given_args(argv + 2, argv + argc); // after "scan"
+            ws::ScanConfig resumed = resume_config(options, *scan, given_args, point, recorded_args);
             if (resumed.verbosity >= 0)
                 fmt::print(stderr, "wirespeed: resuming scan {} of \"{}\" ({})\n", point.scan_id, options.resume,
                            point.status == "running" ? "killed" : point.status);

@@ -316,6 +316,7 @@ void open_files(ScanState& s, const ScanConfig& config, const ScanPlan& plan, co
         record.config_json = encode_args(setup.args);
         s.sink->set_database(setup.resume ? std::make_unique<SqliteWriter>(config.db_path, setup.resume->scan_id)
                                           : std::make_unique<SqliteWriter>(config.db_path, record));
+        if (setup.resume) s.sink->database()->record_arguments(record.config_json);
     }
     add_outputs(*s.sink, config, plan, s.start_unix, setup.args);
     s.status = std::make_unique<StatusFile>(config.status_file);

@@ -159,6 +159,17 @@ SqliteWriter::SqliteWriter(const std::string& path, std::int64_t resume_scan_id)
     prepare_insert();
 }
 
+void SqliteWriter::record_arguments(const std::string& config_json) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, "UPDATE scans SET config=? WHERE id=?", -1, &st, nullptr) != SQLITE_OK)
+        sqlite_fail(db_, "prepare scans config update");
+    sqlite3_bind_text(st, 1, config_json.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, scan_id_);
+    const int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) sqlite_fail(db_, "update scans config");
+}
+
 void SqliteWriter::checkpoint(const std::string& fingerprint, std::uint64_t seed, std::uint64_t k0, std::uint64_t k1,
                               const std::string& slots, double now_unix) {
     begin();

@@ -53,10 +53,10 @@ ResumePoint load_resume_point(const std::string& db_path) {
     Statement st(db,
                  "SELECT s.id, s.status, COALESCE(s.config, ''), c.fingerprint, c.seed, c.cookie_k0, c.cookie_k1, c.slots "
                  "FROM scans s JOIN checkpoints c ON c.scan_id = s.id "
-                 "WHERE s.status IN ('running', 'interrupted', 'stopped') ORDER BY s.id DESC LIMIT 1",
+                 "WHERE s.status IN ('running', 'interrupted', 'stopped', 'failed') ORDER BY s.id DESC LIMIT 1",
                  db_path);
     if (sqlite3_step(st.handle) != SQLITE_ROW)
-        throw Error(fmt::format("nothing to resume in \"{}\": no interrupted, killed or guard-stopped scan with a checkpoint", db_path));
+        throw Error(fmt::format("nothing to resume in \"{}\": no interrupted, killed, failed or guard-stopped scan with a checkpoint", db_path));
     ResumePoint point;
     point.scan_id = sqlite3_column_int64(st.handle, 0);
     point.status = text(st.handle, 1);
@@ -166,7 +166,10 @@ std::string encode_args(const std::vector<std::string>& args) {
 std::vector<std::string> decode_args(const std::string& json) {
     std::vector<std::string> args;
     std::size_t i = 0;
-    auto bad = [&] { return Error(fmt::format("corrupt scan configuration in the database near offset {}", i)); };
+    auto bad = [&] {
+        return Error(fmt::format("corrupt recorded arguments (scans.config) at offset {}: \"{}\"", i,
+                                 json.substr(i > 20 ? i - 20 : 0, 40)));
+    };
     while (i < json.size() && json[i] == ' ') ++i;
     if (i >= json.size() || json[i++] != '[') throw bad();
     while (i < json.size() && json[i] != ']') {
@@ -175,8 +178,18 @@ std::vector<std::string> decode_args(const std::string& json) {
         std::string arg;
         while (i < json.size() && json[i] != '"') {
             if (json[i] == '\\' && i + 1 < json.size()) {
-                if (json[i + 1] == 'u' && i + 5 < json.size()) {
-                    arg += char(std::stoi(json.substr(i + 2, 4), nullptr, 16));
+                if (json[i + 1] == 'u') {
+                    // Only what encode_args writes: \u00XX for control bytes.
+                    unsigned value = 0;
+                    for (std::size_t k = i + 2; k < i + 6; ++k) {
+                        const char h = k < json.size() ? json[k] : '\0';
+                        const int digit = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                        : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+                        if (digit < 0) throw bad();
+                        value = value * 16 + unsigned(digit);
+                    }
+                    if (value > 0xff) throw bad();
+                    arg += char(value);
                     i += 6;
                 } else {
                     arg += json[i + 1];
@@ -190,6 +203,7 @@ std::vector<std::string> decode_args(const std::string& json) {
         ++i; // closing quote
         args.push_back(std::move(arg));
     }
+    if (i >= json.size()) throw bad(); // no closing bracket: cut short
     return args;
 }
 

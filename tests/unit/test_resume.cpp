@@ -1,11 +1,13 @@
 #include "wirespeed/resume.hpp"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include <gtest/gtest.h>
 
+#include "wirespeed/db_lock.hpp"
 #include "wirespeed/error.hpp"
 #include "wirespeed/result_sink.hpp"
 
@@ -72,6 +74,59 @@ TEST(Resume, CheckpointIsReadBackAndOnlyForUnfinishedScans) {
     EXPECT_THROW(load_resume_point(path), Error); // complete: nothing to resume
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
     EXPECT_THROW(load_resume_point("/nonexistent/x.db"), Error);
+}
+
+// A corrupt scans.config gets a message that names it, never a bare "stoi".
+TEST(Resume, CorruptRecordedArgumentsAreNamed) {
+    for (const char* bad : {R"(["scan","\u00zz"])", R"(["scan","\u12)", R"(["scan","\u0100"])", R"(["scan")", "[\"a\",x]"}) {
+        try {
+            decode_args(bad);
+            ADD_FAILURE() << "accepted " << bad;
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("scans.config"), std::string::npos) << e.what();
+        }
+    }
+    const std::vector<std::string> control = {std::string("a\x01z"), std::string("\x1f")};
+    EXPECT_EQ(decode_args(encode_args(control)), control);
+}
+
+// A scan that failed (a full disk, say) keeps its checkpoint and resumes.
+TEST(Resume, FailedScansResume) {
+    const std::string path = "/tmp/ws-resume-failed-" + std::to_string(getpid()) + ".db";
+    {
+        SqliteWriter writer(path, ScanRecord{.seed = 3, .config_json = encode_args({"scan", "198.19.0.1", "-p", "80"})});
+        writer.checkpoint("targets=1;ports=2;seed=3;shard=0/1;retries=0;tx=1", 3, 1, 2, encode_slots({0}), 1.0);
+        writer.commit();
+        writer.finish(ScanCounters{.status = "failed"});
+    }
+    EXPECT_EQ(load_resume_point(path).status, "failed");
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+// One scan per database: a second lock on the same file is refused with the
+// holder's pid; the lock goes with its owner.
+TEST(DatabaseLock, SecondLockIsRefusedNamingThePid) {
+    const std::string path = "/tmp/ws-lock-" + std::to_string(getpid()) + ".db";
+    {
+        DatabaseLock first(path, "--db");
+        const pid_t child = fork();
+        if (child == 0) { // another process, as a second scan would be
+            try {
+                DatabaseLock second(path, "--db");
+                _exit(1);
+            } catch (const Error& e) {
+                const std::string msg = e.what();
+                _exit(msg.find("in use by another scan (pid " + std::to_string(getppid()) + ")") != std::string::npos ? 0 : 2);
+            }
+        }
+        int status = 0;
+        waitpid(child, &status, 0);
+        EXPECT_TRUE(WIFEXITED(status));
+        EXPECT_EQ(WEXITSTATUS(status), 0);
+    }
+    EXPECT_NO_THROW(DatabaseLock again(path, "--db")); // released with its owner
+    std::filesystem::remove(path);
+    EXPECT_THROW(DatabaseLock missing("/nonexistent/dir/x.db", "--db"), Error);
 }
 
 } // namespace
