@@ -1,7 +1,8 @@
 #pragma once
-// Adaptive send rate: additive-multiplicative climb toward the cap, and a
-// multiplicative back-off when the path shows saturation. Pure logic fed one
-// sample per control tick (~100 ms) so it is tested without any packets.
+// Adaptive send rate, TCP-style: slow start (the rate doubles every healthy
+// tick) until the first sign of saturation, then additive increase; a
+// multiplicative back-off whenever the path shows saturation. Pure logic fed
+// one sample per control tick (~100 ms) so it is tested without any packets.
 #include <algorithm>
 #include <cstdint>
 
@@ -19,7 +20,8 @@ struct RateControlOptions {
     std::uint64_t cap = 0;          // --rate; 0 = no cap (climb until the path pushes back)
     bool adaptive = true;
     std::uint64_t floor = 1'000;    // never back off below this
-    double increase = 1.25;         // per healthy tick
+    double slow_start = 2.0;        // per healthy tick until the first saturation
+    double additive = 0.05;         // then + this share of the rate where saturation was first seen, per healthy tick
     double decrease = 0.7;          // per saturated tick
     double yield_drop = 0.5;        // reply yield falling below this fraction of its baseline = saturation
     std::uint64_t min_sample = 2'000; // probes per tick before the yield is trusted
@@ -36,16 +38,32 @@ public:
     }
 
     std::uint64_t rate() const noexcept { return rate_; } // 0 = unlimited (fixed mode without cap)
+    std::uint64_t cap() const noexcept { return options_.cap; }
     bool saturated_last_tick() const noexcept { return saturated_; }
+    bool in_slow_start() const noexcept { return step_ == 0; }
+    // Why the rate last went down ("drops", "result ring", "reply yield"), or "" if it never did.
+    const char* last_backoff() const noexcept { return last_backoff_; }
+
+    // Live control (SIGUSR1/SIGUSR2): a new cap; 0 = none. The rate follows at once when above it.
+    void set_cap(std::uint64_t cap) noexcept {
+        options_.cap = cap;
+        if (cap && options_.floor > cap) options_.floor = cap;
+        if (!options_.adaptive) rate_ = cap;
+        else if (cap && rate_ > cap) rate_ = cap;
+    }
 
     std::uint64_t update(const RateSample& s) {
         if (!options_.adaptive) return rate_;
-        saturated_ = s.drops > 0 || s.ring_fill > 0.25 || falling_yield(s);
+        const char* cause = s.drops > 0 ? "drops" : s.ring_fill > 0.25 ? "result ring" : falling_yield(s) ? "reply yield" : nullptr;
+        saturated_ = cause != nullptr;
         if (saturated_) {
+            last_backoff_ = cause;
+            // Slow start ends here: from now on, climb by a share of this rate.
+            if (step_ == 0) step_ = std::max<std::uint64_t>(1, std::uint64_t(double(rate_) * options_.additive));
             rate_ = std::max(options_.floor, std::uint64_t(double(rate_) * options_.decrease));
         } else if (s.tx_stalls == 0 || s.sent + s.sent / 10 >= expected_per_tick()) {
             // Climb only when we actually sent what the last rate allowed.
-            std::uint64_t next = std::uint64_t(double(rate_) * options_.increase);
+            std::uint64_t next = step_ == 0 ? std::uint64_t(double(rate_) * options_.slow_start) : rate_ + step_;
             if (options_.cap) next = std::min(next, options_.cap);
             rate_ = std::max(next, rate_);
         }
@@ -71,6 +89,8 @@ private:
     std::uint64_t rate_ = 0;
     double baseline_ = -1;
     bool saturated_ = false;
+    std::uint64_t step_ = 0; // additive step; 0 while in slow start
+    const char* last_backoff_ = "";
 };
 
 } // namespace ws

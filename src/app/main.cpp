@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <functional>
 #include <cstdio>
@@ -36,6 +37,7 @@ namespace {
 
 // Exit codes (docs/USAGE.md, docs/wirespeed.1, the --help footer). 3 (a guard
 // stopped the scan) and 130 (SIGINT/SIGTERM) come from the engine.
+const auto g_process_start = std::chrono::steady_clock::now(); // start-up phases are measured from here
 constexpr int exit_usage = 1;
 constexpr int exit_runtime = 2;
 constexpr const char* exit_codes_footer =
@@ -48,13 +50,18 @@ struct DataPlane {
     std::unique_ptr<ws::dp::Eal> eal;
     std::uint16_t port_id = 0;
     std::vector<unsigned> workers;
+    double eal_seconds = 0;
 };
 
-DataPlane bring_up(const ws::PortSpec& spec, unsigned tx, unsigned rx) {
+DataPlane bring_up(const ws::PortSpec& spec, unsigned tx, unsigned rx, unsigned memory_mb) {
     DataPlane dp;
-    dp.argv = ws::dp::build_eal_argv(spec, ws::dp::probe_eal_layout(tx, rx));
+    ws::dp::EalLayout layout = ws::dp::probe_eal_layout(tx, rx);
+    layout.memory_mb = memory_mb;
+    dp.argv = ws::dp::build_eal_argv(spec, layout);
     if (spec.verbosity >= 1) fmt::print(stderr, "wirespeed: EAL argv: {}\n", fmt::join(dp.argv, " "));
+    const auto eal_start = std::chrono::steady_clock::now();
     dp.eal = std::make_unique<ws::dp::Eal>(dp.argv);
+    dp.eal_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eal_start).count();
     const std::uint16_t first = rte_eth_find_next_owned_by(0, RTE_ETH_DEV_NO_OWNER);
     if (first >= RTE_MAX_ETHPORTS) throw ws::Error("DPDK found no port: check --interface, --pci or --vdev");
     dp.port_id = first;
@@ -87,7 +94,8 @@ int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& arg
                    plan.space->targets().count(), plan.blocklisted, plan.excluded);
     DataPlane dp;
     try {
-        dp = bring_up(config.port, config.tx_cores, config.rx_cores);
+        dp = bring_up(config.port, config.tx_cores, config.rx_cores,
+                      ws::dp::scan_memory_mb(config.tx_cores, config.rx_cores, plan.shard.size() * (1 + config.retries)));
     } catch (const ws::Error& e) {
         fmt::print(stderr, "wirespeed: {}\n", e.what());
         return exit_runtime;
@@ -100,6 +108,8 @@ int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& arg
     setup.args = args;
     setup.resume = resume;
     setup.effective_config = effective_config;
+    setup.process_start = g_process_start;
+    setup.eal_seconds = dp.eal_seconds;
     ws::dp::install_signal_handlers();
     try {
         return ws::dp::run_scan(config, plan, setup).exit_code;
@@ -143,7 +153,7 @@ int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
     }
     DataPlane dp;
     try {
-        dp = bring_up(spec, 0, 1);
+        dp = bring_up(spec, 0, 1, 256);
     } catch (const ws::Error& e) {
         fmt::print(stderr, "wirespeed: {}\n", e.what());
         return exit_runtime;

@@ -36,6 +36,7 @@ std::size_t Collector::drain_ring(rte_ring* ring, unsigned at_least) {
     drained_.fetch_add(total, std::memory_order_relaxed);
     open_.store(sink_.open(), std::memory_order_relaxed);
     kept_.store(sink_.rows(), std::memory_order_relaxed);
+    answered_.store(sink_.open() + sink_.closed() + sink_.filtered(), std::memory_order_relaxed);
     return total;
 }
 

@@ -49,6 +49,9 @@ public:
     std::uint64_t drained() const noexcept { return drained_.load(std::memory_order_relaxed); }
     std::uint64_t open() const noexcept { return open_.load(std::memory_order_relaxed); }
     std::uint64_t kept() const noexcept { return kept_.load(std::memory_order_relaxed); }
+    // Distinct (address, port) pairs answered so far, kept or not (resume's replay included):
+    // when it reaches the number of pairs probed, nothing is left to wait for.
+    std::uint64_t answered() const noexcept { return answered_.load(std::memory_order_relaxed); }
     bool failed() const noexcept { return failed_.load(std::memory_order_relaxed); }
     double fullest_ring() const noexcept; // 0..1, for the control loop
 
@@ -65,7 +68,7 @@ private:
     std::atomic<bool> stop_{false};
     std::atomic<bool> final_checkpoint_{false};
     std::atomic<bool> failed_{false};
-    std::atomic<std::uint64_t> drained_{0}, open_{0}, kept_{0};
+    std::atomic<std::uint64_t> drained_{0}, open_{0}, kept_{0}, answered_{0};
     std::exception_ptr error_;
     std::optional<CheckpointSource> checkpoints_;
     std::deque<std::pair<std::chrono::steady_clock::time_point, std::vector<std::uint64_t>>> samples_;

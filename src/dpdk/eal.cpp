@@ -33,7 +33,7 @@ std::vector<std::string> build_eal_argv(const PortSpec& port, const EalLayout& l
     argv.push_back("--file-prefix=" + layout.file_prefix);
     if (!layout.hugepages) {
         // Virtual PMDs work from malloc'd memory; --in-memory cannot be combined with it in 22.11.
-        argv.insert(argv.end(), {"--no-huge", "-m", "1024", "--no-shconf"});
+        argv.insert(argv.end(), {"--no-huge", "-m", std::to_string(layout.memory_mb ? layout.memory_mb : 1024), "--no-shconf"});
     } else {
         argv.push_back("--in-memory");
     }

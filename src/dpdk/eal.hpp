@@ -14,6 +14,8 @@ struct EalLayout {
     std::vector<unsigned> cpus; // CPUs this process may run on (sched_getaffinity)
     bool hugepages = false;     // free hugepages exist
     std::string file_prefix;    // unique per process
+    unsigned memory_mb = 0;     // --no-huge memory; 0 = 1024. Sized from the scan (scan_memory_mb): start-up
+                                // time and RSS grow with it, since EAL maps and zeroes all of it
 };
 
 // Pure: no EAL call. The default lcore map puts the main lcore (control loop)

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -34,8 +36,10 @@ namespace ws::dp {
 namespace {
 
 std::atomic<int> g_signals{0};
+std::atomic<int> g_cap_up{0}, g_cap_down{0}; // SIGUSR1 / SIGUSR2: the cap +-10%
 
 extern "C" void on_signal(int) { g_signals.fetch_add(1, std::memory_order_relaxed); }
+extern "C" void on_cap_signal(int signal) { (signal == SIGUSR1 ? g_cap_up : g_cap_down).fetch_add(1, std::memory_order_relaxed); }
 
 double unix_now() {
     timespec ts{};
@@ -146,7 +150,7 @@ std::string json_string(std::string_view text) {
 // first packet) and written once at the end; close() reports any write error.
 void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup,
                     const Port& port, const ScanOutcome& outcome, double tx_pps, double send_duration, std::uint32_t source_ip,
-                    const MacAddress& gateway_mac) {
+                    const MacAddress& gateway_mac, const std::string& phases) {
     const auto& c = outcome.counters;
     std::string rejected;
     for (std::size_t i = 0; i < reject_reason_count; ++i)
@@ -159,13 +163,13 @@ void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& 
                "\"open\":{},\"closed\":{},\"filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
                "\"targets\":{},\"ports\":{},\"shard\":\"{}/{}\",\"rate_cap\":{},\"rate_mode\":\"{}\",\"final_rate\":{},"
                "\"ring_full\":{},\"kernel_rx_dropped\":{},\"repairs\":{},\"resent\":{},\"retries\":{},\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
-               "\"args\":[{}],\"config\":{},\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{}}},"
+               "\"args\":[{}],\"config\":{},\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{}}},\"phases\":{{{}}},\"all_answered\":{},"
                "\"port\":{{\"driver\":\"{}\",\"mac\":\"{}\",\"rx_queues\":{},\"tx_queues\":{},\"rx_desc\":{},\"tx_desc\":{},\"rss\":{},\"tx_checksum_offload\":{}}}}}\n",
                c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, c.duplicates,
                c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->ports().count(),
                config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
                outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, outcome.repairs, outcome.resent, config.retries, format_ipv4(source_ip), format_mac(gateway_mac), rejected, args, json_string(setup.effective_config), argv,
-               setup.tx_lcores.size(), setup.rx_lcores.size(), port.caps().driver, format_mac(port.mac()),
+               setup.tx_lcores.size(), setup.rx_lcores.size(), phases, outcome.all_answered, port.caps().driver, format_mac(port.mac()),
                setup.rx_lcores.size(), setup.tx_lcores.size(), port.rx_desc(), port.tx_desc(), port.rss(), port.tx_checksum_offload()));
     file.close();
 }
@@ -188,6 +192,9 @@ void install_signal_handlers() {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    sa.sa_handler = on_cap_signal;
+    sigaction(SIGUSR1, &sa, nullptr);
+    sigaction(SIGUSR2, &sa, nullptr);
 }
 
 int signals_received() noexcept { return g_signals.load(std::memory_order_relaxed); }
@@ -257,7 +264,32 @@ struct ScanState {
     std::vector<std::unique_ptr<RetrySchedule>> schedules;
     std::unique_ptr<RateController> rate_control;
     std::unique_ptr<Collector> collector;
+    // Start-up phases: name, seconds since the process started at its end.
+    std::vector<std::pair<const char*, double>> phases;
+    void phase_done(const char* name, const EngineSetup& setup) {
+        phases.emplace_back(name, std::chrono::duration<double>(std::chrono::steady_clock::now() - setup.process_start).count());
+    }
 };
+
+std::string format_phases(const ScanState& s, const EngineSetup& setup, const char* style) {
+    std::string out;
+    double previous = 0;
+    const bool json = std::string_view(style) == "json";
+    if (json) out = fmt::format("\"eal_s\":{:.4f}", setup.eal_seconds);
+    else out = fmt::format("eal {:.3f} s", setup.eal_seconds);
+    for (const auto& [name, at] : s.phases) {
+        if (std::string_view(name) == "eal") {
+            previous = at;
+            continue;
+        }
+        out += json ? fmt::format(",\"{}_s\":{:.4f}", name, at - previous) : fmt::format(", {} {:.3f} s", name, at - previous);
+        previous = at;
+    }
+    if (!s.phases.empty())
+        out += json ? fmt::format(",\"first_probe_at_s\":{:.4f}", s.phases.back().second)
+                    : fmt::format("; first probe {:.3f} s after start", s.phases.back().second);
+    return out;
+}
 
 // Every lcore launched is joined when the scan ends, however it ends: an
 // exception after rte_eal_remote_launch unwinds through this guard, which
@@ -295,7 +327,7 @@ void bring_up_port(ScanState& s, const ScanConfig& config, const EngineSetup& se
     const unsigned pool_size = mempool_size(rx_count, default_rx_desc, tx_count, default_tx_desc, tx_count + rx_count + 1, cache, burst_size);
     s.rx_pool = std::make_unique<Mempool>(s.tag + "rx", pool_size, cache, s.socket);
     for (unsigned i = 0; i < tx_count; ++i)
-        s.tx_pools.push_back(std::make_unique<Mempool>(fmt::format("{}tx{}", s.tag, i), pool_size, cache, s.socket));
+        s.tx_pools.push_back(std::make_unique<Mempool>(fmt::format("{}tx{}", s.tag, i), pool_size, cache, s.socket, max_probe_frame));
     s.port = std::make_unique<Port>(setup.port_id, rx_count, tx_count, s.rx_pool->get(), config.verbosity);
 }
 
@@ -387,9 +419,10 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
         s.txs.push_back(std::move(tx));
     }
     for (unsigned i = 0; i < rx_count; ++i) {
-        // 2^20 records (32 MiB) absorb seconds of collector stalls (a WAL
+        // Up to 2^20 records (32 MiB) absorb seconds of collector stalls (a WAL
         // checkpoint, a descheduled thread) at lab rates before any loss.
-        s.result_rings.push_back(std::make_unique<ResultRing>(fmt::format("{}res{}", s.tag, i), 1u << 20, s.socket));
+        s.result_rings.push_back(std::make_unique<ResultRing>(
+            fmt::format("{}res{}", s.tag, i), result_ring_count(plan.shard.size() * (1 + config.retries)), s.socket));
         s.control_rings.push_back(std::make_unique<FrameRing>(fmt::format("{}ctl{}", s.tag, i), 1024, s.socket));
         auto rx = std::make_unique<RxLcore>();
         rx->port = s.port->id();
@@ -436,12 +469,13 @@ struct LoopResult {
     std::uint64_t repairs = 0;
     double send_end_s = -1; // elapsed time at the last tick still in the send phase
     std::uint64_t kernel_drops_at_start = 0;
+    bool all_answered = false; // ended early: every pair answered
     std::chrono::steady_clock::time_point t0;
 };
 
 // ---- the control loop (main lcore, every 100 ms): counters, rate, repairs,
 // status, guards, signals, and the end of the wait window.
-LoopResult control_loop(ScanState& s, const ScanConfig& config) {
+LoopResult control_loop(ScanState& s, const ScanConfig& config, std::uint64_t pairs) {
     const unsigned tx_count = unsigned(s.txs.size());
     auto& txs = s.txs;
     LoopResult out;
@@ -477,6 +511,7 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config) {
     // Each TX lcore's progress at the last three ticks: a drop seen now hit
     // replies to probes sent since the oldest, which are re-sent (repaired).
     std::deque<std::vector<std::uint64_t>> slot_history;
+    int cap_ups = 0, cap_downs = 0;
 
     for (;;) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -491,6 +526,14 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config) {
                                     (ps.rx_nombuf - previous_port.rx_nombuf) + (t.ring_full - previous.ring_full);
         previous_kernel_drops = kernel_drops;
         drops_total += drops;
+        // Live control: SIGUSR1 raises the cap by 10%, SIGUSR2 lowers it (from
+        // the current rate when there is no cap yet).
+        for (const int ups = g_cap_up.load(); cap_ups < ups; ++cap_ups)
+            if (const std::uint64_t cap = s.rate_control->cap()) s.rate_control->set_cap(cap + std::max<std::uint64_t>(1, cap / 10));
+        for (const int downs = g_cap_down.load(); cap_downs < downs; ++cap_downs) {
+            const std::uint64_t base = s.rate_control->cap() ? s.rate_control->cap() : std::max<std::uint64_t>(previous.sent ? t.sent - previous.sent : 0, 1) * 10;
+            s.rate_control->set_cap(std::max<std::uint64_t>(1, base - base / 10));
+        }
         const std::uint64_t rate = s.rate_control->update(RateSample{t.sent - previous.sent, t.results - previous.results, drops,
                                                                      t.short_bursts - previous.short_bursts, s.collector->fullest_ring()});
         for (auto& tx : txs) tx->rate_pps.store((rate + tx_count - 1) / tx_count, std::memory_order_relaxed);
@@ -523,18 +566,21 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config) {
         const double eta = waiting ? std::max(0.0, config.wait_seconds - seconds_since(wait_since))
                            : pps_now > 0 ? double(total_slots - t.slots) / pps_now + config.wait_seconds : -1;
         const std::uint64_t hits = s.collector->open();
+        const std::uint64_t cap = s.rate_control->cap();
+        const char* backoff = s.rate_control->last_backoff();
         if (show_status && tty)
-            fmt::print(stderr, "\r{} {:5.1f}% ETA {} sent {} ({}pps now, {}pps avg) replies {} open {} ({:.3f}%) drops {}{}\x1b[K",
+            fmt::print(stderr, "\r{} {:5.1f}% ETA {} sent {} ({}pps now, {}pps avg, rate {}/{}{}) replies {} open {} ({:.3f}%) drops {}{}\x1b[K",
                        format_duration(now), done * 100, format_duration(eta), t.sent, format_rate(pps_now),
-                       format_rate(pps_avg), t.results, hits, t.sent ? 100.0 * double(hits) / double(t.sent) : 0.0,
-                       drops_total, waiting ? " [waiting]" : "");
+                       format_rate(pps_avg), rate ? format_rate(double(rate)) : "max", cap ? format_rate(double(cap)) : "no cap",
+                       *backoff ? fmt::format(", backed off: {}", backoff) : "", t.results, hits,
+                       t.sent ? 100.0 * double(hits) / double(t.sent) : 0.0, drops_total, waiting ? " [waiting]" : "");
         if (now - last_json >= 1.0 && ((show_status && !tty) || s.status->is_open())) {
             last_json = now;
             const std::string line = fmt::format(
                 "{{\"type\":\"status\",\"elapsed_s\":{:.1f},\"done_pct\":{:.2f},\"eta_s\":{:.1f},\"sent\":{},\"pps_now\":{:.0f},"
-                "\"pps_avg\":{:.0f},\"rate\":{},\"replies\":{},\"open\":{},\"drops\":{},\"phase\":\"{}\"}}\n",
-                now, done * 100, eta, t.sent, pps_now, pps_avg, rate, t.results, hits, drops_total,
-                waiting ? "waiting" : "sending");
+                "\"pps_avg\":{:.0f},\"rate\":{},\"cap\":{},\"backoff\":\"{}\",\"replies\":{},\"open\":{},\"answered\":{},\"drops\":{},\"phase\":\"{}\"}}\n",
+                now, done * 100, eta, t.sent, pps_now, pps_avg, rate, cap, backoff, t.results, hits, s.collector->answered(),
+                drops_total, waiting ? "waiting" : "sending");
             if (show_status && !tty) std::fputs(line.c_str(), stderr);
             s.status->append(line);
         }
@@ -571,6 +617,14 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config) {
             break;
         }
         if (!waiting) out.send_end_s = now;
+        // Early exit: every pair of this scan has answered (the collector's
+        // dedup counts distinct pairs), so neither retries nor the rest of the
+        // wait window can add anything. --wait stays the upper bound.
+        if (pairs && s.collector->answered() >= pairs) {
+            s.flags.stop_tx.store(true);
+            out.all_answered = true;
+            break;
+        }
         if (!waiting && t.tx_done) start_waiting();
         if (waiting && seconds_since(wait_since) >= config.wait_seconds) break;
     }
@@ -597,6 +651,7 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
     outcome.final_rate = s.rate_control->rate();
     outcome.resent = t.resent;
     outcome.repairs = loop.repairs;
+    outcome.all_answered = loop.all_answered;
     std::vector<std::string> failures;
     auto attempt = [&](auto&& step) {
         try {
@@ -628,7 +683,8 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
     if (s.metadata) {
         c.status = status();
         attempt([&] {
-            write_metadata(*s.metadata, config, plan, setup, *s.port, outcome, tx_pps, send_duration, s.source_ip, s.gateway_mac);
+            write_metadata(*s.metadata, config, plan, setup, *s.port, outcome, tx_pps, send_duration, s.source_ip, s.gateway_mac,
+                           format_phases(s, setup, "json"));
         });
     }
     c.status = status();
@@ -668,14 +724,35 @@ void mark_failed(ScanState& s) noexcept {
 
 } // namespace
 
+unsigned result_ring_count(std::uint64_t planned_probes) noexcept {
+    constexpr std::uint64_t smallest = 1u << 12, largest = 1u << 20;
+    return unsigned(std::bit_ceil(std::clamp(planned_probes, smallest, largest)));
+}
+
+unsigned scan_memory_mb(unsigned tx_lcores, unsigned rx_lcores, std::uint64_t planned_probes) noexcept {
+    constexpr std::uint64_t overhead = 384; // the mbuf, the headroom and the mempool's object header, rounded up
+    constexpr std::uint64_t eal_own = 48ull << 20; // EAL heap, ethdev and PMD structures, malloc slack
+    const std::uint64_t mbufs =
+        mempool_size(rx_lcores, default_rx_desc, tx_lcores, default_tx_desc, tx_lcores + rx_lcores + 1, 256, burst_size);
+    const std::uint64_t pools = mbufs * (RTE_MBUF_DEFAULT_DATAROOM + overhead) + tx_lcores * mbufs * (max_probe_frame + overhead);
+    const std::uint64_t rings = std::uint64_t(rx_lcores) * (result_ring_count(planned_probes) * sizeof(ResultRecord) + (64u << 10));
+    const std::uint64_t bytes = (pools + rings) * 5 / 4 + eal_own;
+    return unsigned(((bytes >> 20) + 15) / 16 * 16);
+}
+
 ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup) {
     if (setup.tx_lcores.empty() || setup.rx_lcores.empty()) throw Error("need at least one TX and one RX lcore");
     ScanState s;
     try {
+        s.phase_done("eal", setup);
         bring_up_port(s, config, setup);
+        s.phase_done("port", setup);
         open_files(s, config, plan, setup);
+        s.phase_done("files", setup);
         resolve_addresses(s, config, plan, setup);
+        s.phase_done("arp", setup);
         build_lcores(s, config, plan, setup);
+        s.phase_done("lcores", setup);
     } catch (...) {
         mark_failed(s);
         throw;
@@ -687,7 +764,9 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         s.collector->start();
         for (unsigned i = 0; i < s.rxs.size(); ++i) lcores.launch(rx_lcore_main, s.rxs[i].get(), setup.rx_lcores[i], "RX");
         for (unsigned i = 0; i < s.txs.size(); ++i) lcores.launch(tx_lcore_main, s.txs[i].get(), setup.tx_lcores[i], "TX");
-        loop = control_loop(s, config);
+        s.phase_done("launch", setup);
+        if (config.verbosity >= 1) fmt::print(stderr, "wirespeed: start-up: {}\n", format_phases(s, setup, "text"));
+        loop = control_loop(s, config, plan.shard.size());
     } catch (...) {
         lcores.join();
         mark_failed(s);

@@ -4,6 +4,7 @@
 // collector, lcores), then the control loop on the calling (main) lcore, then
 // an ordered shutdown. The CLI and the hermetic tests both call run_scan().
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +25,10 @@ struct EngineSetup {
     std::vector<std::string> args;     // the command line, recorded in scans.config for --resume
     std::string effective_config;      // the effective configuration as TOML (--echo's text), for the metadata
     const ResumePoint* resume = nullptr; // continue this checkpoint instead of starting afresh
+    // Start-up phases, for -v and the metadata: when the process started and
+    // how long EAL initialisation took (both measured by the caller).
+    std::chrono::steady_clock::time_point process_start = std::chrono::steady_clock::now();
+    double eal_seconds = 0;
 };
 
 struct ScanOutcome {
@@ -33,9 +38,17 @@ struct ScanOutcome {
     std::uint64_t ring_full = 0, arp_answered = 0, resets_sent = 0, kernel_rx_dropped = 0;
     std::uint64_t final_rate = 0;
     std::uint64_t repairs = 0, resent = 0; // drop-driven re-sends: requests, probes
+    bool all_answered = false; // ended early: every pair answered before --wait ran out
 };
 
 ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup);
+
+// Sizes from the scan, so a one-host scan starts in milliseconds with a few
+// MiB while an internet sweep keeps deep rings: the result ring holds every
+// reply of a small scan and 2^20 records (32 MiB) at most; EAL memory covers
+// the pools, the rings and EAL's own structures.
+unsigned result_ring_count(std::uint64_t planned_probes) noexcept;
+unsigned scan_memory_mb(unsigned tx_lcores, unsigned rx_lcores, std::uint64_t planned_probes) noexcept;
 
 // SIGINT/SIGTERM: the first stops sending and lets the scan drain and
 // commit; the second skips the wait window (a final commit still happens).

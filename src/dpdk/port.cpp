@@ -12,8 +12,8 @@
 
 namespace ws::dp {
 
-Mempool::Mempool(const std::string& name, unsigned n, unsigned cache, int socket) {
-    pool_ = rte_pktmbuf_pool_create(name.c_str(), n, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+Mempool::Mempool(const std::string& name, unsigned n, unsigned cache, int socket, unsigned data_room) {
+    pool_ = rte_pktmbuf_pool_create(name.c_str(), n, cache, 0, std::uint16_t(RTE_PKTMBUF_HEADROOM + data_room), socket);
     if (!pool_) throw Error(fmt::format("cannot create mempool \"{}\" of {} mbufs: {}", name, n, rte_strerror(rte_errno)));
 }
 
@@ -22,7 +22,7 @@ Mempool::~Mempool() { rte_mempool_free(pool_); }
 unsigned mempool_size(unsigned rx_queues, unsigned rx_desc, unsigned tx_queues, unsigned tx_desc, unsigned lcores,
                       unsigned cache, unsigned burst) {
     const unsigned need = rx_queues * rx_desc + tx_queues * tx_desc + lcores * (cache * 3 / 2 + burst);
-    const unsigned wanted = std::max(need, 8192u);
+    const unsigned wanted = std::max(need, 8191u);
     return std::bit_ceil(wanted + 1) - 1;
 }
 

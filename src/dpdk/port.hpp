@@ -17,10 +17,17 @@ namespace ws::dp {
 constexpr unsigned default_rx_desc = 4096;
 constexpr unsigned default_tx_desc = 1024;
 
+// The largest probe frame a TX pool's mbuf holds (a SYN with every TCP option
+// is 78 bytes): TX pools of small mbufs start faster and take less memory.
+// A probe type with larger payloads raises it.
+constexpr unsigned max_probe_frame = 256;
+
 class Mempool {
 public:
     // n mbufs with a per-lcore cache; see mempool_size() for the formula.
-    Mempool(const std::string& name, unsigned n, unsigned cache, int socket);
+    // data_room: bytes after the headroom; a full Ethernet frame by default
+    // (RX), max_probe_frame for the TX pools whose mbufs only ever hold probes.
+    Mempool(const std::string& name, unsigned n, unsigned cache, int socket, unsigned data_room = RTE_MBUF_DEFAULT_DATAROOM);
     ~Mempool();
     Mempool(const Mempool&) = delete;
     Mempool& operator=(const Mempool&) = delete;

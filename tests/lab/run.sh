@@ -94,7 +94,9 @@ test_af_xdp() { test_e2e lab-af-xdp --xdp; }
 # All 65535 ports of one host: every listener found, nothing else, 65535 included.
 test_all_ports() {
   local db="$WORK/allports.db"
-  ws_scan 198.19.0.5 -p - --rate 500k --db "$db" -q 2>"$WORK/allports.err" ||
+  # Every port answers (open or closed): the scan ends as soon as the last
+  # answer is in (all_answered), not after the wait window.
+  ws_scan 198.19.0.5 -p - --rate 500k --db "$db" -q --metadata "$WORK/allports.json" 2>"$WORK/allports.err" ||
     { fail all-ports "scan exited non-zero: $(tail -1 "$WORK/allports.err")"; return; }
   grep '^198\.19\.0\.5:' "$TRUTH" | sort > "$WORK/allports.want"
   db_pairs "$db" open > "$WORK/allports.got"
@@ -102,6 +104,7 @@ test_all_ports() {
   grep -qx '198.19.0.5:65535' "$WORK/allports.got" || { fail all-ports "port 65535 missing"; return; }
   local sent; sent=$(sqlite3 "$db" "SELECT sent FROM scans")
   [[ $sent -eq 65535 ]] || { fail all-ports "sent $sent probes, expected 65535"; return; }
+  grep -q '"all_answered":true' "$WORK/allports.json" || { fail all-ports "metadata does not say all_answered"; return; }
   pass all-ports
 }
 

@@ -43,11 +43,51 @@ TEST(RateControl, DoesNotClimbWhenTheRateIsNotReached) {
     EXPECT_EQ(rc.rate(), start);
 }
 
-TEST(RateControl, UncappedAdaptiveStartsModestly) {
+TEST(RateControl, UncappedAdaptiveStartsModestlyAndDoublesInSlowStart) {
     RateController rc({.cap = 0});
     EXPECT_EQ(rc.rate(), 100'000u);
+    EXPECT_TRUE(rc.in_slow_start());
     rc.update({.sent = 10'000});
-    EXPECT_EQ(rc.rate(), 125'000u);
+    EXPECT_EQ(rc.rate(), 200'000u);
+    rc.update({.sent = 20'000});
+    EXPECT_EQ(rc.rate(), 400'000u);
+}
+
+// No replies at all (net_null): no signal, so the rate climbs straight up.
+TEST(RateControl, WithoutAnySignalTheRateClimbsToThePortsLimit) {
+    RateController rc({.cap = 0});
+    for (int tick = 0; tick < 10; ++tick) rc.update({.sent = rc.rate() / 10});
+    EXPECT_EQ(rc.rate(), 100'000u << 10);
+}
+
+// After the first saturation: multiplicative back-off, then additive increase
+// by 5% of the rate where saturation was first seen.
+TEST(RateControl, SlowStartEndsAtTheFirstSaturationThenClimbsAdditively) {
+    RateController rc({.cap = 0});
+    rc.update({.sent = 10'000});             // 200k
+    rc.update({.sent = 20'000});             // 400k
+    rc.update({.sent = 40'000, .drops = 5}); // saturated at 400k -> 280k, step 20k
+    EXPECT_FALSE(rc.in_slow_start());
+    EXPECT_EQ(rc.rate(), 280'000u);
+    EXPECT_STREQ(rc.last_backoff(), "drops");
+    rc.update({.sent = 28'000});
+    EXPECT_EQ(rc.rate(), 300'000u);
+    rc.update({.sent = 30'000});
+    EXPECT_EQ(rc.rate(), 320'000u);
+    rc.update({.sent = 32'000, .ring_fill = 0.5});
+    EXPECT_STREQ(rc.last_backoff(), "result ring");
+}
+
+TEST(RateControl, LiveCapChanges) {
+    RateController rc({.cap = 1'000'000});
+    rc.update({.sent = 25'000}); // 500k
+    rc.set_cap(300'000);
+    EXPECT_EQ(rc.rate(), 300'000u);
+    rc.update({.sent = 30'000});
+    EXPECT_EQ(rc.rate(), 300'000u);
+    RateController fixed({.cap = 50'000, .adaptive = false});
+    fixed.set_cap(55'000);
+    EXPECT_EQ(fixed.rate(), 55'000u);
 }
 
 // A cap below the back-off floor (1,000 pps) is still a cap: the adaptive
