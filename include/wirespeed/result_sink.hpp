@@ -87,6 +87,7 @@ public:
     Deduplicator(const ScanSpace* space, std::uint64_t bitmap_limit_bytes = 512ull << 20);
     ~Deduplicator();
     bool first_time(std::uint32_t address, std::uint16_t port);
+    bool seen(std::uint32_t address, std::uint16_t port) const; // no insert
     std::uint64_t memory_bytes() const noexcept;
 
 private:
@@ -122,6 +123,8 @@ public:
     std::uint64_t closed() const noexcept { return closed_; }
     std::uint64_t filtered() const noexcept { return filtered_; }
     std::uint64_t duplicates() const noexcept { return duplicates_; }
+    // Has (address, port) answered (any state, kept or not)? The collector thread only.
+    bool answered(std::uint32_t address, std::uint16_t port) const { return dedup_.seen(address, port); }
     std::uint64_t rows() const noexcept { return rows_; }
 
 private:

@@ -49,6 +49,8 @@ struct ScanConfig {
     double wait_seconds = 8;
     std::uint32_t retries = 0;
     double retry_delay_seconds = 1;
+    std::uint64_t verify = 2000; // --verify: non-responders probed again to estimate recall (0 = none)
+    bool repair = true;          // --no-repair: do not re-send when the estimate shows misses
     std::optional<std::uint64_t> seed;
     std::uint32_t shard_index = 0;
     std::uint32_t shard_count = 1;

@@ -108,6 +108,8 @@ const std::map<std::string, KeyInfo>& key_table() {
         {"wait", {Kind::string_or_number, str(&ScanOptions::wait)}},
         {"retries", {Kind::string_or_integer, str(&ScanOptions::retries)}},
         {"retry-delay", {Kind::string_or_number, str(&ScanOptions::retry_delay)}},
+        {"verify", {Kind::string_or_integer, str(&ScanOptions::verify)}},
+        {"no-repair", {Kind::boolean, boolean(&ScanOptions::no_repair)}},
         {"db", {Kind::string, str(&ScanOptions::db)}},
         {"no-db", {Kind::boolean, boolean(&ScanOptions::no_db)}},
         {"show", {Kind::string, str(&ScanOptions::show)}},

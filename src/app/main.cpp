@@ -302,6 +302,7 @@ const std::vector<Rule>& rules() {
         WS_RULE("--db", false, db), WS_RULE("--no-db", false, no_db), WS_RULE("--config", false, config),
         // how it runs: applied and recorded
         WS_RULE("--rate", true, rate), WS_RULE("--rate-mode", true, rate_mode), WS_RULE("--wait", true, wait),
+        WS_RULE("--verify", true, verify), WS_RULE("--no-repair", true, no_repair),
         WS_RULE("--output-list", true, output_list), WS_RULE("--output-json", true, output_json),
         WS_RULE("--output-csv", true, output_csv), WS_RULE("--fields", true, fields), WS_RULE("--output-xml", true, output_xml),
         WS_RULE("--output-grepable", true, output_grepable), WS_RULE("--status-file", true, status_file),

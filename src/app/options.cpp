@@ -42,6 +42,8 @@ void add_scan_options(CLI::App& scan, ScanOptions& o) {
     scan.add_option("--wait", o.wait, "seconds to keep receiving after the last probe (default 8)")->group("Timing");
     scan.add_option("--retries", o.retries, "extra probes per target (default 0)")->group("Timing");
     scan.add_option("--retry-delay", o.retry_delay, "seconds between a target's probes (default 1)")->group("Timing");
+    scan.add_option("--verify", o.verify, "non-responders probed again during the wait window to estimate recall (default 2000; 0 = none)")->group("Timing");
+    scan.add_flag("--no-repair", o.no_repair, "do not re-send the scan when the recall estimate shows missed responders")->group("Timing");
     scan.add_option("--resume", o.resume, "continue the interrupted or killed scan recorded in DB (nothing else needed)")->group("Output");
     scan.add_option("--db", o.db, "SQLite database (default wirespeed.db)")->group("Output");
     scan.add_flag("--no-db", o.no_db, "do not write a database")->group("Output");
@@ -128,6 +130,8 @@ ws::ScanConfig to_scan_config(const ScanOptions& o) {
     config.wait_seconds = seconds_option("--wait", o.wait, 3600);
     config.retries = std::uint32_t(uint_option("--retries", o.retries, 100));
     config.retry_delay_seconds = seconds_option("--retry-delay", o.retry_delay, 3600);
+    config.verify = uint_option("--verify", o.verify, 1'000'000);
+    config.repair = !o.no_repair;
     if (!o.show.empty() && o.show != "closed") throw Error(fmt::format("invalid --show \"{}\": expected closed", o.show));
     config.show_closed = o.show == "closed";
     config.db_path = o.db;

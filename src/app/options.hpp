@@ -31,7 +31,8 @@ struct ScanOptions {
     std::string db = "wirespeed.db", show, output_list, metadata;
     std::string output_json, output_csv, output_xml, output_grepable, fields;
     std::string status_file, max_runtime, min_hitrate, max_results;
-    bool no_db = false, status_json = false;
+    bool no_db = false, status_json = false, no_repair = false;
+    std::string verify = "2000";
     int verbose = 0, quiet = 0;
     std::string resume;  // --resume DB: continue the interrupted scan recorded there
     std::string config;  // --config FILE (TOML; flags win over it)

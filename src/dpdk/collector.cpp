@@ -74,6 +74,7 @@ void Collector::run() {
             const auto now = std::chrono::steady_clock::now();
             const bool commit_due = now - last_commit >= commit_every_;
             if (commit_due && checkpoints_) samples_.emplace_back(now, checkpoints_->read_slots());
+            run_pending_call();
             std::size_t n = 0;
             if (commit_due) {
                 // The checkpoint must cover every reply received before `now`:
@@ -101,6 +102,33 @@ void Collector::run() {
         error_ = std::current_exception();
         failed_.store(true);
     }
+    run_pending_call(true); // a caller may be waiting: never leave one behind
+}
+
+void Collector::call(const std::function<void(ResultSink&)>& fn) {
+    std::unique_lock lock(call_mutex_);
+    if (!thread_.joinable() || stop_.load() || thread_exited_) {
+        lock.unlock();
+        fn(sink_);
+        return;
+    }
+    call_error_ = nullptr;
+    call_ = &fn;
+    call_done_.wait(lock, [this] { return call_ == nullptr; });
+    if (call_error_) std::rethrow_exception(call_error_);
+}
+
+void Collector::run_pending_call(bool exiting) {
+    std::lock_guard lock(call_mutex_);
+    if (exiting) thread_exited_ = true; // later calls run on the caller's thread
+    if (!call_) return;
+    try {
+        (*call_)(sink_);
+    } catch (...) {
+        call_error_ = std::current_exception();
+    }
+    call_ = nullptr;
+    call_done_.notify_all();
 }
 
 void Collector::stop_and_join(bool wait_window_complete) {

@@ -4,6 +4,8 @@
 // std::thread, not an EAL lcore: SP/SC ring dequeues need no lcore id and it
 // never touches an mbuf.
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <optional>
 #include <deque>
@@ -54,6 +56,10 @@ public:
     std::uint64_t answered() const noexcept { return answered_.load(std::memory_order_relaxed); }
     bool failed() const noexcept { return failed_.load(std::memory_order_relaxed); }
     double fullest_ring() const noexcept; // 0..1, for the control loop
+    // Runs `fn` on the collector thread, between two drains, and waits for it:
+    // the control loop's way to read the sink (dedup) without sharing it.
+    // Runs it here when the thread is not running. Rethrows what fn throws.
+    void call(const std::function<void(ResultSink&)>& fn);
 
 private:
     void run();
@@ -70,6 +76,12 @@ private:
     std::atomic<bool> failed_{false};
     std::atomic<std::uint64_t> drained_{0}, open_{0}, kept_{0}, answered_{0};
     std::exception_ptr error_;
+    std::mutex call_mutex_;
+    std::condition_variable call_done_;
+    const std::function<void(ResultSink&)>* call_ = nullptr; // pending request, under call_mutex_
+    std::exception_ptr call_error_;
+    bool thread_exited_ = false; // under call_mutex_
+    void run_pending_call(bool exiting = false);
     std::optional<CheckpointSource> checkpoints_;
     std::deque<std::pair<std::chrono::steady_clock::time_point, std::vector<std::uint64_t>>> samples_;
 };

@@ -13,6 +13,8 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <random>
+#include <unordered_set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -30,6 +32,7 @@
 #include "wirespeed/error.hpp"
 #include "wirespeed/outputs.hpp"
 #include "wirespeed/rate_control.hpp"
+#include "wirespeed/recall.hpp"
 
 namespace ws::dp {
 
@@ -146,6 +149,16 @@ std::string json_string(std::string_view text) {
     return out + "\"";
 }
 
+std::string recall_json(const ScanOutcome& o) {
+    const RecallEstimate& r = o.recall;
+    if (!r.valid) return fmt::format("{{\"estimated\":false,\"all_answered\":{}}}", o.all_answered);
+    return fmt::format("{{\"estimated\":true,\"sampled\":{},\"answered\":{},\"non_responders\":{},\"found\":{},"
+                       "\"missed\":{:.1f},\"missed_low\":{:.1f},\"missed_high\":{:.1f},\"recall\":{:.6f},\"recall_low\":{:.6f},"
+                       "\"recall_high\":{:.6f},\"repair_passes\":{}}}",
+                       r.sampled, r.answered, r.non_responders, r.found, r.missed, r.missed_low, r.missed_high, r.recall(),
+                       r.recall_low(), r.recall_high(), o.repair_passes);
+}
+
 // The metadata file is opened in bring-up (so a bad path fails before the
 // first packet) and written once at the end; close() reports any write error.
 void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup,
@@ -163,13 +176,13 @@ void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& 
                "\"open\":{},\"closed\":{},\"filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
                "\"targets\":{},\"ports\":{},\"shard\":\"{}/{}\",\"rate_cap\":{},\"rate_mode\":\"{}\",\"final_rate\":{},"
                "\"ring_full\":{},\"kernel_rx_dropped\":{},\"repairs\":{},\"resent\":{},\"retries\":{},\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
-               "\"args\":[{}],\"config\":{},\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{}}},\"phases\":{{{}}},\"all_answered\":{},"
+               "\"args\":[{}],\"config\":{},\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{}}},\"phases\":{{{}}},\"all_answered\":{},\"recall\":{},"
                "\"port\":{{\"driver\":\"{}\",\"mac\":\"{}\",\"rx_queues\":{},\"tx_queues\":{},\"rx_desc\":{},\"tx_desc\":{},\"rss\":{},\"tx_checksum_offload\":{}}}}}\n",
                c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, c.duplicates,
                c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->ports().count(),
                config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
                outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, outcome.repairs, outcome.resent, config.retries, format_ipv4(source_ip), format_mac(gateway_mac), rejected, args, json_string(setup.effective_config), argv,
-               setup.tx_lcores.size(), setup.rx_lcores.size(), phases, outcome.all_answered, port.caps().driver, format_mac(port.mac()),
+               setup.tx_lcores.size(), setup.rx_lcores.size(), phases, outcome.all_answered, recall_json(outcome), port.caps().driver, format_mac(port.mac()),
                setup.rx_lcores.size(), setup.tx_lcores.size(), port.rx_desc(), port.tx_desc(), port.rss(), port.tx_checksum_offload()));
     file.close();
 }
@@ -259,6 +272,7 @@ struct ScanState {
     RunFlags flags;
     std::vector<std::unique_ptr<ResultRing>> result_rings;
     std::vector<std::unique_ptr<FrameRing>> control_rings;
+    std::unique_ptr<FrameRing> inject_ring; // main lcore -> TX lcore 0: verify probes
     std::vector<std::unique_ptr<RxLcore>> rxs;
     std::vector<std::unique_ptr<TxLcore>> txs;
     std::vector<std::unique_ptr<RetrySchedule>> schedules;
@@ -440,6 +454,9 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
         s.rxs.push_back(std::move(rx));
     }
 
+    s.inject_ring = std::make_unique<FrameRing>(fmt::format("{}inj", s.tag), 1024, s.socket);
+    s.txs[0]->control_rings.push_back(s.inject_ring->get());
+
     std::vector<rte_ring*> rings;
     for (auto& r : s.result_rings) rings.push_back(r->get());
     s.collector = std::make_unique<Collector>(rings, *s.sink);
@@ -470,12 +487,69 @@ struct LoopResult {
     double send_end_s = -1; // elapsed time at the last tick still in the send phase
     std::uint64_t kernel_drops_at_start = 0;
     bool all_answered = false; // ended early: every pair answered
+    RecallEstimate recall;     // the last verify sample's estimate
+    unsigned repair_passes = 0; // whole-scan re-sends the estimate asked for
     std::chrono::steady_clock::time_point t0;
 };
 
+// ---- verify: probes for chosen targets, crafted on the main lcore and handed
+// to TX lcore 0 through the inject ring, paced at `rate` probes per second.
+void inject_probes(ScanState& s, const ScanConfig& config, const std::vector<Target>& targets, std::uint64_t rate) {
+    const auto start = std::chrono::steady_clock::now();
+    const MacAddress our_mac = s.port->mac();
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        if (signals_received()) return;
+        const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     std::chrono::duration<double>(double(i) / double(std::max<std::uint64_t>(rate, 1))));
+        std::this_thread::sleep_until(due);
+        rte_mbuf* m = rte_pktmbuf_alloc(s.rx_pool->get());
+        if (!m) continue; // counted below as a sample that cannot answer: only ever pessimistic
+        const Target& t = targets[i];
+        const Cookie cookie = s.cookies->make(t.address, t.port, s.source_ip);
+        TcpSegment syn{our_mac, s.gateway_mac, s.source_ip, t.address, cookie.source_port, t.port, cookie.isn, 0, 0x02,
+                       1024, config.ttl, cookie.ip_id, true};
+        const std::size_t len = build_tcp_segment(rte_pktmbuf_mtod(m, std::uint8_t*), syn);
+        m->data_len = std::uint16_t(len);
+        m->pkt_len = std::uint32_t(len);
+        while (rte_ring_sp_enqueue(s.inject_ring->get(), m) != 0) {
+            if (signals_received()) {
+                rte_pktmbuf_free(m);
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        }
+    }
+}
+
+// A random sample of this shard's pairs that have not answered, drawn on the
+// collector thread (which owns the dedup structure).
+std::vector<Target> sample_non_responders(ScanState& s, const ScanPlan& plan, std::uint64_t want, std::uint64_t seed) {
+    std::vector<Target> sample;
+    s.collector->call([&](ResultSink& sink) {
+        const std::uint64_t size = plan.shard.size();
+        std::mt19937_64 rng(seed);
+        std::unordered_set<std::uint64_t> taken;
+        for (std::uint64_t attempt = 0; attempt < want * 20 && sample.size() < want && size; ++attempt) {
+            const std::uint64_t position = plan.shard.begin + rng() % size;
+            const Target t = plan.space->at(position);
+            if (!sink.answered(t.address, t.port) && taken.insert(position).second) sample.push_back(t);
+        }
+    });
+    return sample;
+}
+
+std::uint64_t count_answered(ScanState& s, const std::vector<Target>& sample) {
+    std::uint64_t answered = 0;
+    s.collector->call([&](ResultSink& sink) {
+        for (const Target& t : sample) answered += sink.answered(t.address, t.port);
+    });
+    return answered;
+}
+
 // ---- the control loop (main lcore, every 100 ms): counters, rate, repairs,
 // status, guards, signals, and the end of the wait window.
-LoopResult control_loop(ScanState& s, const ScanConfig& config, std::uint64_t pairs) {
+LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& plan) {
+    const std::uint64_t pairs = plan.shard.size();
     const unsigned tx_count = unsigned(s.txs.size());
     auto& txs = s.txs;
     LoopResult out;
@@ -512,6 +586,14 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, std::uint64_t pa
     // replies to probes sent since the oldest, which are re-sent (repaired).
     std::deque<std::vector<std::uint64_t>> slot_history;
     int cap_ups = 0, cap_downs = 0;
+    // Verify: a sample of non-responders, probed again once the late replies
+    // of the pass are in (a second into the wait window, or half of it), and
+    // counted when the window ends.
+    const bool verify = config.verify > 0 && config.wait_seconds > 0;
+    const double verify_after = std::min(1.0, config.wait_seconds / 2);
+    std::vector<Target> verify_sample;
+    bool verify_sent = false;
+    std::uint64_t answered_before_verify = 0;
 
     for (;;) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -623,10 +705,49 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, std::uint64_t pa
         if (pairs && s.collector->answered() >= pairs) {
             s.flags.stop_tx.store(true);
             out.all_answered = true;
+            out.recall = estimate_recall(pairs, 0, 0, 0); // exact: nothing left to miss
             break;
         }
         if (!waiting && t.tx_done) start_waiting();
-        if (waiting && seconds_since(wait_since) >= config.wait_seconds) break;
+        const bool stopping = out.interrupted || !out.guard.empty();
+        if (verify && waiting && !verify_sent && !stopping && seconds_since(wait_since) >= verify_after) {
+            verify_sent = true;
+            answered_before_verify = s.collector->answered();
+            verify_sample = sample_non_responders(s, plan, config.verify, plan.seed ^ (out.repair_passes + 1));
+            // At most 10k probes/s and never faster than the pass: a sample
+            // lost to our own burst would read as missed responders.
+            inject_probes(s, config, verify_sample, std::min<std::uint64_t>(rate ? rate : 10'000, 10'000));
+        }
+        if (waiting && seconds_since(wait_since) >= config.wait_seconds) {
+            if (verify_sent && !stopping) {
+                out.recall = estimate_recall(answered_before_verify, pairs - std::min(pairs, answered_before_verify),
+                                             verify_sample.size(), count_answered(s, verify_sample));
+                if (config.verbosity >= 0)
+                    fmt::print(stderr, "{}wirespeed: recall estimate: {} of {} re-probed non-responders answered; "
+                                       "about {:.0f} responders missed (95% CI {:.0f}-{:.0f})\n",
+                               tty ? "\n" : "", out.recall.answered, out.recall.sampled, out.recall.missed,
+                               out.recall.missed_low, out.recall.missed_high);
+                // Misses: re-send the whole scan at half the rate (dedup keeps
+                // the answers we have), then estimate again. At most 4 passes.
+                if (out.recall.answered > 0 && config.repair && out.repair_passes < 4) {
+                    const std::uint64_t slower = std::max<std::uint64_t>(1, (rate ? rate : 100'000) / 2);
+                    s.rate_control->set_cap(slower);
+                    for (auto& tx : txs) {
+                        tx->rate_pps.store((slower + tx_count - 1) / tx_count, std::memory_order_relaxed);
+                        tx->repair_begin.store(0, std::memory_order_relaxed);
+                        tx->repair_end.store(tx->next_slot.load(std::memory_order_relaxed), std::memory_order_relaxed);
+                        tx->repair_generation.fetch_add(1, std::memory_order_release);
+                    }
+                    ++out.repair_passes;
+                    if (config.verbosity >= 0)
+                        fmt::print(stderr, "wirespeed: repair pass {}: re-sending the scan at {} pps\n", out.repair_passes, slower);
+                    verify_sent = false;
+                    waiting = false; // the pass sends again; its own wait window follows
+                    continue;
+                }
+            }
+            break;
+        }
     }
     if (show_status && tty) fmt::print(stderr, "\n");
     return out;
@@ -652,6 +773,8 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
     outcome.resent = t.resent;
     outcome.repairs = loop.repairs;
     outcome.all_answered = loop.all_answered;
+    outcome.recall = loop.recall;
+    outcome.repair_passes = loop.repair_passes;
     std::vector<std::string> failures;
     auto attempt = [&](auto&& step) {
         try {
@@ -698,9 +821,15 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
         for (auto r : t.rejected) rejected += r;
         fmt::print(stderr,
                    "wirespeed: {} in {:.2f} s: sent {} ({}pps), replies {}, open {}, closed {}, filtered {}, duplicates {}, "
-                   "drops {} (re-sent {} probes), rejected {}{}\n",
+                   "drops {} (re-sent {} probes), rejected {}{}{}\n",
                    c.status, duration, c.sent, format_rate(tx_pps), c.replies, c.open, c.closed, c.filtered, c.duplicates,
-                   c.drops, t.resent, rejected, config.no_db ? "" : fmt::format(", database {}", config.db_path));
+                   c.drops, t.resent, rejected,
+                   loop.all_answered ? fmt::format(", every pair answered{}", loop.repair_passes ? fmt::format(" after {} repair passes", loop.repair_passes) : "")
+                   : loop.recall.valid ? fmt::format(", recall {:.2f}% (95% CI {:.2f}-{:.2f}%, {} re-probed{})", 100 * loop.recall.recall(),
+                                                     100 * loop.recall.recall_low(), 100 * loop.recall.recall_high(), loop.recall.sampled,
+                                                     loop.repair_passes ? fmt::format(", {} repair passes", loop.repair_passes) : "")
+                                       : "",
+                   config.no_db ? "" : fmt::format(", database {}", config.db_path));
     }
     return outcome;
 }
@@ -766,7 +895,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         for (unsigned i = 0; i < s.txs.size(); ++i) lcores.launch(tx_lcore_main, s.txs[i].get(), setup.tx_lcores[i], "TX");
         s.phase_done("launch", setup);
         if (config.verbosity >= 1) fmt::print(stderr, "wirespeed: start-up: {}\n", format_phases(s, setup, "text"));
-        loop = control_loop(s, config, plan.shard.size());
+        loop = control_loop(s, config, plan);
     } catch (...) {
         lcores.join();
         mark_failed(s);

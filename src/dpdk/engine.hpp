@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "wirespeed/plan.hpp"
+#include "wirespeed/recall.hpp"
 #include "wirespeed/reply.hpp"
 #include "wirespeed/result_sink.hpp"
 #include "wirespeed/resume.hpp"
@@ -39,6 +40,8 @@ struct ScanOutcome {
     std::uint64_t final_rate = 0;
     std::uint64_t repairs = 0, resent = 0; // drop-driven re-sends: requests, probes
     bool all_answered = false; // ended early: every pair answered before --wait ran out
+    RecallEstimate recall;     // --verify's estimate of the responders still missed
+    unsigned repair_passes = 0;
 };
 
 ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup);

@@ -44,6 +44,14 @@ bool Deduplicator::first_time(std::uint32_t address, std::uint16_t port) {
     return impl_->seen.insert((std::uint64_t{address} << 16) | port).second;
 }
 
+bool Deduplicator::seen(std::uint32_t address, std::uint16_t port) const {
+    if (!impl_->bits.empty()) {
+        const std::uint64_t index = impl_->space->dense_index(address, port);
+        if (index != UINT64_MAX) return (impl_->bits[index >> 6] >> (index & 63)) & 1;
+    }
+    return impl_->seen.count((std::uint64_t{address} << 16) | port) != 0;
+}
+
 std::uint64_t Deduplicator::memory_bytes() const noexcept {
     return impl_->bits.size() * 8 + impl_->seen.size() * 32;
 }

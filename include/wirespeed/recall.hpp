@@ -1,0 +1,25 @@
+#pragma once
+// How many responders did a scan miss? After the main pass, a random sample
+// of the pairs that never answered is probed again; the share of them that
+// answers now estimates the share of all non-responders that were missed.
+// Pure arithmetic (Wilson score interval), tested without packets.
+#include <cstdint>
+
+namespace ws {
+
+struct RecallEstimate {
+    bool valid = false;               // a sample was taken
+    std::uint64_t found = 0;          // distinct pairs answered, the sample's answers included
+    std::uint64_t non_responders = 0; // pairs that had not answered before the sample
+    std::uint64_t sampled = 0, answered = 0;
+    double missed = 0, missed_low = 0, missed_high = 0; // responders still missed (estimate, 95% interval)
+    // found / (found + missed): the share of responders the scan found, and its 95% interval.
+    double recall() const noexcept;
+    double recall_low() const noexcept;  // with missed_high
+    double recall_high() const noexcept; // with missed_low
+};
+
+RecallEstimate estimate_recall(std::uint64_t found, std::uint64_t non_responders, std::uint64_t sampled,
+                               std::uint64_t answered) noexcept;
+
+} // namespace ws
