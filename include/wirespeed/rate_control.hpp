@@ -14,6 +14,7 @@ struct RateSample {
     std::uint64_t drops = 0;       // NIC oerrors + imissed + rx_nombuf + result-ring overflow this tick
     std::uint64_t tx_stalls = 0;   // bursts the TX queue did not take at once
     double ring_fill = 0;          // fullest result ring, 0..1
+    bool far_loss = false;         // canaries: delivery on the far side measured below 99%
 };
 
 struct RateControlOptions {
@@ -54,7 +55,8 @@ public:
 
     std::uint64_t update(const RateSample& s) {
         if (!options_.adaptive) return rate_;
-        const char* cause = s.drops > 0 ? "drops" : s.ring_fill > 0.25 ? "result ring" : falling_yield(s) ? "reply yield" : nullptr;
+        const char* cause = s.drops > 0 ? "drops" : s.far_loss ? "far-side loss" : s.ring_fill > 0.25 ? "result ring"
+                          : falling_yield(s) ? "reply yield" : nullptr;
         saturated_ = cause != nullptr;
         if (saturated_) {
             last_backoff_ = cause;

@@ -4,6 +4,7 @@
 // design: exactly one collector thread owns it, so SQLite sees one connection
 // and one writer, in batched transactions with prepared statements.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -105,6 +106,8 @@ public:
     ResultSink(SinkOptions options, const ScanSpace* space, double start_unix);
     ~ResultSink();
     void set_database(std::unique_ptr<SqliteWriter> db) { db_ = std::move(db); }
+    // Called for every validated reply, first or repeated (the canaries' view).
+    void set_reply_hook(std::function<void(const ResultRecord&, bool first_time)> hook) { reply_hook_ = std::move(hook); }
     void add_output(std::unique_ptr<OutputWriter> out) { outputs_.push_back(std::move(out)); }
 
     void add(const ResultRecord* records, std::size_t count);
@@ -137,6 +140,7 @@ private:
     std::uint64_t open_ = 0, closed_ = 0, filtered_ = 0, duplicates_ = 0, rows_ = 0;
     std::size_t pending_ = 0;
     bool outputs_finished_ = false;
+    std::function<void(const ResultRecord&, bool)> reply_hook_;
 };
 
 } // namespace ws

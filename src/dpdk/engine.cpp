@@ -25,6 +25,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include "canaries.hpp"
 #include "collector.hpp"
 #include "lcores.hpp"
 #include "net_info.hpp"
@@ -151,11 +152,12 @@ std::string json_string(std::string_view text) {
 
 std::string recall_json(const ScanOutcome& o) {
     const RecallEstimate& r = o.recall;
-    if (!r.valid) return fmt::format("{{\"estimated\":false,\"all_answered\":{}}}", o.all_answered);
-    return fmt::format("{{\"estimated\":true,\"sampled\":{},\"answered\":{},\"non_responders\":{},\"found\":{},"
+    const std::string canaries = fmt::format("\"canaries_sent\":{},\"canaries_answered\":{}", o.canaries_sent, o.canaries_answered);
+    if (!r.valid) return fmt::format("{{\"estimated\":false,\"all_answered\":{},{}}}", o.all_answered, canaries);
+    return fmt::format("{{{},\"estimated\":true,\"sampled\":{},\"answered\":{},\"non_responders\":{},\"found\":{},"
                        "\"missed\":{:.1f},\"missed_low\":{:.1f},\"missed_high\":{:.1f},\"recall\":{:.6f},\"recall_low\":{:.6f},"
                        "\"recall_high\":{:.6f},\"repair_passes\":{}}}",
-                       r.sampled, r.answered, r.non_responders, r.found, r.missed, r.missed_low, r.missed_high, r.recall(),
+                       canaries, r.sampled, r.answered, r.non_responders, r.found, r.missed, r.missed_low, r.missed_high, r.recall(),
                        r.recall_low(), r.recall_high(), o.repair_passes);
 }
 
@@ -278,6 +280,7 @@ struct ScanState {
     std::vector<std::unique_ptr<RetrySchedule>> schedules;
     std::unique_ptr<RateController> rate_control;
     std::unique_ptr<Collector> collector;
+    Canaries canaries; // far-side delivery: the control loop sends, the collector reports
     // Start-up phases: name, seconds since the process started at its end.
     std::vector<std::pair<const char*, double>> phases;
     void phase_done(const char* name, const EngineSetup& setup) {
@@ -460,6 +463,8 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
     std::vector<rte_ring*> rings;
     for (auto& r : s.result_rings) rings.push_back(r->get());
     s.collector = std::make_unique<Collector>(rings, *s.sink);
+    if (config.rate_mode == RateMode::adaptive)
+        s.sink->set_reply_hook([&canaries = s.canaries](const ResultRecord& r, bool first) { canaries.on_reply(r.ipv4(), r.port, first); });
     if (SqliteWriter* db = s.sink->database()) {
         CheckpointSource source;
         source.read_slots = [&s] {
@@ -499,9 +504,11 @@ void inject_probes(ScanState& s, const ScanConfig& config, const std::vector<Tar
     const MacAddress our_mac = s.port->mac();
     for (std::size_t i = 0; i < targets.size(); ++i) {
         if (signals_received()) return;
-        const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                     std::chrono::duration<double>(double(i) / double(std::max<std::uint64_t>(rate, 1))));
-        std::this_thread::sleep_until(due);
+        if (rate) { // 0: a handful (canaries), no pacing
+            const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                         std::chrono::duration<double>(double(i) / double(rate)));
+            std::this_thread::sleep_until(due);
+        }
         rte_mbuf* m = rte_pktmbuf_alloc(s.rx_pool->get());
         if (!m) continue; // counted below as a sample that cannot answer: only ever pessimistic
         const Target& t = targets[i];
@@ -585,6 +592,8 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
     // Each TX lcore's progress at the last three ticks: a drop seen now hit
     // replies to probes sent since the oldest, which are re-sent (repaired).
     std::deque<std::vector<std::uint64_t>> slot_history;
+    std::deque<DeliverySample> delivery_window;
+    double delivery = -1; // measured far-side delivery ratio, -1 = no canary resolved yet
     int cap_ups = 0, cap_downs = 0;
     // Verify: a sample of non-responders, probed again once the late replies
     // of the pass are in (a second into the wait window, or half of it), and
@@ -616,8 +625,33 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
             const std::uint64_t base = s.rate_control->cap() ? s.rate_control->cap() : std::max<std::uint64_t>(previous.sent ? t.sent - previous.sent : 0, 1) * 10;
             s.rate_control->set_cap(std::max<std::uint64_t>(1, base - base / 10));
         }
+        // Far-side delivery: canaries resolved this tick (answered, or silent
+        // past the round-trip bound), over a window of the last ticks; below
+        // 99% with at least 3 misses is saturation the sender cannot see.
+        const DeliverySample delivered = s.canaries.resolve();
+        delivery_window.push_back(delivered);
+        if (delivery_window.size() > 5) delivery_window.pop_front();
+        std::uint64_t window_answered = 0, window_missed = 0;
+        for (const auto& d : delivery_window) {
+            window_answered += d.answered;
+            window_missed += d.missed;
+        }
+        const bool far_loss = delivered.missed > 0 && window_missed >= 3 &&
+                              double(window_answered) < 0.99 * double(window_answered + window_missed);
+        if (window_answered + window_missed > 0) delivery = double(window_answered) / double(window_answered + window_missed);
+        if (far_loss) delivery_window.clear(); // the next verdict is about the new rate
         const std::uint64_t rate = s.rate_control->update(RateSample{t.sent - previous.sent, t.results - previous.results, drops,
-                                                                     t.short_bursts - previous.short_bursts, s.collector->fullest_ring()});
+                                                                     t.short_bursts - previous.short_bursts, s.collector->fullest_ring(),
+                                                                     far_loss});
+        // About 1% of this tick's probes, as canaries (adaptive mode, while sending).
+        if (config.rate_mode == RateMode::adaptive && !waiting && !out.interrupted && out.guard.empty()) {
+            const std::uint64_t n = std::min<std::uint64_t>((t.sent - previous.sent) / 100, 1000);
+            if (n) {
+                std::vector<Target> canary_targets;
+                for (const auto& [address, port] : s.canaries.pick(n)) canary_targets.push_back(Target{address, port});
+                inject_probes(s, config, canary_targets, 0);
+            }
+        }
         for (auto& tx : txs) tx->rate_pps.store((rate + tx_count - 1) / tx_count, std::memory_order_relaxed);
         std::vector<std::uint64_t> slots_now;
         for (const auto& tx : txs) slots_now.push_back(tx->next_slot.load(std::memory_order_relaxed));
@@ -654,14 +688,15 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
             fmt::print(stderr, "\r{} {:5.1f}% ETA {} sent {} ({}pps now, {}pps avg, rate {}/{}{}) replies {} open {} ({:.3f}%) drops {}{}\x1b[K",
                        format_duration(now), done * 100, format_duration(eta), t.sent, format_rate(pps_now),
                        format_rate(pps_avg), rate ? format_rate(double(rate)) : "max", cap ? format_rate(double(cap)) : "no cap",
-                       *backoff ? fmt::format(", backed off: {}", backoff) : "", t.results, hits,
+                       fmt::format("{}{}", delivery >= 0 ? fmt::format(", delivery {:.1f}%", 100 * delivery) : "",
+                                   *backoff ? fmt::format(", backed off: {}", backoff) : ""), t.results, hits,
                        t.sent ? 100.0 * double(hits) / double(t.sent) : 0.0, drops_total, waiting ? " [waiting]" : "");
         if (now - last_json >= 1.0 && ((show_status && !tty) || s.status->is_open())) {
             last_json = now;
             const std::string line = fmt::format(
                 "{{\"type\":\"status\",\"elapsed_s\":{:.1f},\"done_pct\":{:.2f},\"eta_s\":{:.1f},\"sent\":{},\"pps_now\":{:.0f},"
-                "\"pps_avg\":{:.0f},\"rate\":{},\"cap\":{},\"backoff\":\"{}\",\"replies\":{},\"open\":{},\"answered\":{},\"drops\":{},\"phase\":\"{}\"}}\n",
-                now, done * 100, eta, t.sent, pps_now, pps_avg, rate, cap, backoff, t.results, hits, s.collector->answered(),
+                "\"pps_avg\":{:.0f},\"rate\":{},\"cap\":{},\"backoff\":\"{}\",\"delivery\":{:.4f},\"replies\":{},\"open\":{},\"answered\":{},\"drops\":{},\"phase\":\"{}\"}}\n",
+                now, done * 100, eta, t.sent, pps_now, pps_avg, rate, cap, backoff, delivery, t.results, hits, s.collector->answered(),
                 drops_total, waiting ? "waiting" : "sending");
             if (show_status && !tty) std::fputs(line.c_str(), stderr);
             s.status->append(line);
@@ -774,6 +809,8 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
     outcome.repairs = loop.repairs;
     outcome.all_answered = loop.all_answered;
     outcome.recall = loop.recall;
+    outcome.canaries_sent = s.canaries.sent_total();
+    outcome.canaries_answered = s.canaries.answered_total();
     outcome.repair_passes = loop.repair_passes;
     std::vector<std::string> failures;
     auto attempt = [&](auto&& step) {

@@ -42,6 +42,7 @@ struct ScanOutcome {
     bool all_answered = false; // ended early: every pair answered before --wait ran out
     RecallEstimate recall;     // --verify's estimate of the responders still missed
     unsigned repair_passes = 0;
+    std::uint64_t canaries_sent = 0, canaries_answered = 0; // far-side delivery probes
 };
 
 ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup);

@@ -282,7 +282,9 @@ ResultSink::~ResultSink() = default;
 void ResultSink::add(const ResultRecord* records, std::size_t count) {
     for (std::size_t i = 0; i < count; ++i) {
         const ResultRecord& r = records[i];
-        if (!dedup_.first_time(r.ipv4(), r.port)) {
+        const bool first = dedup_.first_time(r.ipv4(), r.port);
+        if (reply_hook_) reply_hook_(r, first);
+        if (!first) {
             ++duplicates_;
             continue;
         }

@@ -1,0 +1,70 @@
+#include "canaries.hpp"
+
+#include <algorithm>
+
+namespace ws::dp {
+
+void Canaries::on_reply(std::uint32_t address, std::uint16_t port, bool first_time) {
+    // Every 16th first answer feeds the reservoir: no lock for the others.
+    if (first_time && (++first_answers_ & 15) != 0) return;
+    std::lock_guard lock(mutex_);
+    const std::uint64_t k = key(address, port);
+    if (first_time) {
+        if (reservoir_.size() < reservoir_size) reservoir_.push_back(k);
+        else reservoir_[reservoir_next_++ % reservoir_size] = k;
+        return;
+    }
+    const auto it = outstanding_.find(k);
+    if (it == outstanding_.end()) return;
+    max_rtt_s_ = std::max(max_rtt_s_ * 0.99, std::chrono::duration<double>(Clock::now() - it->second).count());
+    outstanding_.erase(it);
+    ++answered_;
+    ++answered_total_;
+}
+
+std::vector<std::pair<std::uint32_t, std::uint16_t>> Canaries::pick(std::size_t n) {
+    std::vector<std::pair<std::uint32_t, std::uint16_t>> out;
+    std::lock_guard lock(mutex_);
+    if (reservoir_.empty()) return out;
+    const auto now = Clock::now();
+    for (std::size_t i = 0; i < n * 2 && out.size() < n; ++i) {
+        const std::uint64_t k = reservoir_[rng_() % reservoir_.size()];
+        if (!outstanding_.emplace(k, now).second) continue; // one canary per pair at a time
+        order_.emplace_back(k, now);
+        out.emplace_back(std::uint32_t(k >> 16), std::uint16_t(k & 0xffff));
+        ++sent_;
+    }
+    return out;
+}
+
+double Canaries::rtt_bound_s() const { return std::clamp(4 * max_rtt_s_, 0.2, 2.0); }
+
+DeliverySample Canaries::resolve() {
+    std::lock_guard lock(mutex_);
+    DeliverySample s;
+    s.rtt_s = rtt_bound_s();
+    s.answered = answered_;
+    answered_ = 0;
+    const auto horizon = Clock::now() - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.rtt_s));
+    while (!order_.empty() && order_.front().second <= horizon) {
+        const auto it = outstanding_.find(order_.front().first);
+        if (it != outstanding_.end() && it->second == order_.front().second) {
+            outstanding_.erase(it);
+            ++s.missed;
+        }
+        order_.pop_front();
+    }
+    return s;
+}
+
+std::uint64_t Canaries::sent_total() const {
+    std::lock_guard lock(mutex_);
+    return sent_;
+}
+
+std::uint64_t Canaries::answered_total() const {
+    std::lock_guard lock(mutex_);
+    return answered_total_;
+}
+
+} // namespace ws::dp

@@ -1,0 +1,57 @@
+#pragma once
+// Canaries: the sender's view of loss on the far side of the wire. Replies
+// lost there leave no counter of ours, so a small share of the rate (about
+// 1%) re-probes pairs that already answered; the share of those that answer
+// again within the round-trip time seen so far is the path's delivery ratio.
+// The control loop picks and sends canaries and reads the ratio each tick;
+// the collector thread reports their answers (duplicates to dedup) here.
+// Cold path: one mutex, touched per tick and per duplicate reply.
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+#include "wirespeed/record.hpp"
+
+namespace ws::dp {
+
+struct DeliverySample {
+    std::uint64_t answered = 0, missed = 0; // canaries resolved this tick
+    double rtt_s = 0;                       // the round-trip bound in use
+};
+
+class Canaries {
+public:
+    using Clock = std::chrono::steady_clock;
+    static constexpr std::size_t reservoir_size = 4096;
+
+    // Collector thread: every validated reply (reservoir of responders, and
+    // the answer to a canary when one is outstanding for it).
+    void on_reply(std::uint32_t address, std::uint16_t port, bool first_time);
+
+    // Control loop: up to `n` responders to probe again now (registered as outstanding).
+    std::vector<std::pair<std::uint32_t, std::uint16_t>> pick(std::size_t n);
+    // Control loop: canaries answered since the last call, and those older
+    // than the round-trip bound that never answered.
+    DeliverySample resolve();
+    std::uint64_t sent_total() const;
+    std::uint64_t answered_total() const;
+
+private:
+    static std::uint64_t key(std::uint32_t address, std::uint16_t port) { return (std::uint64_t{address} << 16) | port; }
+    double rtt_bound_s() const; // 4 x the largest answer time seen, 0.2 s to 2 s
+    mutable std::mutex mutex_;
+    std::vector<std::uint64_t> reservoir_; // recent first-time responders
+    std::size_t reservoir_next_ = 0;
+    std::unordered_map<std::uint64_t, Clock::time_point> outstanding_;
+    std::deque<std::pair<std::uint64_t, Clock::time_point>> order_; // send order, for expiry
+    std::uint64_t answered_ = 0, sent_ = 0, answered_total_ = 0;
+    std::uint64_t first_answers_ = 0; // the collector thread's own counter
+    double max_rtt_s_ = 0.05;
+    std::mt19937_64 rng_{0x5eed};
+};
+
+} // namespace ws::dp
