@@ -35,6 +35,14 @@ expect() {
 }
 
 row_status() { sqlite3 "$1" "SELECT group_concat(status) FROM scans" 2>/dev/null; }
+# Until the scan's first checkpoint is committed (EAL start-up can take seconds on a loaded machine), 60 s at most.
+wait_checkpoint() {
+  for _ in $(seq 600); do
+    [[ $(sqlite3 "$1" "SELECT count(*) FROM checkpoints" 2>/dev/null) == 1 ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 # --- every file a scan writes: a path that cannot be opened fails before the
 # first packet, exit 2, one line naming it, and the database row (if any) is not `running`.
@@ -66,8 +74,7 @@ db="$WORK/lock.db"
 "$WS" scan 198.19.0.0/16 -p 1-1000 "${NULL[@]}" --rate 20000 --wait 0 --db "$db" -q 2>/dev/null &
 first=$!
 pids+=("$first")
-for _ in $(seq 50); do [[ -s $db ]] && break; sleep 0.1; done
-sleep 0.5
+wait_checkpoint "$db" || fail lock-second-scan "the first scan never committed a checkpoint"
 expect lock-second-scan 2 "in use by another scan (pid $first)" scan 198.19.0.0/28 -p 80 "${NULL[@]}" --wait 0 --db "$db" -q &&
   pass lock-second-scan
 expect lock-resume 2 "in use by another scan (pid $first)" scan --resume "$db" -q && pass lock-resume
@@ -106,13 +113,13 @@ db="$WORK/replay.db"
 "$WS" scan 198.19.0.0/16 -p 1-1000 "${NULL[@]}" --rate 20000 --wait 0 --db "$db" -q 2>/dev/null &
 victim=$!
 pids+=("$victim")
-sleep 1.5
+wait_checkpoint "$db" || fail resume-write-error "the scan never committed a checkpoint"
 kill -9 "$victim"
 wait "$victim" 2>/dev/null
 sqlite3 "$db" "INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at)
                VALUES(1, '198.19.0.1', 80, 'tcp', 'open', 'syn-ack', 64, 1024, 1.0), (1, '198.19.0.2', 80, 'tcp', 'open', 'syn-ack', 64, 1024, 1.0)"
 for opt in -oJ -oL -oC; do
-  cp "$db" "$WORK/replay$opt.db"
+  sqlite3 "$db" ".backup '$WORK/replay$opt.db'" # the WAL's content too
   if expect "resume-write-error$opt" 2 "/dev/full" scan --resume "$WORK/replay$opt.db" -q --max-runtime 0.2 "$opt" /dev/full; then
     st=$(row_status "$WORK/replay$opt.db")
     if [[ $st == failed ]]; then pass "resume-write-error$opt"; else fail "resume-write-error$opt" "scans row '$st'"; fi
