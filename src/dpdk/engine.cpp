@@ -20,6 +20,7 @@
 #include <rte_mbuf.h>
 
 #include "collector.hpp"
+#include "drop_counter.hpp"
 #include "lcores.hpp"
 #include "net_info.hpp"
 #include "port.hpp"
@@ -355,8 +356,10 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     Totals previous{};
     PortStats previous_port = port.stats();
     // af_packet / af_xdp: a full socket ring drops in the kernel, where no
-    // ethdev counter sees it; the interface's rx_dropped does.
-    const std::uint64_t kernel_drops_at_start = kernel_rx_dropped(config.port.interface);
+    // ethdev counter sees it; our own sockets' statistics do (drop_counter.hpp,
+    // disjoint from imissed). Not the interface's rx_dropped: anyone can raise it.
+    DropCounter socket_drops(port.caps().driver, config.port.interface);
+    const std::uint64_t kernel_drops_at_start = socket_drops.socket_drops();
     std::uint64_t previous_kernel_drops = kernel_drops_at_start;
     std::deque<std::pair<double, std::uint64_t>> history; // (time, sent) for the current pps
     // The wait window: `waiting` since `wait_since` (after the last probe, a
@@ -388,11 +391,9 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         const double now = seconds_since(t0);
         const Totals t = gather(txs, rxs);
         const PortStats ps = port.stats();
-        const std::uint64_t kernel_drops = kernel_rx_dropped(config.port.interface);
-        // af_xdp reports a socket-ring drop both as imissed and in the
-        // interface's rx_dropped: take the larger, never the sum.
+        const std::uint64_t kernel_drops = socket_drops.socket_drops();
         const std::uint64_t drops = (ps.oerrors - previous_port.oerrors) +
-                                    std::max(ps.imissed - previous_port.imissed, kernel_drops - previous_kernel_drops) +
+                                    (ps.imissed - previous_port.imissed) + (kernel_drops - previous_kernel_drops) +
                                     (ps.rx_nombuf - previous_port.rx_nombuf) + (t.ring_full - previous.ring_full);
         previous_kernel_drops = kernel_drops;
         drops_total += drops;
@@ -512,8 +513,8 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     ScanCounters& c = outcome.counters;
     c.sent = t.sent;
     c.replies = t.results;
-    outcome.kernel_rx_dropped = kernel_rx_dropped(config.port.interface) - kernel_drops_at_start;
-    c.drops = ps.oerrors + std::max(ps.imissed, outcome.kernel_rx_dropped) + ps.rx_nombuf + t.ring_full;
+    outcome.kernel_rx_dropped = socket_drops.socket_drops() - kernel_drops_at_start;
+    c.drops = ps.oerrors + ps.imissed + outcome.kernel_rx_dropped + ps.rx_nombuf + t.ring_full;
     c.duration_s = duration;
     c.status = !failure.empty() ? "failed" : interrupted ? "interrupted" : !guard.empty() ? "stopped" : "complete";
     try {
