@@ -17,25 +17,35 @@ namespace ws {
 // header or segment sums to 0xffff, whichever of the two zeros (0x0000 or
 // 0xffff) its checksum field holds.
 inline std::uint16_t ones_sum(const std::uint8_t* data, std::size_t len, std::uint32_t initial = 0) noexcept {
-    std::uint64_t acc = 0;
+    // 32-bit words into two 64-bit accumulators: no carry to propagate until
+    // the fold (a frame is far below the 2^34 bytes that could overflow), and
+    // two independent add chains. Any 16-bit word may be added at any 16-bit
+    // lane: 2^16 = 1 modulo 0xffff, and so are 2^32 and 2^64.
+    std::uint64_t acc0 = 0, acc1 = 0;
     while (len >= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, data, 8);
-        acc += w;
-        acc += acc < w; // end-around carry; cannot overflow again
+        std::uint32_t a, b;
+        std::memcpy(&a, data, 4);
+        std::memcpy(&b, data + 4, 4);
+        acc0 += a;
+        acc1 += b;
         data += 8;
         len -= 8;
     }
-    if (len) {
-        // The tail keeps its offset within an 8-byte block, so 16-bit word
-        // alignment holds and an odd last byte is zero-padded on its right.
-        std::uint8_t tail[8] = {};
-        std::memcpy(tail, data, len);
-        std::uint64_t w;
-        std::memcpy(&w, tail, 8);
-        acc += w;
-        acc += acc < w;
+    if (len & 4) {
+        std::uint32_t w;
+        std::memcpy(&w, data, 4);
+        acc0 += w;
+        data += 4;
     }
+    if (len & 2) {
+        std::uint16_t w;
+        std::memcpy(&w, data, 2);
+        acc1 += w;
+        data += 2;
+    }
+    if (len & 1) // the odd last byte, zero-padded on its right (in native order)
+        acc0 += std::endian::native == std::endian::little ? data[0] : std::uint64_t(data[0]) << 8;
+    std::uint64_t acc = acc0 + acc1;
     acc = (acc & 0xffffffffu) + (acc >> 32);
     acc = (acc & 0xffffffffu) + (acc >> 32);
     acc = (acc & 0xffffu) + (acc >> 16);
