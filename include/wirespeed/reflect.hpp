@@ -21,6 +21,8 @@ struct ReflectRules {
     std::uint32_t filtered_permille = 0;  // answered with ICMP port unreachable
     std::uint64_t seed = 0;
     bool forge_bad_cookies = false;       // tests: also answer each SYN with a SYN-ACK whose ack is wrong
+    bool forge_bad_checksums = false;     // tests: also answer each SYN with two SYN-ACKs whose ack is right
+                                          // but whose TCP, resp. IPv4 header, checksum is wrong
 
     Verdict verdict(std::uint32_t address, std::uint16_t port) const noexcept;
 };

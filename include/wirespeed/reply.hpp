@@ -1,7 +1,10 @@
 #pragma once
 // Reply parsing: Ethernet (optionally one 802.1Q tag) -> IPv4 (any IHL, no
 // fragments) -> TCP SYN-ACK / RST, ICMP destination unreachable quoting our
-// probe, or ARP. Never reads past `len`; every rejection has a reason.
+// probe, or ARP. Never reads past `len`; every rejection has a reason. The
+// IPv4 header checksum, the TCP checksum (pseudo header included) and the
+// ICMP checksum are verified before any field behind them is believed, in
+// software unless the NIC already did (RxChecksums).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -32,6 +35,9 @@ enum class RejectReason : std::uint8_t {
     wrong_source_port, // destination port outside our source-port range
     icmp_not_unreach, // an ICMP message that is not destination unreachable
     bad_arp,          // malformed ARP
+    bad_ip_checksum,  // IPv4 header checksum wrong (or the NIC said so)
+    bad_tcp_checksum, // TCP checksum over pseudo header + segment wrong (or the NIC said so)
+    bad_icmp_checksum, // ICMP checksum over the message wrong
     count_            // number of reasons (array size)
 };
 constexpr std::size_t reject_reason_count = std::size_t(RejectReason::count_);
@@ -58,6 +64,18 @@ struct ParsedReply {
     std::uint16_t local_port; // our source port the reply was sent to
 };
 
+// What the NIC's RX checksum offload already decided (DPDK's
+// RTE_MBUF_F_RX_{IP,L4}_CKSUM_* flags, mapped at the DPDK boundary): `good`
+// skips the software sum, `bad` rejects, `unknown` verifies in software. The
+// l4 hint applies to TCP only; ICMP is always verified in software.
+enum class ChecksumHint : std::uint8_t { unknown, good, bad };
+struct RxChecksums {
+    ChecksumHint ip = ChecksumHint::unknown;
+    ChecksumHint l4 = ChecksumHint::unknown;
+};
+
 ParsedReply parse_reply(const std::uint8_t* frame, std::size_t len, const ReplyContext& context) noexcept;
+ParsedReply parse_reply(const std::uint8_t* frame, std::size_t len, const ReplyContext& context,
+                        RxChecksums verified) noexcept;
 
 } // namespace ws

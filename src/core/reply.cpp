@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "wirespeed/checksum.hpp"
+
 namespace ws {
 namespace {
 
@@ -83,7 +85,7 @@ void parse_arp(ParsedReply& reply, const std::uint8_t* arp, std::size_t len) noe
 }
 
 void parse_tcp(ParsedReply& reply, const std::uint8_t* tcp, std::size_t len, std::uint32_t source,
-                      std::uint8_t ttl, const ReplyContext& context) noexcept {
+               std::uint8_t ttl, const ReplyContext& context, ChecksumHint hint) noexcept {
     if (len < tcp_min_len)
         return reject(reply, RejectReason::truncated);
     // A data offset below 5 claims a header shorter than the fixed part: treat
@@ -91,6 +93,13 @@ void parse_tcp(ParsedReply& reply, const std::uint8_t* tcp, std::size_t len, std
     const std::size_t header_len = std::size_t(tcp[12] >> 4) * 4;
     if (header_len < tcp_min_len || header_len > len)
         return reject(reply, RejectReason::truncated);
+    // The whole segment (header, options, payload; `len` comes from the IPv4
+    // total length, never from Ethernet padding) under the pseudo header.
+    // There is no "no checksum" zero in TCP: 0 is checked like any value.
+    if (hint == ChecksumHint::bad ||
+        (hint == ChecksumHint::unknown &&
+         !checksum_ok(tcp, len, pseudo_header_sum(source, context.source_ip, proto_tcp, len))))
+        return reject(reply, RejectReason::bad_tcp_checksum);
 
     const std::uint16_t sport = load16(tcp);
     const std::uint16_t dport = load16(tcp + 2);
@@ -136,6 +145,10 @@ void parse_icmp(ParsedReply& reply, const std::uint8_t* icmp, std::size_t len, s
                        const ReplyContext& context) noexcept {
     if (len < icmp_header_len)
         return reject(reply, RejectReason::truncated);
+    // Over the whole message, quote included: a bit flipped in the quoted
+    // probe must not turn into a "filtered" record for someone else.
+    if (!checksum_ok(icmp, len))
+        return reject(reply, RejectReason::bad_icmp_checksum);
     if (icmp[0] != 3)
         return reject(reply, RejectReason::icmp_not_unreach);
     const std::uint8_t code = icmp[1];
@@ -152,6 +165,12 @@ void parse_icmp(ParsedReply& reply, const std::uint8_t* icmp, std::size_t len, s
         return reject(reply, RejectReason::truncated);
     if (quoted[9] != proto_tcp)
         return reject(reply, RejectReason::unsupported_protocol);
+    // Our probes are never fragmented: a quoted later fragment carries no TCP
+    // header where the ports and sequence are read. (The quoted header's own
+    // checksum is not checked: routers and NATs rewrite quotes; the cookie
+    // authenticates it.)
+    if (load16(quoted + 6) & 0x1fff)
+        return reject(reply, RejectReason::fragment);
     if (load32(quoted + 12) != context.source_ip)
         return reject(reply, RejectReason::bad_cookie);
 
@@ -171,8 +190,8 @@ void parse_icmp(ParsedReply& reply, const std::uint8_t* icmp, std::size_t len, s
     reply.local_port = sport;
 }
 
-void parse_frame(ParsedReply& reply, const std::uint8_t* frame, std::size_t len,
-                 const ReplyContext& context) noexcept {
+void parse_frame(ParsedReply& reply, const std::uint8_t* frame, std::size_t len, const ReplyContext& context,
+                 RxChecksums verified) noexcept {
     if (len > context.max_frame)
         return reject(reply, RejectReason::oversized);
     if (len < eth_len)
@@ -206,6 +225,10 @@ void parse_frame(ParsedReply& reply, const std::uint8_t* frame, std::size_t len,
     // Anything past total_length is Ethernet padding (runt frames padded to 60).
     if (total_length > l3_len)
         return reject(reply, RejectReason::truncated);
+    // Structure first (a header that does not fit cannot be summed), then the
+    // checksum, then any field the checksum protects.
+    if (verified.ip == ChecksumHint::bad || (verified.ip == ChecksumHint::unknown && !checksum_ok(l3, ihl)))
+        return reject(reply, RejectReason::bad_ip_checksum);
     if (load16(l3 + 6) & 0x3fff)
         return reject(reply, RejectReason::fragment);
     if (load32(l3 + 16) != context.source_ip)
@@ -215,7 +238,7 @@ void parse_frame(ParsedReply& reply, const std::uint8_t* frame, std::size_t len,
     const std::uint8_t* l4 = l3 + ihl;
     const std::size_t l4_len = total_length - ihl;
     switch (l3[9]) {
-    case proto_tcp: return parse_tcp(reply, l4, l4_len, load32(l3 + 12), ttl, context);
+    case proto_tcp: return parse_tcp(reply, l4, l4_len, load32(l3 + 12), ttl, context, verified.l4);
     case proto_icmp: return parse_icmp(reply, l4, l4_len, ttl, context);
     default: return reject(reply, RejectReason::unsupported_protocol);
     }
@@ -237,15 +260,23 @@ std::string_view to_string(RejectReason reason) noexcept {
     case RejectReason::wrong_source_port: return "wrong_source_port";
     case RejectReason::icmp_not_unreach: return "icmp_not_unreach";
     case RejectReason::bad_arp: return "bad_arp";
+    case RejectReason::bad_ip_checksum: return "bad_ip_checksum";
+    case RejectReason::bad_tcp_checksum: return "bad_tcp_checksum";
+    case RejectReason::bad_icmp_checksum: return "bad_icmp_checksum";
     case RejectReason::count_: break;
     }
     return "unknown";
 }
 
-ParsedReply parse_reply(const std::uint8_t* frame, std::size_t len, const ReplyContext& context) noexcept {
+ParsedReply parse_reply(const std::uint8_t* frame, std::size_t len, const ReplyContext& context,
+                        RxChecksums verified) noexcept {
     ParsedReply reply{};
-    parse_frame(reply, frame, len, context);
+    parse_frame(reply, frame, len, context, verified);
     return reply;
+}
+
+ParsedReply parse_reply(const std::uint8_t* frame, std::size_t len, const ReplyContext& context) noexcept {
+    return parse_reply(frame, len, context, RxChecksums{});
 }
 
 } // namespace ws

@@ -27,6 +27,7 @@
 
 #include "canaries.hpp"
 #include "collector.hpp"
+#include "drop_counter.hpp"
 #include "lcores.hpp"
 #include "net_info.hpp"
 #include "port.hpp"
@@ -154,10 +155,10 @@ std::string recall_json(const ScanOutcome& o) {
     const RecallEstimate& r = o.recall;
     const std::string canaries = fmt::format("\"canaries_sent\":{},\"canaries_answered\":{}", o.canaries_sent, o.canaries_answered);
     if (!r.valid) return fmt::format("{{\"estimated\":false,\"all_answered\":{},{}}}", o.all_answered, canaries);
-    return fmt::format("{{{},\"estimated\":true,\"sampled\":{},\"answered\":{},\"non_responders\":{},\"found\":{},"
+    return fmt::format("{{{},\"all_answered\":{},\"estimated\":true,\"sampled\":{},\"answered\":{},\"non_responders\":{},\"found\":{},"
                        "\"missed\":{:.1f},\"missed_low\":{:.1f},\"missed_high\":{:.1f},\"recall\":{:.6f},\"recall_low\":{:.6f},"
                        "\"recall_high\":{:.6f},\"repair_passes\":{}}}",
-                       canaries, r.sampled, r.answered, r.non_responders, r.found, r.missed, r.missed_low, r.missed_high, r.recall(),
+                       canaries, o.all_answered, r.sampled, r.answered, r.non_responders, r.found, r.missed, r.missed_low, r.missed_high, r.recall(),
                        r.recall_low(), r.recall_high(), o.repair_passes);
 }
 
@@ -263,6 +264,7 @@ struct ScanState {
     std::unique_ptr<Mempool> rx_pool;
     std::vector<std::unique_ptr<Mempool>> tx_pools;
     std::unique_ptr<Port> port;
+    std::unique_ptr<DropCounter> socket_drops; // our af_packet / af_xdp sockets' own drop counters
     std::unique_ptr<ResultSink> sink;
     std::unique_ptr<StatusFile> status;
     std::unique_ptr<OutputFile> metadata;
@@ -346,6 +348,7 @@ void bring_up_port(ScanState& s, const ScanConfig& config, const EngineSetup& se
     for (unsigned i = 0; i < tx_count; ++i)
         s.tx_pools.push_back(std::make_unique<Mempool>(fmt::format("{}tx{}", s.tag, i), pool_size, cache, s.socket, max_probe_frame));
     s.port = std::make_unique<Port>(setup.port_id, rx_count, tx_count, s.rx_pool->get(), config.verbosity);
+    s.socket_drops = std::make_unique<DropCounter>(s.port->caps().driver, config.port.interface);
 }
 
 // ---- bring-up, stage 2: every file the scan writes, before the first packet
@@ -575,8 +578,9 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
     Totals previous{};
     PortStats previous_port = s.port->stats();
     // af_packet / af_xdp: a full socket ring drops in the kernel, where no
-    // ethdev counter sees it; the interface's rx_dropped does.
-    out.kernel_drops_at_start = kernel_rx_dropped(config.port.interface);
+    // ethdev counter sees it; our own sockets' statistics do (drop_counter.hpp,
+    // disjoint from imissed). Not the interface's rx_dropped: anyone can raise it.
+    out.kernel_drops_at_start = s.socket_drops->socket_drops();
     std::uint64_t previous_kernel_drops = out.kernel_drops_at_start;
     std::deque<std::pair<double, std::uint64_t>> history; // (time, sent) for the current pps
     // The wait window: `waiting` since `wait_since` (after the last probe, a
@@ -609,11 +613,9 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
         const double now = seconds_since(t0);
         const Totals t = gather(txs, s.rxs);
         const PortStats ps = s.port->stats();
-        const std::uint64_t kernel_drops = kernel_rx_dropped(config.port.interface);
-        // af_xdp reports a socket-ring drop both as imissed and in the
-        // interface's rx_dropped: take the larger, never the sum.
+        const std::uint64_t kernel_drops = s.socket_drops->socket_drops();
         const std::uint64_t drops = (ps.oerrors - previous_port.oerrors) +
-                                    std::max(ps.imissed - previous_port.imissed, kernel_drops - previous_kernel_drops) +
+                                    (ps.imissed - previous_port.imissed) + (kernel_drops - previous_kernel_drops) +
                                     (ps.rx_nombuf - previous_port.rx_nombuf) + (t.ring_full - previous.ring_full);
         previous_kernel_drops = kernel_drops;
         drops_total += drops;
@@ -828,8 +830,8 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
     ScanCounters& c = outcome.counters;
     c.sent = t.sent;
     c.replies = t.results;
-    outcome.kernel_rx_dropped = kernel_rx_dropped(config.port.interface) - loop.kernel_drops_at_start;
-    c.drops = ps.oerrors + std::max(ps.imissed, outcome.kernel_rx_dropped) + ps.rx_nombuf + t.ring_full;
+    outcome.kernel_rx_dropped = s.socket_drops->socket_drops() - loop.kernel_drops_at_start;
+    c.drops = ps.oerrors + ps.imissed + outcome.kernel_rx_dropped + ps.rx_nombuf + t.ring_full;
     c.duration_s = duration;
     c.open = s.sink->open();
     c.closed = s.sink->closed();

@@ -36,7 +36,8 @@ struct ScanOutcome {
     int exit_code = 0; // 0 done, 2 runtime error, 3 stopped by a guard, 130 interrupted
     ScanCounters counters;
     std::array<std::uint64_t, reject_reason_count> rejected{};
-    std::uint64_t ring_full = 0, arp_answered = 0, resets_sent = 0, kernel_rx_dropped = 0;
+    std::uint64_t ring_full = 0, arp_answered = 0, resets_sent = 0;
+    std::uint64_t kernel_rx_dropped = 0; // our af_packet / af_xdp socket's drops (DropCounter), not the interface's
     std::uint64_t final_rate = 0;
     std::uint64_t repairs = 0, resent = 0; // drop-driven re-sends: requests, probes
     bool all_answered = false; // ended early: every pair answered before --wait ran out

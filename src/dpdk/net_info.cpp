@@ -42,15 +42,3 @@ std::optional<std::uint32_t> default_gateway(const std::string& interface) {
 bool interface_exists(const std::string& interface) { return if_nametoindex(interface.c_str()) != 0; }
 
 } // namespace ws::dp
-
-namespace ws::dp {
-
-std::uint64_t kernel_rx_dropped(const std::string& interface) {
-    if (interface.empty()) return 0;
-    std::ifstream counter("/sys/class/net/" + interface + "/statistics/rx_dropped");
-    std::uint64_t value = 0;
-    counter >> value;
-    return value;
-}
-
-} // namespace ws::dp

@@ -11,7 +11,5 @@ std::optional<std::uint32_t> interface_ipv4(const std::string& interface);
 // The gateway of the default route through `interface` (from /proc/net/route).
 std::optional<std::uint32_t> default_gateway(const std::string& interface);
 bool interface_exists(const std::string& interface);
-// The kernel's rx_dropped counter of the interface (0 when unknown or empty name).
-std::uint64_t kernel_rx_dropped(const std::string& interface);
 
 } // namespace ws::dp

@@ -53,6 +53,7 @@ PortCaps read_caps(std::uint16_t port_id) {
     caps.max_rx_queues = info.max_rx_queues;
     caps.max_tx_queues = info.max_tx_queues;
     caps.tx_offload_capa = info.tx_offload_capa;
+    caps.rx_offload_capa = info.rx_offload_capa;
     caps.rss_offloads = info.flow_type_rss_offloads;
     return caps;
 }
@@ -84,6 +85,17 @@ Port::Port(std::uint16_t port_id, unsigned rx_queues, unsigned tx_queues, rte_me
     } else if (verbosity >= 1) {
         fmt::print(stderr, "wirespeed: port {} ({}) has no IPv4+TCP checksum offload; checksums in software\n", port_id,
                    caps_.driver);
+    }
+    // RX: the reply parser verifies IPv4 and TCP checksums in software unless
+    // the NIC does (it then reads the verdict from the mbuf flags). Asked only
+    // when offered: af_packet, af_xdp and net_ring offer neither.
+    constexpr std::uint64_t rx_checksum_offloads = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+    if ((caps_.rx_offload_capa & rx_checksum_offloads) == rx_checksum_offloads) {
+        conf.rxmode.offloads |= rx_checksum_offloads;
+        rx_checksum_offload_ = true;
+    } else if (verbosity >= 1) {
+        fmt::print(stderr, "wirespeed: port {} ({}) has no IPv4+TCP RX checksum offload; replies verified in software\n",
+                   port_id, caps_.driver);
     }
     int rc = rte_eth_dev_configure(port_id, std::uint16_t(rx_queues), std::uint16_t(tx_queues), &conf);
     if (rc != 0) throw Error(fmt::format("cannot configure port {} ({}): {}", port_id, caps_.driver, rte_strerror(-rc)));

@@ -72,6 +72,7 @@ struct PortCaps {
     std::uint16_t max_rx_queues = 1;
     std::uint16_t max_tx_queues = 1;
     std::uint64_t tx_offload_capa = 0;
+    std::uint64_t rx_offload_capa = 0;
     std::uint64_t rss_offloads = 0;
 };
 
@@ -97,6 +98,9 @@ public:
     std::uint16_t tx_desc() const noexcept { return tx_desc_; }
     bool rss() const noexcept { return rss_; }
     bool tx_checksum_offload() const noexcept { return tx_checksum_offload_; }
+    // The NIC verifies IPv4 + TCP checksums on RX and says so in the mbuf flags
+    // (the RX lcore passes them to the parser, which then skips its own sums).
+    bool rx_checksum_offload() const noexcept { return rx_checksum_offload_; }
 
 private:
     std::uint16_t id_;
@@ -104,6 +108,7 @@ private:
     std::uint16_t rx_desc_ = default_rx_desc, tx_desc_ = default_tx_desc;
     bool rss_ = false;
     bool tx_checksum_offload_ = false;
+    bool rx_checksum_offload_ = false;
     bool started_ = false;
 };
 

@@ -16,7 +16,11 @@ std::uint32_t reflector_isn(const SynProbe& syn) noexcept {
     return (syn.destination_ip * 2654435761u) ^ (std::uint32_t{syn.destination_port} << 16) ^ syn.source_port;
 }
 
-std::size_t answer(const Reflector& r, const SynProbe& syn, Verdict verdict, bool forged, std::uint8_t* out) {
+// The answers to one SYN: the real one, then the forgeries the rules ask for.
+enum class Forgery : std::uint8_t { none, bad_cookie, bad_tcp_checksum, bad_ip_checksum };
+
+std::size_t answer(const Reflector& r, const SynProbe& syn, Verdict verdict, Forgery forgery, std::uint8_t* out) {
+    const bool forged = forgery != Forgery::none;
     if (verdict == Verdict::filtered && !forged)
         return build_icmp_unreachable(out, r.mac, syn.source_mac, syn.destination_ip, syn.source_ip, 3, syn.ip_header,
                                       syn.ip_length);
@@ -32,7 +36,9 @@ std::size_t answer(const Reflector& r, const SynProbe& syn, Verdict verdict, boo
     if (verdict == Verdict::open || forged) {
         seg.flags = 0x12;
         seg.sequence = reflector_isn(syn);
-        seg.acknowledgment = syn.sequence + (forged ? 2 : 1); // a forged reply acknowledges the wrong ISN
+        // A bad-cookie forgery acknowledges the wrong ISN; a bad-checksum one
+        // the right ISN, so only the checksum stands between it and "open".
+        seg.acknowledgment = syn.sequence + (forgery == Forgery::bad_cookie ? 2 : 1);
         seg.window = 65535;
         seg.with_mss = true;
     } else {
@@ -41,7 +47,10 @@ std::size_t answer(const Reflector& r, const SynProbe& syn, Verdict verdict, boo
         seg.acknowledgment = syn.sequence + 1;
         seg.window = 0;
     }
-    return build_tcp_segment(out, seg);
+    const std::size_t len = build_tcp_segment(out, seg);
+    if (forgery == Forgery::bad_tcp_checksum) out[14 + 20 + 17] ^= 0x01;
+    if (forgery == Forgery::bad_ip_checksum) out[14 + 11] ^= 0x01;
+    return len;
 }
 
 } // namespace
@@ -50,7 +59,7 @@ int reflector_main(void* arg) {
     Reflector& r = *static_cast<Reflector*>(arg);
     const ReplyContext arp_context{0, nullptr};
     rte_mbuf* in[burst_size];
-    rte_mbuf* out[burst_size * 2];
+    rte_mbuf* out[burst_size * 4];
     unsigned idle = 0;
     while (!r.stop->load(std::memory_order_relaxed)) {
         const std::uint16_t n = rte_eth_rx_burst(r.port, r.queue, in, burst_size);
@@ -68,10 +77,21 @@ int reflector_main(void* arg) {
             if (parse_syn(data, len, syn) && r.rules->hosts.contains(syn.destination_ip)) {
                 r.syns.add(1);
                 const Verdict verdict = r.rules->verdict(syn.destination_ip, syn.destination_port);
-                for (int forged = 0; forged <= (r.rules->forge_bad_cookies ? 1 : 0); ++forged) {
+                // Forgeries go out before the real answer: one believed would
+                // be the record the scanner keeps (dedup keeps the first).
+                Forgery answers[4];
+                unsigned n_answers = 0;
+                if (r.rules->forge_bad_cookies) answers[n_answers++] = Forgery::bad_cookie;
+                if (r.rules->forge_bad_checksums) {
+                    answers[n_answers++] = Forgery::bad_tcp_checksum;
+                    answers[n_answers++] = Forgery::bad_ip_checksum;
+                }
+                answers[n_answers++] = Forgery::none;
+                for (unsigned a = 0; a < n_answers; ++a) {
+                    const bool forged = answers[a] != Forgery::none;
                     rte_mbuf* m = rte_pktmbuf_alloc(r.pool);
                     if (!m) break;
-                    const std::size_t out_len = answer(r, syn, verdict, forged, rte_pktmbuf_mtod(m, std::uint8_t*));
+                    const std::size_t out_len = answer(r, syn, verdict, answers[a], rte_pktmbuf_mtod(m, std::uint8_t*));
                     m->data_len = std::uint16_t(out_len);
                     m->pkt_len = std::uint32_t(out_len);
                     out[count++] = m;

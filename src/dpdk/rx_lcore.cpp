@@ -58,6 +58,23 @@ void send_reset(RxLcore& rx, const ParsedReply& reply, const MacAddress& peer_ma
     rx.resets_sent.add(1);
 }
 
+// The NIC's checksum verdicts (zero flags when RX checksum offload is off:
+// unknown, so the parser sums in software). NONE means the packet's checksum
+// field is not filled but the data was verified (virtio and the like): good.
+inline ChecksumHint hint_from(std::uint64_t flags, std::uint64_t mask, std::uint64_t good, std::uint64_t bad) noexcept {
+    const std::uint64_t f = flags & mask;
+    if (f == bad) return ChecksumHint::bad;
+    if (f == good || f == (good | bad)) return ChecksumHint::good; // GOOD or NONE
+    return ChecksumHint::unknown;
+}
+
+inline RxChecksums checksum_hints(const rte_mbuf* m) noexcept {
+    return RxChecksums{hint_from(m->ol_flags, RTE_MBUF_F_RX_IP_CKSUM_MASK, RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+                                 RTE_MBUF_F_RX_IP_CKSUM_BAD),
+                       hint_from(m->ol_flags, RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+                                 RTE_MBUF_F_RX_L4_CKSUM_BAD)};
+}
+
 } // namespace
 
 int rx_lcore_main(void* arg) {
@@ -87,7 +104,7 @@ int rx_lcore_main(void* arg) {
             const auto* data = rte_pktmbuf_mtod(m, const std::uint8_t*);
             // Multi-segment frames are parsed on their first segment only: every
             // header we need fits there, and the parser never reads past data_len.
-            const ParsedReply reply = parse_reply(data, m->data_len, rx.context);
+            const ParsedReply reply = parse_reply(data, m->data_len, rx.context, checksum_hints(m));
             switch (reply.kind) {
             case ReplyKind::result:
                 records[results] = reply.record;

@@ -160,6 +160,31 @@ TEST(Hermetic, ExactRecordsReachSqliteAndForgedRepliesAreRejected) {
     EXPECT_EQ(outcome.counters.duplicates, 0u);
 }
 
+// Defect 5 end to end: every probe also draws a SYN-ACK with the right ack but
+// a broken TCP checksum and one with a broken IPv4 header checksum. On a
+// closed or filtered pair either would read as "open" if believed; each is
+// rejected for its reason and the database holds exactly the reflector's truth.
+TEST(Hermetic, RightAckWrongChecksumIsRejected) {
+    ReflectRules rules = base_rules();
+    rules.forge_bad_checksums = true;
+    RingLab lab(rules);
+    TempDb db;
+    ScanConfig config = base_config(db.path);
+    config.show_closed = true;
+    config.rate = 50'000; // three answers per probe through 4096-slot rings
+    const ScanPlan plan = build_plan(config);
+    const ScanOutcome outcome = run_scan(config, plan, setup_for(lab.scanner_port()));
+
+    EXPECT_EQ(outcome.exit_code, 0);
+    EXPECT_EQ(read_rows(db.path), expected_rows(rules, plan, true));
+    const std::uint64_t syns = lab.reflector().syns.get();
+    EXPECT_GE(syns, 256u * 100u);
+    EXPECT_EQ(lab.reflector().tx_dropped.get(), 0u);
+    EXPECT_EQ(outcome.rejected[std::size_t(RejectReason::bad_tcp_checksum)], syns);
+    EXPECT_EQ(outcome.rejected[std::size_t(RejectReason::bad_ip_checksum)], syns);
+    EXPECT_EQ(outcome.rejected[std::size_t(RejectReason::bad_cookie)], 0u);
+}
+
 TEST(Hermetic, OpenOnlyByDefault) {
     const ReflectRules rules = base_rules();
     RingLab lab(rules);

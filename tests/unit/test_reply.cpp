@@ -4,11 +4,14 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "wirespeed/checksum.hpp"
 #include "wirespeed/probe.hpp"
 
 namespace {
@@ -91,6 +94,29 @@ protected:
         const std::size_t ihl = std::size_t(frame[ip_at] & 0x0f) * 4;
         put16(&frame[ip_at + 10], 0);
         put16(&frame[ip_at + 10], ws::checksum_fold(ws::checksum_partial(&frame[ip_at], ihl)));
+    }
+
+    // The reference (byte-wise checksum_partial) computation, independent of
+    // the parser's fast sum: the TCP checksum of the segment at 14 + IHL.
+    static void fix_tcp_checksum(Bytes& frame) {
+        const std::size_t ihl = std::size_t(frame[14] & 0x0f) * 4;
+        const std::size_t at = 14 + ihl;
+        const std::size_t len = be16(&frame[16]) - ihl;
+        const std::uint32_t src = (std::uint32_t(be16(&frame[26])) << 16) | be16(&frame[28]);
+        const std::uint32_t dst = (std::uint32_t(be16(&frame[30])) << 16) | be16(&frame[32]);
+        const std::uint32_t pseudo = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 + std::uint32_t(len);
+        put16(&frame[at + 16], 0);
+        put16(&frame[at + 16], ws::checksum_fold(ws::checksum_partial(&frame[at], len, pseudo)));
+    }
+
+    // Appends `payload` bytes of data to a TCP frame, all checksums fixed.
+    static Bytes with_payload(Bytes frame, std::size_t payload, std::uint8_t fill = 0xa5) {
+        for (std::size_t i = 0; i < payload; ++i)
+            frame.push_back(std::uint8_t(fill + i));
+        put16(&frame[16], std::uint16_t(be16(&frame[16]) + payload));
+        fix_ip_checksum(frame);
+        fix_tcp_checksum(frame);
+        return frame;
     }
 
     static void fix_icmp_checksum(Bytes& frame) {
@@ -493,6 +519,223 @@ TEST_F(ReplyTest, RejectReasonNamesAreDistinct) {
     }
     EXPECT_EQ(names.size(), ws::reject_reason_count);
     EXPECT_EQ(ws::to_string(ws::RejectReason::bad_cookie), "bad_cookie");
+}
+
+// The fast RX sum equals the byte-wise reference for every length (odd ones
+// pad with a zero byte), every alignment and the all-ones / all-zero extremes.
+TEST(OnesSum, MatchesReferenceEveryLengthAndAlignment) {
+    std::mt19937 rng(7);
+    std::vector<std::uint8_t> buffer(256 + 8);
+    for (int fill = 0; fill < 3; ++fill) {
+        for (auto& b : buffer)
+            b = fill == 0 ? std::uint8_t(rng()) : fill == 1 ? 0xff : 0x00;
+        for (std::size_t align = 0; align < 8; ++align)
+            for (std::size_t len = 0; len <= 256; ++len)
+                for (std::uint32_t initial : {0u, 1u, 0xffffu, 0x2fffdu}) {
+                    const std::uint8_t* p = buffer.data() + align;
+                    const std::uint16_t want = std::uint16_t(~ws::checksum_fold(ws::checksum_partial(p, len, initial)));
+                    const std::uint16_t got = ws::ones_sum(p, len, initial);
+                    // 0x0000 and 0xffff are the same ones' complement number;
+                    // the fast sum only yields 0 when every word is zero.
+                    if (want == 0xffff || want == 0)
+                        ASSERT_TRUE(got == 0xffff || got == 0) << "len " << len << " align " << align;
+                    else
+                        ASSERT_EQ(got, want) << "len " << len << " align " << align << " fill " << fill;
+                }
+    }
+}
+
+TEST(OnesSum, ZeroDataNeverChecks) {
+    const std::uint8_t zeros[20] = {};
+    EXPECT_FALSE(ws::checksum_ok(zeros, sizeof zeros)); // a header of zeros needs 0xffff in its checksum field
+    EXPECT_EQ(ws::ones_sum(zeros, 0), 0);
+    const std::uint8_t ones[2] = {0xff, 0xff};
+    EXPECT_TRUE(ws::checksum_ok(ones, sizeof ones));
+    const std::uint8_t odd[3] = {0x12, 0x34, 0x56}; // 0x1234 + 0x5600
+    EXPECT_EQ(ws::ones_sum(odd, 3), 0x6834);
+}
+
+// Every corruption class the wire can deliver, one table: each row must be
+// rejected for exactly its reason, and its uncorrupted twin must still parse.
+TEST_F(ReplyTest, CorruptionTable) {
+    const Bytes syn_ack = build(reply_segment(target_ip, 443, 0x12));
+    const Bytes rst = build(reply_segment(target_ip, 443, 0x14));
+    const Bytes icmp = icmp_quoting(probe_ip(target_ip, 443), 3);
+    const Bytes odd_syn_ack = with_payload(syn_ack, 7);
+    const Bytes optioned = with_ip_options(syn_ack, 9);
+    for (const Bytes* good : {&syn_ack, &rst, &icmp, &odd_syn_ack, &optioned})
+        ASSERT_EQ(parse(*good).kind, ws::ReplyKind::result) << ws::to_string(parse(*good).reject);
+
+    using Edit = std::function<void(Bytes&)>;
+    const struct Row {
+        const char* name;
+        const Bytes* base;
+        Edit edit;
+        ws::RejectReason reason;
+    } rows[] = {
+        {"ip csum byte flipped", &syn_ack, [](Bytes& f) { f[24] ^= 0x01; }, ws::RejectReason::bad_ip_checksum},
+        {"ip csum zeroed", &syn_ack, [](Bytes& f) { put16(&f[24], 0); }, ws::RejectReason::bad_ip_checksum},
+        {"ip ttl changed, csum stale", &syn_ack, [](Bytes& f) { f[22] ^= 0x40; }, ws::RejectReason::bad_ip_checksum},
+        {"ip source changed, csum stale", &syn_ack, [](Bytes& f) { f[29] ^= 0x01; }, ws::RejectReason::bad_ip_checksum},
+        {"ip id changed, csum stale", &rst, [](Bytes& f) { f[18] ^= 0x80; }, ws::RejectReason::bad_ip_checksum},
+        {"ip option byte changed", &optioned, [](Bytes& f) { f[34] ^= 0x02; }, ws::RejectReason::bad_ip_checksum},
+        {"icmp outer ip csum", &icmp, [](Bytes& f) { f[25] ^= 0x10; }, ws::RejectReason::bad_ip_checksum},
+        {"tcp csum byte flipped", &syn_ack, [](Bytes& f) { f[50] ^= 0x01; }, ws::RejectReason::bad_tcp_checksum},
+        {"tcp csum zeroed", &syn_ack, [](Bytes& f) { put16(&f[50], 0); }, ws::RejectReason::bad_tcp_checksum},
+        {"rst csum flipped", &rst, [](Bytes& f) { f[51] ^= 0x80; }, ws::RejectReason::bad_tcp_checksum},
+        {"tcp window changed", &syn_ack, [](Bytes& f) { f[48] ^= 0x01; }, ws::RejectReason::bad_tcp_checksum},
+        {"tcp option changed", &syn_ack, [](Bytes& f) { f[57] ^= 0x01; }, ws::RejectReason::bad_tcp_checksum},
+        {"odd payload last byte", &odd_syn_ack, [](Bytes& f) { f.back() ^= 0x01; }, ws::RejectReason::bad_tcp_checksum},
+        {"odd payload, total length one short", &odd_syn_ack,
+         [](Bytes& f) {
+             put16(&f[16], std::uint16_t(be16(&f[16]) - 1)); // IP consistent, segment now misses a byte
+             fix_ip_checksum(f);
+         },
+         ws::RejectReason::bad_tcp_checksum},
+        {"tcp csum over another destination", &syn_ack,
+         [](Bytes& f) {
+             put32(&f[30], our_ip + 1); // sum for someone else, then the header says us
+             fix_ip_checksum(f);
+             fix_tcp_checksum(f);
+             put32(&f[30], our_ip);
+             fix_ip_checksum(f);
+         },
+         ws::RejectReason::bad_tcp_checksum},
+        {"icmp csum flipped", &icmp, [](Bytes& f) { f[36] ^= 0x01; }, ws::RejectReason::bad_icmp_checksum},
+        {"icmp csum zeroed", &icmp, [](Bytes& f) { put16(&f[36], 0); }, ws::RejectReason::bad_icmp_checksum},
+        {"icmp quote changed", &icmp, [](Bytes& f) { f[42 + 16] ^= 0x01; }, ws::RejectReason::bad_icmp_checksum},
+        {"icmp code changed", &icmp, [](Bytes& f) { f[35] = 13; }, ws::RejectReason::bad_icmp_checksum},
+        {"icmp quoted later fragment", &icmp,
+         [](Bytes& f) {
+             put16(&f[42 + 6], 0x0010);
+             fix_icmp_checksum(f);
+         },
+         ws::RejectReason::fragment},
+    };
+    for (const auto& row : rows) {
+        SCOPED_TRACE(row.name);
+        Bytes frame = *row.base;
+        row.edit(frame);
+        expect_rejected(frame, row.reason);
+        // Padded to a runt minimum and VLAN-tagged, the verdict is the same.
+        Bytes padded = frame;
+        if (padded.size() < 60)
+            padded.resize(60, 0xee);
+        expect_rejected(padded, row.reason);
+        expect_rejected(with_vlan(frame), row.reason);
+    }
+}
+
+// A single flipped bit anywhere in the IPv4 packet is never a result: the
+// checksums catch whatever the structural checks do not.
+TEST_F(ReplyTest, EverySingleBitFlipRejected) {
+    const Bytes frames[] = {
+        build(reply_segment(target_ip, 443, 0x12)),
+        build(reply_segment(target_ip, 8080, 0x14)),
+        with_payload(build(reply_segment(target_ip, 22, 0x12)), 5),
+        icmp_quoting(probe_ip(target_ip, 3389), 3),
+        with_ip_options(build(reply_segment(target_ip, 443, 0x12)), 7),
+    };
+    for (const Bytes& good : frames) {
+        ASSERT_EQ(parse(good).kind, ws::ReplyKind::result);
+        for (std::size_t at = 14; at < good.size(); ++at)
+            for (int bit = 0; bit < 8; ++bit) {
+                Bytes frame = good;
+                frame[at] ^= std::uint8_t(1u << bit);
+                const ws::ParsedReply r = parse(frame);
+                ASSERT_EQ(r.kind, ws::ReplyKind::rejected) << "byte " << at << " bit " << bit;
+            }
+    }
+}
+
+// The two ones' complement zeros: a header whose checksum works out to 0x0000
+// checks, and so does the same header carrying 0xffff; TCP has no "checksum
+// absent" zero, so a zeroed field on any other segment is rejected (above).
+TEST_F(ReplyTest, ChecksumZeroAndAllOnesAreBothZero) {
+    // TCP: tune the urgent pointer (not otherwise read) so the sum of
+    // everything else is 0xffff, making the correct checksum 0x0000.
+    Bytes tcp = build(reply_segment(target_ip, 443, 0x12));
+    put16(&tcp[50], 0);
+    put16(&tcp[52], 0);
+    fix_tcp_checksum(tcp);
+    const std::uint16_t c = be16(&tcp[50]); // ~sum; set urgent = c so the new checksum is 0
+    put16(&tcp[52], c);
+    fix_tcp_checksum(tcp);
+    ASSERT_EQ(be16(&tcp[50]), 0);
+    EXPECT_EQ(parse(tcp).kind, ws::ReplyKind::result) << ws::to_string(parse(tcp).reject);
+    put16(&tcp[50], 0xffff);
+    EXPECT_EQ(parse(tcp).kind, ws::ReplyKind::result) << ws::to_string(parse(tcp).reject);
+
+    // IPv4 header: tune the identification the same way.
+    Bytes ip = build(reply_segment(target_ip, 443, 0x14));
+    put16(&ip[18], 0);
+    fix_ip_checksum(ip);
+    put16(&ip[18], be16(&ip[24]));
+    fix_ip_checksum(ip);
+    ASSERT_EQ(be16(&ip[24]), 0);
+    EXPECT_EQ(parse(ip).kind, ws::ReplyKind::result) << ws::to_string(parse(ip).reject);
+    put16(&ip[24], 0xffff);
+    EXPECT_EQ(parse(ip).kind, ws::ReplyKind::result) << ws::to_string(parse(ip).reject);
+
+    // ICMP: tune the unused word.
+    Bytes icmp = icmp_quoting(probe_ip(target_ip, 443), 3);
+    fix_icmp_checksum(icmp);
+    put16(&icmp[40], be16(&icmp[36]));
+    fix_icmp_checksum(icmp);
+    ASSERT_EQ(be16(&icmp[36]), 0);
+    EXPECT_EQ(parse(icmp).kind, ws::ReplyKind::result) << ws::to_string(parse(icmp).reject);
+    put16(&icmp[36], 0xffff);
+    EXPECT_EQ(parse(icmp).kind, ws::ReplyKind::result) << ws::to_string(parse(icmp).reject);
+}
+
+// Segments of every length up to 64 payload bytes, odd ones included: correct
+// ones parse, the last byte flipped does not; Ethernet padding is never summed.
+TEST_F(ReplyTest, OddAndEvenSegmentLengths) {
+    for (std::size_t payload = 0; payload <= 64; ++payload) {
+        SCOPED_TRACE(payload);
+        const Bytes frame = with_payload(build(reply_segment(target_ip, 443, 0x12)), payload);
+        expect_record(parse(frame), expected_record(target_ip, 443, 29200, 57, ws::PortState::open, ws::Reason::syn_ack));
+        Bytes padded = frame;
+        padded.resize(frame.size() + 9, 0xff);
+        expect_record(parse(padded), expected_record(target_ip, 443, 29200, 57, ws::PortState::open, ws::Reason::syn_ack));
+        if (payload) {
+            Bytes bad = frame;
+            bad.back() ^= 0x80;
+            expect_rejected(bad, ws::RejectReason::bad_tcp_checksum);
+        }
+    }
+}
+
+// What the NIC decided is taken as is: good skips the sum, bad rejects.
+TEST_F(ReplyTest, NicChecksumHints) {
+    using H = ws::ChecksumHint;
+    const Bytes good = build(reply_segment(target_ip, 443, 0x12));
+    Bytes bad_tcp = good;
+    bad_tcp[50] ^= 0x01;
+    Bytes bad_ip = good;
+    bad_ip[24] ^= 0x01;
+    auto parse_hinted = [&](const Bytes& f, H ip, H l4) {
+        return ws::parse_reply(f.data(), f.size(), context, ws::RxChecksums{ip, l4});
+    };
+    EXPECT_EQ(parse_hinted(good, H::good, H::good).kind, ws::ReplyKind::result);
+    EXPECT_EQ(parse_hinted(good, H::unknown, H::unknown).kind, ws::ReplyKind::result);
+    EXPECT_EQ(parse_hinted(bad_tcp, H::good, H::good).kind, ws::ReplyKind::result); // the NIC's word
+    EXPECT_EQ(parse_hinted(bad_ip, H::good, H::unknown).kind, ws::ReplyKind::result);
+    EXPECT_EQ(parse_hinted(bad_tcp, H::good, H::unknown).reject, ws::RejectReason::bad_tcp_checksum);
+    EXPECT_EQ(parse_hinted(bad_ip, H::unknown, H::good).reject, ws::RejectReason::bad_ip_checksum);
+    EXPECT_EQ(parse_hinted(good, H::bad, H::good).reject, ws::RejectReason::bad_ip_checksum);
+    EXPECT_EQ(parse_hinted(good, H::good, H::bad).reject, ws::RejectReason::bad_tcp_checksum);
+    // ICMP is always summed in software, whatever an L4 flag says.
+    Bytes icmp = icmp_quoting(probe_ip(target_ip, 443), 3);
+    EXPECT_EQ(parse_hinted(icmp, H::good, H::bad).kind, ws::ReplyKind::result);
+    icmp[36] ^= 0x01;
+    EXPECT_EQ(parse_hinted(icmp, H::good, H::good).reject, ws::RejectReason::bad_icmp_checksum);
+}
+
+TEST_F(ReplyTest, ChecksumReasonNames) {
+    EXPECT_EQ(ws::to_string(ws::RejectReason::bad_ip_checksum), "bad_ip_checksum");
+    EXPECT_EQ(ws::to_string(ws::RejectReason::bad_tcp_checksum), "bad_tcp_checksum");
+    EXPECT_EQ(ws::to_string(ws::RejectReason::bad_icmp_checksum), "bad_icmp_checksum");
 }
 
 class ArpParse : public ReplyTest {};
