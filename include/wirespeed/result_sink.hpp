@@ -108,8 +108,16 @@ public:
     // written to the outputs again (they are recreated), but not to the database.
     void replay(const ResultRecord& record, double seen_at_unix);
     SqliteWriter* database() noexcept { return db_.get(); }
-    void flush();                     // commit the open batch (timer-driven, ~100 ms)
-    void finish(ScanCounters counters); // final commit, scans row, trailers
+    // Commit the open batch and flush the streamed outputs (timer-driven,
+    // ~100 ms). Throws ws::IoError naming the file on a database or write error.
+    void flush();
+    // Final trailers and closes (every output, even after one fails), then
+    // the final commit and the scans row. When an output or the database
+    // fails, the scans row says "failed" (status() too) and the first error
+    // is thrown as ws::IoError naming the file: the caller must exit 2 and
+    // report status() rather than counters.status.
+    void finish(ScanCounters counters);
+    const std::string& status() const noexcept { return status_; } // after finish()
 
     std::uint64_t open() const noexcept { return open_; }
     std::uint64_t closed() const noexcept { return closed_; }
@@ -126,6 +134,7 @@ private:
     std::vector<std::unique_ptr<OutputWriter>> outputs_;
     std::uint64_t open_ = 0, closed_ = 0, filtered_ = 0, duplicates_ = 0, rows_ = 0;
     std::size_t pending_ = 0;
+    std::string status_;
 };
 
 } // namespace ws

@@ -26,6 +26,7 @@
 #include "reflector.hpp"
 #include "wirespeed/error.hpp"
 #include "wirespeed/export.hpp"
+#include "wirespeed/paths.hpp"
 #include "wirespeed/plan.hpp"
 #include "wirespeed/resume.hpp"
 #include "wirespeed/reflect.hpp"
@@ -63,8 +64,29 @@ DataPlane bring_up(const ws::PortSpec& spec, unsigned tx, unsigned rx) {
     return dp;
 }
 
+// Every file a scan reads or writes, for ws::check_path_collisions.
+std::vector<ws::PathUse> scan_paths(const ws::ScanConfig& config, const std::string& config_file, bool resume) {
+    using ws::PathRole;
+    std::vector<ws::PathUse> uses;
+    if (!config.no_db) uses.push_back({resume ? "--resume" : "--db", config.db_path, PathRole::database_output});
+    uses.push_back({"-oL", config.list_output, PathRole::output});
+    uses.push_back({"-oJ", config.json_output, PathRole::output});
+    uses.push_back({"-oC", config.csv_output, PathRole::output});
+    uses.push_back({"-oX", config.xml_output, PathRole::output});
+    uses.push_back({"-oG", config.grepable_output, PathRole::output});
+    uses.push_back({"--metadata", config.metadata_file, PathRole::output});
+    uses.push_back({"--status-file", config.status_file, PathRole::output});
+    for (const auto& f : config.target_files) uses.push_back({"-iL", f, PathRole::input});
+    for (const auto& f : config.exclude_files) uses.push_back({"--excludefile", f, PathRole::input});
+    if (config.blocklist_file) uses.push_back({"--blocklist", *config.blocklist_file, PathRole::input});
+    uses.push_back({"--config", config_file, PathRole::input});
+    return uses;
+}
+
 int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& args, const ws::ResumePoint* resume,
-                     const std::string& effective_config) {
+                     const std::string& effective_config, const std::string& config_file) {
+    // Before anything is opened or created, and before EAL starts.
+    ws::check_path_collisions(scan_paths(config, config_file, resume != nullptr));
     ws::ScanPlan plan = ws::build_plan(config); // usage errors surface before EAL starts
     if (resume) {
         const std::string difference = ws::fingerprint_difference(resume->fingerprint, ws::plan_fingerprint(plan, config));
@@ -366,10 +388,16 @@ int main(int argc, char** argv) {
         if (export_cmd->parsed()) {
             std::optional<std::int64_t> scan_id;
             if (!export_scan.empty()) scan_id = std::int64_t(ws::cli::uint_option("--scan", export_scan, INT64_MAX));
+            ws::check_path_collisions({{"the database", export_db, ws::PathRole::database_input},
+                                       {"-o", export_out, ws::PathRole::output}});
             ws::export_database(export_db, export_out, export_format, export_fields, scan_id);
             return 0;
         }
         if (merge_cmd->parsed()) {
+            std::vector<ws::PathUse> uses;
+            for (const auto& input : merge_inputs) uses.push_back({"an input database", input, ws::PathRole::database_input});
+            uses.push_back({"-o", merge_out, ws::PathRole::database_output});
+            ws::check_path_collisions(uses);
             ws::merge_databases(merge_inputs, merge_out);
             return 0;
         }
@@ -382,7 +410,7 @@ int main(int argc, char** argv) {
             if (resumed.verbosity >= 0)
                 fmt::print(stderr, "wirespeed: resuming scan {} of \"{}\" ({})\n", point.scan_id, options.resume,
                            point.status == "running" ? "killed" : point.status);
-            return run_scan_command(resumed, recorded_args, &point, "");
+            return run_scan_command(resumed, recorded_args, &point, "", "");
         }
         ws::ScanConfig config = ws::cli::to_scan_config(options);
         if (options.echo) {
@@ -396,7 +424,10 @@ int main(int argc, char** argv) {
         config.port = ws::cli::to_port_spec(options.port, config.verbosity);
         if (config.no_db && config.list_output.empty() && config.verbosity >= 0)
             fmt::print(stderr, "wirespeed: --no-db without -oL: results appear in the summary counts only\n");
-        return run_scan_command(config, recorded_args, nullptr, ws::cli::render_config(*command, options));
+        return run_scan_command(config, recorded_args, nullptr, ws::cli::render_config(*command, options), options.config);
+    } catch (const ws::IoError& e) { // a file that was accepted could not be read or written
+        fmt::print(stderr, "wirespeed: {}\n", e.what());
+        return exit_runtime;
     } catch (const ws::Error& e) {
         fmt::print(stderr, "wirespeed: {}\n", ws::cli::locate_error(origin, *command, e.what()));
         return exit_usage;

@@ -52,8 +52,8 @@ std::uint64_t Deduplicator::memory_bytes() const noexcept {
 
 namespace {
 
-[[noreturn]] void sqlite_fail(sqlite3* db, const std::string& what) {
-    throw Error(fmt::format("database error: {}: {}", what, db ? sqlite3_errmsg(db) : "out of memory"));
+[[noreturn]] void sqlite_fail(sqlite3* db, const std::string& path, const std::string& what) {
+    throw IoError(fmt::format("database error on \"{}\": {}: {}", path, what, db ? sqlite3_errmsg(db) : "out of memory"));
 }
 
 std::string iso_now() {
@@ -112,7 +112,7 @@ void SqliteWriter::open_database() {
         std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
         sqlite3_close(db_);
         db_ = nullptr;
-        throw Error(fmt::format("cannot open database \"{}\": {}", path_, msg));
+        throw IoError(fmt::format("cannot open database \"{}\": {}", path_, msg));
     }
     sqlite3_busy_timeout(db_, 5000);
     exec("PRAGMA journal_mode=WAL");
@@ -125,7 +125,7 @@ void SqliteWriter::prepare_insert() {
                            "INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at) "
                            "VALUES(?,?,?,?,?,?,?,?,?)",
                            -1, &insert_, nullptr) != SQLITE_OK)
-        sqlite_fail(db_, "prepare results insert");
+        sqlite_fail(db_, path_, "prepare results insert");
     sqlite3_bind_int64(insert_, 1, scan_id_);
 }
 
@@ -136,7 +136,7 @@ SqliteWriter::SqliteWriter(const std::string& path, const ScanRecord& scan) : pa
                            "INSERT INTO scans(started_at, seed, targets, ports, shard, rate, probes, config) "
                            "VALUES(?,?,?,?,?,?,?,?)",
                            -1, &scan_insert, nullptr) != SQLITE_OK)
-        sqlite_fail(db_, "prepare scans insert");
+        sqlite_fail(db_, path_, "prepare scans insert");
     const std::string started = iso_now();
     sqlite3_bind_text(scan_insert, 1, started.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(scan_insert, 2, std::int64_t(scan.seed));
@@ -148,7 +148,7 @@ SqliteWriter::SqliteWriter(const std::string& path, const ScanRecord& scan) : pa
     sqlite3_bind_text(scan_insert, 8, scan.config_json.c_str(), -1, SQLITE_TRANSIENT);
     const int rc = sqlite3_step(scan_insert);
     sqlite3_finalize(scan_insert);
-    if (rc != SQLITE_DONE) sqlite_fail(db_, "insert scans row");
+    if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "insert scans row");
     scan_id_ = sqlite3_last_insert_rowid(db_);
     prepare_insert();
 }
@@ -168,7 +168,7 @@ void SqliteWriter::checkpoint(const std::string& fingerprint, std::uint64_t seed
                            "INSERT OR REPLACE INTO checkpoints(scan_id, fingerprint, seed, cookie_k0, cookie_k1, slots, updated_at) "
                            "VALUES(?,?,?,?,?,?,?)",
                            -1, &checkpoint_, nullptr) != SQLITE_OK)
-        sqlite_fail(db_, "prepare checkpoint");
+        sqlite_fail(db_, path_, "prepare checkpoint");
     sqlite3_stmt* st = checkpoint_;
     sqlite3_bind_int64(st, 1, scan_id_);
     sqlite3_bind_text(st, 2, fingerprint.c_str(), -1, SQLITE_TRANSIENT);
@@ -179,7 +179,7 @@ void SqliteWriter::checkpoint(const std::string& fingerprint, std::uint64_t seed
     sqlite3_bind_double(st, 7, now_unix);
     const int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) sqlite_fail(db_, "write checkpoint");
+    if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "write checkpoint");
 }
 
 SqliteWriter::~SqliteWriter() {
@@ -196,7 +196,7 @@ void SqliteWriter::exec(const char* sql) {
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
         std::string msg = err ? err : "unknown error";
         sqlite3_free(err);
-        throw Error(fmt::format("database error on \"{}\": {}", path_, msg));
+        throw IoError(fmt::format("database error on \"{}\": {}", path_, msg));
     }
 }
 
@@ -217,7 +217,7 @@ void SqliteWriter::insert(const ResultRecord& record, double seen_at_unix) {
     sqlite3_bind_double(insert_, 9, seen_at_unix);
     const int rc = sqlite3_step(insert_);
     sqlite3_reset(insert_);
-    if (rc != SQLITE_DONE) sqlite_fail(db_, "insert result");
+    if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "insert result");
 }
 
 void SqliteWriter::begin() {
@@ -239,7 +239,7 @@ void SqliteWriter::finish(const ScanCounters& c) {
                            "UPDATE scans SET finished_at=?, status=?, sent=?, replies=?, open=?, closed=?, "
                            "filtered=?, duplicates=?, drops=?, duration_s=? WHERE id=?",
                            -1, &st, nullptr) != SQLITE_OK)
-        sqlite_fail(db_, "prepare scans update");
+        sqlite_fail(db_, path_, "prepare scans update");
     const std::string finished = iso_now();
     sqlite3_bind_text(st, 1, finished.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, c.status.c_str(), -1, SQLITE_TRANSIENT);
@@ -249,7 +249,7 @@ void SqliteWriter::finish(const ScanCounters& c) {
     sqlite3_bind_int64(st, 11, scan_id_);
     const int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) sqlite_fail(db_, "update scans row");
+    if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "update scans row");
     exec("CREATE INDEX IF NOT EXISTS results_ip_port ON results(ip, port)");
 }
 
@@ -293,9 +293,9 @@ void ResultSink::replay(const ResultRecord& r, double seen_at_unix) {
 }
 
 void ResultSink::flush() {
+    pending_ = 0;
     if (db_) db_->commit();
     for (auto& out : outputs_) out->flush();
-    pending_ = 0;
 }
 
 void ResultSink::finish(ScanCounters counters) {
@@ -303,9 +303,29 @@ void ResultSink::finish(ScanCounters counters) {
     counters.closed = closed_;
     counters.filtered = filtered_;
     counters.duplicates = duplicates_;
-    if (db_) db_->finish(counters);
-    for (auto& out : outputs_) out->finish();
     pending_ = 0;
+    // Every output is finished (trailer, close, rename) even when one fails;
+    // a failed output makes the scan "failed" in its scans row too, so the
+    // database never says complete about a run that exits 2.
+    std::string error;
+    for (auto& out : outputs_) {
+        try {
+            out->finish();
+        } catch (const std::exception& e) {
+            if (error.empty()) error = e.what();
+        }
+    }
+    if (!error.empty()) counters.status = "failed";
+    status_ = counters.status;
+    if (db_) {
+        try {
+            db_->finish(counters);
+        } catch (const std::exception& e) {
+            status_ = "failed";
+            if (error.empty()) error = e.what();
+        }
+    }
+    if (!error.empty()) throw IoError(error);
 }
 
 } // namespace ws
