@@ -48,6 +48,9 @@ public:
     // (scans, checkpoints, results), for every writer of that schema.
     static const char* schema_sql() noexcept;
     SqliteWriter(const std::string& path, const ScanRecord& scan);
+    // Destroyed without finish() (an exception unwinding the engine): a new
+    // scan that never wrote a checkpoint is marked "failed"; one with a
+    // checkpoint stays "running" (as if killed: resumable), as does a resume.
     // Continues scan `resume_scan_id` of an existing database (--resume).
     SqliteWriter(const std::string& path, std::int64_t resume_scan_id);
     ~SqliteWriter();
@@ -73,6 +76,7 @@ private:
     ::sqlite3_stmt* checkpoint_ = nullptr;
     std::int64_t scan_id_ = 0;
     bool in_transaction_ = false;
+    bool finished_ = false, checkpointed_ = false, resumed_ = false;
     std::string path_;
 };
 

@@ -339,6 +339,7 @@ TargetSet parse_stream(int fd, bool fifo, const std::string& path, std::string_v
     std::vector<Ipv4Interval> all;
     std::string pending;
     std::uint64_t line_base = 0, total = 0;
+    std::size_t compact_at = std::size_t{1} << 20;
     bool first = true;
     const auto fail_at = [&](const ChunkResult& r) {
         throw Error(path + ":" + std::to_string(line_base + r.error_line + 1) + ": " + *r.error);
@@ -349,6 +350,13 @@ TargetSet parse_stream(int fd, bool fifo, const std::string& path, std::string_v
         if (r.error) fail_at(r);
         line_base += r.lines;
         all.insert(all.end(), r.intervals.begin(), r.intervals.end());
+        // An endless writer repeating itself must not grow memory: merge
+        // whenever the list doubles (amortised O(n log n)).
+        if (all.size() >= compact_at) {
+            sort_intervals(all);
+            all = merge_sorted(all);
+            compact_at = std::max<std::size_t>(compact_at, all.size() * 2);
+        }
     };
     char buffer[1 << 16];
     while (true) {

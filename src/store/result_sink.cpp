@@ -153,7 +153,8 @@ SqliteWriter::SqliteWriter(const std::string& path, const ScanRecord& scan) : pa
     prepare_insert();
 }
 
-SqliteWriter::SqliteWriter(const std::string& path, std::int64_t resume_scan_id) : scan_id_(resume_scan_id), path_(path) {
+SqliteWriter::SqliteWriter(const std::string& path, std::int64_t resume_scan_id)
+    : scan_id_(resume_scan_id), resumed_(true), path_(path) {
     open_database();
     exec(fmt::format("UPDATE scans SET status='running', finished_at=NULL WHERE id={}", scan_id_).c_str());
     prepare_insert();
@@ -180,11 +181,20 @@ void SqliteWriter::checkpoint(const std::string& fingerprint, std::uint64_t seed
     const int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "write checkpoint");
+    checkpointed_ = true;
 }
 
 SqliteWriter::~SqliteWriter() {
     if (db_) {
         if (in_transaction_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+        // Destroyed before finish() and before any checkpoint (an output that
+        // cannot be created, a failing bring-up): nothing a resume could
+        // continue, so the row must not stay "running" (a killed scan).
+        if (!finished_ && !checkpointed_ && !resumed_) {
+            const std::string sql =
+                fmt::format("UPDATE scans SET status='failed', finished_at='{}' WHERE id={} AND status='running'", iso_now(), scan_id_);
+            sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+        }
         sqlite3_finalize(insert_);
         sqlite3_finalize(checkpoint_);
         sqlite3_close(db_);
@@ -233,6 +243,7 @@ void SqliteWriter::commit() {
 }
 
 void SqliteWriter::finish(const ScanCounters& c) {
+    finished_ = true;
     commit();
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db_,
