@@ -250,13 +250,16 @@ std::string read_config(const std::string& path) {
         text.append(buffer, std::size_t(n));
         if (text.size() > config_max_bytes)
             throw fail(fmt::format("larger than {} bytes (the config file size limit)", config_max_bytes));
+        const auto too_long = [&] {
+            return Error(fmt::format("{}:{}: line longer than {} bytes (the config file line limit)", path, line, config_max_line));
+        };
         for (std::size_t i = text.size() - std::size_t(n); i < text.size(); ++i)
             if (text[i] == '\n') {
+                if (i - line_start > config_max_line) throw too_long();
                 line_start = i + 1;
                 ++line;
             }
-        if (text.size() - line_start > config_max_line)
-            throw Error(fmt::format("{}:{}: line longer than {} bytes (the config file line limit)", path, line, config_max_line));
+        if (text.size() - line_start > config_max_line) throw too_long();
     }
     if (S_ISFIFO(st.st_mode) && text.empty()) throw fail("a FIFO or pipe that gave no data (no writer?)");
     return text;

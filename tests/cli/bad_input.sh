@@ -190,7 +190,6 @@ check export-text-file 1 'file is not a database' export "$WORK/text.db" -o "$WO
 check export-other-sqlite 1 'not a wirespeed database' export "$WORK/other.db" -o "$WORK/x.json"
 check export-bad-format 1 '"yaml"' export "$WORK/other.db" -o "$WORK/x.json" --format yaml
 check export-bad-scan-id 1 '"two"' export "$WORK/other.db" -o "$WORK/x.json" --scan two
-check export-output-in-missing-dir 1 "$WORK/nodir/x.json" export "$WORK/other.db" -o "$WORK/nodir/x.json"
 check resume-missing-db 1 "cannot open database \"$WORK/none.db\": No such file or directory" scan --resume "$WORK/none.db"
 check resume-text-file 1 'file is not a database' scan --resume "$WORK/text.db"
 check resume-other-sqlite 1 'not a wirespeed database' scan --resume "$WORK/other.db"
