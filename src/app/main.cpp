@@ -267,7 +267,11 @@ std::uint64_t draw_seed() {
 // them, so that a different target set, port list or seed is caught by the
 // fingerprint check instead of silently resuming another scan.
 ws::ScanConfig resume_config(const ws::cli::ScanOptions& now, const ws::ResumePoint& point, std::vector<std::string>& args) {
-    args = ws::decode_args(point.config);
+    try {
+        args = ws::decode_args(point.config);
+    } catch (const ws::Error& e) {
+        throw ws::Error(fmt::format("cannot resume \"{}\": {}", now.resume, e.what()));
+    }
     if (args.empty() || args.front() != "scan")
         throw ws::Error(fmt::format("cannot resume \"{}\": the scan's arguments were not recorded", now.resume));
     std::vector<char*> argv_view = {const_cast<char*>("wirespeed")};

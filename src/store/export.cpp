@@ -3,8 +3,12 @@
 #include "wirespeed/export.hpp"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cerrno>
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <map>
@@ -29,7 +33,8 @@ class Db {
 public:
     Db(const std::string& path, int flags) : path_(path) {
         if (sqlite3_open_v2(path.c_str(), &handle_, flags, nullptr) != SQLITE_OK) {
-            const std::string msg = handle_ ? sqlite3_errmsg(handle_) : "out of memory";
+            std::string msg = handle_ ? sqlite3_errmsg(handle_) : "out of memory";
+            if (handle_ && sqlite3_system_errno(handle_) != 0) msg += fmt::format(" ({})", std::strerror(sqlite3_system_errno(handle_)));
             sqlite3_close(handle_);
             handle_ = nullptr;
             throw Error(fmt::format("cannot open database \"{}\": {}", path, msg));
@@ -99,10 +104,10 @@ constexpr const char* not_wirespeed = "not a wirespeed database:";
 // Opens an existing wirespeed database read-only: the file must exist, be
 // SQLite, and hold the scans and results tables.
 std::unique_ptr<Db> open_wirespeed_database(const std::string& path) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec))
-        throw Error(fmt::format("cannot open database \"{}\": no such file", path));
-    if (std::filesystem::is_directory(path, ec))
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) // the real cause: a missing file, or a directory we may not search
+        throw Error(fmt::format("cannot open database \"{}\": {}", path, errno == ENOENT ? "no such file" : std::strerror(errno)));
+    if (S_ISDIR(st.st_mode))
         throw Error(fmt::format("cannot open database \"{}\": is a directory", path));
     auto db = std::make_unique<Db>(path, SQLITE_OPEN_READONLY);
     Statement tables(*db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('scans','results')",

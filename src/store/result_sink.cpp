@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cstring>
 #include <ctime>
 #include <unordered_set>
 
@@ -110,6 +111,7 @@ const char* SqliteWriter::schema_sql() noexcept { return schema; }
 void SqliteWriter::open_database() {
     if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
         std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+        if (db_ && sqlite3_system_errno(db_) != 0) msg += fmt::format(" ({})", std::strerror(sqlite3_system_errno(db_)));
         sqlite3_close(db_);
         db_ = nullptr;
         throw IoError(fmt::format("cannot open database \"{}\": {}", path_, msg));

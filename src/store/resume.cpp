@@ -24,7 +24,8 @@ struct Db {
             throw Error(fmt::format("cannot open database \"{}\": {}", path, std::strerror(errno)));
         if (S_ISDIR(st.st_mode)) throw Error(fmt::format("cannot open database \"{}\": {}", path, std::strerror(EISDIR)));
         if (sqlite3_open_v2(path.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-            const std::string msg = handle ? sqlite3_errmsg(handle) : "out of memory";
+            std::string msg = handle ? sqlite3_errmsg(handle) : "out of memory";
+            if (handle && sqlite3_system_errno(handle) != 0) msg += fmt::format(" ({})", std::strerror(sqlite3_system_errno(handle)));
             sqlite3_close(handle);
             throw Error(fmt::format("cannot open database \"{}\": {}", path, msg));
         }
@@ -82,7 +83,11 @@ ResumePoint load_resume_point(const std::string& db_path) {
     point.seed = std::uint64_t(sqlite3_column_int64(st.handle, 4));
     point.key.k0 = std::uint64_t(sqlite3_column_int64(st.handle, 5));
     point.key.k1 = std::uint64_t(sqlite3_column_int64(st.handle, 6));
-    point.slots = decode_slots(text(st.handle, 7));
+    try {
+        point.slots = decode_slots(text(st.handle, 7));
+    } catch (const Error& e) {
+        throw Error(fmt::format("cannot resume \"{}\": {}", db_path, e.what()));
+    }
     return point;
 }
 
