@@ -27,8 +27,10 @@ struct PathUse {
 // Same file means the same (st_dev, st_ino) where the file exists, else the
 // same normalised absolute path (symlinks in the existing part resolved). A
 // database also claims its SQLite siblings PATH-wal, PATH-journal and
-// PATH-shm. Character devices (/dev/null, /dev/stdout on a terminal) never
-// collide; empty paths are ignored; two inputs never collide.
+// PATH-shm. Character devices, FIFOs and sockets (/dev/null, /dev/stdout on
+// a terminal or a pipe) never collide: nothing truncates them. Empty paths
+// are ignored; two inputs never collide. /dev/stdout redirected to a regular
+// file is that file, and does collide with it.
 void check_path_collisions(const std::vector<PathUse>& uses);
 
 // Absolute, lexically normal, symlinks of the existing prefix resolved

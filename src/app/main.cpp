@@ -38,7 +38,7 @@ namespace {
 constexpr int exit_usage = 1;
 constexpr int exit_runtime = 2;
 constexpr const char* exit_codes_footer =
-    "Exit codes: 0 done, 1 usage or config error, 2 runtime error (EAL, port, ARP, database),\n"
+    "Exit codes: 0 done, 1 usage or config error, 2 runtime error (EAL, port, ARP, database, output files),\n"
     "3 stopped by a guard (--max-runtime, --min-hitrate, --max-results), 130 interrupted (SIGINT/SIGTERM).\n"
     "Every option is also a --config key: the long name without the dashes. See wirespeed(1).";
 

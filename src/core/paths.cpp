@@ -37,12 +37,13 @@ struct Claim {
 bool writes(PathRole role) { return role == PathRole::output || role == PathRole::database_output; }
 bool is_database(PathRole role) { return role == PathRole::database_input || role == PathRole::database_output; }
 
-// nullopt: a character device, which never collides.
+// nullopt: a character device, a FIFO or a socket (/dev/null, /dev/stdout on
+// a terminal or a pipe), which nothing truncates: those never collide.
 std::optional<Claim> claim(std::size_t use, const std::string& path, std::string what) {
     Claim c{use, path, std::move(what)};
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0) {
-        if (S_ISCHR(st.st_mode)) return std::nullopt;
+        if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) return std::nullopt;
         c.exists = true;
         c.dev = st.st_dev;
         c.ino = st.st_ino;

@@ -101,6 +101,15 @@ if check "/dev/null as every output" 0 "" scan 198.19.0.1 -p 80 "${NULL[@]}" --n
      -oX /dev/null -oG /dev/null --metadata /dev/null --status-file /dev/null -q; then
   [[ -c /dev/null ]] && echo "PASS: /dev/null as every output" || echo "FAIL: /dev/null is no longer a device"
 fi
+if timeout 60 "$WS" export "$WORK/r.db" -o /dev/stdout --format list 2>"$WORK/err" | cat > "$WORK/piped" &&
+   timeout 60 "$WS" scan 198.19.0.1 -p 80 "${NULL[@]}" --no-db -oL /dev/stdout -oJ /dev/stdout -q 2>>"$WORK/err" | cat > /dev/null &&
+   grep -q 198.19.0.2 "$WORK/piped"; then echo "PASS: /dev/stdout on a pipe, twice"
+else echo "FAIL: /dev/stdout on a pipe, twice: $(head -1 "$WORK/err")"; fi
+timeout 60 "$WS" export "$WORK/r.db" -o /dev/stdout >> "$WORK/r.db" 2>"$WORK/err"
+rc=$?
+if ((rc == 1)) && grep -q "name the same file" "$WORK/err" && [[ $(md5sum < "$WORK/r.db") == "$DB_SUM" ]]; then
+  echo "PASS: /dev/stdout redirected onto the input database is refused"
+else echo "FAIL: /dev/stdout redirected onto the input database: exit $rc: $(head -1 "$WORK/err")"; fi
 printf '198.19.0.0/28\n' > "$WORK/t.txt"
 check "same file as -iL and --excludefile" 1 "no targets left" scan -iL "$WORK/t.txt" --excludefile "$WORK/t.txt" -p 80 "${NULL[@]}" --no-db &&
   echo "PASS: same file as -iL and --excludefile is not a collision"

@@ -6,6 +6,7 @@
 #include "wirespeed/paths.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -28,6 +29,7 @@ struct TempDir {
         fs::create_hard_link(path / "a", path / "a-hard");
         fs::create_symlink(path / "a", path / "a-sym");
         std::ofstream(path / "x.db") << "";
+        ::mkfifo((path / "fifo").c_str(), 0600);
     }
     ~TempDir() { fs::remove_all(path); }
     std::string operator/(const std::string& name) const { return (path / name).string(); }
@@ -78,6 +80,7 @@ TEST(Paths, Collisions) {
         {"/dev/null twice", {{"-oL", "/dev/null", out}, {"-oJ", "/dev/null", out}, {"--metadata", "/dev/null", out}}, ""},
         {"/dev/null as db and output", {{"--db", "/dev/null", db_out}, {"-oL", "/dev/null", out}}, ""},
         {"empty paths", {{"-oL", "", out}, {"-oJ", "", out}}, ""},
+        {"a FIFO twice", {{"-oL", d / "fifo", out}, {"-oJ", d / "fifo", out}}, ""},
         {"a file named like a sibling of another file", {{"-oL", d / "a", out}, {"-oJ", d / "a-wal", out}}, ""},
         {"two databases' siblings only", {{"--db", d / "x.db", db_out}, {"-o", d / "y.db", db_out}}, ""},
     };
