@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -205,6 +207,13 @@ std::string format_duration(double seconds) {
     return fmt::format("{:.0f} s ({}d {:02}h {:02}m)", seconds, total / 86400, total / 3600 % 24, total / 60 % 60);
 }
 
+// A failed write to stdout is an IoError (exit 2) with the cause.
+void write_stdout(const std::string& text) {
+    errno = 0;
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+        throw ws::IoError(fmt::format("cannot write standard output: {}", std::strerror(errno ? errno : EIO)));
+}
+
 // What a scan would probe, without DPDK: the plan's numbers, or with --list N
 // the first N ip:port pairs of this shard in send order (and nothing else).
 int run_plan_command(const ws::ScanConfig& config, const std::string& list) {
@@ -220,12 +229,12 @@ int run_plan_command(const ws::ScanConfig& config, const std::string& list) {
             out.append(ip, ws::format_ipv4(t.address, ip));
             fmt::format_to(std::back_inserter(out), ":{}\n", t.port);
             if (out.size() >= (1u << 20)) {
-                std::fwrite(out.data(), 1, out.size(), stdout);
+                write_stdout(out);
                 out.clear();
             }
         }
-        std::fwrite(out.data(), 1, out.size(), stdout);
-        return std::fflush(stdout) == 0 ? 0 : exit_runtime;
+        write_stdout(out);
+        return 0;
     }
     const ws::TargetSet& targets = plan.space->targets();
     const ws::PortSet& ports = plan.space->ports();
@@ -308,7 +317,7 @@ ws::ScanConfig resume_config(const ws::cli::ScanOptions& now, const ws::ResumePo
 
 } // namespace
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     CLI::App app{"wirespeed: a kernel-bypass SYN scanner on DPDK"};
     app.require_subcommand(1);
     app.set_help_all_flag("--help-all", "all subcommands' options");
@@ -442,4 +451,16 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "wirespeed: {}\n", e.what());
         return exit_runtime;
     }
+}
+
+// stdout (plan, --echo, --print-truth, export -o /dev/stdout ...) is an output
+// like any other: a write error there is exit 2 with a line saying so.
+int main(int argc, char** argv) {
+    int rc = run_main(argc, argv);
+    errno = 0;
+    if (rc == 0 && (std::fflush(stdout) != 0 || std::ferror(stdout))) {
+        fmt::print(stderr, "wirespeed: cannot write standard output: {}\n", std::strerror(errno ? errno : EIO));
+        rc = exit_runtime;
+    }
+    return rc;
 }

@@ -117,6 +117,10 @@ void SqliteWriter::open_database() {
         throw IoError(fmt::format("cannot open database \"{}\": {}", path_, msg));
     }
     sqlite3_busy_timeout(db_, 5000);
+    // SQLite opens a file it may not write read-only without a word; say so
+    // here rather than with the first failing statement.
+    if (sqlite3_db_readonly(db_, "main") == 1)
+        throw IoError(fmt::format("cannot write database \"{}\": it is read-only (no write permission or a read-only file system)", path_));
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=NORMAL");
     exec(schema);

@@ -148,3 +148,18 @@ full_scan "-oX /dev/full" -oX --wait 0
 full_scan "-oG /dev/full" -oG --wait 0
 full_scan "--metadata /dev/full" --metadata --wait 0
 full_scan "--status-file /dev/full" --status-file --wait 1.5  # a status line a second
+
+# ---- standard output is an output too
+stdout_full() { # NAME ARGS...
+  local name=$1; shift
+  timeout 60 "$WS" "$@" >/dev/full 2>"$WORK/err"
+  local rc=$?
+  if ((rc == 2)) && grep -q 'cannot write standard output: No space left on device' "$WORK/err" && (($(wc -l < "$WORK/err") <= 3)); then
+    echo "PASS: $name > /dev/full"
+  else echo "FAIL: $name > /dev/full: exit $rc: $(head -1 "$WORK/err")"; fi
+}
+stdout_full "plan --list" plan 198.19.0.0/24 -p 80 --blocklist /dev/null --seed 1 --list 5
+stdout_full "plan" plan 198.19.0.0/24 -p 80 --blocklist /dev/null --seed 1
+stdout_full "plan --echo" plan 198.19.0.0/24 -p 80 --blocklist /dev/null --seed 1 --echo
+stdout_full "reflect --print-truth" reflect --hosts 198.19.0.0/24 --open-ports 80 --print-truth --truth-ports 80 --vdev net_null0
+stdout_full "version" version
