@@ -163,3 +163,25 @@ stdout_full "plan" plan 198.19.0.0/24 -p 80 --blocklist /dev/null --seed 1
 stdout_full "plan --echo" plan 198.19.0.0/24 -p 80 --blocklist /dev/null --seed 1 --echo
 stdout_full "reflect --print-truth" reflect --hosts 198.19.0.0/24 --open-ports 80 --print-truth --truth-ports 80 --vdev net_null0
 stdout_full "version" version
+
+# ---- a read-only file system (a private read-only bind mount, when we may make one)
+mkdir -p "$WORK/rw" "$WORK/ro"
+cp "$WORK/r.db" "$WORK/rw/x.db"; cp "$WORK/r.db" "$WORK/rw/y.db"
+if unshare -m true 2>/dev/null; then
+  unshare -m bash -c '
+    WS=$1; W=$2; shift 2
+    mount --bind "$W/rw" "$W/ro" && mount -o remount,bind,ro "$W/ro" || { echo "SKIP: no read-only bind mount"; exit 0; }
+    ro_case() { # NAME CODE NEEDLE ARGS...
+      local name=$1 code=$2 needle=$3; shift 3
+      timeout 60 "$WS" "$@" >/dev/null 2>"$W/ro-err"; local rc=$?
+      if ((rc == code)) && { [[ -z $needle ]] || grep -qF -- "$needle" "$W/ro-err"; }; then echo "PASS: read-only: $name"
+      else echo "FAIL: read-only: $name: exit $rc: $(head -1 "$W/ro-err")"; fi
+    }
+    ro_case "scan --db" 2 "cannot write database \"$W/ro/x.db\": it is read-only" scan 198.19.0.0/28 -p 80 "${@}" --db "$W/ro/x.db" -q
+    ro_case "merge -o" 2 "cannot merge into \"$W/ro/x.db\": the database is read-only" merge "$W/ro/y.db" -o "$W/ro/x.db"
+    ro_case "export -o" 2 "cannot create output file \"$W/ro/out.json\": Read-only file system" export "$W/ro/x.db" -o "$W/ro/out.json"
+    ro_case "export from it" 0 "" export "$W/ro/x.db" -o "$W/ro-export.json"
+  ' _ "$WS" "$WORK" "${NULL[@]}"
+else
+  echo "SKIP: unshare -m is not available: no read-only file system cases"
+fi
