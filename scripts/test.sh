@@ -79,6 +79,14 @@ if build build/main --werror --buildtype=debugoptimized; then
   out=$(tests/cli/lifecycle.sh build/main/src/app/wirespeed)
   echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
   count cli-lifecycle "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
+  log "CLI: files: collisions refused, write errors reach the exit code (/dev/full)"
+  out=$(tests/cli/file_errors.sh build/main/src/app/wirespeed)
+  echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
+  count cli-files "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
+  log "CLI: a file that cannot be opened (LD_PRELOAD failopen.so) gives a clean error"
+  out=$(tests/cli/fail_open.sh build/main/src/app/wirespeed build/main/tests/cli/failopen.so)
+  echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
+  count cli-fail-open "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
   log "lab end-to-end (namespaces, veth, real kernel TCP)"
   out=$(tests/lab/run.sh build/main/src/app/wirespeed 2>&1)
   echo "$out"
@@ -96,7 +104,7 @@ fi
 
 log "fuzz smoke (libFuzzer, ${FUZZ_SECONDS}s per parser)"
 if CXX=clang++ build build/fuzz -Dfuzz=true -Ddataplane=false -Dperf=false -Dtests=false; then
-  for target in targets ports reply; do
+  for target in targets ports reply target_file; do
     work=$(mktemp -d /tmp/ws-fuzz-XXXXXX)
     cp -r "tests/fuzz/corpus/$target/." "$work/"
     if timeout -k 10 $((FUZZ_SECONDS + 60)) "build/fuzz/tests/fuzz/fuzz_$target" -max_total_time="$FUZZ_SECONDS" \

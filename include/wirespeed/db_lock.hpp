@@ -14,7 +14,10 @@ public:
     // an empty database). Throws ws::Error naming the file and, when another
     // process holds the lock, its pid:
     //   database "scan.db" is in use by another scan (pid 1234); wait for it or choose another --db
-    DatabaseLock(const std::string& path, const char* option);
+    // create: a new scan's --db (false for --resume, whose database must exist).
+    // Throws ws::IoError (exit 2) when the file cannot be created or is in
+    // use, ws::Error (exit 1) when a database to resume cannot be opened.
+    DatabaseLock(const std::string& path, const char* option, bool create = true);
     ~DatabaseLock();
     DatabaseLock(const DatabaseLock&) = delete;
     DatabaseLock& operator=(const DatabaseLock&) = delete;

@@ -43,17 +43,30 @@ struct ScanInfo {
     double end_unix = 0;
 };
 
+// How an output file is written.
+enum class OutputMode {
+    stream,  // truncate and write in place: readable while the scan runs (-oL, -oJ, -oC)
+    replace, // write PATH's directory/.NAME.tmp-*, rename it onto PATH at close(): the old
+             // file stays whole until the new one is complete (-oX, -oG, export -o, --metadata)
+    append,  // append in place (--status-file)
+};
+// replace falls back to writing in place when PATH exists as anything but a
+// regular file (a character device such as /dev/null or /dev/stdout, a FIFO,
+// a symlink): those are never renamed onto.
+
 // masscan's -oL format: "open tcp 80 198.19.0.5 1700000000".
-std::unique_ptr<OutputWriter> make_list_writer(const std::string& path);
+std::unique_ptr<OutputWriter> make_list_writer(const std::string& path, OutputMode mode = OutputMode::stream);
 // -oJ: {"ip":"198.19.0.5","port":80,"proto":"tcp","state":"open","reason":"syn-ack","ttl":64,"window":65160,"ts":1700000001.5}
-std::unique_ptr<OutputWriter> make_json_writer(const std::string& path);
+std::unique_ptr<OutputWriter> make_json_writer(const std::string& path, OutputMode mode = OutputMode::stream);
 // -oC: `fields` is the --fields value (empty = all, in the default order).
 // Throws ws::Error on an unknown field, before creating the file.
-std::unique_ptr<OutputWriter> make_csv_writer(const std::string& path, const std::string& fields);
+std::unique_ptr<OutputWriter> make_csv_writer(const std::string& path, const std::string& fields,
+                                              OutputMode mode = OutputMode::stream);
 // -oX: nmap XML (results kept in memory, written at finish()).
-std::unique_ptr<OutputWriter> make_xml_writer(const std::string& path, ScanInfo info);
+std::unique_ptr<OutputWriter> make_xml_writer(const std::string& path, ScanInfo info, OutputMode mode = OutputMode::replace);
 // -oG: nmap grepable (results kept in memory, written at finish()).
-std::unique_ptr<OutputWriter> make_grepable_writer(const std::string& path, ScanInfo info);
+std::unique_ptr<OutputWriter> make_grepable_writer(const std::string& path, ScanInfo info,
+                                                   OutputMode mode = OutputMode::replace);
 
 // The CSV columns, in the default order.
 inline constexpr std::string_view csv_field_names[] = {"ip", "port", "proto", "state", "reason", "ttl", "window", "ts"};
@@ -70,25 +83,33 @@ std::string format_timestamp(double seconds);
 // nmap's date style (ctime, local time): "Mon Jan  1 00:00:00 2024".
 std::string format_ctime(double unix_seconds);
 
-// The stdio file every writer writes through (shared by the formats).
+// The stdio file every writer writes through (shared by the formats, and
+// meant for the metadata and status files too). Every failure throws
+// ws::IoError naming the file: the caller turns it into exit code 2.
 class OutputFile {
 public:
-    // Throws ws::Error: cannot create output file "PATH": REASON
-    explicit OutputFile(const std::string& path);
-    ~OutputFile(); // closes quietly when close() was not reached
+    // `what` names the file in messages ("output file", "metadata file", ...).
+    // Throws ws::IoError: cannot create output file "PATH": REASON
+    explicit OutputFile(const std::string& path, OutputMode mode = OutputMode::stream, std::string what = "output file");
+    ~OutputFile(); // closes quietly when close() was not reached; replace mode removes its temporary file
     OutputFile(const OutputFile&) = delete;
     OutputFile& operator=(const OutputFile&) = delete;
 
     std::FILE* get() const noexcept { return file_; }
-    void write(std::string_view text) noexcept;
-    void flush() noexcept;
-    // Throws ws::Error: cannot write output file "PATH": REASON (any earlier
-    // write error included, e.g. a full disk).
+    // Throw ws::IoError: cannot write output file "PATH": REASON (a short
+    // fwrite, a failing fflush, e.g. a full disk).
+    void write(std::string_view text);
+    void flush();
+    // Flushes, closes (and in replace mode fsyncs and renames into place).
+    // Throws ws::IoError naming the file; any earlier write error included.
     void close();
     const std::string& path() const noexcept { return path_; }
 
 private:
+    [[noreturn]] void fail(int err);
     std::string path_;
+    std::string what_;
+    std::string temp_; // replace mode: the file written, renamed onto path_ by close()
     std::FILE* file_ = nullptr;
 };
 

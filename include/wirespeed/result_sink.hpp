@@ -49,6 +49,9 @@ public:
     // (scans, checkpoints, results), for every writer of that schema.
     static const char* schema_sql() noexcept;
     SqliteWriter(const std::string& path, const ScanRecord& scan);
+    // Destroyed without finish() (an exception unwinding the engine): a new
+    // scan that never wrote a checkpoint is marked "failed"; one with a
+    // checkpoint stays "running" (as if killed: resumable), as does a resume.
     // Continues scan `resume_scan_id` of an existing database (--resume).
     SqliteWriter(const std::string& path, std::int64_t resume_scan_id);
     ~SqliteWriter();
@@ -77,6 +80,7 @@ private:
     ::sqlite3_stmt* checkpoint_ = nullptr;
     std::int64_t scan_id_ = 0;
     bool in_transaction_ = false;
+    bool finished_ = false, checkpointed_ = false, resumed_ = false;
     std::string path_;
 };
 
@@ -115,12 +119,17 @@ public:
     // written to the outputs again (they are recreated), but not to the database.
     void replay(const ResultRecord& record, double seen_at_unix);
     SqliteWriter* database() noexcept { return db_.get(); }
-    void flush();                     // commit the open batch (timer-driven, ~100 ms)
-    // Trailers and close of every output; throws the first write error. Once:
-    // finish() skips outputs already finished, so a caller can finish them
-    // first and record their failure in the scans row.
+    void flush();                     // commit the open batch (timer-driven, ~100 ms); throws ws::IoError naming the file
+    // Trailers and closes of every output (even after one fails); throws the
+    // first error as ws::IoError. Once: finish() skips outputs already
+    // finished, so the engine can finish them before writing the metadata.
     void finish_outputs();
-    void finish(ScanCounters counters); // final commit, scans row, then the outputs' trailers
+    // finish_outputs() unless done, then the final commit and the scans row.
+    // When an output or the database failed, the scans row says "failed"
+    // (status() too) and the first error is thrown as ws::IoError naming the
+    // file: the caller must exit 2 and report status().
+    void finish(ScanCounters counters);
+    const std::string& status() const noexcept { return status_; } // after finish()
 
     std::uint64_t open() const noexcept { return open_; }
     std::uint64_t closed() const noexcept { return closed_; }
@@ -140,7 +149,9 @@ private:
     std::uint64_t open_ = 0, closed_ = 0, filtered_ = 0, duplicates_ = 0, rows_ = 0;
     std::size_t pending_ = 0;
     bool outputs_finished_ = false;
+    std::string outputs_error_; // the first output that failed to finish
     std::function<void(const ResultRecord&, bool)> reply_hook_;
+    std::string status_;
 };
 
 } // namespace ws

@@ -52,8 +52,23 @@ TargetSet parse_targets(std::string_view list);
 // A file: one or more specs per line, '#' starts a comment, blank lines ignored.
 // Errors name the file, line number and the bad token. Large files are parsed
 // and sorted in parallel (TBB).
-TargetSet parse_target_text(std::string_view text, std::string_view origin);
-TargetSet load_target_file(const std::string& path);
+// Lines longer than max_line bytes (excluding the newline) are an error
+// naming origin:line.
+struct TextLimits {
+    std::size_t max_line = 4096;           // bytes per line
+    std::uint64_t max_bytes = 1ull << 30;  // bytes per file: 1 GiB, ~70 million one-address lines
+};
+TargetSet parse_target_text(std::string_view text, std::string_view origin, const TextLimits& limits = {});
+// `what` names the file's purpose in errors: "target file", "exclude file",
+// "blocklist file". Regular files are mapped; anything else (a pipe, a FIFO,
+// /dev/stdin, a device) is read and parsed as it streams, so /dev/zero or an
+// endless writer fails at the first over-long or bad line or at max_bytes,
+// never by exhausting memory. A FIFO is opened without blocking: one with no
+// writer (no data at all) is an error. Throws ws::Error, one line:
+//   cannot read exclude file "x": Permission denied
+//   x:1: line longer than 4096 bytes (the limit for a line of an exclude file)
+//   cannot read target file "x": larger than 1073741824 bytes (the limit for a target file)
+TargetSet load_target_file(const std::string& path, std::string_view what = "target file", const TextLimits& limits = {});
 
 // The shipped default blocklist (config/blocklist.conf), compiled in so the
 // binary is safe without the config directory.

@@ -37,6 +37,14 @@ double seconds_option(const std::string& option, const std::string& value, doubl
     return v;
 }
 
+double fraction_option(const std::string& option, const std::string& value) {
+    char* end = nullptr;
+    const double v = std::strtod(value.c_str(), &end);
+    if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(v) || v < 0 || v > 1)
+        throw Error(fmt::format("invalid {} \"{}\": expected a fraction from 0 to 1 (e.g. 0.001)", option, value));
+    return v;
+}
+
 std::uint64_t rate_option(const std::string& value) {
     constexpr double max_rate = 1e10;
     std::string digits = value;

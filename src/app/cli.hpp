@@ -15,5 +15,7 @@ std::uint64_t rate_option(const std::string& value);         // "100000", "100k"
 std::pair<std::uint32_t, std::uint32_t> shard_option(const std::string& value); // "I/N", 0 <= I < N
 std::uint64_t uint_option(const std::string& option, const std::string& value, std::uint64_t max);
 double seconds_option(const std::string& option, const std::string& value, double max);
+// A fraction in [0, 1] (--min-hitrate).
+double fraction_option(const std::string& option, const std::string& value);
 
 } // namespace ws::cli

@@ -1,6 +1,8 @@
 #include "config_file.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -210,26 +212,58 @@ std::string one_line(std::string_view text) {
     return out;
 }
 
+// Config files are small: 1 MiB and lines of 64 KiB are generous bounds that
+// keep /dev/zero, an endless FIFO or a mistaken --config hitlist.txt from
+// eating memory before toml++ sees a byte.
+constexpr std::size_t config_max_bytes = 1u << 20;
+constexpr std::size_t config_max_line = 64u << 10;
+
 std::string read_config(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error(fmt::format("cannot read config file {}: {}", quote(path), std::strerror(errno)));
+    const auto fail = [&](const std::string& why) -> Error {
+        return Error(fmt::format("cannot read config file {}: {}", quote(path), why));
+    };
+    // O_NONBLOCK: a FIFO nobody writes to must not hang the open.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) throw fail(std::strerror(errno));
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw fail(std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) throw fail(std::strerror(EISDIR));
+    if (S_ISREG(st.st_mode) && std::uint64_t(st.st_size) > config_max_bytes)
+        throw fail(fmt::format("larger than {} bytes (the config file size limit)", config_max_bytes));
     std::string text;
     char buffer[65536];
+    std::size_t line_start = 0, line = 1;
     for (;;) {
         const ssize_t n = ::read(fd, buffer, sizeof buffer);
         if (n < 0) {
-            const int err = errno;
-            ::close(fd);
-            throw Error(fmt::format("cannot read config file {}: {}", quote(path), std::strerror(err)));
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) { // a FIFO whose writer has not written yet
+                pollfd p{fd, POLLIN, 0};
+                ::poll(&p, 1, -1);
+                continue;
+            }
+            throw fail(std::strerror(errno));
         }
         if (n == 0) break;
         text.append(buffer, std::size_t(n));
-        if (text.size() > (16u << 20)) {
-            ::close(fd);
-            throw Error(fmt::format("cannot read config file {}: larger than 16 MiB", quote(path)));
-        }
+        if (text.size() > config_max_bytes)
+            throw fail(fmt::format("larger than {} bytes (the config file size limit)", config_max_bytes));
+        const auto too_long = [&] {
+            return Error(fmt::format("{}:{}: line longer than {} bytes (the config file line limit)", path, line, config_max_line));
+        };
+        for (std::size_t i = text.size() - std::size_t(n); i < text.size(); ++i)
+            if (text[i] == '\n') {
+                if (i - line_start > config_max_line) throw too_long();
+                line_start = i + 1;
+                ++line;
+            }
+        if (text.size() - line_start > config_max_line) throw too_long();
     }
-    ::close(fd);
+    if (S_ISFIFO(st.st_mode) && text.empty()) throw fail("a FIFO or pipe that gave no data (no writer?)");
     return text;
 }
 

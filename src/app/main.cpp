@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -29,6 +31,7 @@
 #include "wirespeed/db_lock.hpp"
 #include "wirespeed/error.hpp"
 #include "wirespeed/export.hpp"
+#include "wirespeed/paths.hpp"
 #include "wirespeed/plan.hpp"
 #include "wirespeed/resume.hpp"
 #include "wirespeed/reflect.hpp"
@@ -41,7 +44,7 @@ const auto g_process_start = std::chrono::steady_clock::now(); // start-up phase
 constexpr int exit_usage = 1;
 constexpr int exit_runtime = 2;
 constexpr const char* exit_codes_footer =
-    "Exit codes: 0 done, 1 usage or config error, 2 runtime error (EAL, port, ARP, database),\n"
+    "Exit codes: 0 done, 1 usage or config error, 2 runtime error (EAL, port, ARP, database, output files),\n"
     "3 stopped by a guard (--max-runtime, --min-hitrate, --max-results), 130 interrupted (SIGINT/SIGTERM).\n"
     "Every option is also a --config key: the long name without the dashes. See wirespeed(1).";
 
@@ -72,8 +75,29 @@ DataPlane bring_up(const ws::PortSpec& spec, unsigned tx, unsigned rx, unsigned 
     return dp;
 }
 
+// Every file a scan reads or writes, for ws::check_path_collisions.
+std::vector<ws::PathUse> scan_paths(const ws::ScanConfig& config, const std::string& config_file, bool resume) {
+    using ws::PathRole;
+    std::vector<ws::PathUse> uses;
+    if (!config.no_db) uses.push_back({resume ? "--resume" : "--db", config.db_path, PathRole::database_output});
+    uses.push_back({"-oL", config.list_output, PathRole::output});
+    uses.push_back({"-oJ", config.json_output, PathRole::output});
+    uses.push_back({"-oC", config.csv_output, PathRole::output});
+    uses.push_back({"-oX", config.xml_output, PathRole::output});
+    uses.push_back({"-oG", config.grepable_output, PathRole::output});
+    uses.push_back({"--metadata", config.metadata_file, PathRole::output});
+    uses.push_back({"--status-file", config.status_file, PathRole::output});
+    for (const auto& f : config.target_files) uses.push_back({"-iL", f, PathRole::input});
+    for (const auto& f : config.exclude_files) uses.push_back({"--excludefile", f, PathRole::input});
+    if (config.blocklist_file) uses.push_back({"--blocklist", *config.blocklist_file, PathRole::input});
+    uses.push_back({"--config", config_file, PathRole::input});
+    return uses;
+}
+
 int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& args, const ws::ResumePoint* resume,
-                     const std::string& effective_config) {
+                     const std::string& effective_config, const std::string& config_file) {
+    // Before anything is opened or created, and before EAL starts.
+    ws::check_path_collisions(scan_paths(config, config_file, resume != nullptr));
     ws::ScanPlan plan = ws::build_plan(config); // usage errors surface before EAL starts
     // One scan per database, for the scan's whole life (--resume took it already).
     std::optional<ws::DatabaseLock> db_lock;
@@ -205,6 +229,13 @@ std::string format_duration(double seconds) {
     return fmt::format("{:.0f} s ({}d {:02}h {:02}m)", seconds, total / 86400, total / 3600 % 24, total / 60 % 60);
 }
 
+// A failed write to stdout is an IoError (exit 2) with the cause.
+void write_stdout(const std::string& text) {
+    errno = 0;
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+        throw ws::IoError(fmt::format("cannot write standard output: {}", std::strerror(errno ? errno : EIO)));
+}
+
 // What a scan would probe, without DPDK: the plan's numbers, or with --list N
 // the first N ip:port pairs of this shard in send order (and nothing else).
 int run_plan_command(const ws::ScanConfig& config, const std::string& list) {
@@ -220,12 +251,12 @@ int run_plan_command(const ws::ScanConfig& config, const std::string& list) {
             out.append(ip, ws::format_ipv4(t.address, ip));
             fmt::format_to(std::back_inserter(out), ":{}\n", t.port);
             if (out.size() >= (1u << 20)) {
-                std::fwrite(out.data(), 1, out.size(), stdout);
+                write_stdout(out);
                 out.clear();
             }
         }
-        std::fwrite(out.data(), 1, out.size(), stdout);
-        return std::fflush(stdout) == 0 ? 0 : exit_runtime;
+        write_stdout(out);
+        return 0;
     }
     const ws::TargetSet& targets = plan.space->targets();
     const ws::PortSet& ports = plan.space->ports();
@@ -347,7 +378,11 @@ std::vector<std::string> without(const std::vector<std::string>& args, CLI::App&
 
 ws::ScanConfig resume_config(const ws::cli::ScanOptions& now, CLI::App& given, const std::vector<std::string>& given_args,
                              const ws::ResumePoint& point, std::vector<std::string>& args) {
-    args = ws::decode_args(point.config);
+    try {
+        args = ws::decode_args(point.config);
+    } catch (const ws::Error& e) {
+        throw ws::Error(fmt::format("cannot resume \"{}\": {}", now.resume, e.what()));
+    }
     if (args.empty() || args.front() != "scan")
         throw ws::Error(fmt::format("cannot resume \"{}\": the scan's arguments were not recorded", now.resume));
     std::vector<char*> argv_view = {const_cast<char*>("wirespeed")};
@@ -396,7 +431,7 @@ ws::ScanConfig resume_config(const ws::cli::ScanOptions& now, CLI::App& given, c
 
 } // namespace
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
     CLI::App app{"wirespeed: a kernel-bypass SYN scanner on DPDK"};
     app.require_subcommand(1);
     app.set_help_all_flag("--help-all", "all subcommands' options");
@@ -480,10 +515,16 @@ int main(int argc, char** argv) {
         if (export_cmd->parsed()) {
             std::optional<std::int64_t> scan_id;
             if (!export_scan.empty()) scan_id = std::int64_t(ws::cli::uint_option("--scan", export_scan, INT64_MAX));
+            ws::check_path_collisions({{"the database", export_db, ws::PathRole::database_input},
+                                       {"-o", export_out, ws::PathRole::output}});
             ws::export_database(export_db, export_out, export_format, export_fields, scan_id);
             return 0;
         }
         if (merge_cmd->parsed()) {
+            std::vector<ws::PathUse> uses;
+            for (const auto& input : merge_inputs) uses.push_back({"an input database", input, ws::PathRole::database_input});
+            uses.push_back({"-o", merge_out, ws::PathRole::database_output});
+            ws::check_path_collisions(uses);
             ws::merge_databases(merge_inputs, merge_out);
             return 0;
         }
@@ -492,19 +533,14 @@ int main(int argc, char** argv) {
         if (scan->parsed() && !options.resume.empty()) {
             std::vector<std::string> recorded_args;
             std::optional<ws::DatabaseLock> db_lock;
-            try {
-                db_lock.emplace(options.resume, "--resume");
-            } catch (const ws::Error& e) {
-                fmt::print(stderr, "wirespeed: {}\n", e.what());
-                return exit_runtime;
-            }
+            db_lock.emplace(options.resume, "--resume", false); // IoError (in use): exit 2; missing: exit 1
             const ws::ResumePoint point = ws::load_resume_point(options.resume);
             const std::vector<std::string> given_args(argv + 2, argv + argc); // after "scan"
             ws::ScanConfig resumed = resume_config(options, *scan, given_args, point, recorded_args);
             if (resumed.verbosity >= 0)
                 fmt::print(stderr, "wirespeed: resuming scan {} of \"{}\" ({})\n", point.scan_id, options.resume,
                            point.status == "running" ? "killed" : point.status);
-            return run_scan_command(resumed, recorded_args, &point, "");
+            return run_scan_command(resumed, recorded_args, &point, "", "");
         }
         ws::ScanConfig config = ws::cli::to_scan_config(options);
         if (options.echo) {
@@ -518,7 +554,10 @@ int main(int argc, char** argv) {
         config.port = ws::cli::to_port_spec(options.port, config.verbosity);
         if (config.no_db && config.list_output.empty() && config.verbosity >= 0)
             fmt::print(stderr, "wirespeed: --no-db without -oL: results appear in the summary counts only\n");
-        return run_scan_command(config, recorded_args, nullptr, ws::cli::render_config(*command, options));
+        return run_scan_command(config, recorded_args, nullptr, ws::cli::render_config(*command, options), options.config);
+    } catch (const ws::IoError& e) { // a file that was accepted could not be read or written
+        fmt::print(stderr, "wirespeed: {}\n", e.what());
+        return exit_runtime;
     } catch (const ws::Error& e) {
         fmt::print(stderr, "wirespeed: {}\n", ws::cli::locate_error(origin, *command, e.what()));
         return exit_usage;
@@ -529,4 +568,16 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "wirespeed: {}\n", e.what());
         return exit_runtime;
     }
+}
+
+// stdout (plan, --echo, --print-truth, export -o /dev/stdout ...) is an output
+// like any other: a write error there is exit 2 with a line saying so.
+int main(int argc, char** argv) {
+    int rc = run_main(argc, argv);
+    errno = 0;
+    if (rc == 0 && (std::fflush(stdout) != 0 || std::ferror(stdout))) {
+        fmt::print(stderr, "wirespeed: cannot write standard output: {}\n", std::strerror(errno ? errno : EIO));
+        rc = exit_runtime;
+    }
+    return rc;
 }

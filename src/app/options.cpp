@@ -148,7 +148,7 @@ ws::ScanConfig to_scan_config(const ScanOptions& o) {
     config.status_file = o.status_file;
     if (!o.max_runtime.empty()) config.max_runtime_seconds = seconds_option("--max-runtime", o.max_runtime, 1e9);
     if (!o.min_hitrate.empty()) {
-        config.min_hitrate = seconds_option("--min-hitrate", o.min_hitrate, 1.0);
+        config.min_hitrate = fraction_option("--min-hitrate", o.min_hitrate);
     }
     if (!o.max_results.empty()) config.max_results = uint_option("--max-results", o.max_results, UINT64_MAX);
     return config;

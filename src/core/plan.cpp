@@ -29,7 +29,7 @@ ScanPlan build_plan(const ScanConfig& config) {
     plan.requested = targets.count();
 
     const bool explicit_choice = !config.exclude_specs.empty() || !config.exclude_files.empty();
-    TargetSet blocklist = config.blocklist_file ? load_target_file(*config.blocklist_file) : default_blocklist();
+    TargetSet blocklist = config.blocklist_file ? load_target_file(*config.blocklist_file, "blocklist file") : default_blocklist();
     if (plan.requested > near_full_scan_addresses && blocklist.empty() && !explicit_choice)
         throw Error(fmt::format("refusing to scan {} addresses (more than 2^30) with no blocklist and no exclusions: "
                                 "keep the default blocklist or pass --exclude/--excludefile",
@@ -38,7 +38,7 @@ ScanPlan build_plan(const ScanConfig& config) {
 
     TargetSet excludes;
     for (const auto& spec : config.exclude_specs) excludes.add(parse_targets(spec));
-    for (const auto& file : config.exclude_files) excludes.add(load_target_file(file));
+    for (const auto& file : config.exclude_files) excludes.add(load_target_file(file, "exclude file"));
     plan.excluded = targets.subtract(excludes);
 
     if (targets.empty())

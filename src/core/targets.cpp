@@ -14,6 +14,7 @@
 #include <optional>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -238,13 +239,18 @@ struct ChunkResult {
 };
 
 // Parses whole lines; stops at the chunk's first bad line so the caller can
-// pick the globally first one.
-void parse_chunk(std::string_view chunk, ChunkResult& result) {
+// pick the globally first one. A line longer than max_line is a bad line.
+void parse_chunk(std::string_view chunk, ChunkResult& result, std::size_t max_line) {
     std::size_t pos = 0;
     std::uint64_t line = 0;
     while (pos < chunk.size()) {
         auto eol = chunk.find('\n', pos);
         if (eol == std::string_view::npos) eol = chunk.size();
+        if (eol - pos > max_line) {
+            result.error = "line longer than " + std::to_string(max_line) + " bytes (the line limit)";
+            result.error_line = line;
+            return;
+        }
         auto text = chunk.substr(pos, eol - pos);
         if (const auto hash = text.find('#'); hash != std::string_view::npos) text = text.substr(0, hash);
         if (auto error = parse_list_into(text, result.intervals)) {
@@ -258,9 +264,14 @@ void parse_chunk(std::string_view chunk, ChunkResult& result) {
     result.lines = line;
 }
 
+std::string too_large(std::string_view origin, std::uint64_t max_bytes) {
+    return "cannot read " + quote(origin) + ": larger than " + std::to_string(max_bytes) + " bytes (the file size limit)";
+}
+
 } // namespace
 
-TargetSet parse_target_text(std::string_view text, std::string_view origin) {
+TargetSet parse_target_text(std::string_view text, std::string_view origin, const TextLimits& limits) {
+    if (text.size() > limits.max_bytes) throw Error(too_large(origin, limits.max_bytes));
     // Editors on Windows like to prepend a UTF-8 byte-order mark.
     if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
 
@@ -281,11 +292,11 @@ TargetSet parse_target_text(std::string_view text, std::string_view origin) {
 
     std::vector<ChunkResult> results(chunks.size());
     if (chunks.size() == 1) {
-        parse_chunk(chunks[0], results[0]);
+        parse_chunk(chunks[0], results[0], limits.max_line);
     } else if (chunks.size() > 1) {
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, chunks.size(), 1),
                           [&](const tbb::blocked_range<std::size_t>& r) {
-                              for (auto i = r.begin(); i != r.end(); ++i) parse_chunk(chunks[i], results[i]);
+                              for (auto i = r.begin(); i != r.end(); ++i) parse_chunk(chunks[i], results[i], limits.max_line);
                           });
     }
 
@@ -311,8 +322,8 @@ TargetSet parse_target_text(std::string_view text, std::string_view origin) {
 
 namespace {
 
-[[noreturn]] void throw_read_error(const std::string& path, int err) {
-    throw Error("cannot read target file " + quote(path) + ": " + std::strerror(err));
+[[noreturn]] void throw_read_error(std::string_view what, const std::string& path, int err) {
+    throw Error("cannot read " + std::string(what) + " " + quote(path) + ": " + std::strerror(err));
 }
 
 struct FileDescriptor {
@@ -322,38 +333,95 @@ struct FileDescriptor {
     }
 };
 
+// A pipe, FIFO or device: parse complete lines as they arrive, so memory
+// holds at most one partial line (bounded by max_line) plus the intervals.
+TargetSet parse_stream(int fd, bool fifo, const std::string& path, std::string_view what, const TextLimits& limits) {
+    std::vector<Ipv4Interval> all;
+    std::string pending;
+    std::uint64_t line_base = 0, total = 0;
+    std::size_t compact_at = std::size_t{1} << 20;
+    bool first = true;
+    const auto fail_at = [&](const ChunkResult& r) {
+        throw Error(path + ":" + std::to_string(line_base + r.error_line + 1) + ": " + *r.error);
+    };
+    const auto parse_lines = [&](std::string_view lines) {
+        ChunkResult r;
+        parse_chunk(lines, r, limits.max_line);
+        if (r.error) fail_at(r);
+        line_base += r.lines;
+        all.insert(all.end(), r.intervals.begin(), r.intervals.end());
+        // An endless writer repeating itself must not grow memory: merge
+        // whenever the list doubles (amortised O(n log n)).
+        if (all.size() >= compact_at) {
+            sort_intervals(all);
+            all = merge_sorted(all);
+            compact_at = std::max<std::size_t>(compact_at, all.size() * 2);
+        }
+    };
+    char buffer[1 << 16];
+    while (true) {
+        const auto n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) { // a FIFO opened non-blocking whose writer is still busy
+                pollfd p{fd, POLLIN, 0};
+                ::poll(&p, 1, -1);
+                continue;
+            }
+            throw_read_error(what, path, errno);
+        }
+        if (n == 0) break;
+        total += std::uint64_t(n);
+        if (total > limits.max_bytes)
+            throw Error("cannot read " + std::string(what) + " " + quote(path) + ": larger than " +
+                        std::to_string(limits.max_bytes) + " bytes (the file size limit)");
+        pending.append(buffer, std::size_t(n));
+        if (first && total >= 3) { // a UTF-8 byte-order mark, as parse_target_text skips it
+            if (pending.compare(0, 3, "\xEF\xBB\xBF") == 0) pending.erase(0, 3);
+            first = false;
+        }
+        const auto nl = pending.rfind('\n');
+        if (nl != std::string::npos) {
+            parse_lines(std::string_view(pending).substr(0, nl + 1));
+            pending.erase(0, nl + 1);
+        }
+        if (pending.size() > limits.max_line) {
+            ChunkResult r;
+            r.error = "line longer than " + std::to_string(limits.max_line) + " bytes (the line limit)";
+            fail_at(r);
+        }
+    }
+    if (fifo && total == 0)
+        throw Error("cannot read " + std::string(what) + " " + quote(path) + ": a FIFO or pipe that gave no data (no writer?)");
+    if (!pending.empty()) parse_lines(pending);
+    return TargetSet::from_intervals(std::move(all));
+}
+
 } // namespace
 
-TargetSet load_target_file(const std::string& path) {
-    FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (file.fd < 0) throw_read_error(path, errno);
+TargetSet load_target_file(const std::string& path, std::string_view what, const TextLimits& limits) {
+    // O_NONBLOCK: opening a FIFO nobody writes to must not hang.
+    FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
+    if (file.fd < 0) throw_read_error(what, path, errno);
     struct stat st {};
-    if (::fstat(file.fd, &st) != 0) throw_read_error(path, errno);
+    if (::fstat(file.fd, &st) != 0) throw_read_error(what, path, errno);
+    if (S_ISDIR(st.st_mode)) throw_read_error(what, path, EISDIR);
 
-    // Regular files are mapped: no copy of a possibly huge list. Pipes,
-    // /dev/stdin and the like have no size up front, so read them whole.
+    // Regular files are mapped: no copy of a possibly huge list.
+    // (A regular file of size 0 may be a /proc file with content: streamed.)
     if (S_ISREG(st.st_mode) && st.st_size > 0) {
+        if (std::uint64_t(st.st_size) > limits.max_bytes)
+            throw Error("cannot read " + std::string(what) + " " + quote(path) + ": larger than " +
+                        std::to_string(limits.max_bytes) + " bytes (the file size limit)");
         const auto size = std::size_t(st.st_size);
         void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, file.fd, 0);
-        if (map == MAP_FAILED) throw_read_error(path, errno);
+        if (map == MAP_FAILED) throw_read_error(what, path, errno);
         const auto unmap = [size](void* p) { ::munmap(p, size); };
         std::unique_ptr<void, decltype(unmap)> guard(map, unmap);
         ::madvise(map, size, MADV_SEQUENTIAL);
-        return parse_target_text({static_cast<const char*>(map), size}, path);
+        return parse_target_text({static_cast<const char*>(map), size}, path, limits);
     }
-
-    std::string text;
-    char buffer[1 << 16];
-    while (true) {
-        const auto n = ::read(file.fd, buffer, sizeof buffer);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw_read_error(path, errno);
-        }
-        if (n == 0) break;
-        text.append(buffer, std::size_t(n));
-    }
-    return parse_target_text(text, path);
+    return parse_stream(file.fd, S_ISFIFO(st.st_mode), path, what, limits);
 }
 
 } // namespace ws

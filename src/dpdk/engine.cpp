@@ -372,7 +372,8 @@ void open_files(ScanState& s, const ScanConfig& config, const ScanPlan& plan, co
     }
     add_outputs(*s.sink, config, plan, s.start_unix, setup.args);
     s.status = std::make_unique<StatusFile>(config.status_file);
-    if (!config.metadata_file.empty()) s.metadata = std::make_unique<OutputFile>(config.metadata_file);
+    if (!config.metadata_file.empty())
+        s.metadata = std::make_unique<OutputFile>(config.metadata_file, OutputMode::replace, "metadata file");
     if (setup.resume) // the outputs are recreated: what the first run committed goes into them again
         for_each_result(config.db_path, setup.resume->scan_id,
                         [&](const ResultRecord& r, double seen_at) { s.sink->replay(r, seen_at); });
@@ -853,7 +854,9 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
     attempt([&] { s.sink->finish(c); });
     c.status = status();
     outcome.exit_code = !failures.empty() ? 2 : loop.interrupted ? 130 : !loop.guard.empty() ? 3 : 0;
-    for (const auto& failure : failures) fmt::print(stderr, "wirespeed: {}\n", failure);
+    // The first failure is the cause; later ones are its echoes (an output
+    // that failed mid-scan fails again at its trailer).
+    if (!failures.empty()) fmt::print(stderr, "wirespeed: {}\n", failures.front());
 
     if (config.verbosity >= 0) {
         std::uint64_t rejected = 0;

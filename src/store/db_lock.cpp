@@ -37,9 +37,13 @@ long flock_holder(unsigned long long dev, unsigned long long ino) {
     return 0;
 }
 
-DatabaseLock::DatabaseLock(const std::string& path, const char* option) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw Error(fmt::format("cannot open database \"{}\" ({}): {}", path, option, std::strerror(errno)));
+DatabaseLock::DatabaseLock(const std::string& path, const char* option, bool create) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    if (fd_ < 0) { // a database to create is an output (exit 2); one to resume is an input (exit 1)
+        const std::string message = fmt::format("cannot open database \"{}\": {} ({})", path, std::strerror(errno), option);
+        if (create) throw IoError(message);
+        throw Error(message);
+    }
     if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
     const int err = errno;
     struct stat st{};
@@ -47,8 +51,8 @@ DatabaseLock::DatabaseLock(const std::string& path, const char* option) {
     if (err == EWOULDBLOCK && ::fstat(fd_, &st) == 0) pid = flock_holder(st.st_dev, st.st_ino);
     ::close(fd_);
     fd_ = -1;
-    if (err != EWOULDBLOCK) throw Error(fmt::format("cannot lock database \"{}\" ({}): {}", path, option, std::strerror(err)));
-    throw Error(fmt::format("database \"{}\" is in use by another scan{}; wait for it or choose another {}", path,
+    if (err != EWOULDBLOCK) throw IoError(fmt::format("cannot lock database \"{}\" ({}): {}", path, option, std::strerror(err)));
+    throw IoError(fmt::format("database \"{}\" is in use by another scan{}; wait for it or choose another {}", path,
                             pid ? fmt::format(" (pid {})", pid) : std::string(), option));
 }
 

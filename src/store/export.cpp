@@ -3,8 +3,12 @@
 #include "wirespeed/export.hpp"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cerrno>
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <map>
@@ -29,7 +33,8 @@ class Db {
 public:
     Db(const std::string& path, int flags) : path_(path) {
         if (sqlite3_open_v2(path.c_str(), &handle_, flags, nullptr) != SQLITE_OK) {
-            const std::string msg = handle_ ? sqlite3_errmsg(handle_) : "out of memory";
+            std::string msg = handle_ ? sqlite3_errmsg(handle_) : "out of memory";
+            if (handle_ && sqlite3_system_errno(handle_) != 0) msg += fmt::format(" ({})", std::strerror(sqlite3_system_errno(handle_)));
             sqlite3_close(handle_);
             handle_ = nullptr;
             throw Error(fmt::format("cannot open database \"{}\": {}", path, msg));
@@ -46,7 +51,7 @@ public:
         if (sqlite3_exec(handle_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
             const std::string msg = err ? err : sqlite3_errmsg(handle_);
             sqlite3_free(err);
-            throw Error(fmt::format("database error on \"{}\": {}", path_, msg));
+            throw IoError(fmt::format("database error on \"{}\": {}", path_, msg));
         }
     }
 
@@ -57,10 +62,16 @@ private:
 
 class Statement {
 public:
-    // When the statement does not prepare: "<prefix> \"PATH\": REASON".
+    // When the statement does not prepare because a table or column is
+    // missing: "<prefix> \"PATH\": REASON"; for any other reason (not SQLite
+    // at all, corrupt, unreadable, locked) SQLite's own message says why.
     Statement(const Db& db, const char* sql, std::string_view not_prepared_prefix) : db_(&db) {
-        if (sqlite3_prepare_v2(db.get(), sql, -1, &handle_, nullptr) != SQLITE_OK)
-            throw Error(fmt::format("{} \"{}\": {}", not_prepared_prefix, db.path(), sqlite3_errmsg(db.get())));
+        if (sqlite3_prepare_v2(db.get(), sql, -1, &handle_, nullptr) != SQLITE_OK) {
+            const std::string_view msg = sqlite3_errmsg(db.get());
+            if (msg.starts_with("no such table") || msg.starts_with("no such column"))
+                throw Error(fmt::format("{} \"{}\": {}", not_prepared_prefix, db.path(), msg));
+            throw Error(fmt::format("cannot read database \"{}\": {}", db.path(), msg));
+        }
     }
     ~Statement() { sqlite3_finalize(handle_); }
     Statement(const Statement&) = delete;
@@ -93,10 +104,10 @@ constexpr const char* not_wirespeed = "not a wirespeed database:";
 // Opens an existing wirespeed database read-only: the file must exist, be
 // SQLite, and hold the scans and results tables.
 std::unique_ptr<Db> open_wirespeed_database(const std::string& path) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec))
-        throw Error(fmt::format("cannot open database \"{}\": no such file", path));
-    if (std::filesystem::is_directory(path, ec))
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) // the real cause: a missing file, or a directory we may not search
+        throw Error(fmt::format("cannot open database \"{}\": {}", path, errno == ENOENT ? "no such file" : std::strerror(errno)));
+    if (S_ISDIR(st.st_mode))
         throw Error(fmt::format("cannot open database \"{}\": is a directory", path));
     auto db = std::make_unique<Db>(path, SQLITE_OPEN_READONLY);
     Statement tables(*db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('scans','results')",
@@ -203,11 +214,14 @@ void export_database(const std::string& db_path, const std::string& out_path, st
     if (scan_id) sqlite3_bind_int64(results.get(), 1, *scan_id);
 
     std::unique_ptr<OutputWriter> writer;
-    if (format == "json") writer = make_json_writer(out_path);
-    else if (format == "csv") writer = make_csv_writer(out_path, fields);
-    else if (format == "list") writer = make_list_writer(out_path);
-    else if (format == "xml") writer = make_xml_writer(out_path, scan_info_from(*db, scan_id));
-    else writer = make_grepable_writer(out_path, scan_info_from(*db, scan_id));
+    // Written to a temporary name and renamed into place at the end: an
+    // export that fails leaves any previous file whole.
+    constexpr auto replace = OutputMode::replace;
+    if (format == "json") writer = make_json_writer(out_path, replace);
+    else if (format == "csv") writer = make_csv_writer(out_path, fields, replace);
+    else if (format == "list") writer = make_list_writer(out_path, replace);
+    else if (format == "xml") writer = make_xml_writer(out_path, scan_info_from(*db, scan_id), replace);
+    else writer = make_grepable_writer(out_path, scan_info_from(*db, scan_id), replace);
 
     std::uint64_t row = 0;
     while (results.step()) {
@@ -293,12 +307,12 @@ void merge_databases(const std::vector<std::string>& inputs, const std::string& 
     if (std::filesystem::is_directory(output, ec))
         throw Error(fmt::format("cannot open database \"{}\": is a directory", output));
     Db out(output, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    try {
-        out.exec("PRAGMA journal_mode=WAL");
-        out.exec(SqliteWriter::schema_sql());
-    } catch (const Error& e) {
-        throw Error(fmt::format("cannot merge into \"{}\": not a wirespeed database ({})", output, e.what()));
-    }
+    // SQLite opens a file it may not write read-only without a word: say so
+    // instead of failing later with a message about the schema.
+    if (sqlite3_db_readonly(out.get(), "main") == 1)
+        throw IoError(fmt::format("cannot merge into \"{}\": the database is read-only (no write permission or a read-only file system)", output));
+    out.exec("PRAGMA journal_mode=WAL");
+    out.exec(SqliteWriter::schema_sql());
 
     Transaction tx(out);
     const std::string insert_scan_sql = fmt::format("INSERT INTO scans({}) VALUES({})", scan_columns,

@@ -40,7 +40,8 @@ void append_field(fmt::memory_buffer& out, std::string_view value) {
 
 class CsvWriter final : public OutputWriter {
 public:
-    CsvWriter(const std::string& path, std::vector<std::size_t> fields) : fields_(std::move(fields)), file_(path) {
+    CsvWriter(const std::string& path, std::vector<std::size_t> fields, OutputMode mode)
+        : fields_(std::move(fields)), file_(path, mode) {
         fmt::memory_buffer header;
         for (std::size_t i = 0; i < fields_.size(); ++i) {
             if (i) header.push_back(',');
@@ -106,8 +107,8 @@ std::vector<std::size_t> parse_csv_fields(std::string_view spec) {
     return fields;
 }
 
-std::unique_ptr<OutputWriter> make_csv_writer(const std::string& path, const std::string& fields) {
-    return std::make_unique<CsvWriter>(path, parse_csv_fields(fields));
+std::unique_ptr<OutputWriter> make_csv_writer(const std::string& path, const std::string& fields, OutputMode mode) {
+    return std::make_unique<CsvWriter>(path, parse_csv_fields(fields), mode);
 }
 
 } // namespace ws

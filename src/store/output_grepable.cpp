@@ -29,7 +29,7 @@ std::string one_line(std::string_view text) {
 
 class GrepableWriter final : public OutputWriter {
 public:
-    GrepableWriter(const std::string& path, ScanInfo info) : info_(std::move(info)), file_(path) {}
+    GrepableWriter(const std::string& path, ScanInfo info, OutputMode mode) : info_(std::move(info)), file_(path, mode) {}
     void write(const ResultRecord& r, double) override { hosts_.add(r); }
     void flush() override {}
     void finish() override {
@@ -70,8 +70,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<OutputWriter> make_grepable_writer(const std::string& path, ScanInfo info) {
-    return std::make_unique<GrepableWriter>(path, std::move(info));
+std::unique_ptr<OutputWriter> make_grepable_writer(const std::string& path, ScanInfo info, OutputMode mode) {
+    return std::make_unique<GrepableWriter>(path, std::move(info), mode);
 }
 
 } // namespace ws

@@ -12,7 +12,7 @@ namespace {
 
 class JsonWriter final : public OutputWriter {
 public:
-    explicit JsonWriter(const std::string& path) : file_(path) {}
+    JsonWriter(const std::string& path, OutputMode mode) : file_(path, mode) {}
     void write(const ResultRecord& r, double seen_at_unix) override {
         char ip[16];
         format_ipv4(r.ipv4(), ip);
@@ -33,6 +33,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<OutputWriter> make_json_writer(const std::string& path) { return std::make_unique<JsonWriter>(path); }
+std::unique_ptr<OutputWriter> make_json_writer(const std::string& path, OutputMode mode) {
+    return std::make_unique<JsonWriter>(path, mode);
+}
 
 } // namespace ws

@@ -10,7 +10,7 @@ namespace {
 
 class ListWriter final : public OutputWriter {
 public:
-    explicit ListWriter(const std::string& path) : file_(path) { file_.write("#masscan\n"); }
+    ListWriter(const std::string& path, OutputMode mode) : file_(path, mode) { file_.write("#masscan\n"); }
     void write(const ResultRecord& r, double seen_at_unix) override {
         char ip[16];
         format_ipv4(r.ipv4(), ip);
@@ -31,6 +31,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<OutputWriter> make_list_writer(const std::string& path) { return std::make_unique<ListWriter>(path); }
+std::unique_ptr<OutputWriter> make_list_writer(const std::string& path, OutputMode mode) {
+    return std::make_unique<ListWriter>(path, mode);
+}
 
 } // namespace ws

@@ -64,7 +64,7 @@ double now_unix() {
 
 class XmlWriter final : public OutputWriter {
 public:
-    XmlWriter(const std::string& path, ScanInfo info) : info_(std::move(info)), file_(path) {}
+    XmlWriter(const std::string& path, ScanInfo info, OutputMode mode) : info_(std::move(info)), file_(path, mode) {}
     void write(const ResultRecord& r, double) override { hosts_.add(r); }
     void flush() override {}
     void finish() override {
@@ -129,8 +129,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<OutputWriter> make_xml_writer(const std::string& path, ScanInfo info) {
-    return std::make_unique<XmlWriter>(path, std::move(info));
+std::unique_ptr<OutputWriter> make_xml_writer(const std::string& path, ScanInfo info, OutputMode mode) {
+    return std::make_unique<XmlWriter>(path, std::move(info), mode);
 }
 
 } // namespace ws

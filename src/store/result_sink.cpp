@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cstring>
 #include <ctime>
 #include <unordered_set>
 
@@ -60,8 +61,8 @@ std::uint64_t Deduplicator::memory_bytes() const noexcept {
 
 namespace {
 
-[[noreturn]] void sqlite_fail(sqlite3* db, const std::string& what) {
-    throw Error(fmt::format("database error: {}: {}", what, db ? sqlite3_errmsg(db) : "out of memory"));
+[[noreturn]] void sqlite_fail(sqlite3* db, const std::string& path, const std::string& what) {
+    throw IoError(fmt::format("database error on \"{}\": {}: {}", path, what, db ? sqlite3_errmsg(db) : "out of memory"));
 }
 
 std::string iso_now() {
@@ -118,11 +119,16 @@ const char* SqliteWriter::schema_sql() noexcept { return schema; }
 void SqliteWriter::open_database() {
     if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
         std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+        if (db_ && sqlite3_system_errno(db_) != 0) msg += fmt::format(" ({})", std::strerror(sqlite3_system_errno(db_)));
         sqlite3_close(db_);
         db_ = nullptr;
-        throw Error(fmt::format("cannot open database \"{}\": {}", path_, msg));
+        throw IoError(fmt::format("cannot open database \"{}\": {}", path_, msg));
     }
     sqlite3_busy_timeout(db_, 5000);
+    // SQLite opens a file it may not write read-only without a word; say so
+    // here rather than with the first failing statement.
+    if (sqlite3_db_readonly(db_, "main") == 1)
+        throw IoError(fmt::format("cannot write database \"{}\": it is read-only (no write permission or a read-only file system)", path_));
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=NORMAL");
     exec(schema);
@@ -133,7 +139,7 @@ void SqliteWriter::prepare_insert() {
                            "INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at) "
                            "VALUES(?,?,?,?,?,?,?,?,?)",
                            -1, &insert_, nullptr) != SQLITE_OK)
-        sqlite_fail(db_, "prepare results insert");
+        sqlite_fail(db_, path_, "prepare results insert");
     sqlite3_bind_int64(insert_, 1, scan_id_);
 }
 
@@ -144,7 +150,7 @@ SqliteWriter::SqliteWriter(const std::string& path, const ScanRecord& scan) : pa
                            "INSERT INTO scans(started_at, seed, targets, ports, shard, rate, probes, config) "
                            "VALUES(?,?,?,?,?,?,?,?)",
                            -1, &scan_insert, nullptr) != SQLITE_OK)
-        sqlite_fail(db_, "prepare scans insert");
+        sqlite_fail(db_, path_, "prepare scans insert");
     const std::string started = iso_now();
     sqlite3_bind_text(scan_insert, 1, started.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(scan_insert, 2, std::int64_t(scan.seed));
@@ -156,12 +162,13 @@ SqliteWriter::SqliteWriter(const std::string& path, const ScanRecord& scan) : pa
     sqlite3_bind_text(scan_insert, 8, scan.config_json.c_str(), -1, SQLITE_TRANSIENT);
     const int rc = sqlite3_step(scan_insert);
     sqlite3_finalize(scan_insert);
-    if (rc != SQLITE_DONE) sqlite_fail(db_, "insert scans row");
+    if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "insert scans row");
     scan_id_ = sqlite3_last_insert_rowid(db_);
     prepare_insert();
 }
 
-SqliteWriter::SqliteWriter(const std::string& path, std::int64_t resume_scan_id) : scan_id_(resume_scan_id), path_(path) {
+SqliteWriter::SqliteWriter(const std::string& path, std::int64_t resume_scan_id)
+    : scan_id_(resume_scan_id), resumed_(true), path_(path) {
     open_database();
     exec(fmt::format("UPDATE scans SET status='running', finished_at=NULL WHERE id={}", scan_id_).c_str());
     prepare_insert();
@@ -170,12 +177,12 @@ SqliteWriter::SqliteWriter(const std::string& path, std::int64_t resume_scan_id)
 void SqliteWriter::record_arguments(const std::string& config_json) {
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db_, "UPDATE scans SET config=? WHERE id=?", -1, &st, nullptr) != SQLITE_OK)
-        sqlite_fail(db_, "prepare scans config update");
+        sqlite_fail(db_, path_, "prepare scans config update");
     sqlite3_bind_text(st, 1, config_json.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, scan_id_);
     const int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) sqlite_fail(db_, "update scans config");
+    if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "update scans config");
 }
 
 void SqliteWriter::checkpoint(const std::string& fingerprint, std::uint64_t seed, std::uint64_t k0, std::uint64_t k1,
@@ -187,7 +194,7 @@ void SqliteWriter::checkpoint(const std::string& fingerprint, std::uint64_t seed
                            "INSERT OR REPLACE INTO checkpoints(scan_id, fingerprint, seed, cookie_k0, cookie_k1, slots, updated_at) "
                            "VALUES(?,?,?,?,?,?,?)",
                            -1, &checkpoint_, nullptr) != SQLITE_OK)
-        sqlite_fail(db_, "prepare checkpoint");
+        sqlite_fail(db_, path_, "prepare checkpoint");
     sqlite3_stmt* st = checkpoint_;
     sqlite3_bind_int64(st, 1, scan_id_);
     sqlite3_bind_text(st, 2, fingerprint.c_str(), -1, SQLITE_TRANSIENT);
@@ -198,12 +205,21 @@ void SqliteWriter::checkpoint(const std::string& fingerprint, std::uint64_t seed
     sqlite3_bind_double(st, 7, now_unix);
     const int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) sqlite_fail(db_, "write checkpoint");
+    if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "write checkpoint");
+    checkpointed_ = true;
 }
 
 SqliteWriter::~SqliteWriter() {
     if (db_) {
         if (in_transaction_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+        // Destroyed before finish() and before any checkpoint (an output that
+        // cannot be created, a failing bring-up): nothing a resume could
+        // continue, so the row must not stay "running" (a killed scan).
+        if (!finished_ && !checkpointed_ && !resumed_) {
+            const std::string sql =
+                fmt::format("UPDATE scans SET status='failed', finished_at='{}' WHERE id={} AND status='running'", iso_now(), scan_id_);
+            sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+        }
         sqlite3_finalize(insert_);
         sqlite3_finalize(checkpoint_);
         sqlite3_close(db_);
@@ -215,7 +231,7 @@ void SqliteWriter::exec(const char* sql) {
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
         std::string msg = err ? err : "unknown error";
         sqlite3_free(err);
-        throw Error(fmt::format("database error on \"{}\": {}", path_, msg));
+        throw IoError(fmt::format("database error on \"{}\": {}", path_, msg));
     }
 }
 
@@ -236,7 +252,7 @@ void SqliteWriter::insert(const ResultRecord& record, double seen_at_unix) {
     sqlite3_bind_double(insert_, 9, seen_at_unix);
     const int rc = sqlite3_step(insert_);
     sqlite3_reset(insert_);
-    if (rc != SQLITE_DONE) sqlite_fail(db_, "insert result");
+    if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "insert result");
 }
 
 void SqliteWriter::begin() {
@@ -252,13 +268,14 @@ void SqliteWriter::commit() {
 }
 
 void SqliteWriter::finish(const ScanCounters& c) {
+    finished_ = true;
     commit();
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db_,
                            "UPDATE scans SET finished_at=?, status=?, sent=?, replies=?, open=?, closed=?, "
                            "filtered=?, duplicates=?, drops=?, duration_s=? WHERE id=?",
                            -1, &st, nullptr) != SQLITE_OK)
-        sqlite_fail(db_, "prepare scans update");
+        sqlite_fail(db_, path_, "prepare scans update");
     const std::string finished = iso_now();
     sqlite3_bind_text(st, 1, finished.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, c.status.c_str(), -1, SQLITE_TRANSIENT);
@@ -268,7 +285,7 @@ void SqliteWriter::finish(const ScanCounters& c) {
     sqlite3_bind_int64(st, 11, scan_id_);
     const int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) sqlite_fail(db_, "update scans row");
+    if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "update scans row");
     exec("CREATE INDEX IF NOT EXISTS results_ip_port ON results(ip, port)");
 }
 
@@ -314,9 +331,9 @@ void ResultSink::replay(const ResultRecord& r, double seen_at_unix) {
 }
 
 void ResultSink::flush() {
+    pending_ = 0;
     if (db_) db_->commit();
     for (auto& out : outputs_) out->flush();
-    pending_ = 0;
 }
 
 void ResultSink::finish(ScanCounters counters) {
@@ -324,23 +341,42 @@ void ResultSink::finish(ScanCounters counters) {
     counters.closed = closed_;
     counters.filtered = filtered_;
     counters.duplicates = duplicates_;
-    if (db_) db_->finish(counters);
-    finish_outputs();
     pending_ = 0;
+    // Every output is finished (trailer, close, rename) even when one fails;
+    // a failed output makes the scan "failed" in its scans row too, so the
+    // database never says complete about a run that exits 2.
+    std::string error = outputs_error_;
+    if (!outputs_finished_) {
+        try {
+            finish_outputs();
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    }
+    if (!error.empty()) counters.status = "failed";
+    status_ = counters.status;
+    if (db_) {
+        try {
+            db_->finish(counters);
+        } catch (const std::exception& e) {
+            status_ = "failed";
+            if (error.empty()) error = e.what();
+        }
+    }
+    if (!error.empty()) throw IoError(error);
 }
 
 void ResultSink::finish_outputs() {
     if (outputs_finished_) return;
     outputs_finished_ = true;
-    std::string first_error;
     for (auto& out : outputs_) {
         try {
             out->finish();
         } catch (const std::exception& e) {
-            if (first_error.empty()) first_error = e.what();
+            if (outputs_error_.empty()) outputs_error_ = e.what();
         }
     }
-    if (!first_error.empty()) throw Error(first_error);
+    if (!outputs_error_.empty()) throw IoError(outputs_error_);
 }
 
 } // namespace ws

@@ -1,6 +1,10 @@
 #include "wirespeed/resume.hpp"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <sstream>
 
@@ -15,8 +19,13 @@ namespace {
 struct Db {
     sqlite3* handle = nullptr;
     explicit Db(const std::string& path) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0)
+            throw Error(fmt::format("cannot open database \"{}\": {}", path, std::strerror(errno)));
+        if (S_ISDIR(st.st_mode)) throw Error(fmt::format("cannot open database \"{}\": {}", path, std::strerror(EISDIR)));
         if (sqlite3_open_v2(path.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-            const std::string msg = handle ? sqlite3_errmsg(handle) : "out of memory";
+            std::string msg = handle ? sqlite3_errmsg(handle) : "out of memory";
+            if (handle && sqlite3_system_errno(handle) != 0) msg += fmt::format(" ({})", std::strerror(sqlite3_system_errno(handle)));
             sqlite3_close(handle);
             throw Error(fmt::format("cannot open database \"{}\": {}", path, msg));
         }
@@ -27,8 +36,14 @@ struct Db {
 struct Statement {
     sqlite3_stmt* handle = nullptr;
     Statement(const Db& db, const char* sql, const std::string& path) {
-        if (sqlite3_prepare_v2(db.handle, sql, -1, &handle, nullptr) != SQLITE_OK)
-            throw Error(fmt::format("\"{}\" is not a wirespeed database with checkpoints: {}", path, sqlite3_errmsg(db.handle)));
+        if (sqlite3_prepare_v2(db.handle, sql, -1, &handle, nullptr) != SQLITE_OK) {
+            // Only a missing table or column means "not ours"; anything else
+            // (not SQLite, corrupt, unreadable, locked) in SQLite's own words.
+            const std::string_view msg = sqlite3_errmsg(db.handle);
+            if (msg.starts_with("no such table") || msg.starts_with("no such column"))
+                throw Error(fmt::format("\"{}\" is not a wirespeed database with checkpoints: {}", path, msg));
+            throw Error(fmt::format("cannot read database \"{}\": {}", path, msg));
+        }
     }
     ~Statement() { sqlite3_finalize(handle); }
 };
@@ -55,7 +70,10 @@ ResumePoint load_resume_point(const std::string& db_path) {
                  "FROM scans s JOIN checkpoints c ON c.scan_id = s.id "
                  "WHERE s.status IN ('running', 'interrupted', 'stopped', 'failed') ORDER BY s.id DESC LIMIT 1",
                  db_path);
-    if (sqlite3_step(st.handle) != SQLITE_ROW)
+    const int rc = sqlite3_step(st.handle);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        throw Error(fmt::format("cannot read database \"{}\": {}", db_path, sqlite3_errmsg(db.handle)));
+    if (rc != SQLITE_ROW)
         throw Error(fmt::format("nothing to resume in \"{}\": no interrupted, killed, failed or guard-stopped scan with a checkpoint", db_path));
     ResumePoint point;
     point.scan_id = sqlite3_column_int64(st.handle, 0);
@@ -65,7 +83,11 @@ ResumePoint load_resume_point(const std::string& db_path) {
     point.seed = std::uint64_t(sqlite3_column_int64(st.handle, 4));
     point.key.k0 = std::uint64_t(sqlite3_column_int64(st.handle, 5));
     point.key.k1 = std::uint64_t(sqlite3_column_int64(st.handle, 6));
-    point.slots = decode_slots(text(st.handle, 7));
+    try {
+        point.slots = decode_slots(text(st.handle, 7));
+    } catch (const Error& e) {
+        throw Error(fmt::format("cannot resume \"{}\": {}", db_path, e.what()));
+    }
     return point;
 }
 
@@ -75,7 +97,8 @@ void for_each_result(const std::string& db_path, std::int64_t scan_id,
     Statement st(db, "SELECT ip, port, proto, state, reason, ttl, window, seen_at FROM results WHERE scan_id = ? ORDER BY rowid",
                  db_path);
     sqlite3_bind_int64(st.handle, 1, scan_id);
-    while (sqlite3_step(st.handle) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step(st.handle)) == SQLITE_ROW) {
         ResultRecord r{};
         const auto ip = parse_ipv4(text(st.handle, 0));
         if (!ip) continue;
@@ -91,6 +114,8 @@ void for_each_result(const std::string& db_path, std::int64_t scan_id,
         r.window = std::uint16_t(sqlite3_column_int(st.handle, 6));
         fn(r, sqlite3_column_double(st.handle, 7));
     }
+    if (rc != SQLITE_DONE)
+        throw IoError(fmt::format("cannot read database \"{}\": {}", db_path, sqlite3_errmsg(db.handle)));
 }
 
 std::string plan_fingerprint(const ScanPlan& plan, const ScanConfig& config) {

@@ -1,6 +1,11 @@
 // Service names (nmap-services, /etc/services) and the small pieces every
 // output format shares: the stdio output file, timestamps, port lists.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -18,32 +23,108 @@ namespace ws {
 
 // ---------------------------------------------------------------- output file
 
-OutputFile::OutputFile(const std::string& path) : path_(path) {
-    file_ = std::fopen(path.c_str(), "w");
-    if (!file_) throw Error(fmt::format("cannot create output file \"{}\": {}", path, std::strerror(errno)));
+namespace {
+
+std::string parent_directory(const std::string& path) {
+    const auto slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string base_name(const std::string& path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+} // namespace
+
+OutputFile::OutputFile(const std::string& path, OutputMode mode, std::string what) : path_(path), what_(std::move(what)) {
+    const auto cannot_create = [&](int err) {
+        return IoError(fmt::format("cannot create {} \"{}\": {}", what_, path_, std::strerror(err)));
+    };
+    if (path.empty()) throw cannot_create(ENOENT);
+    struct stat st {};
+    const bool exists = ::lstat(path.c_str(), &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) throw cannot_create(EISDIR);
+    if (mode == OutputMode::replace && (!exists || S_ISREG(st.st_mode)) && path.back() != '/') {
+        // A temporary name in the same directory (rename is atomic only
+        // within one file system); the kernel applies the umask to 0666.
+        const std::string dir = parent_directory(path), base = base_name(path);
+        static std::atomic<unsigned> counter{0};
+        int fd = -1;
+        for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
+            temp_ = fmt::format("{}/.{}.tmp-{}-{}", dir, base, ::getpid(), counter.fetch_add(1));
+            fd = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+            if (fd < 0 && errno != EEXIST) break;
+        }
+        if (fd < 0) {
+            const int err = errno;
+            temp_.clear();
+            throw cannot_create(err);
+        }
+        if (exists) (void)::fchmod(fd, st.st_mode & 07777); // the replaced file's permissions
+        file_ = ::fdopen(fd, "w");
+        if (!file_) {
+            const int err = errno;
+            ::close(fd);
+            ::unlink(temp_.c_str());
+            temp_.clear();
+            throw cannot_create(err);
+        }
+        return;
+    }
+    file_ = std::fopen(path.c_str(), mode == OutputMode::append ? "a" : "w");
+    if (!file_) throw cannot_create(errno);
 }
 
 OutputFile::~OutputFile() {
     if (file_) std::fclose(file_);
+    if (!temp_.empty()) ::unlink(temp_.c_str());
 }
 
-void OutputFile::write(std::string_view text) noexcept {
-    if (file_ && !text.empty()) std::fwrite(text.data(), 1, text.size(), file_);
+void OutputFile::fail(int err) {
+    if (file_) std::fclose(file_);
+    file_ = nullptr;
+    if (!temp_.empty()) ::unlink(temp_.c_str());
+    temp_.clear();
+    throw IoError(fmt::format("cannot write {} \"{}\": {}", what_, path_, std::strerror(err ? err : EIO)));
 }
 
-void OutputFile::flush() noexcept {
-    if (file_) std::fflush(file_);
+void OutputFile::write(std::string_view text) {
+    if (!file_) throw IoError(fmt::format("cannot write {} \"{}\": already closed after an error", what_, path_));
+    if (text.empty()) return;
+    errno = 0;
+    if (std::fwrite(text.data(), 1, text.size(), file_) != text.size() || std::ferror(file_)) fail(errno);
+}
+
+void OutputFile::flush() {
+    if (!file_) throw IoError(fmt::format("cannot write {} \"{}\": already closed after an error", what_, path_));
+    errno = 0;
+    if (std::fflush(file_) != 0 || std::ferror(file_)) fail(errno);
 }
 
 void OutputFile::close() {
     if (!file_) return;
-    const bool write_failed = std::ferror(file_) != 0;
-    const int write_errno = errno;
-    const bool close_failed = std::fclose(file_) != 0;
+    errno = 0;
+    if (std::fflush(file_) != 0 || std::ferror(file_)) fail(errno);
+    if (!temp_.empty() && ::fsync(::fileno(file_)) != 0) fail(errno);
+    std::FILE* f = file_;
     file_ = nullptr;
-    if (write_failed || close_failed)
-        throw Error(fmt::format("cannot write output file \"{}\": {}", path_,
-                                std::strerror(close_failed ? errno : (write_errno ? write_errno : EIO))));
+    if (std::fclose(f) != 0) {
+        const int err = errno;
+        if (!temp_.empty()) ::unlink(temp_.c_str());
+        temp_.clear();
+        throw IoError(fmt::format("cannot write {} \"{}\": {}", what_, path_, std::strerror(err)));
+    }
+    if (!temp_.empty()) {
+        if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+            const int err = errno;
+            ::unlink(temp_.c_str());
+            temp_.clear();
+            throw IoError(fmt::format("cannot write {} \"{}\": {}", what_, path_, std::strerror(err)));
+        }
+        temp_.clear();
+    }
 }
 
 // ---------------------------------------------------------------- helpers

@@ -117,3 +117,80 @@ check source-port-reversed 1 '"2000-1000"' scan 198.19.0.1 -p 80 --source-port 2
 check xdp-without-interface 1 '--xdp' scan 198.19.0.1 -p 80 --xdp "${OK[@]}"
 check two-port-sources 1 'only one' scan 198.19.0.1 -p 80 "${OK[@]}" --pci 0000:03:00.0
 check no-subcommand 1 'subcommand'
+
+# ---- input files: bounded reads, the file and line named, the real cause (issue 8)
+head -c 5000 /dev/zero | tr '\0' '1' > "$WORK/longline.txt"; printf '198.19.0.1\n%s\n' "$(cat "$WORK/longline.txt")" > "$WORK/long-line2.txt"
+printf '198.19.0.1\n198.19.0.2\n%s\n' "$(head -c 4097 /dev/zero | tr '\0' ' ')" > "$WORK/long-blank3.txt"
+printf '%s\n' "$(head -c 4096 /dev/zero | tr '\0' ' ')" '198.19.0.9' > "$WORK/exactly-4096.txt"
+printf '198.19.0.0/24\n10.0.0.300\n' > "$WORK/bad-blocklist.txt"
+printf '\xff\xfe\x00junk\n' > "$WORK/binary.txt"
+printf 'plain\n' > "$WORK/plain-file"
+mkfifo "$WORK/fifo"
+{ printf '# %s\n' "$(head -c 70000 /dev/zero | tr '\0' 'x')"; printf 'ports = "80"\n'; } > "$WORK/long-line.toml"
+{ printf 'ports = "80"\n'; for i in $(seq 1 20); do printf '# %s\n' "$(head -c 60000 /dev/zero | tr '\0' 'x')"; done; } > "$WORK/huge.toml"
+printf 'ports = "80"\ntargets = "198.19.0.1"\nrate = true\n' > "$WORK/rate-bool.toml"
+printf 'ports = 1.5\ntargets = "198.19.0.1"\n' > "$WORK/ports-float.toml"
+printf 'ports = "80"\ntargets = "198.19.0.1"\nwait = "soon"\n' > "$WORK/wait-word.toml"
+printf 'ports = "80"\ntargets = "198.19.0.1"\nmin-hitrate = 2\n' > "$WORK/hitrate.toml"
+printf 'ports = "80"\ntargets = "198.19.0.1"\noutput-list = 5\n' > "$WORK/output-int.toml"
+printf 'ports = "80"\ntargets = "198.19.0.1"\nexcludefile = [1]\n' > "$WORK/excludefile-int.toml"
+printf 'ports = "80"\ntargets = "198.19.0.1"\nseed = -1\n' > "$WORK/seed-negative.toml"
+printf 'ports = "80"\ntargets = "198.19.0.1"\ndb = []\n' > "$WORK/db-array.toml"
+printf 'ports = "80"\ntargets = "198.19.0.1"\nshard = 3\n' > "$WORK/shard-int.toml"
+printf 'ports = "80"\ntargets = "198.19.0.1"\nblocklist = "%s"\n' "$WORK/none.conf" > "$WORK/blocklist-missing.toml"
+printf 'ports = "80"\n\xef\xbb\xbftargets = "198.19.0.1"\nfoo = \x01\n' > "$WORK/control.toml"
+printf 'not a database at all, just text that is long enough to look like a header............\n' > "$WORK/text.db"
+sqlite3 "$WORK/other.db" 'CREATE TABLE t(x)' 2>/dev/null
+check iL-dev-zero 1 '/dev/zero:1: line longer than 4096 bytes' scan -iL /dev/zero -p 80 "${OK[@]}"
+check excludefile-dev-zero 1 '/dev/zero:1: line longer than 4096 bytes' scan 198.19.0.0/24 --excludefile /dev/zero -p 80 "${OK[@]}"
+check blocklist-dev-zero 1 '/dev/zero:1: line longer than 4096 bytes' scan 198.19.0.1 -p 80 --vdev net_null0 --no-db --blocklist /dev/zero
+check config-dev-zero 1 '/dev/zero:1: line longer than 65536 bytes' scan --config /dev/zero "${OK[@]}"
+check iL-long-line 1 'long-line2.txt:2: line longer than 4096 bytes' scan -iL "$WORK/long-line2.txt" -p 80 "${OK[@]}"
+check iL-long-blank-line 1 'long-blank3.txt:3: line longer than 4096' scan -iL "$WORK/long-blank3.txt" -p 80 "${OK[@]}"
+check excludefile-long-line 1 'long-line2.txt:2' scan 198.19.0.0/24 --excludefile "$WORK/long-line2.txt" -p 80 "${OK[@]}"
+check blocklist-long-line 1 'long-line2.txt:2' scan 198.19.0.1 -p 80 --vdev net_null0 --no-db --blocklist "$WORK/long-line2.txt"
+check iL-long-line-stdin 1 '/dev/stdin:2: line longer than 4096' scan -iL /dev/stdin -p 80 "${OK[@]}" < <(cat "$WORK/long-line2.txt")
+check iL-exactly-4096-ok 1 'no targets left' scan -iL "$WORK/exactly-4096.txt" --exclude 198.19.0.9 -p 80 "${OK[@]}"
+check iL-binary 1 'binary.txt:1' scan -iL "$WORK/binary.txt" -p 80 "${OK[@]}"
+check iL-fifo-no-writer 1 'FIFO' scan -iL "$WORK/fifo" -p 80 "${OK[@]}"
+check excludefile-fifo-no-writer 1 "cannot read exclude file \"$WORK/fifo\"" scan 198.19.0.0/24 --excludefile "$WORK/fifo" -p 80 "${OK[@]}"
+check blocklist-fifo-no-writer 1 "cannot read blocklist file \"$WORK/fifo\"" scan 198.19.0.1 -p 80 --vdev net_null0 --no-db --blocklist "$WORK/fifo"
+check config-fifo-no-writer 1 "cannot read config file \"$WORK/fifo\"" plan --config "$WORK/fifo"
+# an endless writer (a second descriptor keeps a writer on the FIFO whatever the race): the first bad line stops it
+exec 4<>"$WORK/fifo"; yes 'not-an-address' >&4 2>/dev/null & writer=$!
+check iL-endless-fifo 1 'fifo:1: invalid target "not-an-address"' scan -iL "$WORK/fifo" -p 80 "${OK[@]}"
+kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null; exec 4>&-
+check excludefile-directory 1 "cannot read exclude file \"$WORK\": Is a directory" scan 198.19.0.0/24 --excludefile "$WORK" -p 80 "${OK[@]}"
+check blocklist-directory 1 "cannot read blocklist file \"$WORK\": Is a directory" scan 198.19.0.1 -p 80 --vdev net_null0 --no-db --blocklist "$WORK"
+check iL-not-a-directory 1 'Not a directory' scan -iL "$WORK/plain-file/targets.txt" -p 80 "${OK[@]}"
+check excludefile-missing-names-kind 1 'cannot read exclude file' scan 198.19.0.0/16 -p 80 --excludefile "$WORK/skip.txt" "${OK[@]}"
+check blocklist-missing-names-kind 1 'cannot read blocklist file' scan 198.19.0.1 -p 80 --vdev net_null0 --blocklist "$WORK/none.conf" --no-db
+check blocklist-bad-line 1 'bad-blocklist.txt:2' scan 198.19.0.1 -p 80 --vdev net_null0 --no-db --blocklist "$WORK/bad-blocklist.txt"
+check config-long-line 1 'long-line.toml:1: line longer than 65536 bytes' plan --config "$WORK/long-line.toml"
+check config-too-large 1 'larger than 1048576 bytes' plan --config "$WORK/huge.toml"
+check config-not-a-directory 1 'Not a directory' plan --config "$WORK/plain-file/x.toml"
+check config-rate-bool 1 'rate-bool.toml:3: key "rate"' scan --config "$WORK/rate-bool.toml" "${OK[@]}"
+check config-ports-float 1 'ports-float.toml:1: key "ports"' plan --config "$WORK/ports-float.toml"
+check config-wait-word 1 '"soon"' scan --config "$WORK/wait-word.toml" "${OK[@]}"
+check config-min-hitrate 1 'expected a fraction from 0 to 1' scan --config "$WORK/hitrate.toml" "${OK[@]}"
+check config-output-int 1 'output-int.toml:3: key "output-list"' scan --config "$WORK/output-int.toml" "${OK[@]}"
+check config-excludefile-int 1 'excludefile-int.toml:3: key "excludefile"' plan --config "$WORK/excludefile-int.toml"
+check config-seed-negative 1 '"-1"' plan --config "$WORK/seed-negative.toml"
+check config-db-array 1 'db-array.toml:3: key "db"' scan --config "$WORK/db-array.toml" "${OK[@]}"
+check config-shard-int 1 'shard' plan --config "$WORK/shard-int.toml"
+check config-blocklist-missing 1 "cannot read blocklist file \"$WORK/none.conf\"" plan --config "$WORK/blocklist-missing.toml"
+check config-control-char 1 'control.toml:' plan --config "$WORK/control.toml"
+check min-hitrate-says-fraction 1 'expected a fraction from 0 to 1' scan 198.19.0.1 -p 80 --min-hitrate 1.5 "${OK[@]}"
+check min-hitrate-junk 1 '"often"' scan 198.19.0.1 -p 80 --min-hitrate often "${OK[@]}"
+
+# ---- databases read by export, merge and --resume: the real cause, not a guess
+check export-missing-db 1 "cannot open database \"$WORK/none.db\"" export "$WORK/none.db" -o "$WORK/x.json"
+check export-directory-db 1 'is a directory' export "$WORK" -o "$WORK/x.json"
+check export-text-file 1 'file is not a database' export "$WORK/text.db" -o "$WORK/x.json"
+check export-other-sqlite 1 'not a wirespeed database' export "$WORK/other.db" -o "$WORK/x.json"
+check export-bad-format 1 '"yaml"' export "$WORK/other.db" -o "$WORK/x.json" --format yaml
+check export-bad-scan-id 1 '"two"' export "$WORK/other.db" -o "$WORK/x.json" --scan two
+check resume-missing-db 1 "cannot open database \"$WORK/none.db\": No such file or directory" scan --resume "$WORK/none.db"
+check resume-text-file 1 'file is not a database' scan --resume "$WORK/text.db"
+check resume-other-sqlite 1 'not a wirespeed database' scan --resume "$WORK/other.db"
+check merge-text-file 1 'file is not a database' merge "$WORK/text.db" -o "$WORK/m.db"

@@ -569,5 +569,109 @@ TEST(Merge, ErrorsNameThePath) {
     EXPECT_FALSE(error_of([&] { merge_databases({}, out); }).empty());
 }
 
+
+// ---------------------------------------------------------------- write errors, replace mode
+
+// Every format, every mode: a write error on /dev/full is a ws::IoError
+// naming the file, from flush() for the streamed formats or from finish().
+TEST(OutputErrors, DevFullFailsEveryWriterNamingTheFile) {
+    using Make = std::function<std::unique_ptr<OutputWriter>(const std::string&, OutputMode)>;
+    const std::vector<std::pair<const char*, Make>> formats = {
+        {"list", [](const std::string& p, OutputMode m) { return make_list_writer(p, m); }},
+        {"json", [](const std::string& p, OutputMode m) { return make_json_writer(p, m); }},
+        {"csv", [](const std::string& p, OutputMode m) { return make_csv_writer(p, "", m); }},
+        {"xml", [](const std::string& p, OutputMode m) { return make_xml_writer(p, fixed_info(), m); }},
+        {"grepable", [](const std::string& p, OutputMode m) { return make_grepable_writer(p, fixed_info(), m); }},
+    };
+    for (const auto& [name, make] : formats) {
+        for (const OutputMode mode : {OutputMode::stream, OutputMode::replace, OutputMode::append}) {
+            std::string error;
+            try {
+                auto writer = make("/dev/full", mode);
+                for (const auto& r : scrambled_records()) writer->write(r, start);
+                writer->flush();
+                writer->finish();
+            } catch (const IoError& e) {
+                error = e.what();
+            }
+            EXPECT_EQ(error, "cannot write output file \"/dev/full\": No space left on device") << name << " mode " << int(mode);
+        }
+    }
+}
+
+TEST(OutputErrors, SinkFinishesEveryOutputAndMarksTheScanFailed) {
+    TempDir dir;
+    const std::string db = dir / "s.db";
+    ResultSink sink(SinkOptions{.keep_closed = true}, nullptr, start);
+    sink.set_database(std::make_unique<SqliteWriter>(db, ScanRecord{}));
+    sink.add_output(make_list_writer("/dev/full"));
+    sink.add_output(make_json_writer(dir / "ok.json"));
+    const auto records = scrambled_records();
+    sink.add(records.data(), records.size());
+    std::string error;
+    try {
+        sink.finish(ScanCounters{});
+    } catch (const IoError& e) {
+        error = e.what();
+    }
+    EXPECT_EQ(error, "cannot write output file \"/dev/full\": No space left on device");
+    EXPECT_EQ(sink.status(), "failed");
+    EXPECT_EQ(lines_of(slurp(dir / "ok.json")).size(), records.size()); // the other output is still complete
+    sqlite3* handle = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(handle, "SELECT status FROM scans", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "failed");
+    sqlite3_finalize(st);
+    sqlite3_close(handle);
+}
+
+TEST(OutputErrors, AbandonedScanWithoutCheckpointIsFailedNotRunning) {
+    TempDir dir;
+    const std::string db = dir / "s.db";
+    { SqliteWriter writer(db, ScanRecord{}); } // an exception unwound the engine before any checkpoint
+    sqlite3* handle = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(handle, "SELECT status FROM scans", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "failed");
+    sqlite3_finalize(st);
+    sqlite3_close(handle);
+}
+
+TEST(OutputReplace, OldFileStaysWholeUntilCloseThenIsReplaced) {
+    TempDir dir;
+    const std::string path = dir / "out.xml";
+    std::ofstream(path) << "old\n";
+    std::filesystem::permissions(path, std::filesystem::perms(0640));
+    {
+        OutputFile file(path, OutputMode::replace);
+        file.write("new\n");
+        file.flush();
+        EXPECT_EQ(slurp(path), "old\n"); // readers see the old file until close()
+        file.close();
+    }
+    EXPECT_EQ(slurp(path), "new\n");
+    EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all, std::filesystem::perms(0640));
+    {
+        OutputFile file(path, OutputMode::replace);
+        file.write("abandoned\n");
+    } // never closed: the temporary file goes, the old file stays
+    EXPECT_EQ(slurp(path), "new\n");
+    std::size_t entries = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path)) ++entries;
+    EXPECT_EQ(entries, 1u);
+    // Devices are written in place, never renamed onto.
+    {
+        OutputFile null("/dev/null", OutputMode::replace);
+        null.write("x");
+        null.close();
+    }
+    EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
+    EXPECT_THROW(OutputFile(dir.path.string(), OutputMode::replace), IoError); // a directory
+}
+
 } // namespace
 } // namespace ws

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -422,6 +423,89 @@ TEST(TargetFile, UnreadableFile) {
 TEST(TargetFile, LargeFileFromDisk) {
     TempFile file(generated_lines(200000));
     EXPECT_EQ(load_target_file(file.path.string()).count(), 200000u);
+}
+
+} // namespace
+} // namespace ws
+
+namespace ws {
+namespace {
+
+// Bounded reads: every kind of file fails on the same bounds, naming the file
+// and the line; streams (pipes) are parsed as they arrive.
+std::string load_error(const std::string& path, std::string_view what, const TextLimits& limits) {
+    try {
+        load_target_file(path, what, limits);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// The same bytes through a pipe: /proc/self/fd/N opens the pipe's read end.
+struct Pipe {
+    int fds[2] = {-1, -1};
+    explicit Pipe(const std::string& contents) {
+        if (::pipe(fds) != 0) throw std::runtime_error("pipe");
+        if (::write(fds[1], contents.data(), contents.size()) != ssize_t(contents.size())) throw std::runtime_error("write");
+        ::close(fds[1]);
+    }
+    ~Pipe() { ::close(fds[0]); }
+    std::string path() const { return "/proc/self/fd/" + std::to_string(fds[0]); }
+};
+
+TEST(TargetFileBounds, TableOverFilesAndPipes) {
+    const TextLimits small{.max_line = 16, .max_bytes = 256};
+    struct Case {
+        const char* name;
+        std::string contents;
+        std::string needle; // "" = loads
+    };
+    const std::vector<Case> cases = {
+        {"short lines", "198.19.0.1\n198.19.0.2\n", ""},
+        {"line of exactly the limit", "198.19.0.1      \n", ""},
+        {"line one over the limit", "198.19.0.1       \n", ":1: line longer than 16 bytes"},
+        {"long line 3", "198.19.0.1\n\n198.19.0.1/32 #####\n", ":3: line longer than 16 bytes"},
+        {"long last line, no newline", "198.19.0.1\n198.19.0.100000000", ":2: line longer than 16 bytes"},
+        {"zeros", std::string(200, '\0'), ":1: line longer than 16 bytes"},
+        {"too large", std::string(300, '\n'), "larger than 256 bytes"},
+        {"bad line", "198.19.0.1\njunk\n", ":2: invalid target \"junk\""},
+        {"byte-order mark", "\xEF\xBB\xBF" "198.19.0.1\n", ""},
+    };
+    for (const auto& c : cases) {
+        TempFile file(c.contents);
+        const Pipe pipe(c.contents);
+        for (const std::string& path : {file.path.string(), pipe.path()}) {
+            const std::string error = load_error(path, "exclude file", small);
+            if (c.needle.empty()) {
+                EXPECT_EQ(error, "") << c.name << " via " << path;
+            } else {
+                EXPECT_NE(error.find(c.needle), std::string::npos) << c.name << " via " << path << ": " << error;
+                EXPECT_NE(error.find(path), std::string::npos) << c.name << ": " << error;
+            }
+        }
+    }
+}
+
+TEST(TargetFileBounds, StreamEqualsFile) {
+    const std::string text = generated_lines(1000); // fits a pipe buffer (64 KiB)
+    TempFile file(text);
+    const Pipe pipe(text);
+    EXPECT_EQ(load_target_file(pipe.path()), load_target_file(file.path.string()));
+}
+
+TEST(TargetFileBounds, ErrorsNameTheKindOfFile) {
+    EXPECT_EQ(load_error("/nonexistent/x", "blocklist file", {}), "cannot read blocklist file \"/nonexistent/x\": No such file or directory");
+    const auto dir = std::filesystem::temp_directory_path().string();
+    EXPECT_EQ(load_error(dir, "exclude file", {}), "cannot read exclude file \"" + dir + "\": Is a directory");
+    EXPECT_NE(load_error("/dev/zero", "target file", {}).find("/dev/zero:1: line longer than 4096 bytes"), std::string::npos);
+}
+
+TEST(TargetFileBounds, FifoWithoutWriterFailsAtOnce) {
+    const auto path = std::filesystem::temp_directory_path() / ("ws_fifo_" + std::to_string(::getpid()));
+    ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+    EXPECT_NE(load_error(path.string(), "target file", {}).find("no data"), std::string::npos);
+    std::filesystem::remove(path);
 }
 
 } // namespace
