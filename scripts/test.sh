@@ -56,6 +56,15 @@ build() { # DIR MESON_ARGS...
   ninja -C "$dir" >"$dir.build.log" 2>&1 || { tail -40 "$dir.build.log"; return 1; }
 }
 
+# A script printing PASS:/FAIL: lines -> its failures, and counts.
+run_script() { # SUITE DESCRIPTION SCRIPT ARGS...
+  local suite=$1 what=$2 out; shift 2
+  log "$what"
+  out=$("$@")
+  echo "$out" | grep '^FAIL' || true
+  count "$suite" "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
+}
+
 mkdir -p build
 log "build (gcc, -Werror)"
 if build build/main --werror --buildtype=debugoptimized; then
@@ -63,30 +72,15 @@ if build build/main --werror --buildtype=debugoptimized; then
   run_gtest unit build/main/tests/unit_tests
   log "hermetic data-plane tests (net_ring pair, in-process reflector)"
   run_gtest dataplane build/main/tests/dataplane/dataplane_tests
-  log "CLI: bad input gives one line naming the value"
-  out=$(tests/cli/bad_input.sh build/main/src/app/wirespeed)
-  echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
-  count cli "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
-  log "CLI: config files, --echo round trip, plan"
-  out=$(tests/cli/config.sh build/main/src/app/wirespeed)
-  echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
-  count cli-config "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
-  log "CLI: every option documented in docs/USAGE.md and docs/wirespeed.1"
-  out=$(tests/cli/docs_in_step.sh build/main/src/app/wirespeed)
-  echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
-  count cli-docs "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
-  log "CLI: a scan's life: files opened before the first packet, write errors, one scan per database, resume rules, rate caps"
-  out=$(tests/cli/lifecycle.sh build/main/src/app/wirespeed)
-  echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
-  count cli-lifecycle "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
-  log "CLI: files: collisions refused, write errors reach the exit code (/dev/full)"
-  out=$(tests/cli/file_errors.sh build/main/src/app/wirespeed)
-  echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
-  count cli-files "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
-  log "CLI: a file that cannot be opened (LD_PRELOAD failopen.so) gives a clean error"
-  out=$(tests/cli/fail_open.sh build/main/src/app/wirespeed build/main/tests/cli/failopen.so)
-  echo "$out" | grep -E '^(PASS|FAIL)' | grep '^FAIL' || true
-  count cli-fail-open "$(echo "$out" | grep -c '^PASS')" "$(echo "$out" | grep -c '^FAIL')"
+  WS=build/main/src/app/wirespeed
+  run_script cli "CLI: bad input gives one line naming the value" tests/cli/bad_input.sh "$WS"
+  run_script cli-config "CLI: config files, --echo round trip, plan" tests/cli/config.sh "$WS"
+  run_script cli-docs "CLI: every option documented in docs/USAGE.md and docs/wirespeed.1" tests/cli/docs_in_step.sh "$WS"
+  run_script cli-lifecycle "CLI: a scan's life: files opened before the first packet, write errors, one scan per database, resume rules, rate caps" \
+    tests/cli/lifecycle.sh "$WS"
+  run_script cli-files "CLI: files: collisions refused, write errors reach the exit code (/dev/full)" tests/cli/file_errors.sh "$WS"
+  run_script cli-fail-open "CLI: a file that cannot be opened (LD_PRELOAD failopen.so) gives a clean error" \
+    tests/cli/fail_open.sh "$WS" build/main/tests/cli/failopen.so
   log "lab end-to-end (namespaces, veth, real kernel TCP)"
   out=$(tests/lab/run.sh build/main/src/app/wirespeed 2>&1)
   echo "$out"
