@@ -501,27 +501,36 @@ struct LoopResult {
     std::chrono::steady_clock::time_point t0;
 };
 
-// ---- verify: probes for chosen targets, crafted on the main lcore and handed
-// to TX lcore 0 through the inject ring, paced at `rate` probes per second.
-void inject_probes(ScanState& s, const ScanConfig& config, const std::vector<Target>& targets, std::uint64_t rate) {
+// ---- canaries and verify: probes for chosen targets, crafted on the main
+// lcore exactly as TX lcores craft them (an mbuf of TX lcore 0's pool, which
+// holds the template; only the per-probe fields patched) and handed to TX
+// lcore 0 through the inject ring, paced at `rate` probes per second (0: a
+// handful, no pacing). Never from the RX pool: on af_xdp that is the UMEM.
+void inject_probes(ScanState& s, const std::vector<Target>& targets, std::uint64_t rate) {
     const auto start = std::chrono::steady_clock::now();
-    const MacAddress our_mac = s.port->mac();
+    const bool offload = s.port->tx_checksum_offload();
     for (std::size_t i = 0; i < targets.size(); ++i) {
         if (signals_received()) return;
-        if (rate) { // 0: a handful (canaries), no pacing
+        if (rate) {
             const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                          std::chrono::duration<double>(double(i) / double(rate)));
             std::this_thread::sleep_until(due);
         }
-        rte_mbuf* m = rte_pktmbuf_alloc(s.rx_pool->get());
-        if (!m) continue; // counted below as a sample that cannot answer: only ever pessimistic
+        rte_mbuf* m = rte_pktmbuf_alloc(s.tx_pools[0]->get());
+        if (!m) continue; // a sample that cannot answer: only ever pessimistic
         const Target& t = targets[i];
         const Cookie cookie = s.cookies->make(t.address, t.port, s.source_ip);
-        TcpSegment syn{our_mac, s.gateway_mac, s.source_ip, t.address, cookie.source_port, t.port, cookie.isn, 0, 0x02,
-                       1024, config.ttl, cookie.ip_id, true};
-        const std::size_t len = build_tcp_segment(rte_pktmbuf_mtod(m, std::uint8_t*), syn);
-        m->data_len = std::uint16_t(len);
-        m->pkt_len = std::uint32_t(len);
+        const ProbeFields fields{t.address, t.port, cookie.source_port, cookie.isn, cookie.ip_id};
+        if (offload) {
+            s.probe->patch_for_offload(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
+            m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
+            m->l2_len = 14;
+            m->l3_len = 20;
+        } else {
+            s.probe->patch(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
+        }
+        m->data_len = std::uint16_t(s.probe->size());
+        m->pkt_len = std::uint32_t(s.probe->size());
         while (rte_ring_sp_enqueue(s.inject_ring->get(), m) != 0) {
             if (signals_received()) {
                 rte_pktmbuf_free(m);
@@ -652,7 +661,7 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
             if (n) {
                 std::vector<Target> canary_targets;
                 for (const auto& [address, port] : s.canaries.pick(n)) canary_targets.push_back(Target{address, port});
-                inject_probes(s, config, canary_targets, 0);
+                inject_probes(s, canary_targets, 0);
             }
         }
         for (auto& tx : txs) tx->rate_pps.store((rate + tx_count - 1) / tx_count, std::memory_order_relaxed);
@@ -754,7 +763,7 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
             verify_sample = sample_non_responders(s, plan, config.verify, plan.seed ^ (out.repair_passes + 1));
             // At most 10k probes/s and never faster than the pass: a sample
             // lost to our own burst would read as missed responders.
-            inject_probes(s, config, verify_sample, std::min<std::uint64_t>(rate ? rate : 10'000, 10'000));
+            inject_probes(s, verify_sample, std::min<std::uint64_t>(rate ? rate : 10'000, 10'000));
         }
         if (waiting && seconds_since(wait_since) >= config.wait_seconds) {
             if (verify_sent && !stopping) {

@@ -22,7 +22,10 @@ Mempool::~Mempool() { rte_mempool_free(pool_); }
 unsigned mempool_size(unsigned rx_queues, unsigned rx_desc, unsigned tx_queues, unsigned tx_desc, unsigned lcores,
                       unsigned cache, unsigned burst) {
     const unsigned need = rx_queues * rx_desc + tx_queues * tx_desc + lcores * (cache * 3 / 2 + burst);
-    const unsigned wanted = std::max(need, 8191u);
+    // At least 8192 (so 16383 after rounding): af_xdp's fill ring and RX ring
+    // both hold mbufs of this pool on top of the descriptors counted above;
+    // with 8191 it runs dry and counts every failed refill as rx_nombuf.
+    const unsigned wanted = std::max(need, 8192u);
     return std::bit_ceil(wanted + 1) - 1;
 }
 
