@@ -55,7 +55,7 @@ for last in 1000 10000 65535; do
   report nmap "$last" "$t0" "$t1" "$(grep -o '[0-9]*/open' "$work/nmap.gnmap" | wc -l)"
 
   t0=$(now)
-  ip netns exec "$SCAN_NS" timeout 60 masscan "$HOST" -p"$ports" --interface "$IF" --source-ip "$SRC" \
+  ip netns exec "$SCAN_NS" timeout 15 masscan "$HOST" -p"$ports" --interface "$IF" --source-ip "$SRC" \
     --router-mac "$T_MAC" --rate 1000000 --wait 1 -oL "$work/masscan.txt" >/dev/null 2>&1 || true
   t1=$(now)
   report masscan "$last" "$t0" "$t1" "$(grep -c '^open' "$work/masscan.txt" || true)"
