@@ -12,28 +12,10 @@
 # 198.19.0.5 only, and the lab is torn down on exit, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD=${1:-build/main}
-WS=$PWD/$BUILD/src/app/wirespeed
 P=oh
-SCAN_NS=$P-scan
-IF=$P-s
-SRC=198.18.0.100
 HOST=198.19.0.5
-[[ -x $WS ]] || { echo "one_host: $WS not built" >&2; exit 1; }
-work=$(mktemp -d /tmp/wsperf-onehost.XXXXXX)
-cleanup() {
-  scripts/lab.sh down "$P" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-scripts/lab.sh up "$P" >/dev/null
-S_MAC=$(ip netns exec "$SCAN_NS" cat /sys/class/net/$IF/address)
-T_MAC=$(ip netns exec "$P-target" cat /sys/class/net/$P-t/address)
-ip netns exec "$P-target" ip neigh replace "$SRC" lladdr "$S_MAC" dev "$P-t" nud permanent
-echo "one_host: $(date -u +%FT%TZ), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) CPUs"
-
-now() { date +%s.%N; }
+# shellcheck source=perf/lab_env.sh
+source perf/lab_env.sh "$@"
 report() { # TOOL PORTS T0 T1 OPEN
   python3 -c "import sys; t, p, a, b, o = sys.argv[1:]; print(f'RESULT {t:<10} ports {p:>5}  wall {float(b)-float(a):6.3f} s  open {o}')" "$@"
 }

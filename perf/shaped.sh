@@ -15,34 +15,16 @@
 # 198.19.0.0/16 only, and the lab is torn down on exit, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD=${1:-build/main}
-WS=$PWD/$BUILD/src/app/wirespeed
 P=sh
-SCAN_NS=$P-scan
-TARGET_NS=$P-target
-IF=$P-s
-SRC=198.18.0.100
 NET=198.19.0.0/16
 SHAPES=${SHAPES:-"10mbit 30mbit unshaped"}
 TRUTH=/run/wirespeed-lab/$P/truth.txt
-[[ -x $WS ]] || { echo "shaped: $WS not built" >&2; exit 1; }
-work=$(mktemp -d /tmp/wsperf-shaped.XXXXXX)
-cleanup() {
-  scripts/lab.sh down "$P" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-scripts/lab.sh up "$P" >/dev/null
-S_MAC=$(ip netns exec "$SCAN_NS" cat /sys/class/net/$IF/address)
-T_MAC=$(ip netns exec "$TARGET_NS" cat /sys/class/net/$P-t/address)
-ip netns exec "$TARGET_NS" ip neigh replace "$SRC" lladdr "$S_MAC" dev "$P-t" nud permanent
+# shellcheck source=perf/lab_env.sh
+source perf/lab_env.sh "$@"
 : > "$work/empty.conf"
 awk -F: '$2 == 22 || $2 == 443' "$TRUTH" | sort -u > "$work/truth.txt"
 truth_n=$(wc -l < "$work/truth.txt")
-echo "shaped: $(date -u +%FT%TZ), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) CPUs; truth $truth_n open pairs"
-
-now() { date +%s.%N; }
+echo "truth: $truth_n open pairs"
 report() { # NAME SHAPE FOUND_FILE T0 T1 EXTRA
   local hits; hits=$(sort -u "$3" | comm -12 - "$work/truth.txt" | wc -l)
   python3 -c "import sys; n,s,h,t,a,b,e=sys.argv[1:]; print(f'RESULT {s:<9} {n:<16} recall {100*int(h)/int(t):7.3f}%  wall {float(b)-float(a):6.1f} s  {e}')" \
