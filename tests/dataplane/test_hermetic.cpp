@@ -18,6 +18,7 @@
 #include <rte_lcore.h>
 #include <rte_ring.h>
 
+#include "eal.hpp"
 #include "engine.hpp"
 #include "port.hpp"
 #include "reflector.hpp"
@@ -263,16 +264,18 @@ TEST(Hermetic, ShardsAreDisjointAndTogetherComplete) {
 
 int main(int argc, char** argv) {
     testing::InitGoogleTest(&argc, argv);
-    const std::string prefix = fmt::format("--file-prefix=ws-hermetic-{}", getpid());
-    const char* eal_argv[] = {"dataplane_tests", "--no-huge", "-m", "1024", "--no-shconf", "--no-pci", "--no-telemetry",
-                              prefix.c_str(), "--lcores=0@0,1@1,2@0,3@1", "--log-level=*:warning"};
-    std::vector<char*> args;
-    for (const char* a : eal_argv) args.push_back(const_cast<char*>(a));
-    if (rte_eal_init(int(args.size()), args.data()) < 0) {
-        std::fprintf(stderr, "EAL init failed\n");
+    // The product's own EAL owner: cleanup at exit includes the runtime
+    // directory (/var/run/dpdk/<prefix>), which rte_eal_cleanup leaves behind.
+    std::unique_ptr<ws::dp::Eal> eal;
+    try {
+        eal = std::make_unique<ws::dp::Eal>(std::vector<std::string>{
+            "dataplane_tests", "--no-huge", "-m", "1024", "--no-shconf", "--no-pci", "--no-telemetry",
+            fmt::format("--file-prefix=wirespeed-{}", getpid()), "--lcores=0@0,1@1,2@0,3@1", "--log-level=*:warning"});
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
         return 1;
     }
     const int rc = RUN_ALL_TESTS();
-    rte_eal_cleanup();
+    eal.reset();
     return rc;
 }
