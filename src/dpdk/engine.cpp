@@ -521,16 +521,7 @@ void inject_probes(ScanState& s, const std::vector<Target>& targets, std::uint64
         const Target& t = targets[i];
         const Cookie cookie = s.cookies->make(t.address, t.port, s.source_ip);
         const ProbeFields fields{t.address, t.port, cookie.source_port, cookie.isn, cookie.ip_id};
-        if (offload) {
-            s.probe->patch_for_offload(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
-            m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
-            m->l2_len = 14;
-            m->l3_len = 20;
-        } else {
-            s.probe->patch(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
-        }
-        m->data_len = std::uint16_t(s.probe->size());
-        m->pkt_len = std::uint32_t(s.probe->size());
+        patch_probe(m, *s.probe, offload, fields);
         while (rte_ring_sp_enqueue(s.inject_ring->get(), m) != 0) {
             if (signals_received()) {
                 rte_pktmbuf_free(m);

@@ -98,6 +98,22 @@ struct alignas(64) RxLcore {
 // queue still refuses and returns how many went out (the caller counts the rest).
 unsigned send_or_free(std::uint16_t port, std::uint16_t queue, rte_mbuf** frames, unsigned count, int attempts);
 
+// One probe into an mbuf of a template-filled TX pool: only the per-probe
+// fields are patched (checksums finished here, or by the NIC with offload).
+// The TX lcores' burst path and the control loop's canaries both use it.
+inline void patch_probe(rte_mbuf* m, const ProbeTemplate& probe, bool checksum_offload, const ProbeFields& fields) noexcept {
+    if (checksum_offload) {
+        probe.patch_for_offload(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
+        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
+        m->l2_len = 14;
+        m->l3_len = 20;
+    } else {
+        probe.patch(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
+    }
+    m->data_len = std::uint16_t(probe.size());
+    m->pkt_len = std::uint32_t(probe.size());
+}
+
 // Writes the probe template into every mbuf of a TX pool (before any is
 // allocated), so the TX lcore patches probes instead of copying them.
 void prefill_tx_pool(rte_mempool* pool, const ProbeTemplate& probe);

@@ -84,7 +84,6 @@ void take_repair(TxLcore& tx) {
 // permutation and PRF computations of a burst overlap instead of waiting on
 // each other.
 unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
-    const std::size_t frame_len = tx.probe->size();
     Target targets[burst_size];
     unsigned filled = 0;
     if (tx.repair_cursor < tx.repair_until) {
@@ -103,16 +102,7 @@ unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
         const ProbeFields fields{targets[i].address, targets[i].port, cookies[i].source_port, cookies[i].isn, cookies[i].ip_id};
         // The TX pool was filled with the template once (prefill_tx_pool), and
         // mbuf data survives free/alloc: only the per-probe fields change.
-        if (tx.checksum_offload) {
-            tx.probe->patch_for_offload(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
-            m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
-            m->l2_len = 14;
-            m->l3_len = 20;
-        } else {
-            tx.probe->patch(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
-        }
-        m->data_len = std::uint16_t(frame_len);
-        m->pkt_len = std::uint32_t(frame_len);
+        patch_probe(m, *tx.probe, tx.checksum_offload, fields);
     }
     return filled;
 }
