@@ -59,18 +59,31 @@ std::set<Row> read_rows(const std::string& db_path) {
 }
 
 TEST(Store, DedupBitmapAndHashAgree) {
-    ScanSpace space(TargetSet::from_intervals({{0xc6130000u, 0xc61300ffu}}), PortSet::from_ports({22, 80, 443}), 1);
+    // tcp 22,80,443 + udp 53 (two payloads: one key) + icmp: keys are (address, protocol, port).
+    const ProbeSlots slots = ProbeSlots::build(PortSet::from_ports({22, 80, 443}), PortSet::from_ports({53, 80}), true,
+                                               [](std::uint16_t port) { return port == 53 ? 2u : 1u; });
+    ScanSpace space(TargetSet::from_intervals({{0xc6130000u, 0xc61300ffu}}), slots, 1);
+    EXPECT_EQ(space.keys(), 256u * 6);
     Deduplicator bitmap(&space);
     Deduplicator hashed(&space, 0); // forced to the hash set
     EXPECT_GT(bitmap.memory_bytes(), 0u);
+    const std::pair<Proto, std::uint16_t> keys[] = {{Proto::tcp, 22},  {Proto::tcp, 80},   {Proto::tcp, 443},
+                                                    {Proto::tcp, 8080}, {Proto::udp, 53},  {Proto::udp, 80},
+                                                    {Proto::udp, 22},   {Proto::icmp, 0}};
     for (int round = 0; round < 2; ++round)
         for (std::uint32_t host = 0; host < 256; ++host)
-            for (std::uint16_t port : {22, 80, 443, 8080}) {
-                const bool a = bitmap.first_time(0xc6130000u + host, port);
-                const bool b = hashed.first_time(0xc6130000u + host, port);
+            for (const auto& [proto, port] : keys) {
+                const bool a = bitmap.first_time(0xc6130000u + host, proto, port);
+                const bool b = hashed.first_time(0xc6130000u + host, proto, port);
                 EXPECT_EQ(a, round == 0);
                 EXPECT_EQ(b, round == 0);
+                EXPECT_TRUE(bitmap.seen(0xc6130000u + host, proto, port));
             }
+    // tcp/80 and udp/80 are different results.
+    Deduplicator fresh(&space);
+    EXPECT_TRUE(fresh.first_time(0xc6130001u, Proto::tcp, 80));
+    EXPECT_FALSE(fresh.seen(0xc6130001u, Proto::udp, 80));
+    EXPECT_TRUE(fresh.first_time(0xc6130001u, Proto::udp, 80));
 }
 
 TEST(Store, SinkWritesOpenRowsOnlyByDefaultAndDedups) {
