@@ -12,7 +12,9 @@ namespace ws {
 enum class Proto : std::uint8_t { tcp = 6, udp = 17, icmp = 1 };
 
 // `up` is a host answering an ICMP echo (proto icmp, port 0).
-enum class PortState : std::uint8_t { open = 1, closed = 2, filtered = 3, up = 4 };
+// `open_filtered` is a UDP probe nothing answered (written at the end of a
+// complete scan with --show closed, as nmap reports it).
+enum class PortState : std::uint8_t { open = 1, closed = 2, filtered = 3, up = 4, open_filtered = 5 };
 
 // Why we concluded the state; names follow nmap's <state reason="..."> words.
 enum class Reason : std::uint8_t {
@@ -26,6 +28,7 @@ enum class Reason : std::uint8_t {
     unreach_other = 8, // filtered: any other ICMP type 3 code
     udp_response = 9,  // open: a UDP datagram back from the probed port
     echo_reply = 10,   // up: ICMP echo reply
+    no_response = 11,  // open|filtered: a UDP probe nothing answered
 };
 
 enum class AddressFamily : std::uint8_t { ipv4 = 4, ipv6 = 6 };
@@ -79,6 +82,7 @@ constexpr std::string_view to_string(PortState s) noexcept {
     case PortState::closed: return "closed";
     case PortState::filtered: return "filtered";
     case PortState::up: return "up";
+    case PortState::open_filtered: return "open|filtered";
     }
     return "unknown";
 }
@@ -95,6 +99,7 @@ constexpr std::string_view to_string(Reason r) noexcept {
     case Reason::unreach_other: return "unreach";
     case Reason::udp_response: return "udp-response";
     case Reason::echo_reply: return "echo-reply";
+    case Reason::no_response: return "no-response";
     }
     return "unknown";
 }

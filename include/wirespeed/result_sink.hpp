@@ -18,6 +18,7 @@ struct sqlite3_stmt;
 namespace ws {
 
 class ScanSpace;
+struct IndexRange;
 
 // One output format (list, JSON, CSV, XML, grepable): one small interface;
 // the formats' factories are in outputs.hpp (included at the end of this file).
@@ -126,6 +127,10 @@ public:
     // written to the outputs again (they are recreated), but not to the database.
     void replay(const ResultRecord& record, double seen_at_unix, std::span<const std::uint8_t> data = {});
     SqliteWriter* database() noexcept { return db_.get(); }
+    // After a complete scan with --show closed: every UDP (address, port) of
+    // `shard` that nothing answered, written as open|filtered (no-response).
+    // Returns how many. Needs the space the sink was built with.
+    std::uint64_t add_unanswered_udp(IndexRange shard, double seen_at_unix);
     void flush();                     // commit the open batch (timer-driven, ~100 ms); throws ws::IoError naming the file
     // Trailers and closes of every output (even after one fails); throws the
     // first error as ws::IoError. Once: finish() skips outputs already
@@ -142,6 +147,7 @@ public:
     std::uint64_t closed() const noexcept { return closed_; }
     std::uint64_t filtered() const noexcept { return filtered_; }
     std::uint64_t up() const noexcept { return up_; } // hosts answering ICMP echo
+    std::uint64_t open_filtered() const noexcept { return open_filtered_; }
     std::uint64_t duplicates() const noexcept { return duplicates_; }
     // Has (address, protocol, port) answered (any state, kept or not)? The collector thread only.
     bool answered(std::uint32_t address, Proto proto, std::uint16_t port) const { return dedup_.seen(address, proto, port); }
@@ -155,7 +161,8 @@ private:
     double start_unix_;
     std::unique_ptr<SqliteWriter> db_;
     std::vector<std::unique_ptr<OutputWriter>> outputs_;
-    std::uint64_t open_ = 0, closed_ = 0, filtered_ = 0, up_ = 0, duplicates_ = 0, rows_ = 0;
+    std::uint64_t open_ = 0, closed_ = 0, filtered_ = 0, up_ = 0, open_filtered_ = 0, duplicates_ = 0, rows_ = 0;
+    const ScanSpace* space_ = nullptr;
     std::size_t pending_ = 0;
     bool outputs_finished_ = false;
     std::string outputs_error_; // the first output that failed to finish

@@ -176,13 +176,13 @@ void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& 
     for (std::size_t i = 0; i < setup.args.size(); ++i) args += fmt::format("{}{}", i ? "," : "", json_string(setup.args[i]));
     file.write(fmt::format(
                "{{\"status\":\"{}\",\"seed\":{},\"sent\":{},\"tx_pps\":{:.1f},\"send_duration_s\":{:.3f},\"duration_s\":{:.3f},\"replies\":{},"
-               "\"open\":{},\"closed\":{},\"filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
+               "\"open\":{},\"closed\":{},\"filtered\":{},\"up\":{},\"open_filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
                "\"targets\":{},\"ports\":{},\"shard\":\"{}/{}\",\"rate_cap\":{},\"rate_mode\":\"{}\",\"final_rate\":{},"
                "\"ring_full\":{},\"kernel_rx_dropped\":{},\"repairs\":{},\"resent\":{},\"retries\":{},\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
                "\"args\":[{}],\"config\":{},\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{}}},\"phases\":{{{}}},\"all_answered\":{},\"recall\":{},"
                "\"port\":{{\"driver\":\"{}\",\"mac\":\"{}\",\"rx_queues\":{},\"tx_queues\":{},\"rx_desc\":{},\"tx_desc\":{},\"rss\":{},\"tx_checksum_offload\":{}}}}}\n",
-               c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, c.duplicates,
-               c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->slots().key_count(),
+               c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, outcome.up, outcome.open_filtered,
+               c.duplicates, c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->slots().key_count(),
                config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
                outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, outcome.repairs, outcome.resent, config.retries, format_ipv4(source_ip), format_mac(gateway_mac), rejected, args, json_string(setup.effective_config), argv,
                setup.tx_lcores.size(), setup.rx_lcores.size(), phases, outcome.all_answered, recall_json(outcome), port.caps().driver, format_mac(port.mac()),
@@ -892,11 +892,17 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
         }
     };
     attempt([&] { s.collector->stop_and_join(loop.handled_signals < 2 && !s.collector->failed()); });
+    // UDP probes nothing answered are open|filtered, as nmap says; only a
+    // complete scan knows (an interrupted one has not sent them all).
+    if (config.show_closed && !loop.interrupted && loop.guard.empty() && s.probes->has(ProbeKind::udp))
+        attempt([&] { s.sink->add_unanswered_udp(plan.shard, unix_now()); });
     s.status->close();
     if (!s.status->error().empty()) failures.push_back(s.status->error());
     attempt([&] { s.sink->finish_outputs(); });
 
     ScanCounters& c = outcome.counters;
+    outcome.up = s.sink->up();
+    outcome.open_filtered = s.sink->open_filtered();
     c.sent = t.sent;
     c.replies = t.results;
     outcome.kernel_rx_dropped = s.socket_drops->socket_drops() - loop.kernel_drops_at_start;
@@ -930,9 +936,12 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
         std::uint64_t rejected = 0;
         for (auto r : t.rejected) rejected += r;
         fmt::print(stderr,
-                   "wirespeed: {} in {:.2f} s: sent {} ({}pps), replies {}, open {}, closed {}, filtered {}, duplicates {}, "
+                   "wirespeed: {} in {:.2f} s: sent {} ({}pps), replies {}, open {}, closed {}, filtered {}{}, duplicates {}, "
                    "drops {} (re-sent {} probes), rejected {}{}{}\n",
-                   c.status, duration, c.sent, format_rate(tx_pps), c.replies, c.open, c.closed, c.filtered, c.duplicates,
+                   c.status, duration, c.sent, format_rate(tx_pps), c.replies, c.open, c.closed, c.filtered,
+                   (s.sink->up() ? fmt::format(", up {}", s.sink->up()) : std::string()) +
+                       (s.sink->open_filtered() ? fmt::format(", open|filtered {}", s.sink->open_filtered()) : std::string()),
+                   c.duplicates,
                    c.drops, t.resent, rejected,
                    loop.all_answered ? fmt::format(", every pair answered{}", loop.repair_passes ? fmt::format(" after {} repair passes", loop.repair_passes) : "")
                    : loop.recall.valid ? fmt::format(", recall {:.2f}% (95% CI {:.2f}-{:.2f}%, {} re-probed{})", 100 * loop.recall.recall(),

@@ -315,7 +315,40 @@ void SqliteWriter::finish(const ScanCounters& c) {
 // ---------------------------------------------------------------- sink
 
 ResultSink::ResultSink(SinkOptions options, const ScanSpace* space, double start_unix)
-    : options_(options), dedup_(space), start_unix_(start_unix) {}
+    : options_(options), dedup_(space), start_unix_(start_unix), space_(space) {}
+
+std::uint64_t ResultSink::add_unanswered_udp(IndexRange shard, double seen_at_unix) {
+    if (!space_) return 0;
+    const ProbeSlots& slots = space_->slots();
+    const TargetSet& targets = space_->targets();
+    const bool whole = shard.begin == 0 && shard.end == space_->size();
+    std::uint64_t added = 0;
+    for (std::uint32_t key = 0; key < slots.key_count(); ++key) {
+        const ProbeSlot& k = slots.key(key);
+        if (k.proto != Proto::udp) continue;
+        for (std::uint64_t host = 0; host < targets.count(); ++host) {
+            const std::uint32_t address = targets.at(host);
+            if (!whole) { // only this shard's probes (a key's first payload decides)
+                const std::uint64_t position = space_->position_of(address, slots.first_slot_of(key));
+                if (position < shard.begin || position >= shard.end) continue;
+            }
+            if (!dedup_.first_time(address, Proto::udp, k.port)) continue;
+            ResultRecord r{};
+            r.set_ipv4(address);
+            r.port = k.port;
+            r.proto = Proto::udp;
+            r.state = PortState::open_filtered;
+            r.reason = Reason::no_response;
+            ++open_filtered_;
+            ++added;
+            if (db_) db_->insert(r, seen_at_unix);
+            for (auto& out : outputs_) out->write(r, seen_at_unix, {});
+            ++rows_;
+            if (++pending_ >= options_.batch_rows) flush();
+        }
+    }
+    return added;
+}
 
 ResultSink::~ResultSink() = default;
 
@@ -351,6 +384,7 @@ void ResultSink::count_state(PortState state) noexcept {
     case PortState::closed: ++closed_; break;
     case PortState::filtered: ++filtered_; break;
     case PortState::up: ++up_; break;
+    case PortState::open_filtered: ++open_filtered_; break;
     }
 }
 

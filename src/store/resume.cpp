@@ -110,9 +110,10 @@ void for_each_result(const std::string& db_path, std::int64_t scan_id,
         r.state = state == "open"     ? PortState::open
                   : state == "closed" ? PortState::closed
                   : state == "up"     ? PortState::up
+                  : state == "open|filtered" ? PortState::open_filtered
                                       : PortState::filtered;
         r.reason = Reason::syn_ack;
-        for (int i = 1; i <= int(Reason::echo_reply); ++i)
+        for (int i = 1; i <= int(Reason::no_response); ++i)
             if (to_string(Reason(i)) == reason) r.reason = Reason(i);
         r.ttl = std::uint8_t(sqlite3_column_int(st.handle, 5));
         r.window = std::uint16_t(sqlite3_column_int(st.handle, 6));
