@@ -393,7 +393,7 @@ ws::ScanConfig resume_config(const ws::cli::OptionValues& now, CLI::App& given, 
 } // namespace
 
 static int run_main(int argc, char** argv) {
-    CLI::App app{"wirespeed: a kernel-bypass SYN scanner on DPDK"};
+    CLI::App app{"wirespeed: a kernel-bypass SYN scanner on DPDK", "wirespeed"}; // named: "Usage: wirespeed scan ..."
     app.require_subcommand(1);
     app.set_help_all_flag("--help-all", "all subcommands' options");
     app.footer(exit_codes_footer);

@@ -3,7 +3,8 @@
 # --help`, `plan`, `reflect`, `export` and `merge --help` list must appear in docs/USAGE.md
 # and in the man page docs/wirespeed.1 (roff's \- read as -), and every config
 # key that `plan --echo` writes must appear in the man page. One PASS or FAIL
-# line per option and document.
+# line per option and document. Also: --help's usage line names the program
+# ("Usage: wirespeed scan [OPTIONS] ...").
 set -uo pipefail
 WS=${1:?usage: $0 WIRESPEED_BINARY}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,6 +47,18 @@ if timeout 20 "$WS" plan 198.19.0.1 -p 80 --blocklist /dev/null --seed 1 --echo 
 else
   echo "FAIL: plan --echo exits non-zero: $(head -1 "$WORK/err")"
 fi
+
+# --help's usage line names the program: "Usage: wirespeed scan [OPTIONS] ...".
+usage_names_program() { # EXPECTED ARGS...
+  local expected=$1 line; shift
+  line=$(timeout 20 "$WS" "$@" --help 2>&1 | grep -m1 '^Usage:')
+  if [[ $line == "$expected"* ]]; then echo "PASS: wirespeed ${*:+$* }--help: $line"
+  else echo "FAIL: wirespeed ${*:+$* }--help: usage line is '$line', expected it to start with '$expected'"; fi
+}
+usage_names_program "Usage: wirespeed [OPTIONS] SUBCOMMAND"
+for command in scan plan reflect export merge; do
+  usage_names_program "Usage: wirespeed $command [OPTIONS]" "$command"
+done
 
 # The man page renders without warnings.
 if command -v groff >/dev/null; then
