@@ -490,6 +490,10 @@ static int run_main(int argc, char** argv) {
             return 0;
         }
 
+        if ((scan->parsed() || plan->parsed()) && options.flag("list-options")) {
+            write_stdout(ws::cli::list_options(plan->parsed() ? ws::cli::plan_command : ws::cli::scan_command));
+            return 0;
+        }
         if (!options.text("config").empty()) origin = ws::cli::apply_config_file(*command, options.text("config"));
         if (scan->parsed() && !options.text("resume").empty()) {
             std::vector<std::string> recorded_args;

@@ -267,6 +267,11 @@ std::vector<OptionSpec> make_table() {
          .to_config = [](const V& v, C& c) { c.verbosity -= as_count(v); }},
 
         // ---------------------------------------------------------------- Config (command line only)
+        // For tests/cli/docs_in_step.sh, so hidden. Not last: CLI11 would
+        // print a blank line for its (empty) --help section after the one before.
+        {.names = "--list-options", .group = "",
+         .help = "print every option of this command and its config key, one per line, and exit 0",
+         .value = flag(), .toml = Toml::none, .resume = OnResume::ignore},
         {.names = "--config", .group = "Config",
          .help = "TOML file of options: keys are the long option names (ports = \"80\"); flags win",
          .value = text(), .toml = Toml::none, .type_name = "FILE"},

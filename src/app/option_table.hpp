@@ -4,8 +4,9 @@
 // config-file type, what --resume does with it, and how its value is checked
 // and carried into ws::ScanConfig. Everything else is derived from this table:
 // the CLI11 options (options.cpp), the --config loader and --echo
-// (config_file.cpp) and --resume's rules (main.cpp). A new option is one entry
-// in option_table.cpp, one field in ws::ScanConfig and its docs.
+// (config_file.cpp), --resume's rules (main.cpp) and --list-options, which the
+// docs test compares with docs/USAGE.md and docs/wirespeed.1. A new option is
+// one entry in option_table.cpp, one field in ws::ScanConfig and its docs.
 #include <optional>
 #include <string>
 #include <string_view>

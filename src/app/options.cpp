@@ -74,6 +74,14 @@ ws::ScanConfig to_scan_config(const OptionValues& values) {
     return config;
 }
 
+std::string list_options(Commands command) {
+    std::string out;
+    for (const OptionSpec& spec : option_table())
+        if (spec.on(command) && !spec.group.empty())
+            out += fmt::format("{} {}\n", spec.cli_name(), spec.is_config_key() ? spec.key() : "-");
+    return out;
+}
+
 std::string long_name(const std::string& arg) {
     for (const OptionSpec& spec : option_table())
         if (!spec.alias.empty() && arg == spec.alias) return spec.cli_name();

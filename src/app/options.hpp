@@ -45,6 +45,10 @@ ws::PortSpec to_port_spec(const OptionValues& values, int verbosity);
 // Everything but the port (plan needs no port).
 ws::ScanConfig to_scan_config(const OptionValues& values);
 
+// --list-options: "NAME KEY" per option `command` takes ("--ports ports",
+// "--config -" for a command-line-only flag), hidden ones left out.
+std::string list_options(Commands command);
+
 // -iL, -oL, ... -> the long name CLI11 knows ("--input-file"); anything else unchanged.
 std::string long_name(const std::string& arg);
 // argv with the aliases rewritten, reversed (as CLI11 wants it).
