@@ -34,6 +34,9 @@ struct ScanConfig {
     std::vector<std::string> exclude_files;
     std::optional<std::string> blocklist_file; // replaces the default blocklist
     std::string ports_spec;
+    bool ping = false;                      // --ping: one ICMP echo probe per host
+    std::string nmap_payloads = "/usr/share/nmap/nmap-payloads"; // --nmap-payloads FILE (UDP payload database)
+    std::vector<std::string> udp_payloads;  // --udp-payload PORT:HEX (repeatable), validated later
 
     unsigned tx_cores = 1;
     unsigned rx_cores = 1;

@@ -79,7 +79,7 @@ std::vector<OptionSpec> make_table() {
          .value = list(),
          .to_config = [](const V& v, C& c) { c.target_specs = as_list(v); }},
         {.names = "-p,--ports", .group = "Targets",
-         .help = "ports: 80, 1-1024, 22,80,443, - for all",
+         .help = "ports: 80, 1-1024, 22,80,443, - for all; T: and U: select TCP and UDP (nmap style: 80,U:53,161,T:8080)",
          .value = text(), .toml = Toml::string_or_integer,
          .to_config = [](const V& v, C& c) { c.ports_spec = as_text(v); }}, // empty: see to_scan_config
         {.names = "--input-file", .alias = "-iL", .group = "Targets", .help = "-iL FILE: targets, one spec per line, # comments",
@@ -163,6 +163,20 @@ std::vector<OptionSpec> make_table() {
         {.names = "--send-reset", .group = "Probe", .help = "answer SYN-ACKs with RST",
          .value = flag(), .resume = OnResume::apply,
          .to_config = [](const V& v, C& c) { c.send_reset = as_flag(v); }},
+        {.names = "--ping", .group = "Probe", .help = "also probe every host with an ICMP echo request (one probe per host)",
+         .value = flag(),
+         .to_config = [](const V& v, C& c) { c.ping = as_flag(v); }},
+        {.names = "--nmap-payloads", .group = "Probe",
+         .help = "nmap's UDP payload database (default /usr/share/nmap/nmap-payloads)",
+         .value = text("/usr/share/nmap/nmap-payloads"), .type_name = "FILE",
+         .to_config = [](const V& v, C& c) { c.nmap_payloads = as_text(v); }}, // read (and checked) by the UDP probes
+        {.names = "--udp-payload", .group = "Probe",
+         .help = "UDP payload for PORT in hex; replaces the database's payloads for that port (repeat to send several)",
+         .value = list(), .type_name = "PORT:HEX", .one_value_per_flag = true,
+         .to_config = [](const V& v, C& c) {
+             for (const auto& payload : as_list(v)) udp_payload_option(payload); // the shape; the bytes are the probe's
+             c.udp_payloads = as_list(v);
+         }},
 
         // ---------------------------------------------------------------- Timing
         {.names = "--rate", .group = "Timing", .help = "probes per second cap (k/M suffixes; 0 = as fast as the port takes)",

@@ -85,6 +85,7 @@ struct OptionSpec {
     OnResume resume = OnResume::refuse_change;
     std::string_view type_name = {};             // the value's name in --help, when not CLI11's (FILE, N)
     std::optional<std::pair<int, int>> range = {}; // CLI11 checks a number option against [first, second]
+    bool one_value_per_flag = false;             // a list given as --x A --x B: a target after it stays a target
     Echo echo = Echo::by_type;
     std::string_view echo_unset = "...  (not set)"; // --echo writes "# key = <this>" for a value not set
     Commands commands = scan_command | plan_command;

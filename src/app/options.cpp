@@ -48,6 +48,7 @@ void add_options(CLI::App& app, OptionValues& values, Commands command) {
         if (!spec.positional()) opt->group(std::string(spec.group)); // positionals have their own --help section
         if (!spec.type_name.empty()) opt->type_name(std::string(spec.type_name));
         if (spec.range) opt->check(CLI::Range(spec.range->first, spec.range->second));
+        if (spec.one_value_per_flag) opt->allow_extra_args(false);
     }
 }
 
@@ -67,7 +68,9 @@ ws::PortSpec to_port_spec(const OptionValues& values, int verbosity) {
 }
 
 ws::ScanConfig to_scan_config(const OptionValues& values) {
-    if (values.text("ports").empty()) throw Error("no ports: pass -p/--ports (e.g. -p 80, -p 1-1024, -p -)"); // checked first
+    // Something to probe comes first: ports, or a ping-only scan.
+    if (values.text("ports").empty() && !values.flag("ping"))
+        throw Error("no ports: pass -p/--ports (e.g. -p 80, -p 1-1024, -p -) or --ping");
     ws::ScanConfig config;
     for (const OptionSpec& spec : option_table())
         if (spec.to_config) spec.to_config(values[spec.key()], config);
