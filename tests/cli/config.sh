@@ -63,7 +63,7 @@ echo_has config-new-keys "$WORK/f.toml" 'ping = true' 'nmap-payloads = "x"' 'udp
 run plan --config "$WORK/new.toml" --udp-payload 7:ff --echo > "$WORK/g.toml" 2>/dev/null
 echo_has override-udp-payload "$WORK/g.toml" 'udp-payload = ["7:ff"]'
 # each --udp-payload takes one value: a target after it stays a target
-if [[ $(run plan --udp-payload 53:00 198.19.0.7 -p 80 "${B[@]}" --list 5 2>&1) == 198.19.0.7:80 ]]; then pass "udp-payload takes one value per flag"
+if [[ $(run plan --udp-payload 53:00 198.19.0.7 -p 80 "${B[@]}" --list 5 2>&1) =~ ^(tcp:)?198\.19\.0\.7:80$ ]]; then pass "udp-payload takes one value per flag"
 else fail "udp-payload takes one value per flag: $(run plan --udp-payload 53:00 198.19.0.7 -p 80 "${B[@]}" --list 5 2>&1 | head -1)"; fi
 # --ping without ports passes the command line's "no ports" check (a ping-only scan)
 if run plan 198.19.0.1 --ping "${B[@]}" --seed 1 --echo > "$WORK/p.toml" 2>"$WORK/err" && grep -qx 'ports = ""' "$WORK/p.toml"; then
