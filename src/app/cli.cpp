@@ -1,5 +1,7 @@
 #include "cli.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -43,6 +45,21 @@ double fraction_option(const std::string& option, const std::string& value) {
     if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(v) || v < 0 || v > 1)
         throw Error(fmt::format("invalid {} \"{}\": expected a fraction from 0 to 1 (e.g. 0.001)", option, value));
     return v;
+}
+
+void udp_payload_option(const std::string& value) {
+    const auto bad = [&] {
+        return Error(fmt::format("invalid --udp-payload \"{}\": expected PORT:HEX, a port from 1 to 65535 and an even number "
+                                 "of hex digits (e.g. 53:0001)", value));
+    };
+    const std::size_t colon = value.find(':');
+    if (colon == std::string::npos) throw bad();
+    const std::string_view port(value.data(), colon), hex = std::string_view(value).substr(colon + 1);
+    unsigned number = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || number == 0 || number > 65535) throw bad();
+    const bool hex_digits = std::all_of(hex.begin(), hex.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+    if (!hex_digits || hex.size() % 2 != 0) throw bad();
 }
 
 std::uint64_t rate_option(const std::string& value) {

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <functional>
 #include <optional>
 
 #include <fmt/format.h>
@@ -19,17 +18,6 @@
 namespace ws::cli {
 
 namespace {
-
-// What a key accepts in the file. Values reach the option as strings, exactly
-// as if they had been typed after the flag.
-enum class Kind { string, string_or_integer, string_or_number, integer, boolean, list };
-
-using Render = std::function<std::optional<std::string>(const ScanOptions&)>; // nullopt = not set
-
-struct KeyInfo {
-    Kind kind;
-    Render render;
-};
 
 std::string quote(std::string_view s) {
     std::string out = "\"";
@@ -55,7 +43,7 @@ std::string array(const std::vector<std::string>& values) {
     return out + "]";
 }
 
-// A seed is an integer when TOML can hold it (int64), a string otherwise.
+// A seed (Echo::integer_when_possible) is an integer when TOML can hold it (int64), a string otherwise.
 std::string seed_value(const std::string& seed) {
     const bool digits = !seed.empty() && seed.size() <= 19 && std::all_of(seed.begin(), seed.end(), [](char c) {
         return c >= '0' && c <= '9';
@@ -64,107 +52,30 @@ std::string seed_value(const std::string& seed) {
     return quote(seed);
 }
 
-Render str(std::string ScanOptions::*field) {
-    return [field](const ScanOptions& o) { return std::optional(quote(o.*field)); };
+// The table entries that are config keys of `command`, in table order.
+std::vector<const OptionSpec*> config_specs(const CLI::App& command) {
+    std::vector<const OptionSpec*> specs;
+    for (const OptionSpec& spec : option_table())
+        if (spec.is_config_key() && command.get_option_no_throw(spec.cli_name())) specs.push_back(&spec);
+    return specs;
 }
-Render port_str(std::string PortOptions::*field) {
-    return [field](const ScanOptions& o) { return std::optional(quote(o.port.*field)); };
-}
-Render list(std::vector<std::string> ScanOptions::*field) {
-    return [field](const ScanOptions& o) { return std::optional(array(o.*field)); };
-}
-Render boolean(bool ScanOptions::*field) {
-    return [field](const ScanOptions& o) { return std::optional(std::string(o.*field ? "true" : "false")); };
-}
-
-const std::map<std::string, KeyInfo>& key_table() {
-    static const std::map<std::string, KeyInfo> table = {
-        {"targets", {Kind::list, list(&ScanOptions::targets)}},
-        {"ports", {Kind::string_or_integer, str(&ScanOptions::ports)}},
-        {"input-file", {Kind::list, list(&ScanOptions::input_files)}},
-        {"exclude", {Kind::list, list(&ScanOptions::excludes)}},
-        {"excludefile", {Kind::list, list(&ScanOptions::exclude_files)}},
-        {"blocklist", {Kind::string, [](const ScanOptions& o) {
-             return o.blocklist ? std::optional(quote(*o.blocklist)) : std::nullopt;
-         }}},
-        {"shard", {Kind::string, str(&ScanOptions::shard)}},
-        {"seed", {Kind::string_or_integer, [](const ScanOptions& o) {
-             return o.seed.empty() ? std::nullopt : std::optional(seed_value(o.seed));
-         }}},
-        {"interface", {Kind::string, port_str(&PortOptions::interface)}},
-        {"xdp", {Kind::boolean, [](const ScanOptions& o) { return std::optional(std::string(o.port.xdp ? "true" : "false")); }}},
-        {"pci", {Kind::string, port_str(&PortOptions::pci)}},
-        {"vdev", {Kind::list, [](const ScanOptions& o) { return std::optional(array(o.port.vdevs)); }}},
-        {"lcores", {Kind::string, port_str(&PortOptions::lcores)}},
-        {"eal", {Kind::string, port_str(&PortOptions::eal)}},
-        {"tx-cores", {Kind::integer, [](const ScanOptions& o) { return std::optional(std::to_string(o.tx_cores)); }}},
-        {"rx-cores", {Kind::integer, [](const ScanOptions& o) { return std::optional(std::to_string(o.rx_cores)); }}},
-        {"source-ip", {Kind::string, str(&ScanOptions::source_ip)}},
-        {"source-port", {Kind::string, str(&ScanOptions::source_port)}},
-        {"gateway-ip", {Kind::string, str(&ScanOptions::gateway_ip)}},
-        {"gateway-mac", {Kind::string, str(&ScanOptions::gateway_mac)}},
-        {"tcp-options", {Kind::string, str(&ScanOptions::tcp_options)}},
-        {"send-reset", {Kind::boolean, boolean(&ScanOptions::send_reset)}},
-        {"rate", {Kind::string_or_number, str(&ScanOptions::rate)}},
-        {"rate-mode", {Kind::string, str(&ScanOptions::rate_mode)}},
-        {"wait", {Kind::string_or_number, str(&ScanOptions::wait)}},
-        {"retries", {Kind::string_or_integer, str(&ScanOptions::retries)}},
-        {"retry-delay", {Kind::string_or_number, str(&ScanOptions::retry_delay)}},
-        {"verify", {Kind::string_or_integer, str(&ScanOptions::verify)}},
-        {"no-repair", {Kind::boolean, boolean(&ScanOptions::no_repair)}},
-        {"db", {Kind::string, str(&ScanOptions::db)}},
-        {"no-db", {Kind::boolean, boolean(&ScanOptions::no_db)}},
-        {"show", {Kind::string, str(&ScanOptions::show)}},
-        {"output-list", {Kind::string, str(&ScanOptions::output_list)}},
-        {"output-json", {Kind::string, str(&ScanOptions::output_json)}},
-        {"output-csv", {Kind::string, str(&ScanOptions::output_csv)}},
-        {"fields", {Kind::string, str(&ScanOptions::fields)}},
-        {"output-xml", {Kind::string, str(&ScanOptions::output_xml)}},
-        {"output-grepable", {Kind::string, str(&ScanOptions::output_grepable)}},
-        {"status-file", {Kind::string, str(&ScanOptions::status_file)}},
-        {"max-runtime", {Kind::string_or_number, str(&ScanOptions::max_runtime)}},
-        {"min-hitrate", {Kind::string_or_number, str(&ScanOptions::min_hitrate)}},
-        {"max-results", {Kind::string_or_integer, str(&ScanOptions::max_results)}},
-        {"metadata", {Kind::string, str(&ScanOptions::metadata)}},
-        {"status-json", {Kind::boolean, boolean(&ScanOptions::status_json)}},
-        {"verbose", {Kind::integer, [](const ScanOptions& o) { return std::optional(std::to_string(o.verbose)); }}},
-        {"quiet", {Kind::integer, [](const ScanOptions& o) { return std::optional(std::to_string(o.quiet)); }}},
-    };
-    return table;
-}
-
-bool is_config_option(const CLI::Option* opt) {
-    for (const auto& name : {"help", "help-all", "config", "echo", "list"})
-        if (opt->check_lname(name)) return false;
-    return opt->get_positional() || !opt->get_lnames().empty();
-}
-
-std::string key_of(const CLI::Option* opt) { return opt->get_positional() ? opt->get_name() : opt->get_lnames().front(); }
 
 const CLI::Option* find_option(const CLI::App& command, const std::string& key) {
-    for (const CLI::Option* opt : command.get_options())
-        if (is_config_option(opt) && key_of(opt) == key) return opt;
-    return nullptr;
+    const OptionSpec* spec = find_option_spec(key);
+    return spec && spec->is_config_key() ? command.get_option_no_throw(spec->cli_name()) : nullptr;
 }
 
-// Options that a key table entry does not know (added later): flags take
-// booleans, multi-value options arrays, the rest strings or numbers.
-Kind kind_of(const std::string& key, const CLI::Option* opt) {
-    const auto& table = key_table();
-    if (auto it = table.find(key); it != table.end()) return it->second.kind;
-    if (opt->get_items_expected_max() == 0) return Kind::boolean;
-    if (opt->get_items_expected_max() > 1) return Kind::list;
-    return Kind::string_or_number;
-}
-
-const char* expected(Kind kind) {
+const char* expected(Toml kind) {
     switch (kind) {
-    case Kind::string: return "a string";
-    case Kind::string_or_integer: return "a string or integer";
-    case Kind::string_or_number: return "a string or number";
-    case Kind::integer: return "an integer";
-    case Kind::boolean: return "true or false";
-    case Kind::list: return "an array of strings";
+    case Toml::string: return "a string";
+    case Toml::string_or_integer: return "a string or integer";
+    case Toml::string_or_number: return "a string or number";
+    case Toml::integer:
+    case Toml::count: return "an integer";
+    case Toml::boolean: return "true or false";
+    case Toml::list: return "an array of strings";
+    case Toml::from_value:
+    case Toml::none: break;
     }
     return "";
 }
@@ -185,14 +96,17 @@ const char* type_name(const toml::node& node) {
     return "nothing";
 }
 
-bool accepts(Kind kind, const toml::node& node) {
+bool accepts(Toml kind, const toml::node& node) {
     switch (kind) {
-    case Kind::string: return node.is_string();
-    case Kind::string_or_integer: return node.is_string() || node.is_integer();
-    case Kind::string_or_number: return node.is_string() || node.is_integer() || node.is_floating_point();
-    case Kind::integer: return node.is_integer();
-    case Kind::boolean: return node.is_boolean();
-    case Kind::list: return node.is_string() || node.is_array();
+    case Toml::string: return node.is_string();
+    case Toml::string_or_integer: return node.is_string() || node.is_integer();
+    case Toml::string_or_number: return node.is_string() || node.is_integer() || node.is_floating_point();
+    case Toml::integer:
+    case Toml::count: return node.is_integer();
+    case Toml::boolean: return node.is_boolean();
+    case Toml::list: return node.is_string() || node.is_array();
+    case Toml::from_value:
+    case Toml::none: break;
     }
     return false;
 }
@@ -286,83 +200,95 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 
 std::vector<std::string> config_keys(const CLI::App& command) {
     std::vector<std::string> keys;
-    for (const CLI::Option* opt : command.get_options())
-        if (is_config_option(opt)) keys.push_back(key_of(opt));
+    for (const OptionSpec* spec : config_specs(command)) keys.emplace_back(spec->key());
     return keys;
 }
 
-ConfigOrigin apply_config_file(CLI::App& command, const std::string& path) {
-    ConfigOrigin origin{path, {}};
+namespace {
+
+// A key of the file, where it is, and its value.
+struct Entry {
+    std::string key;
+    std::uint32_t line;
+    const toml::node* node;
+};
+
+toml::table parse_config(const std::string& path) {
     const std::string text = read_config(path);
-    toml::table root;
     try {
-        root = toml::parse(text, path);
+        return toml::parse(text, path);
     } catch (const toml::parse_error& e) {
         throw Error(fmt::format("{}:{}:{}: {}", path, e.source().begin.line, e.source().begin.column, one_line(e.description())));
     }
+}
 
-    std::map<std::string, CLI::Option*> options;
-    std::vector<std::string> keys;
-    for (CLI::Option* opt : command.get_options()) {
-        if (!is_config_option(opt)) continue;
-        options[key_of(opt)] = opt;
-        keys.push_back(key_of(opt));
-    }
-
-    // Report problems in file order (the table itself is sorted by key).
-    struct Entry {
-        std::string key;
-        std::uint32_t line;
-        const toml::node* node;
-    };
+// Problems are reported in file order (a toml::table is sorted by key).
+std::vector<Entry> in_file_order(const toml::table& root) {
     std::vector<Entry> entries;
     for (const auto& [key, node] : root) {
         const std::uint32_t line = key.source().begin.line ? key.source().begin.line : node.source().begin.line;
         entries.push_back({std::string(key.str()), line, &node});
     }
     std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.line < b.line; });
+    return entries;
+}
 
-    for (const Entry& entry : entries) {
-        const auto it = options.find(entry.key);
-        if (it == options.end()) {
-            if (entry.key == "config" || entry.key == "echo" || entry.key == "list" || entry.key == "help")
-                throw Error(fmt::format("{}:{}: {} is a command-line flag only, not a config key", path, entry.line,
-                                        quote(entry.key)));
-            std::string nearest;
-            std::size_t best = SIZE_MAX;
-            for (const auto& k : keys) {
-                const std::size_t d = edit_distance(entry.key, k);
-                if (d < best) best = d, nearest = k;
+// A key that is no option of `command`: a command-line-only flag, or a typo.
+Error unknown_key(const CLI::App& command, const std::string& path, const Entry& entry) {
+    const OptionSpec* spec = find_option_spec(entry.key);
+    if (entry.key == "help" || (spec && !spec->is_config_key()))
+        return Error(fmt::format("{}:{}: {} is a command-line flag only, not a config key", path, entry.line, quote(entry.key)));
+    std::string nearest;
+    std::size_t best = SIZE_MAX;
+    for (const auto& key : config_keys(command)) {
+        const std::size_t d = edit_distance(entry.key, key);
+        if (d < best) best = d, nearest = key;
+    }
+    return Error(fmt::format("{}:{}: unknown key {}; did you mean {}?", path, entry.line, quote(entry.key), quote(nearest)));
+}
+
+// The entry's value as the strings CLI11 would get from the command line.
+std::vector<std::string> option_results(const std::string& path, const Entry& entry, Toml kind) {
+    if (!accepts(kind, *entry.node))
+        throw Error(fmt::format("{}:{}: key {} must be {}, not {}", path, entry.line, quote(entry.key), expected(kind),
+                                type_name(*entry.node)));
+    std::vector<std::string> values;
+    if (const toml::array* items = entry.node->as_array()) {
+        for (const toml::node& item : *items) {
+            if (!item.is_string()) {
+                const auto line = item.source().begin.line ? item.source().begin.line : entry.line;
+                throw Error(fmt::format("{}:{}: key {} must be an array of strings, not an array holding {}", path, line,
+                                        quote(entry.key), type_name(item)));
             }
-            throw Error(fmt::format("{}:{}: unknown key {}; did you mean {}?", path, entry.line, quote(entry.key), quote(nearest)));
+            values.push_back(*item.value_exact<std::string>());
         }
-        CLI::Option* opt = it->second;
-        const Kind kind = kind_of(entry.key, opt);
-        if (!accepts(kind, *entry.node))
-            throw Error(fmt::format("{}:{}: key {} must be {}, not {}", path, entry.line, quote(entry.key), expected(kind),
-                                    type_name(*entry.node)));
-        std::vector<std::string> values;
-        if (const toml::array* items = entry.node->as_array()) {
-            for (const toml::node& item : *items) {
-                if (!item.is_string()) {
-                    const auto line = item.source().begin.line ? item.source().begin.line : entry.line;
-                    throw Error(fmt::format("{}:{}: key {} must be an array of strings, not an array holding {}", path, line,
-                                            quote(entry.key), type_name(item)));
-                }
-                values.push_back(*item.value_exact<std::string>());
-            }
-        } else {
-            values.push_back(scalar_text(*entry.node));
-        }
-        if (opt->count() > 0) continue; // the command line wins
-        if (kind == Kind::integer && opt->get_items_expected_max() == 0) {
-            // A counting flag (verbose = 2 is -vv): CLI11 reads "0" as false (-1), so give it N "true"s.
-            const std::int64_t n = *entry.node->value_exact<std::int64_t>();
-            if (n < 0 || n > 100)
-                throw Error(fmt::format("{}:{}: key {} must be from 0 to 100, not {}", path, entry.line, quote(entry.key), n));
-            values.assign(std::size_t(n), "true");
-        }
-        if (values.empty()) continue; // an empty array (or a zero count) is the default
+    } else {
+        values.push_back(scalar_text(*entry.node));
+    }
+    return values;
+}
+
+// A counting flag's N (verbose = 2 is -vv): CLI11 reads "0" as false (-1), so the flag gets N "true"s.
+std::vector<std::string> repeated_flag(const std::string& path, const Entry& entry) {
+    const std::int64_t n = *entry.node->value_exact<std::int64_t>();
+    if (n < 0 || n > 100)
+        throw Error(fmt::format("{}:{}: key {} must be from 0 to 100, not {}", path, entry.line, quote(entry.key), n));
+    return std::vector<std::string>(std::size_t(n), "true");
+}
+
+} // namespace
+
+ConfigOrigin apply_config_file(CLI::App& command, const std::string& path) {
+    ConfigOrigin origin{path, {}};
+    const toml::table root = parse_config(path);
+    for (const Entry& entry : in_file_order(root)) {
+        const OptionSpec* spec = find_option_spec(entry.key);
+        CLI::Option* opt = spec && spec->is_config_key() ? command.get_option_no_throw(spec->cli_name()) : nullptr;
+        if (!opt) throw unknown_key(command, path, entry);
+        std::vector<std::string> values = option_results(path, entry, spec->toml_kind());
+        if (opt->count() > 0) continue;  // the command line wins
+        if (spec->toml_kind() == Toml::count) values = repeated_flag(path, entry);
+        if (values.empty()) continue;    // an empty array (or a zero count) is the default
         try {
             opt->add_result(values);
             opt->run_callback();
@@ -410,40 +336,53 @@ std::string locate_error(const ConfigOrigin& origin, const CLI::App& command, co
     return message;
 }
 
-std::string render_config(const CLI::App& command, const ScanOptions& o) {
+namespace {
+
+// A value as TOML by its type; nullopt when it is not set.
+struct TomlValue {
+    std::optional<std::string> operator()(const std::string& s) const { return quote(s); }
+    std::optional<std::string> operator()(const std::optional<std::string>& s) const {
+        return s ? std::optional(quote(*s)) : std::nullopt;
+    }
+    std::optional<std::string> operator()(const std::vector<std::string>& l) const { return array(l); }
+    std::optional<std::string> operator()(bool b) const { return std::string(b ? "true" : "false"); }
+    std::optional<std::string> operator()(unsigned n) const { return std::to_string(n); }
+    std::optional<std::string> operator()(int n) const { return std::to_string(n); }
+};
+
+std::optional<std::string> echo_value(const OptionSpec& spec, const Value& value) {
+    switch (spec.echo) {
+    case Echo::by_type: break;
+    case Echo::unset_when_empty:
+        if (as_text(value).empty()) return std::nullopt;
+        break;
+    case Echo::integer_when_possible:
+        if (as_text(value).empty()) return std::nullopt;
+        return seed_value(as_text(value));
+    }
+    return std::visit(TomlValue{}, value);
+}
+
+std::string echo_line(const OptionSpec& spec, const Value& value) {
+    if (const auto text = echo_value(spec, value)) return fmt::format("{} = {}\n", spec.key(), *text);
+    return fmt::format("# {} = {}\n", spec.key(), spec.echo_unset);
+}
+
+} // namespace
+
+std::string render_config(const OptionValues& values) {
     std::string out;
     out += "# wirespeed configuration: wirespeed scan --config FILE (or plan --config FILE).\n";
     out += "# Keys are the long options without the dashes; a flag on the command line wins.\n";
-    // Group by the --help group, in the order the groups first appear.
-    std::vector<std::string> groups;
-    std::vector<const CLI::Option*> opts;
-    for (const CLI::Option* opt : command.get_options()) {
-        if (!is_config_option(opt)) continue;
-        opts.push_back(opt);
-        const std::string group = opt->get_positional() ? "Targets" : opt->get_group();
-        if (std::find(groups.begin(), groups.end(), group) == groups.end()) groups.push_back(group);
-    }
-    const auto& table = key_table();
-    for (const auto& group : groups) {
+    // Grouped as in --help, the groups in the order they first appear.
+    std::vector<std::string_view> groups;
+    for (const OptionSpec& spec : option_table())
+        if (spec.is_config_key() && std::find(groups.begin(), groups.end(), spec.group) == groups.end())
+            groups.push_back(spec.group);
+    for (const auto group : groups) {
         out += fmt::format("\n# {}\n", group);
-        for (const CLI::Option* opt : opts) {
-            if ((opt->get_positional() ? "Targets" : opt->get_group()) != group) continue;
-            const std::string key = key_of(opt);
-            std::optional<std::string> value;
-            if (auto it = table.find(key); it != table.end()) {
-                value = it->second.render(o);
-            } else if (opt->get_items_expected_max() == 0 && opt->count() == 0) {
-                value = "false"; // a flag (added later than the key table) left out
-            } else if (opt->count() > 0) {
-                const auto& results = opt->results();
-                if (kind_of(key, opt) == Kind::boolean) value = results.back() == "false" ? "false" : "true";
-                else if (kind_of(key, opt) == Kind::list) value = array(results);
-                else value = quote(results.back());
-            }
-            if (value) out += fmt::format("{} = {}\n", key, *value);
-            else if (key == "blocklist") out += "# blocklist = \"FILE\"  (not set: the default blocklist applies)\n";
-            else out += fmt::format("# {} = ...  (not set)\n", key);
-        }
+        for (const OptionSpec& spec : option_table())
+            if (spec.is_config_key() && spec.group == group) out += echo_line(spec, values[spec.key()]);
     }
     return out;
 }

@@ -22,8 +22,8 @@ struct ConfigOrigin {
     std::map<std::string, std::uint32_t> line; // key -> line, for keys the file set
 };
 
-// The config keys of `command`, in definition order (every option but help,
-// config, echo and list; the positional targets are "targets").
+// The config keys of `command`, in table order (every option of the table but
+// the command-line-only ones; the positional targets are "targets").
 std::vector<std::string> config_keys(const CLI::App& command);
 
 // Loads `path` and applies each key the command line did not set to its
@@ -39,9 +39,9 @@ ConfigOrigin apply_config_file(CLI::App& command, const std::string& path);
 // "FILE:LINE: " when the value it names came from the config file.
 std::string locate_error(const ConfigOrigin& origin, const CLI::App& command, const std::string& message);
 
-// The effective options of `command` (bound to `options`) as a TOML file:
-// every key, defaults included; `--config` on it gives the same scan.
-std::string render_config(const CLI::App& command, const ScanOptions& options);
+// The effective options as a TOML file: every key, defaults included;
+// `--config` on it gives the same scan.
+std::string render_config(const OptionValues& values);
 
 // Levenshtein distance (for "did you mean").
 std::size_t edit_distance(const std::string& a, const std::string& b);

@@ -9,7 +9,6 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <functional>
 #include <cstdio>
 #include <random>
 #include <thread>
@@ -305,57 +304,33 @@ std::uint64_t draw_seed() {
 // row). Options that only say how to run (rate, wait, outputs, status,
 // guards, the port) may be given again: they apply, and are recorded for a
 // later resume. Options that say which probes to send, or how, would make it
-// another scan: given with a different value, they are refused by name.
+// another scan: given with a different value, they are refused by name. Which
+// is which is the `resume` column of the option table.
 namespace resume_rules {
 
-std::string text(const std::string& v) { return v; }
-std::string text(const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, ",")); }
-std::string text(const std::optional<std::string>& v) { return v ? *v : std::string("(default)"); }
-std::string text(bool v) { return v ? "true" : "false"; }
-std::string text(unsigned v) { return std::to_string(v); }
-std::string text(int v) { return std::to_string(v); }
-
-struct Rule {
-    const char* name;  // as CLI11 knows it
-    bool may_change;
-    std::function<std::string(const ws::cli::ScanOptions&)> show;
-    std::function<void(ws::cli::ScanOptions& to, const ws::cli::ScanOptions& from)> take;
-};
-
-template <class Get>
-Rule rule(const char* name, bool may_change, Get get) {
-    return {name, may_change, [get](const ws::cli::ScanOptions& o) { return text(get(const_cast<ws::cli::ScanOptions&>(o))); },
-            [get](ws::cli::ScanOptions& to, const ws::cli::ScanOptions& from) { get(to) = get(const_cast<ws::cli::ScanOptions&>(from)); }};
+// The recorded values, with the given options applied; throws naming the
+// first option (in table order) that would make it another scan. Returns the
+// names (as CLI11 knows them) of the options applied.
+std::vector<std::string> merge(ws::cli::OptionValues& stored, const ws::cli::OptionValues& now, const CLI::App& given) {
+    using ws::cli::OnResume;
+    std::vector<std::string> replaced;
+    for (const ws::cli::OptionSpec& spec : ws::cli::option_table()) {
+        if (spec.resume == OnResume::ignore) continue;
+        const CLI::Option* opt = given.get_option_no_throw(spec.cli_name());
+        if (!opt || opt->count() == 0) continue;
+        const auto& value = now[spec.key()];
+        if (spec.resume == OnResume::apply) {
+            stored[spec.key()] = value;
+            replaced.push_back(opt->get_name());
+        } else if (ws::cli::show_value(value) != ws::cli::show_value(stored[spec.key()])) {
+            throw ws::Error(fmt::format("cannot resume \"{}\": {} \"{}\" would make it another scan (recorded: \"{}\"); "
+                                        "only the rate, wait, outputs, status, guards and port may change",
+                                        now.text("resume"), spec.cli_name(), ws::cli::show_value(value),
+                                        ws::cli::show_value(stored[spec.key()])));
+        }
+    }
+    return replaced;
 }
-
-#define WS_RULE(name, may_change, member) rule(name, may_change, [](ws::cli::ScanOptions& o) -> auto& { return o.member; })
-const std::vector<Rule>& rules() {
-    static const std::vector<Rule> table = {
-        // what the scan is: refused when they differ
-        WS_RULE("targets", false, targets), WS_RULE("--input-file", false, input_files), WS_RULE("--ports", false, ports),
-        WS_RULE("--exclude", false, excludes), WS_RULE("--excludefile", false, exclude_files),
-        WS_RULE("--blocklist", false, blocklist), WS_RULE("--shard", false, shard), WS_RULE("--seed", false, seed),
-        WS_RULE("--retries", false, retries), WS_RULE("--retry-delay", false, retry_delay),
-        WS_RULE("--source-ip", false, source_ip), WS_RULE("--source-port", false, source_port),
-        WS_RULE("--tcp-options", false, tcp_options), WS_RULE("--show", false, show), WS_RULE("--tx-cores", false, tx_cores),
-        WS_RULE("--db", false, db), WS_RULE("--no-db", false, no_db), WS_RULE("--config", false, config),
-        // how it runs: applied and recorded
-        WS_RULE("--rate", true, rate), WS_RULE("--rate-mode", true, rate_mode), WS_RULE("--wait", true, wait),
-        WS_RULE("--verify", true, verify), WS_RULE("--no-repair", true, no_repair),
-        WS_RULE("--output-list", true, output_list), WS_RULE("--output-json", true, output_json),
-        WS_RULE("--output-csv", true, output_csv), WS_RULE("--fields", true, fields), WS_RULE("--output-xml", true, output_xml),
-        WS_RULE("--output-grepable", true, output_grepable), WS_RULE("--status-file", true, status_file),
-        WS_RULE("--status-json", true, status_json), WS_RULE("--metadata", true, metadata),
-        WS_RULE("--max-runtime", true, max_runtime), WS_RULE("--min-hitrate", true, min_hitrate),
-        WS_RULE("--max-results", true, max_results), WS_RULE("--verbose", true, verbose), WS_RULE("--quiet", true, quiet),
-        WS_RULE("--send-reset", true, send_reset), WS_RULE("--gateway-ip", true, gateway_ip),
-        WS_RULE("--gateway-mac", true, gateway_mac), WS_RULE("--rx-cores", true, rx_cores),
-        WS_RULE("--interface", true, port.interface), WS_RULE("--xdp", true, port.xdp), WS_RULE("--pci", true, port.pci),
-        WS_RULE("--vdev", true, port.vdevs), WS_RULE("--lcores", true, port.lcores), WS_RULE("--eal", true, port.eal),
-    };
-    return table;
-}
-#undef WS_RULE
 
 // The recorded arguments without every occurrence of `names` (and their values).
 std::vector<std::string> without(const std::vector<std::string>& args, CLI::App& scan, const std::vector<std::string>& names) {
@@ -366,10 +341,7 @@ std::vector<std::string> without(const std::vector<std::string>& args, CLI::App&
             out.push_back(a);
             continue;
         }
-        const std::string flag = a.substr(0, a.find('='));
-        const std::string normalized = flag == "-iL" ? "--input-file" : flag == "-oL" ? "--output-list" : flag == "-oJ" ? "--output-json"
-                                     : flag == "-oC" ? "--output-csv" : flag == "-oX" ? "--output-xml" : flag == "-oG" ? "--output-grepable" : flag;
-        const CLI::Option* opt = scan.get_option_no_throw(normalized);
+        const CLI::Option* opt = scan.get_option_no_throw(ws::cli::long_name(a.substr(0, a.find('='))));
         const bool drop = opt && std::find(names.begin(), names.end(), opt->get_name()) != names.end();
         const bool takes_value = opt && opt->get_expected_min() > 0 && a.find('=') == std::string::npos;
         if (!drop) {
@@ -384,40 +356,29 @@ std::vector<std::string> without(const std::vector<std::string>& args, CLI::App&
 
 } // namespace resume_rules
 
-ws::ScanConfig resume_config(const ws::cli::ScanOptions& now, CLI::App& given, const std::vector<std::string>& given_args,
+ws::ScanConfig resume_config(const ws::cli::OptionValues& now, CLI::App& given, const std::vector<std::string>& given_args,
                              const ws::ResumePoint& point, std::vector<std::string>& args) {
+    const std::string& db = now.text("resume");
     try {
         args = ws::decode_args(point.config);
     } catch (const ws::Error& e) {
-        throw ws::Error(fmt::format("cannot resume \"{}\": {}", now.resume, e.what()));
+        throw ws::Error(fmt::format("cannot resume \"{}\": {}", db, e.what()));
     }
     if (args.empty() || args.front() != "scan")
-        throw ws::Error(fmt::format("cannot resume \"{}\": the scan's arguments were not recorded", now.resume));
+        throw ws::Error(fmt::format("cannot resume \"{}\": the scan's arguments were not recorded", db));
     std::vector<char*> argv_view = {const_cast<char*>("wirespeed")};
     for (auto& a : args) argv_view.push_back(a.data());
     CLI::App app;
-    ws::cli::ScanOptions stored;
+    ws::cli::OptionValues stored;
     auto* scan = app.add_subcommand("scan");
-    ws::cli::add_scan_options(*scan, stored);
+    ws::cli::add_options(*scan, stored, ws::cli::scan_command);
     try {
         app.parse(ws::cli::normalize_args(int(argv_view.size()), argv_view.data()));
     } catch (const CLI::Error& e) {
-        throw ws::Error(fmt::format("cannot resume \"{}\": its recorded arguments no longer parse: {}", now.resume, e.what()));
+        throw ws::Error(fmt::format("cannot resume \"{}\": its recorded arguments no longer parse: {}", db, e.what()));
     }
-    if (!stored.config.empty()) ws::cli::apply_config_file(*scan, stored.config);
-    std::vector<std::string> replaced;
-    for (const auto& r : resume_rules::rules()) {
-        const CLI::Option* opt = given.get_option_no_throw(r.name);
-        if (!opt || opt->count() == 0) continue;
-        if (r.may_change) {
-            r.take(stored, now);
-            replaced.push_back(opt->get_name());
-        } else if (r.show(now) != r.show(stored)) {
-            throw ws::Error(fmt::format("cannot resume \"{}\": {} \"{}\" would make it another scan (recorded: \"{}\"); "
-                                        "only the rate, wait, outputs, status, guards and port may change",
-                                        now.resume, r.name, r.show(now), r.show(stored)));
-        }
-    }
+    if (!stored.text("config").empty()) ws::cli::apply_config_file(*scan, stored.text("config"));
+    const std::vector<std::string> replaced = resume_rules::merge(stored, now, given);
     if (!replaced.empty()) { // recorded, so that a later --resume keeps them
         args = resume_rules::without(args, *scan, replaced);
         for (std::size_t i = 0; i < given_args.size(); ++i) {
@@ -430,36 +391,36 @@ ws::ScanConfig resume_config(const ws::cli::ScanOptions& now, CLI::App& given, c
         }
     }
     ws::ScanConfig config = ws::cli::to_scan_config(stored);
-    if (now.seed.empty()) config.seed = point.seed; // a random seed was drawn once: the checkpoint has it
-    config.db_path = now.resume;
+    if (now.text("seed").empty()) config.seed = point.seed; // a random seed was drawn once: the checkpoint has it
+    config.db_path = db;
     config.no_db = false;
-    config.port = ws::cli::to_port_spec(stored.port, config.verbosity);
+    config.port = ws::cli::to_port_spec(stored, config.verbosity);
     return config;
 }
 
 } // namespace
 
 static int run_main(int argc, char** argv) {
-    CLI::App app{"wirespeed: a kernel-bypass SYN scanner on DPDK"};
+    CLI::App app{"wirespeed: a kernel-bypass SYN scanner on DPDK", "wirespeed"}; // named: "Usage: wirespeed scan ..."
     app.require_subcommand(1);
     app.set_help_all_flag("--help-all", "all subcommands' options");
     app.footer(exit_codes_footer);
 
     // ---------------------------------------------------------------- scan
-    ws::cli::ScanOptions scan_options;
+    ws::cli::OptionValues scan_options;
     auto* scan = app.add_subcommand("scan", "send SYN probes and record the answers");
-    ws::cli::add_scan_options(*scan, scan_options);
+    ws::cli::add_options(*scan, scan_options, ws::cli::scan_command);
     scan->footer(exit_codes_footer);
 
     // ---------------------------------------------------------------- plan
-    ws::cli::ScanOptions plan_options;
+    ws::cli::OptionValues plan_options;
     auto* plan = app.add_subcommand("plan", "show what a scan with these options would probe (no DPDK, sends nothing)");
-    ws::cli::add_plan_options(*plan, plan_options);
+    ws::cli::add_options(*plan, plan_options, ws::cli::plan_command);
     plan->footer(exit_codes_footer);
 
     // ---------------------------------------------------------------- reflect
     ReflectOptions reflect_options;
-    ws::cli::PortOptions reflect_port;
+    ws::cli::OptionValues reflect_port; // only the port options are bound
     auto* reflect = app.add_subcommand("reflect", "answer SYNs as a whole simulated network would (a lab target)");
     reflect->add_option("--hosts", reflect_options.hosts, "addresses to answer for (default 198.19.0.0/16)");
     reflect->add_option("--open-ports", reflect_options.open_ports, "ports open on every host");
@@ -470,7 +431,7 @@ static int run_main(int argc, char** argv) {
     reflect->add_flag("--print-truth", reflect_options.print_truth, "print the open address:port pairs and exit");
     reflect->add_option("--duration", reflect_options.duration, "seconds to run (default: until SIGINT)");
     reflect->add_flag("--forge-bad-cookies", reflect_options.forge, "also send a SYN-ACK with a wrong ack per SYN");
-    ws::cli::add_port_options(*reflect, reflect_port);
+    ws::cli::add_options(*reflect, reflect_port, ws::cli::reflect_command);
     reflect->footer(exit_codes_footer);
 
     // ---------------------------------------------------------------- export / merge
@@ -512,7 +473,7 @@ static int run_main(int argc, char** argv) {
     }
 
     CLI::App* command = plan->parsed() ? plan : scan;
-    ws::cli::ScanOptions& options = plan->parsed() ? plan_options : scan_options;
+    ws::cli::OptionValues& options = plan->parsed() ? plan_options : scan_options;
     ws::cli::ConfigOrigin origin;
     try {
         if (version->parsed()) {
@@ -537,32 +498,36 @@ static int run_main(int argc, char** argv) {
             return 0;
         }
 
-        if (!options.config.empty()) origin = ws::cli::apply_config_file(*command, options.config);
-        if (scan->parsed() && !options.resume.empty()) {
+        if ((scan->parsed() || plan->parsed()) && options.flag("list-options")) {
+            write_stdout(ws::cli::list_options(plan->parsed() ? ws::cli::plan_command : ws::cli::scan_command));
+            return 0;
+        }
+        if (!options.text("config").empty()) origin = ws::cli::apply_config_file(*command, options.text("config"));
+        if (scan->parsed() && !options.text("resume").empty()) {
             std::vector<std::string> recorded_args;
             std::optional<ws::DatabaseLock> db_lock;
-            db_lock.emplace(options.resume, "--resume", false); // IoError (in use): exit 2; missing: exit 1
-            const ws::ResumePoint point = ws::load_resume_point(options.resume);
+            db_lock.emplace(options.text("resume"), "--resume", false); // IoError (in use): exit 2; missing: exit 1
+            const ws::ResumePoint point = ws::load_resume_point(options.text("resume"));
             const std::vector<std::string> given_args(argv + 2, argv + argc); // after "scan"
             ws::ScanConfig resumed = resume_config(options, *scan, given_args, point, recorded_args);
             if (resumed.verbosity >= 0)
-                fmt::print(stderr, "wirespeed: resuming scan {} of \"{}\" ({})\n", point.scan_id, options.resume,
+                fmt::print(stderr, "wirespeed: resuming scan {} of \"{}\" ({})\n", point.scan_id, options.text("resume"),
                            point.status == "running" ? "killed" : point.status);
             return run_scan_command(resumed, recorded_args, &point, "", "");
         }
         ws::ScanConfig config = ws::cli::to_scan_config(options);
-        if (options.echo) {
-            if (options.seed.empty()) options.seed = std::to_string(draw_seed()); // echo -> --config repeats the order
-            fmt::print("{}", ws::cli::render_config(*command, options));
+        if (options.flag("echo")) {
+            if (options.text("seed").empty()) options.text("seed") = std::to_string(draw_seed()); // echo -> --config repeats the order
+            fmt::print("{}", ws::cli::render_config(options));
             return 0;
         }
-        if (plan->parsed()) return run_plan_command(config, options.list);
+        if (plan->parsed()) return run_plan_command(config, options.text("list"));
 
         std::vector<std::string> recorded_args(argv + 1, argv + argc);
-        config.port = ws::cli::to_port_spec(options.port, config.verbosity);
+        config.port = ws::cli::to_port_spec(options, config.verbosity);
         if (config.no_db && config.list_output.empty() && config.verbosity >= 0)
             fmt::print(stderr, "wirespeed: --no-db without -oL: results appear in the summary counts only\n");
-        return run_scan_command(config, recorded_args, nullptr, ws::cli::render_config(*command, options), options.config);
+        return run_scan_command(config, recorded_args, nullptr, ws::cli::render_config(options), options.text("config"));
     } catch (const ws::IoError& e) { // a file that was accepted could not be read or written
         fmt::print(stderr, "wirespeed: {}\n", e.what());
         return exit_runtime;

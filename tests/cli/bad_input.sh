@@ -180,6 +180,25 @@ check config-db-array 1 'db-array.toml:3: key "db"' scan --config "$WORK/db-arra
 check config-shard-int 1 'shard' plan --config "$WORK/shard-int.toml"
 check config-blocklist-missing 1 "cannot read blocklist file \"$WORK/none.conf\"" plan --config "$WORK/blocklist-missing.toml"
 check config-control-char 1 'control.toml:' plan --config "$WORK/control.toml"
+# ---- --ping, --nmap-payloads, --udp-payload: the shape of PORT:HEX, their config types
+printf 'ports = "80"\ntargets = "198.19.0.1"\nping = "yes"\n' > "$WORK/ping-string.toml"
+printf 'ports = "80"\ntargets = "198.19.0.1"\nudp-payload = [53]\n' > "$WORK/udp-int.toml"
+printf 'ports = "80"\ntargets = "198.19.0.1"\nblocklist = "/dev/null"\nudp-payload = ["53:00", "x"]\n' > "$WORK/udp-bad.toml"
+printf 'ports = "80"\ntargets = "198.19.0.1"\nnmap-payloads = 5\n' > "$WORK/nmap-int.toml"
+check udp-payload-no-colon 1 '"53"' scan 198.19.0.1 -p 80 --udp-payload 53 "${OK[@]}"
+check udp-payload-port-zero 1 '"0:00"' scan 198.19.0.1 -p 80 --udp-payload 0:00 "${OK[@]}"
+check udp-payload-port-too-big 1 '"70000:00"' scan 198.19.0.1 -p 80 --udp-payload 70000:00 "${OK[@]}"
+check udp-payload-port-junk 1 '"dns:00"' scan 198.19.0.1 -p 80 --udp-payload dns:00 "${OK[@]}"
+check udp-payload-odd-hex 1 '"53:012"' scan 198.19.0.1 -p 80 --udp-payload 53:012 "${OK[@]}"
+check udp-payload-not-hex 1 '"53:0x12"' scan 198.19.0.1 -p 80 --udp-payload 53:0x12 "${OK[@]}"
+check udp-payload-second-bad 1 '"161:zz"' scan 198.19.0.1 -p 80 --udp-payload 53:00 --udp-payload 161:zz "${OK[@]}"
+check udp-payload-says-shape 1 'expected PORT:HEX' plan 198.19.0.1 -p 80 --blocklist /dev/null --udp-payload 53
+check ports-missing-without-ping 1 'ports' plan 198.19.0.1 --blocklist /dev/null --nmap-payloads /dev/null
+check config-ping-string 1 'ping-string.toml:3: key "ping" must be true or false, not a string' plan --config "$WORK/ping-string.toml"
+check config-udp-payload-int 1 'udp-int.toml:3: key "udp-payload" must be an array of strings' plan --config "$WORK/udp-int.toml"
+check config-udp-payload-bad 1 'udp-bad.toml:4: invalid --udp-payload "x"' plan --config "$WORK/udp-bad.toml"
+check config-nmap-payloads-int 1 'nmap-int.toml:3: key "nmap-payloads" must be a string, not an integer' plan --config "$WORK/nmap-int.toml"
+
 check min-hitrate-says-fraction 1 'expected a fraction from 0 to 1' scan 198.19.0.1 -p 80 --min-hitrate 1.5 "${OK[@]}"
 check min-hitrate-junk 1 '"often"' scan 198.19.0.1 -p 80 --min-hitrate often "${OK[@]}"
 

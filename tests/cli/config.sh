@@ -42,6 +42,34 @@ roundtrip lots-of-flags 198.19.0.0/24 -p - --seed 3 --shard 0/2 --rate 1.5M --ra
   --show closed -oL x.list -oJ x.json --no-db --vdev net_null0,no-rx=1 --tx-cores 2 --rx-cores 2 -vv --max-runtime 60 \
   --min-hitrate 0.001 --max-results 10 --status-json "${B[@]}"
 roundtrip plain-quiet 198.19.0.0/24 -p 80 --seed 0 -q "${B[@]}"
+printf 'udp 53,161 "\\x01\\x02"\nudp 7 "x"\n' > "$WORK/payloads"
+roundtrip ping-udp 198.19.0.0/24 -p 80,443,U:53,123,161 --seed 4 --ping --nmap-payloads "$WORK/payloads" --udp-payload 53:0001 \
+  --udp-payload 161:0a --udp-payload 123:E3000000 "${B[@]}"
+
+# ---- --ping, --nmap-payloads, --udp-payload in --echo: defaults, values, a config file's
+echo_has() { # NAME FILE LINE...
+  local name=$1 file=$2; shift 2
+  for line in "$@"; do
+    grep -qxF -- "$line" "$file" || { fail "$name: --echo lacks '$line'"; return; }
+  done
+  pass "$name"
+}
+run plan 198.19.0.1 -p 80 "${B[@]}" --seed 1 --echo > "$WORK/d.toml" 2>/dev/null
+echo_has echo-new-defaults "$WORK/d.toml" 'ping = false' 'nmap-payloads = "/usr/share/nmap/nmap-payloads"' 'udp-payload = []'
+run plan 198.19.0.1 -p 80 "${B[@]}" --seed 1 --ping --nmap-payloads /tmp/p --udp-payload 53:00 --udp-payload 161:30 --echo > "$WORK/n.toml" 2>/dev/null
+echo_has echo-new-values "$WORK/n.toml" 'ping = true' 'nmap-payloads = "/tmp/p"' 'udp-payload = ["53:00", "161:30"]'
+printf 'ports = "80"\ntargets = ["198.19.0.1"]\nblocklist = "/dev/null"\nseed = 1\nping = true\nudp-payload = "53:00"\nnmap-payloads = "x"\n' > "$WORK/new.toml"
+run plan --config "$WORK/new.toml" --echo > "$WORK/f.toml" 2>/dev/null
+echo_has config-new-keys "$WORK/f.toml" 'ping = true' 'nmap-payloads = "x"' 'udp-payload = ["53:00"]'
+run plan --config "$WORK/new.toml" --udp-payload 7:ff --echo > "$WORK/g.toml" 2>/dev/null
+echo_has override-udp-payload "$WORK/g.toml" 'udp-payload = ["7:ff"]'
+# each --udp-payload takes one value: a target after it stays a target
+if [[ $(run plan --udp-payload 53:00 198.19.0.7 -p 80,U:53 "${B[@]}" --list 5 2>&1 | sort | tr '\n' ' ') == "tcp:198.19.0.7:80 udp:198.19.0.7:53 " ]]; then pass "udp-payload takes one value per flag"
+else fail "udp-payload takes one value per flag: $(run plan --udp-payload 53:00 198.19.0.7 -p 80,U:53 "${B[@]}" --list 5 2>&1 | head -1)"; fi
+# --ping without ports passes the command line's "no ports" check (a ping-only scan)
+if run plan 198.19.0.1 --ping "${B[@]}" --seed 1 --echo > "$WORK/p.toml" 2>"$WORK/err" && grep -qx 'ports = ""' "$WORK/p.toml"; then
+  pass "ping without ports passes the CLI"
+else fail "ping without ports: $(head -1 "$WORK/err")"; fi
 
 # ---- no --seed: --echo writes a concrete seed; its config repeats the order; it equals --seed S
 if run plan 198.19.0.0/16 -p 80 "${B[@]}" --echo > "$WORK/r.toml" 2>/dev/null &&

@@ -100,12 +100,16 @@ if expect resume-applies-rate 3 "" scan --resume "$db" -q --rate 5 --max-runtime
   else fail resume-applies-rate "metadata $(head -c 200 "$WORK/m.json"), sent $sent, scans.config $cfg"; fi
 fi
 for change in "-p 1-2000:--ports" "--seed 9:--seed" "--shard 0/2:--shard" "--retries 1:--retries" "--source-ip 198.18.0.9:--source-ip" \
-              "--exclude 198.19.0.1:--exclude" "--blocklist $WORK/none.conf:--blocklist" "198.19.0.0/24:targets" "--tx-cores 2:--tx-cores"; do
+              "--exclude 198.19.0.1:--exclude" "--blocklist $WORK/none.conf:--blocklist" "198.19.0.0/24:targets" "--tx-cores 2:--tx-cores" \
+              "--ping:--ping" "--nmap-payloads $WORK/payloads:--nmap-payloads"; do
   args=${change%%:*}
   name=${change##*:}
   # shellcheck disable=SC2086
   expect "resume-refuses$name" 1 "$name" scan --resume "$db" -q $args && pass "resume-refuses$name"
 done
+# (a PORT:HEX value holds a colon, so not in the list above)
+expect resume-refuses--udp-payload 1 '--udp-payload "53:00" would make it another scan' scan --resume "$db" -q --udp-payload 53:00 &&
+  pass resume-refuses--udp-payload
 
 # Resume replays the committed results into recreated outputs: a write error
 # there fails the resumed scan too (a killed scan with two results in its database).
