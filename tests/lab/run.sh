@@ -499,71 +499,60 @@ PY
   pass $name
 }
 
-# wirespeed's TCP SYN, UDP (nmap-payloads) and ping probes in one scan, -oL
-# compared line by line (state proto port ip; masscan's list format, "#"
-# lines are comments) with the ground truth: TCP open iff in truth.txt, UDP
-# open iff in truth_udp.txt, closed otherwise, and "up icmp 0" for every host.
-# Disabled until the scanner side lands: set WS_LAB_UDP=1 to run it.
+# wirespeed's TCP SYN, UDP (nmap-payloads) and ping probes in one scan,
+# checked through every output (DB with the UDP answers' bytes, -oL, -oJ,
+# -oC, -oX valid against nmap.dtd, -oG) by tests/lab/check_mixed.py against
+# the ground truth: TCP open iff in truth.txt, UDP open iff in truth_udp.txt,
+# closed otherwise, and "up icmp 0" for every host.
 MIXED_NET=198.19.0.0/24
 MIXED_TCP="22 53 80 8080"
 MIXED_UDP="53 123 161 9999"
+MIXED_PORTS="T:${MIXED_TCP// /,},U:${MIXED_UDP// /,}"
+check_mixed() { # NAME CHECK_MIXED_ARGS...
+  local name=$1 why; shift
+  why=$(python3 "$ROOT/tests/lab/check_mixed.py" "$MIXED_NET" "$MIXED_TCP" "$MIXED_UDP" "$TRUTH" "$TRUTH_UDP" --ping "$@" 2>&1) ||
+    { fail "$name" "$(echo "$why" | head -5 | tr '\n' ' ')"; return 1; }
+}
 test_mixed() { # NAME EXTRA_FLAGS...
-  local name=$1; shift
-  if [[ ${WS_LAB_UDP:-0} != 1 ]]; then echo "SKIP: $name: set WS_LAB_UDP=1 to run (UDP and --ping scans)"; return; fi
-  local list="$WORK/$name.list" ports
-  ports="T:${MIXED_TCP// /,},U:${MIXED_UDP// /,}"
-  if ! ws_scan "$MIXED_NET" -p "$ports" --ping --show closed --db "$WORK/$name.db" -oL "$list" \
-       --metadata "$WORK/$name.json" -q "$@" 2>"$WORK/$name.err"; then
-    fail "$name" "scan exited non-zero: $(tail -1 "$WORK/$name.err")"; return
+  local name=$1 o="$WORK/$1"; shift
+  if ! ws_scan "$MIXED_NET" -p "$MIXED_PORTS" --ping --show closed --db "$o.db" -oL "$o.list" -oJ "$o.json" \
+       -oC "$o.csv" -oX "$o.xml" -oG "$o.gnmap" --metadata "$o.meta.json" -q "$@" 2>"$o.err"; then
+    fail "$name" "scan exited non-zero: $(tail -1 "$o.err")"; return
   fi
-  local why
-  why=$(python3 - "$list" "$TRUTH" "$TRUTH_UDP" "$MIXED_NET" "$MIXED_TCP" "$MIXED_UDP" <<'PY'
-import collections, ipaddress, sys
-listfile, truth, truth_udp, net, tcp, udp = sys.argv[1:]
-open_tcp = set(open(truth).read().split())
-open_udp = set(open(truth_udp).read().split())
-want = set()
-for ip in map(str, ipaddress.ip_network(net)):
-    for port in tcp.split():
-        want.add("%s tcp %s %s" % ("open" if "%s:%s" % (ip, port) in open_tcp else "closed", port, ip))
-    for port in udp.split():
-        want.add("%s udp %s %s" % ("open" if "%s:%s" % (ip, port) in open_udp else "closed", port, ip))
-    want.add("up icmp 0 %s" % ip)
-lines = collections.Counter()
-malformed = []
-for line in open(listfile):
-    if not line.strip() or line.startswith("#"):
-        continue
-    f = line.split()
-    if len(f) != 5 or not f[4].isdigit():
-        malformed.append(line.strip())
-        continue
-    lines[" ".join(f[:4])] += 1
-got = set(lines)
-problems = []
-if malformed:
-    problems.append("%d malformed lines (e.g. %r)" % (len(malformed), malformed[0]))
-missing, extra = sorted(want - got), sorted(got - want)
-if missing:
-    problems.append("%d missing: %s" % (len(missing), "; ".join(missing[:5])))
-if extra:
-    problems.append("%d unexpected: %s" % (len(extra), "; ".join(extra[:5])))
-twice = sorted(k for k, n in lines.items() if n > 1)
-if twice:
-    problems.append("%d listed more than once: %s" % (len(twice), "; ".join(twice[:3])))
-if problems:
-    print("%d lines vs %d expected: %s" % (sum(lines.values()), len(want), " | ".join(problems)))
-    sys.exit(1)
-PY
-  ) || { fail "$name" "$why"; return; }
+  xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd "$o.xml" 2>"$o.xmllint" ||
+    { fail "$name" "-oX is not valid against nmap.dtd: $(head -2 "$o.xmllint" | tr '\n' ' ')"; return; }
+  check_mixed "$name" --db "$o.db" --list "$o.list" --json "$o.json" --csv "$o.csv" --xml "$o.xml" --grepable "$o.gnmap" || return
   pass "$name"
 }
+
+# The same scan SIGKILLed mid-way and resumed: the database ends equal to the
+# truth, every row once, and the resumed run's outputs hold everything (the
+# first run's results are replayed into them).
+test_mixed_resume() {
+  local o="$WORK/mixed-resume"
+  # No `timeout` wrapper: SIGKILL must hit wirespeed itself (ip netns exec
+  # execs it in place). About 3.5k probes at 1000/s: killed well before the end.
+  ip netns exec "$SCAN_NS" "$WS" scan "$MIXED_NET" -p "$MIXED_PORTS" --ping --show closed --interface "$IFACE" \
+    --source-ip 198.18.0.100 --blocklist "$BLOCKLIST" --rate 1000 --rate-mode fixed --wait 1 --db "$o.db" \
+    -oL "$o.list" -q 2>"$o.err" &
+  local pid=$!
+  sleep 2
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  local before; before=$(sqlite3 "$o.db" "SELECT count(*) FROM results")
+  if ! ip netns exec "$SCAN_NS" timeout -k 5 120 "$WS" scan --resume "$o.db" --rate 100000 -oJ "$o.json" -q 2>"$o.err2"; then
+    fail mixed-resume "resume failed ($before rows before): $(tail -1 "$o.err2")"; return
+  fi
+  check_mixed mixed-resume --db "$o.db" --list "$o.list" --json "$o.json" || return
+  pass "mixed-resume (killed with $before rows)"
+}
+
 test_mixed_af_packet() { test_mixed mixed-af-packet; }
 test_mixed_af_xdp() { test_mixed mixed-af-xdp --xdp; }
 
 tests=("$@")
 ((${#tests[@]})) || tests=(af_packet af_xdp all_ports shards outputs sigint resume forged junk shaped
-                           udp_truth nmap_udp mixed_af_packet mixed_af_xdp)
+                           udp_truth nmap_udp mixed_af_packet mixed_af_xdp mixed_resume)
 for t in "${tests[@]}"; do "test_$t"; done
 echo "lab: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
