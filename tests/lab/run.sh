@@ -496,6 +496,17 @@ with open(o + ".parsed", "w") as f:
             sys.exit(1)
     f.write("ok\n")
 PY
+  # wirespeed on the same hosts and ports: the same states as nmap's -oX.
+  ws_scan "${hosts[@]}" -p "U:$ports" --show closed --no-db -oX "$o.ws.xml" -q 2>"$o.ws.err" ||
+    { fail $name "wirespeed exited non-zero: $(tail -1 "$o.ws.err")"; return; }
+  local ours theirs
+  ours=$(python3 -c 'import sys, xml.etree.ElementTree as ET
+print(sorted("%s:%s %s" % (h.find("address").get("addr"), p.get("portid"), p.find("state").get("state"))
+      for h in ET.parse(sys.argv[1]).getroot().iter("host") for p in h.iter("port") if p.get("protocol") == "udp"))' "$o.ws.xml")
+  theirs=$(python3 -c 'import sys, xml.etree.ElementTree as ET
+print(sorted("%s:%s %s" % (h.find("address").get("addr"), p.get("portid"), p.find("state").get("state"))
+      for h in ET.parse(sys.argv[1]).getroot().iter("host") for p in h.iter("port") if p.get("protocol") == "udp"))' "$o.xml")
+  [[ $ours == "$theirs" ]] || { fail $name "wirespeed and nmap -sU disagree: wirespeed $ours, nmap $theirs"; return; }
   pass $name
 }
 
