@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -29,36 +30,48 @@ namespace {
 
 constexpr unsigned tx_lcore = 1, rx_lcore = 2, reflector_lcore = 3;
 
-using Row = std::tuple<std::string, int, std::string, std::string>; // ip, port, state, reason
+using Row = std::tuple<std::string, std::string, int, std::string, std::string>; // proto, ip, port, state, reason
 
 std::set<Row> read_rows(const std::string& path) {
     sqlite3* db = nullptr;
     EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
     sqlite3_stmt* st = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT ip, port, state, reason FROM results", -1, &st, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT proto, ip, port, state, reason FROM results", -1, &st, nullptr), SQLITE_OK);
     std::set<Row> rows;
-    while (sqlite3_step(st) == SQLITE_ROW)
-        rows.emplace(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), sqlite3_column_int(st, 1),
-                     reinterpret_cast<const char*>(sqlite3_column_text(st, 2)),
-                     reinterpret_cast<const char*>(sqlite3_column_text(st, 3)));
+    auto text = [&](int column) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, column))); };
+    while (sqlite3_step(st) == SQLITE_ROW) rows.emplace(text(0), text(1), sqlite3_column_int(st, 2), text(3), text(4));
     sqlite3_finalize(st);
     sqlite3_close(db);
     return rows;
+}
+
+// What the scanner must record for a pair the reflector judged `verdict`
+// (nothing for ping's closed, which is silence).
+std::optional<Row> expected_row(const Target& t, Verdict verdict) {
+    const std::string proto(to_string(t.proto)), ip = format_ipv4(t.address);
+    auto row = [&](const char* state, const char* reason) { return Row{proto, ip, t.port, state, reason}; };
+    switch (t.proto) {
+    case Proto::tcp:
+        return verdict == Verdict::open     ? row("open", "syn-ack")
+               : verdict == Verdict::closed ? row("closed", "reset")
+                                            : row("filtered", "port-unreach");
+    case Proto::udp:
+        return verdict == Verdict::open     ? row("open", "udp-response")
+               : verdict == Verdict::closed ? row("closed", "port-unreach")
+                                            : row("filtered", "admin-prohibited");
+    case Proto::icmp:
+        if (verdict == Verdict::closed) return std::nullopt;
+        return verdict == Verdict::open ? row("up", "echo-reply") : row("filtered", "host-unreach");
+    }
+    return std::nullopt;
 }
 
 std::set<Row> expected_rows(const ReflectRules& rules, const ScanPlan& plan, bool keep_closed) {
     std::set<Row> rows;
     for (std::uint64_t p = plan.shard.begin; p < plan.shard.end; ++p) {
         const Target t = plan.space->at(p);
-        switch (rules.verdict(t.address, t.port)) {
-        case Verdict::open: rows.emplace(format_ipv4(t.address), t.port, "open", "syn-ack"); break;
-        case Verdict::closed:
-            if (keep_closed) rows.emplace(format_ipv4(t.address), t.port, "closed", "reset");
-            break;
-        case Verdict::filtered:
-            if (keep_closed) rows.emplace(format_ipv4(t.address), t.port, "filtered", "port-unreach");
-            break;
-        }
+        const std::optional<Row> row = expected_row(t, rules.verdict(t.address, t.proto, t.port));
+        if (row && (keep_closed || std::get<3>(*row) == "open" || std::get<3>(*row) == "up")) rows.insert(*row);
     }
     return rows;
 }
@@ -130,7 +143,7 @@ ScanConfig base_config(const std::string& db) {
 ReflectRules base_rules() {
     ReflectRules rules;
     rules.hosts = parse_targets("198.19.0.0/24");
-    rules.open_everywhere = {22, 80};
+    rules.open_everywhere = parse_protocol_ports("22,80");
     rules.open_permille = 20;
     rules.filtered_permille = 10;
     rules.seed = 7;
@@ -253,11 +266,12 @@ TEST(Hermetic, ShardsAreDisjointAndTogetherComplete) {
         config.shard_index = shard;
         config.shard_count = 3;
         run_scan(config, build_plan(config), setup_for(lab.scanner_port()));
-        for (const Row& row : read_rows(db.path)) EXPECT_TRUE(all.insert(row).second) << "overlap: " << std::get<0>(row);
+        for (const Row& row : read_rows(db.path)) EXPECT_TRUE(all.insert(row).second) << "overlap: " << std::get<1>(row);
     }
     EXPECT_EQ(all, unsharded);
     EXPECT_EQ(all.size(), 256u * 100u);
 }
+
 
 } // namespace
 } // namespace ws::dp
