@@ -25,6 +25,7 @@ struct ReflectRules {
     ProtocolPorts open_everywhere;  // open on every host ("22,80,U:53" as -p spells it)
     std::uint32_t open_permille = 0;     // plus a seeded share of the other TCP and UDP pairs
     std::uint32_t filtered_permille = 0; // answered with an ICMP unreachable; for ping, hosts that are filtered
+    std::uint32_t drop_permille = 0;     // a seeded share of probes whose answers are lost (far-side loss)
     std::uint64_t seed = 0;
     bool forge_bad_cookies = false;   // tests: also answer each probe with a forgery whose cookie is wrong
     bool forge_bad_checksums = false; // tests: also answer each probe with two "open" forgeries whose cookie
@@ -34,6 +35,9 @@ struct ReflectRules {
     // independent draws. ICMP echo (port 0): open (up) but for a
     // filtered_permille share, never closed.
     Verdict verdict(std::uint32_t address, Proto proto, std::uint16_t port) const noexcept;
+    // Whether the answers to the reflector's n-th probe are lost: a seeded
+    // draw per probe (not per pair), so a probe sent again may get through.
+    bool drops(std::uint64_t n) const noexcept;
 };
 
 // Writes every open pair of hosts x ports as "tcp:a.b.c.d:port" and

@@ -146,7 +146,7 @@ int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& arg
 struct ReflectOptions {
     std::string hosts = "198.19.0.0/16";
     std::string open_ports;
-    std::uint32_t open_permille = 0, filtered_permille = 0;
+    std::uint32_t open_permille = 0, filtered_permille = 0, drop_permille = 0;
     std::uint64_t seed = 1;
     std::string truth_ports;
     bool truth_ping = false;
@@ -162,8 +162,11 @@ ws::ReflectRules make_rules(const ReflectOptions& o) {
     if (!o.open_ports.empty()) rules.open_everywhere = ws::parse_protocol_ports(o.open_ports);
     if (std::uint64_t{o.open_permille} + o.filtered_permille > 1000)
         throw ws::Error("invalid --open-permille/--filtered-permille: together at most 1000");
+    if (o.drop_permille > 1000)
+        throw ws::Error(fmt::format("invalid --drop-permille \"{}\": at most 1000", o.drop_permille));
     rules.open_permille = o.open_permille;
     rules.filtered_permille = o.filtered_permille;
+    rules.drop_permille = o.drop_permille;
     rules.seed = o.seed;
     rules.forge_bad_cookies = o.forge;
     return rules;
@@ -205,10 +208,10 @@ int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
     rte_eal_wait_lcore(dp.workers[0]);
     fmt::print(stderr,
                "wirespeed: reflector: {} SYNs, {} UDP probes, {} echo requests; answered {} open, {} closed, {} filtered; "
-               "{} ARP replies, {} ignored\n",
+               "{} dropped (--drop-permille), {} ARP replies, {} ignored\n",
                reflector.syns.get(), reflector.udp_probes.get(), reflector.echo_requests.get(), reflector.open_answers.get(),
-               reflector.closed_answers.get(), reflector.filtered_answers.get(), reflector.arp_replies.get(),
-               reflector.ignored.get());
+               reflector.closed_answers.get(), reflector.filtered_answers.get(), reflector.dropped.get(),
+               reflector.arp_replies.get(), reflector.ignored.get());
     return 0;
 }
 
@@ -471,7 +474,8 @@ static int run_main(int argc, char** argv) {
     reflect->add_option("--open-permille", reflect_options.open_permille, "share of other TCP and UDP pairs that are open (0-1000)");
     reflect->add_option("--filtered-permille", reflect_options.filtered_permille,
                         "share of pairs answered with an ICMP unreachable, and of hosts whose ping is");
-    reflect->add_option("--seed", reflect_options.seed, "seed of the open/filtered choices");
+    reflect->add_option("--drop-permille", reflect_options.drop_permille, "share of probes whose answers are lost (0-1000)");
+    reflect->add_option("--seed", reflect_options.seed, "seed of the open/filtered/drop choices");
     reflect->add_option("--truth-ports", reflect_options.truth_ports, "ports the ground truth covers (T:/U: prefixes like -p)");
     reflect->add_flag("--truth-ping", reflect_options.truth_ping, "the ground truth covers ping too (icmp:ip:0 for up hosts)");
     reflect->add_flag("--print-truth", reflect_options.print_truth, "print the open proto:ip:port triples and exit");

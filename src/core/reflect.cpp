@@ -40,6 +40,10 @@ Verdict ReflectRules::verdict(std::uint32_t address, Proto proto, std::uint16_t 
     return Verdict::closed;
 }
 
+bool ReflectRules::drops(std::uint64_t n) const noexcept {
+    return drop_permille && mix(seed ^ 0x64726f7000000000ull ^ n) % 1000 < drop_permille;
+}
+
 std::uint64_t write_ground_truth(const ReflectRules& rules, const ProtocolPorts& ports, bool ping, std::FILE* out) {
     std::uint64_t written = 0;
     char ip[16];

@@ -28,6 +28,7 @@ int reflector_main(void* arg) {
     const unsigned answers_per_probe = answer_plan(*r.rules, answers);
     rte_mbuf* in[burst_size];
     rte_mbuf* out[burst_size * 4];
+    std::uint64_t seen = 0; // probes so far: the index of the --drop-permille draw
     unsigned idle = 0;
     while (!r.stop->load(std::memory_order_relaxed)) {
         const std::uint16_t n = rte_eth_rx_burst(r.port, r.queue, in, burst_size);
@@ -44,6 +45,10 @@ int reflector_main(void* arg) {
             ReflectRequest probe;
             if (parse_probe(data, len, probe) && r.rules->hosts.contains(probe.destination_ip)) {
                 probes_of(r, probe.proto).add(1);
+                if (r.rules->drops(seen++)) {
+                    r.dropped.add(1);
+                    continue;
+                }
                 const Verdict verdict = r.rules->verdict(probe.destination_ip, probe.proto, probe.destination_port);
                 for (unsigned a = 0; a < answers_per_probe; ++a) {
                     rte_mbuf* m = rte_pktmbuf_alloc(r.pool);

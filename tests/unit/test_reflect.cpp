@@ -1,4 +1,4 @@
-// The reflector's pure side: verdicts per protocol, the ground
+// The reflector's pure side: verdicts per protocol, seeded drops, the ground
 // truth's spelling, the generic probe parse, and each module's answer parsed
 // back by the scanner's own reply parser (a probe crafted like the TX lcores
 // craft it -> parse_probe -> reflect -> parse_reply).
@@ -81,6 +81,17 @@ TEST(ReflectRules, PingIsUpOrFilteredNeverClosed) {
         filtered += v == ws::Verdict::filtered;
     }
     EXPECT_NEAR(filtered / 10000.0, 0.10, 0.02);
+}
+
+TEST(ReflectRules, DropsASeededShareOfProbes) {
+    ws::ReflectRules rules = rules_for("198.19.0.0/24");
+    for (std::uint64_t n = 0; n < 10000; ++n) EXPECT_FALSE(rules.drops(n));
+    rules.drop_permille = 20;
+    unsigned dropped = 0;
+    for (std::uint64_t n = 0; n < 100000; ++n) dropped += rules.drops(n);
+    EXPECT_NEAR(dropped / 100000.0, 0.02, 0.003);
+    rules.drop_permille = 1000;
+    for (std::uint64_t n = 0; n < 1000; ++n) EXPECT_TRUE(rules.drops(n));
 }
 
 std::string truth_text(const ws::ReflectRules& rules, const char* ports, bool ping) {
