@@ -1,45 +1,105 @@
 #pragma once
-// The reflector's pure side: which (address, port) pairs a simulated network
-// declares open, closed or filtered, parsing of the SYN probes it answers,
-// and the ground truth it prints. The DPDK lcore that runs it is in src/dpdk.
+// The reflector's pure side: which (address, protocol, port) pairs a
+// simulated network declares open, closed or filtered, parsing of the probes
+// it answers (TCP SYN, UDP, ICMP echo request), the answers themselves (each
+// probe module's reflect(), see probes/), and the ground truth it prints. The
+// DPDK lcore that runs it is in src/dpdk.
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <vector>
 
 #include "wirespeed/address.hpp"
 #include "wirespeed/ports.hpp"
+#include "wirespeed/probe_slots.hpp"
+#include "wirespeed/record.hpp"
 #include "wirespeed/targets.hpp"
 
 namespace ws {
 
+// What the simulated network does with a probe. For ICMP echo, open is "up"
+// (an echo reply) and closed is silence.
 enum class Verdict : std::uint8_t { open, closed, filtered };
 
 struct ReflectRules {
-    TargetSet hosts;                      // addresses it answers for (SYNs and ARP)
-    std::vector<std::uint16_t> open_everywhere; // open on every host
-    std::uint32_t open_permille = 0;      // plus a seeded share of all pairs
-    std::uint32_t filtered_permille = 0;  // answered with ICMP port unreachable
+    TargetSet hosts;                // addresses it answers for (probes and ARP)
+    ProtocolPorts open_everywhere;  // open on every host ("22,80,U:53" as -p spells it)
+    std::uint32_t open_permille = 0;     // plus a seeded share of the other TCP and UDP pairs
+    std::uint32_t filtered_permille = 0; // answered with an ICMP unreachable; for ping, hosts that are filtered
+    std::uint32_t drop_permille = 0;     // a seeded share of probes whose answers are lost (far-side loss)
     std::uint64_t seed = 0;
-    bool forge_bad_cookies = false;       // tests: also answer each SYN with a SYN-ACK whose ack is wrong
-    bool forge_bad_checksums = false;     // tests: also answer each SYN with two SYN-ACKs whose ack is right
-                                          // but whose TCP, resp. IPv4 header, checksum is wrong
+    bool forge_bad_cookies = false;   // tests: also answer each probe with a forgery whose cookie is wrong
+    bool forge_bad_checksums = false; // tests: also answer each probe with two "open" forgeries whose cookie
+                                      // is right but whose L4, resp. IPv4 header, checksum is wrong
 
-    Verdict verdict(std::uint32_t address, std::uint16_t port) const noexcept;
+    // Seeded per (address, protocol, port): TCP and UDP on one port are
+    // independent draws. ICMP echo (port 0): open (up) but for a
+    // filtered_permille share, never closed.
+    Verdict verdict(std::uint32_t address, Proto proto, std::uint16_t port) const noexcept;
+    // Whether the answers to the reflector's n-th probe are lost: a seeded
+    // draw per probe (not per pair), so a probe sent again may get through.
+    bool drops(std::uint64_t n) const noexcept;
 };
 
-// Writes "a.b.c.d:port" for every open pair of hosts x ports, in address then port order.
-std::uint64_t write_ground_truth(const ReflectRules& rules, const PortSet& ports, std::FILE* out);
+// Writes every open pair of hosts x ports as "tcp:a.b.c.d:port" and
+// "udp:a.b.c.d:port" and, when `ping`, every up host as "icmp:a.b.c.d:0"
+// (the spelling of `plan --list`): address by address, TCP ports ascending,
+// then UDP, then ICMP. Returns the number of lines.
+std::uint64_t write_ground_truth(const ReflectRules& rules, const ProtocolPorts& ports, bool ping, std::FILE* out);
 
-struct SynProbe {
-    MacAddress source_mac;
-    std::uint32_t source_ip, destination_ip; // host order
-    std::uint16_t source_port, destination_port;
-    std::uint32_t sequence;
-    const std::uint8_t* ip_header; // for ICMP quoting
-    std::size_t ip_length;         // IP header + TCP header bytes available
+// One probe as the reflector reads it: what its answer needs. The pointers
+// point into the frame parse_probe() read.
+struct ReflectRequest {
+    Proto proto = Proto::tcp;
+    MacAddress source_mac{};
+    std::uint32_t source_ip = 0, destination_ip = 0;     // host order
+    std::uint16_t source_port = 0, destination_port = 0; // 0 for ICMP echo
+    std::uint32_t sequence = 0; // TCP: the SYN's sequence number; ICMP echo: identifier << 16 | sequence number
+    const std::uint8_t* ip = nullptr; // the probe's IPv4 header: what an ICMP error quotes
+    std::size_t ip_length = 0;        // its total length (header, L4, payload), all inside the frame
+    const std::uint8_t* l4 = nullptr; // its L4 header
+    const std::uint8_t* payload = nullptr; // UDP or echo data (null when empty)
+    std::size_t payload_len = 0;
 };
 
-// A TCP SYN (no ACK) in Ethernet + IPv4; false for anything else. Bounds-checked.
-bool parse_syn(const std::uint8_t* frame, std::size_t len, SynProbe& out) noexcept;
+// A TCP SYN (no ACK, RST or FIN), a UDP datagram or an ICMP echo request in
+// Ethernet + IPv4 (any IHL, not a fragment), its lengths consistent; false
+// for anything else. Never reads past `len` (fuzzed: fuzz_reflect).
+bool parse_probe(const std::uint8_t* frame, std::size_t len, ReflectRequest& out) noexcept;
+
+// Who answers: the reflector's MAC, and (tests) whether the answer's cookie is
+// to be broken: TCP flips the acknowledgment's top bit, UDP answers source
+// port ^ 1, ICMP echo identifier ^ 1; an ICMP error quotes the probe with one
+// cookie bit flipped (the SYN's sequence number, the UDP probe's IP ID, the
+// echo's identifier).
+struct Responder {
+    MacAddress mac{};
+    bool bad_cookie = false;
+};
+
+// The one frame into `out` (capacity bytes) that answers `probe` by
+// `verdict`, through the module of probe.proto; its length, or 0 when there
+// is no answer (ping's closed) or it would not fit.
+std::size_t reflect_answer(const ReflectRequest& probe, Verdict verdict, const Responder& from, std::uint8_t* out,
+                           std::size_t capacity) noexcept;
+
+// What each probe draws in the lab: the forgeries first (a forgery believed
+// would be the record the scanner keeps, since dedup keeps the first), then
+// the real answer. A checksum forgery claims the pair open: the answer that
+// would do harm if believed.
+enum class Forgery : std::uint8_t { none, bad_cookie, bad_l4_checksum, bad_ip_checksum };
+// Writes the answers' kinds into `out` (room for 4), returns how many.
+unsigned answer_plan(const ReflectRules& rules, Forgery* out) noexcept;
+// reflect_answer() for one of them: a checksum forgery is the open answer
+// with the L4 (TCP, UDP or ICMP) resp. IPv4 header checksum spoiled.
+std::size_t reflect_forged(const ReflectRequest& probe, Verdict verdict, Forgery forgery, const MacAddress& mac,
+                           std::uint8_t* out, std::size_t capacity) noexcept;
+
+// Shared by the modules' reflect(): an ICMP destination unreachable (`code`)
+// quoting `probe` (at most the 128-byte frame build_icmp_unreachable() allows);
+// with from.bad_cookie the low bit of the quoted byte at `cookie_byte` (an
+// offset from the probe's IPv4 header) is flipped, the ICMP checksum still
+// right. 0 when it does not fit.
+std::size_t reflect_unreachable(const ReflectRequest& probe, std::uint8_t code, const Responder& from,
+                                std::size_t cookie_byte, std::uint8_t* out, std::size_t capacity) noexcept;
 
 } // namespace ws

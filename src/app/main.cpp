@@ -145,9 +145,10 @@ int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& arg
 struct ReflectOptions {
     std::string hosts = "198.19.0.0/16";
     std::string open_ports;
-    std::uint32_t open_permille = 0, filtered_permille = 0;
+    std::uint32_t open_permille = 0, filtered_permille = 0, drop_permille = 0;
     std::uint64_t seed = 1;
     std::string truth_ports;
+    bool truth_ping = false;
     bool print_truth = false;
     double duration = 0;
     bool forge = false;
@@ -157,11 +158,14 @@ ws::ReflectRules make_rules(const ReflectOptions& o) {
     ws::ReflectRules rules;
     rules.hosts = ws::parse_targets(o.hosts);
     if (rules.hosts.empty()) throw ws::Error(fmt::format("invalid --hosts \"{}\": no addresses", o.hosts));
-    if (!o.open_ports.empty()) rules.open_everywhere = ws::parse_ports(o.open_ports).ports();
-    if (o.open_permille + o.filtered_permille > 1000)
+    if (!o.open_ports.empty()) rules.open_everywhere = ws::parse_protocol_ports(o.open_ports);
+    if (std::uint64_t{o.open_permille} + o.filtered_permille > 1000)
         throw ws::Error("invalid --open-permille/--filtered-permille: together at most 1000");
+    if (o.drop_permille > 1000)
+        throw ws::Error(fmt::format("invalid --drop-permille \"{}\": at most 1000", o.drop_permille));
     rules.open_permille = o.open_permille;
     rules.filtered_permille = o.filtered_permille;
+    rules.drop_permille = o.drop_permille;
     rules.seed = o.seed;
     rules.forge_bad_cookies = o.forge;
     return rules;
@@ -170,8 +174,9 @@ ws::ReflectRules make_rules(const ReflectOptions& o) {
 int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
     const ws::ReflectRules rules = make_rules(o);
     if (o.print_truth) {
-        if (o.truth_ports.empty()) throw ws::Error("--print-truth needs --truth-ports SPEC");
-        ws::write_ground_truth(rules, ws::parse_ports(o.truth_ports), stdout);
+        if (o.truth_ports.empty() && !o.truth_ping) throw ws::Error("--print-truth needs --truth-ports SPEC or --truth-ping");
+        const ws::ProtocolPorts ports = o.truth_ports.empty() ? ws::ProtocolPorts{} : ws::parse_protocol_ports(o.truth_ports);
+        ws::write_ground_truth(rules, ports, o.truth_ping, stdout);
         return 0;
     }
     DataPlane dp;
@@ -200,8 +205,11 @@ int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     stop.store(true);
     rte_eal_wait_lcore(dp.workers[0]);
-    fmt::print(stderr, "wirespeed: reflector: {} SYNs, {} SYN-ACKs, {} RSTs, {} unreachables, {} ARP replies, {} ignored\n",
-               reflector.syns.get(), reflector.syn_acks.get(), reflector.resets.get(), reflector.unreachables.get(),
+    fmt::print(stderr,
+               "wirespeed: reflector: {} SYNs, {} UDP probes, {} echo requests; answered {} open, {} closed, {} filtered; "
+               "{} dropped (--drop-permille), {} ARP replies, {} ignored\n",
+               reflector.syns.get(), reflector.udp_probes.get(), reflector.echo_requests.get(), reflector.open_answers.get(),
+               reflector.closed_answers.get(), reflector.filtered_answers.get(), reflector.dropped.get(),
                reflector.arp_replies.get(), reflector.ignored.get());
     return 0;
 }
@@ -421,16 +429,19 @@ static int run_main(int argc, char** argv) {
     // ---------------------------------------------------------------- reflect
     ReflectOptions reflect_options;
     ws::cli::OptionValues reflect_port; // only the port options are bound
-    auto* reflect = app.add_subcommand("reflect", "answer SYNs as a whole simulated network would (a lab target)");
+    auto* reflect = app.add_subcommand("reflect", "answer TCP SYN, UDP and ping probes as a whole simulated network would (a lab target)");
     reflect->add_option("--hosts", reflect_options.hosts, "addresses to answer for (default 198.19.0.0/16)");
-    reflect->add_option("--open-ports", reflect_options.open_ports, "ports open on every host");
-    reflect->add_option("--open-permille", reflect_options.open_permille, "share of other pairs that are open (0-1000)");
-    reflect->add_option("--filtered-permille", reflect_options.filtered_permille, "share answered with ICMP port unreachable");
-    reflect->add_option("--seed", reflect_options.seed, "seed of the open/filtered choice");
-    reflect->add_option("--truth-ports", reflect_options.truth_ports, "ports the ground truth covers");
-    reflect->add_flag("--print-truth", reflect_options.print_truth, "print the open address:port pairs and exit");
+    reflect->add_option("--open-ports", reflect_options.open_ports, "ports open on every host (T:/U: prefixes like -p)");
+    reflect->add_option("--open-permille", reflect_options.open_permille, "share of other TCP and UDP pairs that are open (0-1000)");
+    reflect->add_option("--filtered-permille", reflect_options.filtered_permille,
+                        "share of pairs answered with an ICMP unreachable, and of hosts whose ping is");
+    reflect->add_option("--drop-permille", reflect_options.drop_permille, "share of probes whose answers are lost (0-1000)");
+    reflect->add_option("--seed", reflect_options.seed, "seed of the open/filtered/drop choices");
+    reflect->add_option("--truth-ports", reflect_options.truth_ports, "ports the ground truth covers (T:/U: prefixes like -p)");
+    reflect->add_flag("--truth-ping", reflect_options.truth_ping, "the ground truth covers ping too (icmp:ip:0 for up hosts)");
+    reflect->add_flag("--print-truth", reflect_options.print_truth, "print the open proto:ip:port triples and exit");
     reflect->add_option("--duration", reflect_options.duration, "seconds to run (default: until SIGINT)");
-    reflect->add_flag("--forge-bad-cookies", reflect_options.forge, "also send a SYN-ACK with a wrong ack per SYN");
+    reflect->add_flag("--forge-bad-cookies", reflect_options.forge, "also send an open answer with a wrong cookie per probe");
     ws::cli::add_options(*reflect, reflect_port, ws::cli::reflect_command);
     reflect->footer(exit_codes_footer);
 
@@ -440,7 +451,7 @@ static int run_main(int argc, char** argv) {
     export_cmd->add_option("database", export_db, "the scan database")->required();
     export_cmd->add_option("-o,--output", export_out, "output file")->required();
     export_cmd->add_option("--format", export_format, "json (default), csv, list, xml or grepable");
-    export_cmd->add_option("--fields", export_fields, "CSV columns and order: ip,port,proto,state,reason,ttl,window,ts");
+    export_cmd->add_option("--fields", export_fields, "CSV columns and order: ip,port,proto,state,reason,ttl,window,ts,data");
     export_cmd->add_option("--scan", export_scan, "only this scan id (default: every scan in the database)");
     export_cmd->footer(exit_codes_footer);
     std::vector<std::string> merge_inputs;

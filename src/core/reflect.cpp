@@ -1,7 +1,9 @@
 #include "wirespeed/reflect.hpp"
 
-#include <algorithm>
 #include <cstring>
+
+#include "wirespeed/probe.hpp"
+#include "wirespeed/probes/modules.hpp"
 
 namespace ws {
 namespace {
@@ -13,55 +15,118 @@ std::uint64_t mix(std::uint64_t x) noexcept { // splitmix64 finaliser
     return x ^ (x >> 31);
 }
 
-std::uint16_t load16(const std::uint8_t* p) noexcept { return std::uint16_t((p[0] << 8) | p[1]); }
-std::uint32_t load32(const std::uint8_t* p) noexcept {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+// An ICMP error frame is at most this long (build_icmp_unreachable's bound).
+constexpr std::size_t unreachable_frame = 128;
+constexpr std::size_t icmp_header_len = 8;
+constexpr std::size_t max_quote = unreachable_frame - wire::l4_off - icmp_header_len;
+
+// A checksum field changed so that it no longer checks: never to 0 (UDP's
+// "no checksum") nor to the other zero of the ones' complement (0xffff <-> 0).
+void spoil16(std::uint8_t* p) noexcept {
+    const std::uint16_t v = wire::load16(p);
+    wire::put16(p, std::uint16_t(v ^ (v == 0x0101 ? 0x0003 : 0x0101)));
 }
 
 } // namespace
 
-Verdict ReflectRules::verdict(std::uint32_t address, std::uint16_t port) const noexcept {
-    if (std::find(open_everywhere.begin(), open_everywhere.end(), port) != open_everywhere.end()) return Verdict::open;
-    const std::uint64_t h = mix(seed ^ ((std::uint64_t{address} << 16) | port)) % 1000;
+Verdict ReflectRules::verdict(std::uint32_t address, Proto proto, std::uint16_t port) const noexcept {
+    // TCP keeps the protocol word 0: its draws are the TCP-only reflector's.
+    const std::uint64_t word = proto == Proto::tcp ? 0 : std::uint64_t(proto) << 48;
+    const std::uint64_t h = mix(seed ^ word ^ ((std::uint64_t{address} << 16) | port)) % 1000;
+    if (proto == Proto::icmp) return h < filtered_permille ? Verdict::filtered : Verdict::open;
+    if ((proto == Proto::udp ? open_everywhere.udp : open_everywhere.tcp).contains(port)) return Verdict::open;
     if (h < open_permille) return Verdict::open;
     if (h < open_permille + filtered_permille) return Verdict::filtered;
     return Verdict::closed;
 }
 
-std::uint64_t write_ground_truth(const ReflectRules& rules, const PortSet& ports, std::FILE* out) {
+bool ReflectRules::drops(std::uint64_t n) const noexcept {
+    return drop_permille && mix(seed ^ 0x64726f7000000000ull ^ n) % 1000 < drop_permille;
+}
+
+std::uint64_t write_ground_truth(const ReflectRules& rules, const ProtocolPorts& ports, bool ping, std::FILE* out) {
     std::uint64_t written = 0;
     char ip[16];
     for (const auto& interval : rules.hosts.intervals())
         for (std::uint64_t a = interval.first; a <= interval.last; ++a) {
-            format_ipv4(std::uint32_t(a), ip);
-            for (std::uint16_t port : ports.ports())
-                if (rules.verdict(std::uint32_t(a), port) == Verdict::open) {
-                    std::fprintf(out, "%s:%u\n", ip, unsigned(port));
-                    ++written;
-                }
+            const auto address = std::uint32_t(a);
+            format_ipv4(address, ip);
+            auto line = [&](Proto proto, std::uint16_t port) {
+                if (rules.verdict(address, proto, port) != Verdict::open) return;
+                std::fprintf(out, "%s:%s:%u\n", to_string(proto).data(), ip, unsigned(port));
+                ++written;
+            };
+            for (std::uint16_t port : ports.tcp.ports()) line(Proto::tcp, port);
+            for (std::uint16_t port : ports.udp.ports()) line(Proto::udp, port);
+            if (ping) line(Proto::icmp, 0);
         }
     return written;
 }
 
-bool parse_syn(const std::uint8_t* frame, std::size_t len, SynProbe& out) noexcept {
-    if (len < 14 + 20 + 20 || load16(frame + 12) != 0x0800) return false;
-    const std::uint8_t* ip = frame + 14;
+bool parse_probe(const std::uint8_t* frame, std::size_t len, ReflectRequest& out) noexcept {
+    if (len < wire::eth_len + wire::ip_len || wire::load16(frame + 12) != wire::ethertype_ipv4) return false;
+    const std::uint8_t* ip = frame + wire::eth_len;
     const std::size_t ihl = std::size_t(ip[0] & 0x0f) * 4;
-    if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6) return false;
-    const std::size_t total = load16(ip + 2);
-    if (total < ihl + 20 || 14 + total > len) return false;
-    const std::uint8_t* tcp = ip + ihl;
-    const std::uint8_t flags = tcp[13];
-    if ((flags & 0x17) != 0x02) return false; // SYN without ACK/RST/FIN
+    if ((ip[0] >> 4) != 4 || ihl < wire::ip_len) return false;
+    const std::size_t total = wire::load16(ip + 2);
+    if (total < ihl || wire::eth_len + total > len) return false;
+    if (wire::load16(ip + 6) & 0x3fff) return false; // a fragment: our probes never are
+    out = ReflectRequest{};
     std::memcpy(out.source_mac.data(), frame + 6, 6);
-    out.source_ip = load32(ip + 12);
-    out.destination_ip = load32(ip + 16);
-    out.source_port = load16(tcp);
-    out.destination_port = load16(tcp + 2);
-    out.sequence = load32(tcp + 4);
-    out.ip_header = ip;
+    out.source_ip = wire::load32(ip + 12);
+    out.destination_ip = wire::load32(ip + 16);
+    out.ip = ip;
     out.ip_length = total;
-    return true;
+    out.l4 = ip + ihl;
+    bool ok = false;
+    probes::Modules::with_ip_protocol(ip[9], [&]<class M>() { ok = M::parse_probe(out, ip + ihl, total - ihl); });
+    return ok;
+}
+
+std::size_t reflect_answer(const ReflectRequest& probe, Verdict verdict, const Responder& from, std::uint8_t* out,
+                           std::size_t capacity) noexcept {
+    std::size_t len = 0;
+    probes::Modules::with_kind(probes::kind_of(probe.proto),
+                               [&]<class M>() { len = M::reflect(probe, verdict, from, out, capacity); });
+    return len;
+}
+
+unsigned answer_plan(const ReflectRules& rules, Forgery* out) noexcept {
+    unsigned n = 0;
+    if (rules.forge_bad_cookies) out[n++] = Forgery::bad_cookie;
+    if (rules.forge_bad_checksums) {
+        out[n++] = Forgery::bad_l4_checksum;
+        out[n++] = Forgery::bad_ip_checksum;
+    }
+    out[n++] = Forgery::none;
+    return n;
+}
+
+std::size_t reflect_forged(const ReflectRequest& probe, Verdict verdict, Forgery forgery, const MacAddress& mac,
+                           std::uint8_t* out, std::size_t capacity) noexcept {
+    if (forgery == Forgery::none) return reflect_answer(probe, verdict, Responder{mac, false}, out, capacity);
+    // Every forgery claims the pair open (the host up): believed, it would be a wrong record.
+    const std::size_t len = reflect_answer(probe, Verdict::open, Responder{mac, forgery == Forgery::bad_cookie}, out, capacity);
+    if (len < wire::l4_off) return len;
+    if (forgery == Forgery::bad_ip_checksum) {
+        spoil16(out + wire::ip_sum_at);
+    } else if (forgery == Forgery::bad_l4_checksum) {
+        std::size_t at = 0;
+        probes::Modules::with_ip_protocol(out[wire::ip_off + 9], [&]<class M>() { at = M::sum_at; });
+        if (at && at + 2 <= len) spoil16(out + at);
+    }
+    return len;
+}
+
+std::size_t reflect_unreachable(const ReflectRequest& probe, std::uint8_t code, const Responder& from,
+                                std::size_t cookie_byte, std::uint8_t* out, std::size_t capacity) noexcept {
+    const std::size_t quote = probe.ip_length < max_quote ? probe.ip_length : max_quote;
+    if (capacity < wire::l4_off + icmp_header_len + quote) return 0;
+    std::uint8_t quoted[max_quote];
+    std::memcpy(quoted, probe.ip, quote);
+    if (from.bad_cookie && cookie_byte < quote) quoted[cookie_byte] ^= 0x01;
+    return build_icmp_unreachable(out, from.mac, probe.source_mac, probe.destination_ip, probe.source_ip, code, quoted,
+                                  quote);
 }
 
 } // namespace ws

@@ -11,46 +11,12 @@
 namespace ws::dp {
 namespace {
 
-// The reflector's ISN for a connection: any deterministic value works.
-std::uint32_t reflector_isn(const SynProbe& syn) noexcept {
-    return (syn.destination_ip * 2654435761u) ^ (std::uint32_t{syn.destination_port} << 16) ^ syn.source_port;
+Counter& probes_of(Reflector& r, Proto proto) noexcept {
+    return proto == Proto::udp ? r.udp_probes : proto == Proto::icmp ? r.echo_requests : r.syns;
 }
 
-// The answers to one SYN: the real one, then the forgeries the rules ask for.
-enum class Forgery : std::uint8_t { none, bad_cookie, bad_tcp_checksum, bad_ip_checksum };
-
-std::size_t answer(const Reflector& r, const SynProbe& syn, Verdict verdict, Forgery forgery, std::uint8_t* out) {
-    const bool forged = forgery != Forgery::none;
-    if (verdict == Verdict::filtered && !forged)
-        return build_icmp_unreachable(out, r.mac, syn.source_mac, syn.destination_ip, syn.source_ip, 3, syn.ip_header,
-                                      syn.ip_length);
-    TcpSegment seg{};
-    seg.source_mac = r.mac;
-    seg.destination_mac = syn.source_mac;
-    seg.source_ip = syn.destination_ip;
-    seg.destination_ip = syn.source_ip;
-    seg.source_port = syn.destination_port;
-    seg.destination_port = syn.source_port;
-    seg.ttl = 64;
-    seg.ip_id = std::uint16_t(syn.sequence);
-    if (verdict == Verdict::open || forged) {
-        seg.flags = 0x12;
-        seg.sequence = reflector_isn(syn);
-        // A bad-cookie forgery acknowledges the wrong ISN; a bad-checksum one
-        // the right ISN, so only the checksum stands between it and "open".
-        seg.acknowledgment = syn.sequence + (forgery == Forgery::bad_cookie ? 2 : 1);
-        seg.window = 65535;
-        seg.with_mss = true;
-    } else {
-        seg.flags = 0x14; // RST+ACK, like Linux for a closed port
-        seg.sequence = 0;
-        seg.acknowledgment = syn.sequence + 1;
-        seg.window = 0;
-    }
-    const std::size_t len = build_tcp_segment(out, seg);
-    if (forgery == Forgery::bad_tcp_checksum) out[14 + 20 + 17] ^= 0x01;
-    if (forgery == Forgery::bad_ip_checksum) out[14 + 11] ^= 0x01;
-    return len;
+Counter& answers_of(Reflector& r, Verdict verdict) noexcept {
+    return verdict == Verdict::open ? r.open_answers : verdict == Verdict::closed ? r.closed_answers : r.filtered_answers;
 }
 
 } // namespace
@@ -58,8 +24,11 @@ std::size_t answer(const Reflector& r, const SynProbe& syn, Verdict verdict, For
 int reflector_main(void* arg) {
     Reflector& r = *static_cast<Reflector*>(arg);
     const ReplyContext arp_context{0, nullptr};
+    Forgery answers[4];
+    const unsigned answers_per_probe = answer_plan(*r.rules, answers);
     rte_mbuf* in[burst_size];
     rte_mbuf* out[burst_size * 4];
+    std::uint64_t seen = 0; // probes so far: the index of the --drop-permille draw
     unsigned idle = 0;
     while (!r.stop->load(std::memory_order_relaxed)) {
         const std::uint16_t n = rte_eth_rx_burst(r.port, r.queue, in, burst_size);
@@ -73,32 +42,27 @@ int reflector_main(void* arg) {
         for (std::uint16_t i = 0; i < n; ++i) {
             const auto* data = rte_pktmbuf_mtod(in[i], const std::uint8_t*);
             const std::size_t len = in[i]->data_len;
-            SynProbe syn;
-            if (parse_syn(data, len, syn) && r.rules->hosts.contains(syn.destination_ip)) {
-                r.syns.add(1);
-                const Verdict verdict = r.rules->verdict(syn.destination_ip, syn.destination_port);
-                // Forgeries go out before the real answer: one believed would
-                // be the record the scanner keeps (dedup keeps the first).
-                Forgery answers[4];
-                unsigned n_answers = 0;
-                if (r.rules->forge_bad_cookies) answers[n_answers++] = Forgery::bad_cookie;
-                if (r.rules->forge_bad_checksums) {
-                    answers[n_answers++] = Forgery::bad_tcp_checksum;
-                    answers[n_answers++] = Forgery::bad_ip_checksum;
+            ReflectRequest probe;
+            if (parse_probe(data, len, probe) && r.rules->hosts.contains(probe.destination_ip)) {
+                probes_of(r, probe.proto).add(1);
+                if (r.rules->drops(seen++)) {
+                    r.dropped.add(1);
+                    continue;
                 }
-                answers[n_answers++] = Forgery::none;
-                for (unsigned a = 0; a < n_answers; ++a) {
-                    const bool forged = answers[a] != Forgery::none;
+                const Verdict verdict = r.rules->verdict(probe.destination_ip, probe.proto, probe.destination_port);
+                for (unsigned a = 0; a < answers_per_probe; ++a) {
                     rte_mbuf* m = rte_pktmbuf_alloc(r.pool);
                     if (!m) break;
-                    const std::size_t out_len = answer(r, syn, verdict, answers[a], rte_pktmbuf_mtod(m, std::uint8_t*));
+                    const std::size_t out_len = reflect_forged(probe, verdict, answers[a], r.mac,
+                                                               rte_pktmbuf_mtod(m, std::uint8_t*), rte_pktmbuf_tailroom(m));
+                    if (out_len == 0) { // no answer (ping's closed), or one too large for the mbuf
+                        rte_pktmbuf_free(m);
+                        continue;
+                    }
                     m->data_len = std::uint16_t(out_len);
                     m->pkt_len = std::uint32_t(out_len);
                     out[count++] = m;
-                    if (forged) continue;
-                    if (verdict == Verdict::open) r.syn_acks.add(1);
-                    else if (verdict == Verdict::closed) r.resets.add(1);
-                    else r.unreachables.add(1);
+                    if (answers[a] == Forgery::none) answers_of(r, verdict).add(1);
                 }
                 continue;
             }

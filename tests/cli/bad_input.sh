@@ -73,6 +73,10 @@ check unknown-flag 1 '--frobnicate' scan 198.19.0.1 -p 80 --frobnicate "${OK[@]}
 check unknown-subcommand 1 'frob' frob
 check db-uncreatable 2 '/nonexistent-dir/x.db' scan 198.19.0.1 -p 80 --vdev net_null0 --source-ip 198.18.0.1 --gateway-mac 02:00:00:00:00:02 --blocklist /dev/null --db /nonexistent-dir/x.db --wait 0
 check reflect-hosts 1 '198.19.0.0/40' reflect --hosts 198.19.0.0/40 --print-truth --truth-ports 80 --vdev net_null0
+check reflect-drop-permille 1 '"1001"' reflect --drop-permille 1001 --print-truth --truth-ping --vdev net_null0
+check reflect-truth-sctp 1 '"S:80"' reflect --print-truth --truth-ports S:80 --vdev net_null0
+check reflect-open-ports-junk 1 '"22,U:"' reflect --open-ports 22,U: --print-truth --truth-ping --vdev net_null0
+check reflect-truth-nothing 1 'truth-ping' reflect --print-truth --vdev net_null0
 
 # plan's --list, config files (see also tests/cli/config.sh), more values out of range
 check plan-list-junk 1 '"abc"' plan 198.19.0.1 -p 80 --blocklist /dev/null --list abc

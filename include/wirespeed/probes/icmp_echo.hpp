@@ -6,6 +6,7 @@
 // a SYN-ACK does.
 #include "wirespeed/cookie.hpp"
 #include "wirespeed/probe.hpp"
+#include "wirespeed/reflect.hpp"
 #include "wirespeed/probes/wire.hpp"
 #include "wirespeed/reply.hpp"
 
@@ -73,6 +74,41 @@ struct IcmpEcho {
             return reject(reply, RejectReason::bad_cookie);
         fill_result(reply, q.target, proto, 0, 0, q.ttl, PortState::filtered, reason_from_unreach_code(q.code));
         reply.local_port = 0;
+    }
+
+    // ---- the lab reflector (reflect.hpp). An echo request (code 0) is a probe.
+    static bool parse_probe(ReflectRequest& out, const std::uint8_t* icmp, std::size_t len) noexcept {
+        if (len < icmp_len || icmp[0] != type_echo_request || icmp[1] != 0) return false;
+        out.proto = proto;
+        out.sequence = wire::load32(icmp + 4); // identifier, sequence number
+        out.payload = len > icmp_len ? icmp + icmp_len : nullptr;
+        out.payload_len = len - icmp_len;
+        return true;
+    }
+
+    // Open (up): an echo reply with the request's identifier, sequence number
+    // and data; filtered: ICMP host unreachable quoting the request; closed:
+    // silence. A bad cookie flips the identifier's low bit (in the reply or
+    // the quote).
+    static std::size_t reflect(const ReflectRequest& probe, Verdict verdict, const Responder& from, std::uint8_t* out,
+                               std::size_t capacity) noexcept {
+        if (verdict == Verdict::closed) return 0;
+        if (verdict == Verdict::filtered)
+            return reflect_unreachable(probe, 1, from, std::size_t(probe.l4 - probe.ip) + 5, out, capacity);
+        const std::size_t message_len = icmp_len + probe.payload_len;
+        if (capacity < wire::l4_off + message_len || wire::ip_len + message_len > 0xffff) return 0;
+        wire::put_ethernet(out, probe.source_mac, from.mac, wire::ethertype_ipv4);
+        wire::put_ipv4(out + wire::ip_off, std::uint16_t(wire::ip_len + message_len), 0, 0, 64, wire::proto_icmp,
+                       probe.destination_ip, probe.source_ip);
+        wire::put16(out + wire::ip_sum_at, wire::finish(ones_sum(out + wire::ip_off, wire::ip_len)));
+        std::uint8_t* icmp = out + wire::l4_off;
+        icmp[0] = type_echo_reply;
+        icmp[1] = 0;
+        wire::put16(icmp + 2, 0);
+        wire::put32(icmp + 4, probe.sequence ^ (from.bad_cookie ? 0x10000u : 0u));
+        if (probe.payload_len) std::memcpy(icmp + icmp_len, probe.payload, probe.payload_len);
+        wire::put16(icmp + 2, wire::finish(ones_sum(icmp, message_len)));
+        return wire::l4_off + message_len;
     }
 };
 

@@ -9,9 +9,11 @@
 //   patch<Offload>(frame, template, fields)       per-probe words (TX hot path)
 //   classify(reply, l4, context)        a reply of ip_protocol -> result or reject
 //   classify_quote(reply, quote, context)  an ICMP unreachable quoting our probe
-//   reflect(out, probe...)               how the lab reflector answers (reflect.hpp)
+//   parse_probe(request, l4, len)       the lab reflector: is this segment such a probe? (reflect.hpp)
+//   reflect(request, verdict, from, out, capacity)  how the lab reflector answers it
 #include "wirespeed/cookie.hpp"
 #include "wirespeed/probe.hpp"
+#include "wirespeed/reflect.hpp"
 #include "wirespeed/probes/wire.hpp"
 #include "wirespeed/reply.hpp"
 
@@ -142,6 +144,56 @@ struct TcpSyn {
         fill_result(reply, q.target, proto, dport, 0, q.ttl, PortState::filtered, reason_from_unreach_code(q.code));
         reply.tcp_seq = 0; // no segment from the target: nothing to reset
         reply.local_port = sport;
+    }
+
+    // ---- the lab reflector (reflect.hpp). A SYN without ACK, RST or FIN is a probe.
+    static bool parse_probe(ReflectRequest& out, const std::uint8_t* tcp, std::size_t len) noexcept {
+        if (len < tcp_len) return false;
+        const std::size_t header_len = std::size_t(tcp[12] >> 4) * 4;
+        if (header_len < tcp_len || header_len > len || (tcp[13] & 0x17) != 0x02) return false;
+        out.proto = proto;
+        out.source_port = wire::load16(tcp);
+        out.destination_port = wire::load16(tcp + 2);
+        out.sequence = wire::load32(tcp + 4);
+        return true;
+    }
+
+    // The reflector's ISN for a connection: any deterministic value works.
+    static std::uint32_t reflector_isn(const ReflectRequest& probe) noexcept {
+        return (probe.destination_ip * 2654435761u) ^ (std::uint32_t{probe.destination_port} << 16) ^ probe.source_port;
+    }
+
+    // Open: a SYN-ACK (MSS 1460); closed: RST+ACK, like Linux; filtered: ICMP
+    // port unreachable quoting the SYN. A bad cookie flips the top bit of the
+    // acknowledgment (far outside the ISN or ISN + 1 an RST may carry), or
+    // quotes the sequence number with its low bit flipped.
+    static std::size_t reflect(const ReflectRequest& probe, Verdict verdict, const Responder& from, std::uint8_t* out,
+                               std::size_t capacity) noexcept {
+        if (verdict == Verdict::filtered)
+            return reflect_unreachable(probe, 3, from, std::size_t(probe.l4 - probe.ip) + 7, out, capacity);
+        const bool open = verdict == Verdict::open;
+        if (capacity < wire::l4_off + tcp_len + (open ? 4 : 0)) return 0; // MSS on the SYN-ACK
+        TcpSegment seg{};
+        seg.source_mac = from.mac;
+        seg.destination_mac = probe.source_mac;
+        seg.source_ip = probe.destination_ip;
+        seg.destination_ip = probe.source_ip;
+        seg.source_port = probe.destination_port;
+        seg.destination_port = probe.source_port;
+        seg.ttl = 64;
+        seg.ip_id = std::uint16_t(probe.sequence);
+        seg.acknowledgment = (probe.sequence + 1) ^ (from.bad_cookie ? 0x80000000u : 0u);
+        if (open) {
+            seg.flags = 0x12;
+            seg.sequence = reflector_isn(probe);
+            seg.window = 65535;
+            seg.with_mss = true;
+        } else {
+            seg.flags = 0x14;
+            seg.sequence = 0;
+            seg.window = 0;
+        }
+        return build_tcp_segment(out, seg);
     }
 };
 

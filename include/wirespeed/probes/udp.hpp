@@ -7,6 +7,7 @@
 // DNS (port 53), the transaction ID the answer must echo.
 #include "wirespeed/cookie.hpp"
 #include "wirespeed/probe.hpp"
+#include "wirespeed/reflect.hpp"
 #include "wirespeed/probes/wire.hpp"
 #include "wirespeed/reply.hpp"
 
@@ -121,6 +122,48 @@ struct Udp {
         fill_result(reply, q.target, proto, dport, 0, q.ttl, closed ? PortState::closed : PortState::filtered,
                     reason_from_unreach_code(q.code));
         reply.local_port = sport;
+    }
+
+    // ---- the lab reflector (reflect.hpp). Any datagram whose length fits is a probe.
+    static bool parse_probe(ReflectRequest& out, const std::uint8_t* udp, std::size_t len) noexcept {
+        if (len < udp_len) return false;
+        const std::size_t length = wire::load16(udp + 4);
+        if (length < udp_len || length > len) return false;
+        out.proto = proto;
+        out.source_port = wire::load16(udp);
+        out.destination_port = wire::load16(udp + 2);
+        out.payload = length > udp_len ? udp + udp_len : nullptr;
+        out.payload_len = length - udp_len;
+        return true;
+    }
+
+    // Open: a datagram from the probed port back to the probe's source port
+    // echoing its payload (so a DNS query's ID comes back); closed: ICMP port
+    // unreachable, filtered: ICMP admin-prohibited (code 13), each quoting the
+    // probe. A bad cookie answers source port ^ 1 (inside any source-port
+    // range that starts even and ends odd, like the default), or quotes the
+    // probe's IP ID with its low bit flipped.
+    static std::size_t reflect(const ReflectRequest& probe, Verdict verdict, const Responder& from, std::uint8_t* out,
+                               std::size_t capacity) noexcept {
+        constexpr std::size_t quoted_ip_id_low = 5;
+        if (verdict != Verdict::open)
+            return reflect_unreachable(probe, verdict == Verdict::closed ? 3 : 13, from, quoted_ip_id_low, out, capacity);
+        const std::size_t datagram_len = udp_len + probe.payload_len;
+        if (capacity < wire::l4_off + datagram_len || wire::ip_len + datagram_len > 0xffff) return 0;
+        wire::put_ethernet(out, probe.source_mac, from.mac, wire::ethertype_ipv4);
+        wire::put_ipv4(out + wire::ip_off, std::uint16_t(wire::ip_len + datagram_len), 0, wire::ip_flag_df, 64,
+                       wire::proto_udp, probe.destination_ip, probe.source_ip);
+        wire::put16(out + wire::ip_sum_at, wire::finish(ones_sum(out + wire::ip_off, wire::ip_len)));
+        std::uint8_t* udp = out + wire::l4_off;
+        wire::put16(udp + 0, probe.destination_port);
+        wire::put16(udp + 2, std::uint16_t(probe.source_port ^ (from.bad_cookie ? 1 : 0)));
+        wire::put16(udp + 4, std::uint16_t(datagram_len));
+        wire::put16(udp + 6, 0);
+        if (probe.payload_len) std::memcpy(udp + udp_len, probe.payload, probe.payload_len);
+        const std::uint16_t sum = wire::finish(
+            ones_sum(udp, datagram_len, pseudo_header_sum(probe.destination_ip, probe.source_ip, wire::proto_udp, datagram_len)));
+        wire::put16(udp + 6, sum ? sum : 0xffff);
+        return wire::l4_off + datagram_len;
     }
 };
 

@@ -1,0 +1,106 @@
+// libFuzzer target for the reflector's pure side: parse_probe() on arbitrary
+// bytes must never read past len (it gets an exactly-sized copy), and
+// whatever it accepts must lie inside the frame. Every answer to an accepted
+// probe (each verdict, each forgery) is written into an exactly-sized buffer
+// (ASan sees any overflow), refused one byte short, and parsed back by the
+// scanner's reply parser: the real answer is well formed (a result, or
+// rejected only for its cookie), a forgery is rejected for its reason, and
+// when the probe carried a valid cookie the answer is the verdict's record.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "wirespeed/reflect.hpp"
+#include "wirespeed/reply.hpp"
+
+namespace {
+
+// Must match the key and range the seed corpus was generated with, or the
+// valid seeds would all die at the cookie check.
+const ws::CookieMaker cookies{ws::CookieKey{0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull},
+                              ws::PortRange{40000, 40999}};
+constexpr ws::MacAddress reflector_mac{0x02, 0, 0, 0, 0, 0x42};
+
+void check(bool ok) {
+    if (!ok)
+        __builtin_trap();
+}
+
+bool inside(const std::uint8_t* p, std::size_t n, const std::uint8_t* frame, std::size_t size) {
+    return p >= frame && std::size_t(p - frame) <= size && n <= size - std::size_t(p - frame);
+}
+
+ws::PortState state_of(ws::Proto proto, ws::Verdict verdict) {
+    if (verdict == ws::Verdict::filtered) return ws::PortState::filtered;
+    if (verdict == ws::Verdict::closed) return ws::PortState::closed;
+    return proto == ws::Proto::icmp ? ws::PortState::up : ws::PortState::open;
+}
+
+// The answer built into an exactly-sized heap buffer, and parsed back.
+struct Built {
+    std::size_t len = 0;
+    ws::ParsedReply parsed{};
+};
+Built build(const ws::ReflectRequest& probe, ws::Verdict verdict, ws::Forgery forgery, const ws::ReplyContext& context) {
+    Built b;
+    auto big = std::make_unique<std::uint8_t[]>(16384);
+    const std::size_t need = ws::reflect_forged(probe, verdict, forgery, reflector_mac, big.get(), 16384);
+    if (need == 0) return b;
+    auto exact = std::make_unique<std::uint8_t[]>(need);
+    check(ws::reflect_forged(probe, verdict, forgery, reflector_mac, exact.get(), need) == need);
+    check(std::memcmp(exact.get(), big.get(), need) == 0);
+    auto short_by_one = std::make_unique<std::uint8_t[]>(need - 1);
+    check(ws::reflect_forged(probe, verdict, forgery, reflector_mac, short_by_one.get(), need - 1) == 0);
+    b.len = need;
+    b.parsed = ws::parse_reply(exact.get(), need, context);
+    return b;
+}
+
+bool cookie_reject(const ws::ParsedReply& r) {
+    return r.kind == ws::ReplyKind::rejected &&
+           (r.reject == ws::RejectReason::bad_cookie || r.reject == ws::RejectReason::wrong_source_port);
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    auto frame = std::make_unique<std::uint8_t[]>(size ? size : 1);
+    if (size) std::memcpy(frame.get(), data, size);
+    ws::ReflectRequest probe;
+    if (!ws::parse_probe(frame.get(), size, probe)) return 0;
+    check(inside(probe.ip, probe.ip_length, frame.get(), size));
+    check(probe.l4 > probe.ip && inside(probe.l4, 8, probe.ip, probe.ip_length));
+    check(probe.payload_len == 0 || inside(probe.payload, probe.payload_len, probe.ip, probe.ip_length));
+    check(probe.proto == ws::Proto::icmp ? probe.destination_port == 0 && probe.source_port == 0 : true);
+
+    const ws::ReplyContext context{probe.source_ip, &cookies, std::size_t{1} << 17}; // no jumbo guard: answers echo any payload
+    for (ws::Verdict verdict : {ws::Verdict::open, ws::Verdict::closed, ws::Verdict::filtered}) {
+        const Built real = build(probe, verdict, ws::Forgery::none, context);
+        if (real.len == 0) {
+            check(probe.proto == ws::Proto::icmp && verdict == ws::Verdict::closed);
+            continue;
+        }
+        const bool valid = real.parsed.kind == ws::ReplyKind::result;
+        check(valid || cookie_reject(real.parsed));
+        if (valid) {
+            const ws::ResultRecord& r = real.parsed.record;
+            check(r.ipv4() == probe.destination_ip && r.proto == probe.proto && r.port == probe.destination_port);
+            check(r.state == state_of(probe.proto, verdict));
+        }
+        // Forgeries claim open; never a result. A bad cookie is refused for
+        // the cookie when the real answer validated (else the probe itself
+        // carried no valid cookie and anything is possible).
+        const Built bad_cookie = build(probe, verdict, ws::Forgery::bad_cookie, context);
+        check(bad_cookie.len > 0);
+        if (valid) check(cookie_reject(bad_cookie.parsed));
+        const Built bad_ip = build(probe, verdict, ws::Forgery::bad_ip_checksum, context);
+        check(bad_ip.parsed.kind == ws::ReplyKind::rejected && bad_ip.parsed.reject == ws::RejectReason::bad_ip_checksum);
+        const Built bad_l4 = build(probe, verdict, ws::Forgery::bad_l4_checksum, context);
+        const ws::RejectReason l4_reason = probe.proto == ws::Proto::tcp   ? ws::RejectReason::bad_tcp_checksum
+                                           : probe.proto == ws::Proto::udp ? ws::RejectReason::bad_udp_checksum
+                                                                           : ws::RejectReason::bad_icmp_checksum;
+        check(bad_l4.parsed.kind == ws::ReplyKind::rejected && bad_l4.parsed.reject == l4_reason);
+    }
+    return 0;
+}

@@ -1,0 +1,321 @@
+// The reflector's pure side: verdicts per protocol, seeded drops, the ground
+// truth's spelling, the generic probe parse, and each module's answer parsed
+// back by the scanner's own reply parser (a probe crafted like the TX lcores
+// craft it -> parse_probe -> reflect -> parse_reply).
+#include "wirespeed/reflect.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "wirespeed/probe.hpp"
+#include "wirespeed/probes/modules.hpp"
+#include "wirespeed/reply.hpp"
+
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+constexpr ws::MacAddress scanner_mac{0x02, 0, 0, 0, 0, 0x01};
+constexpr ws::MacAddress reflector_mac{0x02, 0, 0, 0, 0, 0x42};
+constexpr std::uint32_t our_ip = 0xc6120064;    // 198.18.0.100
+constexpr std::uint32_t target_ip = 0xc6130005; // 198.19.0.5
+
+ws::ReflectRules rules_for(const char* hosts) {
+    ws::ReflectRules rules;
+    rules.hosts = ws::parse_targets(hosts);
+    rules.open_everywhere = ws::parse_protocol_ports("22,80,U:53");
+    rules.open_permille = 100;
+    rules.filtered_permille = 100;
+    rules.seed = 7;
+    return rules;
+}
+
+TEST(ReflectRules, OpenEverywhereIsPerProtocol) {
+    const ws::ReflectRules rules = rules_for("198.19.0.0/24");
+    unsigned udp_22_open = 0, tcp_53_open = 0;
+    for (std::uint32_t a = 0xc6130000; a < 0xc6130100; ++a) {
+        EXPECT_EQ(rules.verdict(a, ws::Proto::tcp, 22), ws::Verdict::open);
+        EXPECT_EQ(rules.verdict(a, ws::Proto::tcp, 80), ws::Verdict::open);
+        EXPECT_EQ(rules.verdict(a, ws::Proto::udp, 53), ws::Verdict::open);
+        udp_22_open += rules.verdict(a, ws::Proto::udp, 22) == ws::Verdict::open;
+        tcp_53_open += rules.verdict(a, ws::Proto::tcp, 53) == ws::Verdict::open;
+    }
+    EXPECT_LT(udp_22_open, 256u); // only the seeded share
+    EXPECT_LT(tcp_53_open, 256u);
+}
+
+TEST(ReflectRules, TcpAndUdpDrawsAreIndependentAndSeeded) {
+    ws::ReflectRules rules = rules_for("198.19.0.0/16");
+    unsigned same = 0, total = 0, open = 0, filtered = 0;
+    for (std::uint32_t a = 0xc6130000; a < 0xc6130000 + 2000; ++a)
+        for (std::uint16_t port = 1000; port < 1010; ++port) {
+            const ws::Verdict tcp = rules.verdict(a, ws::Proto::tcp, port);
+            const ws::Verdict udp = rules.verdict(a, ws::Proto::udp, port);
+            same += tcp == udp;
+            open += udp == ws::Verdict::open;
+            filtered += udp == ws::Verdict::filtered;
+            ++total;
+        }
+    // Independent 10% / 10% / 80% draws agree 0.01 + 0.01 + 0.64 of the time, not always.
+    EXPECT_NEAR(double(same) / total, 0.66, 0.03);
+    EXPECT_NEAR(double(open) / total, 0.10, 0.02);
+    EXPECT_NEAR(double(filtered) / total, 0.10, 0.02);
+    const ws::ReflectRules copy = rules;
+    rules.seed = 8;
+    unsigned changed = 0;
+    for (std::uint32_t a = 0xc6130000; a < 0xc6130000 + 1000; ++a)
+        changed += rules.verdict(a, ws::Proto::udp, 1000) != copy.verdict(a, ws::Proto::udp, 1000);
+    EXPECT_GT(changed, 100u);
+}
+
+TEST(ReflectRules, PingIsUpOrFilteredNeverClosed) {
+    const ws::ReflectRules rules = rules_for("198.19.0.0/16");
+    unsigned filtered = 0;
+    for (std::uint32_t a = 0xc6130000; a < 0xc6130000 + 10000; ++a) {
+        const ws::Verdict v = rules.verdict(a, ws::Proto::icmp, 0);
+        EXPECT_NE(v, ws::Verdict::closed);
+        filtered += v == ws::Verdict::filtered;
+    }
+    EXPECT_NEAR(filtered / 10000.0, 0.10, 0.02);
+}
+
+TEST(ReflectRules, DropsASeededShareOfProbes) {
+    ws::ReflectRules rules = rules_for("198.19.0.0/24");
+    for (std::uint64_t n = 0; n < 10000; ++n) EXPECT_FALSE(rules.drops(n));
+    rules.drop_permille = 20;
+    unsigned dropped = 0;
+    for (std::uint64_t n = 0; n < 100000; ++n) dropped += rules.drops(n);
+    EXPECT_NEAR(dropped / 100000.0, 0.02, 0.003);
+    rules.drop_permille = 1000;
+    for (std::uint64_t n = 0; n < 1000; ++n) EXPECT_TRUE(rules.drops(n));
+}
+
+std::string truth_text(const ws::ReflectRules& rules, const char* ports, bool ping) {
+    char* text = nullptr;
+    std::size_t size = 0;
+    std::FILE* f = open_memstream(&text, &size);
+    ws::write_ground_truth(rules, ports ? ws::parse_protocol_ports(ports) : ws::ProtocolPorts{}, ping, f);
+    std::fclose(f);
+    std::string out(text, size);
+    std::free(text);
+    return out;
+}
+
+TEST(ReflectTruth, ProtocolQualifiedAddressByAddress) {
+    ws::ReflectRules rules;
+    rules.hosts = ws::parse_targets("198.19.0.1-198.19.0.2");
+    rules.open_everywhere = ws::parse_protocol_ports("22,U:53");
+    EXPECT_EQ(truth_text(rules, "22,23,U:53,54", true),
+              "tcp:198.19.0.1:22\nudp:198.19.0.1:53\nicmp:198.19.0.1:0\n"
+              "tcp:198.19.0.2:22\nudp:198.19.0.2:53\nicmp:198.19.0.2:0\n");
+    EXPECT_EQ(truth_text(rules, "22", false), "tcp:198.19.0.1:22\ntcp:198.19.0.2:22\n");
+    EXPECT_EQ(truth_text(rules, nullptr, true), "icmp:198.19.0.1:0\nicmp:198.19.0.2:0\n");
+    rules.filtered_permille = 1000; // every host's ping filtered: not up
+    EXPECT_EQ(truth_text(rules, "U:53", true), "udp:198.19.0.1:53\nudp:198.19.0.2:53\n");
+}
+
+// ---- probes crafted as the scanner crafts them, answered, parsed back
+
+class ReflectRoundTrip : public ::testing::Test {
+protected:
+    ws::CookieMaker cookies{ws::CookieKey{0x1111, 0x2222}, ws::PortRange{40000, 60999}};
+    ws::ReplyContext context{our_ip, &cookies};
+
+    Bytes probe(ws::ProbeSlot slot, const Bytes& payload = {}) const {
+        ws::ProbeConfig config;
+        config.source_mac = scanner_mac;
+        config.destination_mac = reflector_mac;
+        config.source_ip = our_ip;
+        const ws::ProbeTemplate t(config, slot, payload.data(), payload.size());
+        const ws::Cookie c = cookies.make(target_ip, slot.port, our_ip, slot.proto);
+        Bytes frame(t.size());
+        t.write(frame.data(), ws::ProbeFields{target_ip, slot.port, c.source_port, c.isn, c.ip_id});
+        return frame;
+    }
+
+    static Bytes answer(const ws::ReflectRequest& request, ws::Verdict verdict, bool bad_cookie = false) {
+        Bytes out(2048);
+        out.resize(ws::reflect_answer(request, verdict, ws::Responder{reflector_mac, bad_cookie}, out.data(), out.size()));
+        return out;
+    }
+
+    ws::ParsedReply parse(const Bytes& frame) const { return ws::parse_reply(frame.data(), frame.size(), context); }
+};
+
+TEST_F(ReflectRoundTrip, ParsesEachModulesProbe) {
+    const Bytes syn = probe({ws::Proto::tcp, 443, 0});
+    ws::ReflectRequest r;
+    ASSERT_TRUE(ws::parse_probe(syn.data(), syn.size(), r));
+    const ws::Cookie c = cookies.make(target_ip, 443, our_ip, ws::Proto::tcp);
+    EXPECT_EQ(r.proto, ws::Proto::tcp);
+    EXPECT_EQ(r.source_mac, scanner_mac);
+    EXPECT_EQ(r.source_ip, our_ip);
+    EXPECT_EQ(r.destination_ip, target_ip);
+    EXPECT_EQ(r.source_port, c.source_port);
+    EXPECT_EQ(r.destination_port, 443);
+    EXPECT_EQ(r.sequence, c.isn);
+    EXPECT_EQ(r.ip_length, syn.size() - 14);
+    EXPECT_EQ(r.payload_len, 0u);
+
+    const Bytes dns_query = {0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 1};
+    const Bytes udp = probe({ws::Proto::udp, 53, 0}, dns_query);
+    ASSERT_TRUE(ws::parse_probe(udp.data(), udp.size(), r));
+    EXPECT_EQ(r.proto, ws::Proto::udp);
+    EXPECT_EQ(r.destination_port, 53);
+    ASSERT_EQ(r.payload_len, dns_query.size());
+    EXPECT_EQ(r.payload, udp.data() + 14 + 20 + 8);
+
+    const Bytes echo = probe({ws::Proto::icmp, 0, 0});
+    ASSERT_TRUE(ws::parse_probe(echo.data(), echo.size(), r));
+    const ws::Cookie e = cookies.make(target_ip, 0, our_ip, ws::Proto::icmp);
+    EXPECT_EQ(r.proto, ws::Proto::icmp);
+    EXPECT_EQ(r.sequence, e.isn);
+    EXPECT_EQ(r.destination_port, 0);
+    EXPECT_EQ(r.payload_len, 0u);
+}
+
+TEST_F(ReflectRoundTrip, RefusesWhatIsNotAProbeAndNeverReadsPastTheFrame) {
+    const std::vector<Bytes> probes = {probe({ws::Proto::tcp, 80, 0}), probe({ws::Proto::udp, 161, 0}, Bytes(40, 0x30)),
+                                       probe({ws::Proto::icmp, 0, 0})};
+    for (const Bytes& frame : probes)
+        for (std::size_t len = 0; len < frame.size(); ++len) {
+            Bytes cut(frame.begin(), frame.begin() + long(len)); // exactly len bytes: ASan sees any over-read
+            ws::ReflectRequest r;
+            EXPECT_FALSE(ws::parse_probe(cut.data(), cut.size(), r)) << len;
+        }
+    ws::ReflectRequest r;
+    Bytes rst = probes[0];
+    rst[14 + 20 + 13] = 0x14; // RST+ACK, as --send-reset sends
+    EXPECT_FALSE(ws::parse_probe(rst.data(), rst.size(), r));
+    Bytes echo_reply = probes[2];
+    echo_reply[14 + 20] = 0;
+    EXPECT_FALSE(ws::parse_probe(echo_reply.data(), echo_reply.size(), r));
+    Bytes fragment = probes[1];
+    fragment[14 + 6] = 0x20; // more fragments
+    EXPECT_FALSE(ws::parse_probe(fragment.data(), fragment.size(), r));
+    Bytes udp_too_long = probes[1];
+    udp_too_long[14 + 20 + 5] += 1; // UDP length past the IP packet
+    EXPECT_FALSE(ws::parse_probe(udp_too_long.data(), udp_too_long.size(), r));
+    Bytes sctp = probes[0];
+    sctp[14 + 9] = 132;
+    EXPECT_FALSE(ws::parse_probe(sctp.data(), sctp.size(), r));
+}
+
+struct Expect {
+    ws::ProbeSlot slot;
+    ws::Verdict verdict;
+    ws::PortState state;
+    ws::Reason reason;
+};
+
+TEST_F(ReflectRoundTrip, EveryAnswerParsesBackAsTheVerdict) {
+    const Expect cases[] = {
+        {{ws::Proto::tcp, 80, 0}, ws::Verdict::open, ws::PortState::open, ws::Reason::syn_ack},
+        {{ws::Proto::tcp, 80, 0}, ws::Verdict::closed, ws::PortState::closed, ws::Reason::reset},
+        {{ws::Proto::tcp, 80, 0}, ws::Verdict::filtered, ws::PortState::filtered, ws::Reason::port_unreach},
+        {{ws::Proto::udp, 53, 0}, ws::Verdict::open, ws::PortState::open, ws::Reason::udp_response},
+        {{ws::Proto::udp, 161, 0}, ws::Verdict::open, ws::PortState::open, ws::Reason::udp_response},
+        {{ws::Proto::udp, 161, 0}, ws::Verdict::closed, ws::PortState::closed, ws::Reason::port_unreach},
+        {{ws::Proto::udp, 161, 0}, ws::Verdict::filtered, ws::PortState::filtered, ws::Reason::admin_prohibited},
+        {{ws::Proto::icmp, 0, 0}, ws::Verdict::open, ws::PortState::up, ws::Reason::echo_reply},
+        {{ws::Proto::icmp, 0, 0}, ws::Verdict::filtered, ws::PortState::filtered, ws::Reason::host_unreach},
+    };
+    const Bytes dns_query = {0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 7, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0, 0, 16, 0, 3};
+    for (const Expect& e : cases) {
+        SCOPED_TRACE(std::string(ws::to_string(e.slot.proto)) + " " + std::to_string(e.slot.port) + " verdict " +
+                     std::to_string(int(e.verdict)));
+        const Bytes payload = e.slot.proto != ws::Proto::udp ? Bytes{} : e.slot.port == 53 ? dns_query : Bytes(60, 0x30);
+        const Bytes frame = probe(e.slot, payload);
+        ws::ReflectRequest request;
+        ASSERT_TRUE(ws::parse_probe(frame.data(), frame.size(), request));
+        const Bytes reply = answer(request, e.verdict);
+        ASSERT_GT(reply.size(), 0u);
+        const ws::ParsedReply parsed = parse(reply);
+        ASSERT_EQ(parsed.kind, ws::ReplyKind::result) << ws::to_string(parsed.reject);
+        EXPECT_EQ(parsed.record.ipv4(), target_ip);
+        EXPECT_EQ(parsed.record.proto, e.slot.proto);
+        EXPECT_EQ(parsed.record.port, e.slot.port);
+        EXPECT_EQ(parsed.record.state, e.state);
+        EXPECT_EQ(parsed.record.reason, e.reason);
+        if (e.state == ws::PortState::open && e.slot.proto == ws::Proto::udp) {
+            // The payload echoed, the DNS ID (the cookie's) included.
+            ASSERT_EQ(parsed.data_len, payload.size());
+            EXPECT_EQ(Bytes(parsed.data, parsed.data + parsed.data_len), Bytes(frame.begin() + 42, frame.end()));
+        }
+        // The same answer with its cookie broken is never a result.
+        const ws::ParsedReply forged = parse(answer(request, e.verdict, true));
+        ASSERT_EQ(forged.kind, ws::ReplyKind::rejected);
+        EXPECT_EQ(forged.reject, ws::RejectReason::bad_cookie);
+    }
+}
+
+TEST_F(ReflectRoundTrip, PingClosedIsSilence) {
+    const Bytes frame = probe({ws::Proto::icmp, 0, 0});
+    ws::ReflectRequest request;
+    ASSERT_TRUE(ws::parse_probe(frame.data(), frame.size(), request));
+    EXPECT_EQ(answer(request, ws::Verdict::closed).size(), 0u);
+}
+
+TEST_F(ReflectRoundTrip, ForgeriesClaimOpenAndAreRejectedForTheirReason) {
+    const struct {
+        ws::ProbeSlot slot;
+        ws::RejectReason l4;
+    } cases[] = {{{ws::Proto::tcp, 80, 0}, ws::RejectReason::bad_tcp_checksum},
+                 {{ws::Proto::udp, 161, 0}, ws::RejectReason::bad_udp_checksum},
+                 {{ws::Proto::icmp, 0, 0}, ws::RejectReason::bad_icmp_checksum}};
+    ws::ReflectRules rules;
+    rules.forge_bad_cookies = rules.forge_bad_checksums = true;
+    ws::Forgery plan[4];
+    ASSERT_EQ(ws::answer_plan(rules, plan), 4u);
+    EXPECT_EQ(plan[3], ws::Forgery::none); // the real answer last
+    for (const auto& c : cases) {
+        const Bytes frame = probe(c.slot, c.slot.proto == ws::Proto::udp ? Bytes{1, 2, 3} : Bytes{});
+        ws::ReflectRequest request;
+        ASSERT_TRUE(ws::parse_probe(frame.data(), frame.size(), request));
+        for (ws::Verdict verdict : {ws::Verdict::closed, ws::Verdict::filtered}) {
+            auto forged = [&](ws::Forgery f) {
+                Bytes out(256);
+                out.resize(ws::reflect_forged(request, verdict, f, reflector_mac, out.data(), out.size()));
+                return parse(out);
+            };
+            EXPECT_EQ(forged(ws::Forgery::bad_cookie).reject, ws::RejectReason::bad_cookie);
+            EXPECT_EQ(forged(ws::Forgery::bad_l4_checksum).reject, c.l4);
+            EXPECT_EQ(forged(ws::Forgery::bad_ip_checksum).reject, ws::RejectReason::bad_ip_checksum);
+            const ws::ParsedReply real = forged(ws::Forgery::none);
+            if (real.kind == ws::ReplyKind::result) {
+                EXPECT_NE(real.record.state, ws::PortState::open);
+            }
+        }
+    }
+}
+
+TEST_F(ReflectRoundTrip, AnswersFitExactlyTheirLengthAndNeverExceedTheirCapacity) {
+    const Bytes frames[] = {probe({ws::Proto::tcp, 80, 0}), probe({ws::Proto::udp, 161, 0}, Bytes(1400, 0x30)),
+                            probe({ws::Proto::udp, 123, 0}), probe({ws::Proto::icmp, 0, 0})};
+    for (const Bytes& frame : frames) {
+        ws::ReflectRequest request;
+        ASSERT_TRUE(ws::parse_probe(frame.data(), frame.size(), request));
+        for (ws::Verdict verdict : {ws::Verdict::open, ws::Verdict::closed, ws::Verdict::filtered}) {
+            SCOPED_TRACE(std::string(ws::to_string(request.proto)) + " verdict " + std::to_string(int(verdict)));
+            Bytes big(2048);
+            const std::size_t need = ws::reflect_answer(request, verdict, {reflector_mac, false}, big.data(), big.size());
+            if (need == 0) {
+                EXPECT_TRUE(request.proto == ws::Proto::icmp && verdict == ws::Verdict::closed);
+                continue;
+            }
+            for (std::size_t capacity : {std::size_t{0}, std::size_t{14}, need - 1}) {
+                Bytes out(capacity); // exactly capacity bytes: ASan sees any overflow
+                EXPECT_EQ(ws::reflect_answer(request, verdict, {reflector_mac, false}, out.data(), out.size()), 0u);
+            }
+            Bytes exact(need);
+            EXPECT_EQ(ws::reflect_answer(request, verdict, {reflector_mac, false}, exact.data(), exact.size()), need);
+            EXPECT_EQ(exact, Bytes(big.begin(), big.begin() + long(need)));
+        }
+    }
+}
+
+} // namespace
