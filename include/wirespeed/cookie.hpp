@@ -1,11 +1,13 @@
 #pragma once
-// Stateless SYN cookies: a keyed PRF over (target ip, target port, source ip)
-// gives the probe's ISN, its source port (within the configured range) and its
-// IP ID. A reply is ours when it validates against the recomputed cookie. The
+// Stateless SYN cookies: a keyed PRF over (target ip, target port, protocol,
+// source ip) gives the probe's ISN, its source port (within the configured
+// range) and its IP ID; UDP and ICMP probes take their source port, DNS
+// transaction ID, echo identifier and sequence from the same 64 bits. A reply is ours when it validates against the recomputed cookie. The
 // 128-bit key is random per scan and independent of the permutation seed.
 #include <cstdint>
 
 #include "wirespeed/ports.hpp"
+#include "wirespeed/record.hpp"
 
 namespace ws {
 
@@ -31,7 +33,9 @@ struct Cookie {
 class CookieMaker {
 public:
     CookieMaker(CookieKey key, PortRange source_ports, CookiePrf prf = CookiePrf::siphash) noexcept;
-    Cookie make(std::uint32_t target_ip, std::uint16_t target_port, std::uint32_t source_ip) const noexcept;
+    // TCP keeps the protocol word 0, so its cookies are those of a plain SYN scanner.
+    Cookie make(std::uint32_t target_ip, std::uint16_t target_port, std::uint32_t source_ip,
+                Proto proto = Proto::tcp) const noexcept;
     // The cookies of a burst: the same values as make(), computed four at a
     // time so the AES round chains of independent probes overlap.
     void make_burst(const Target* targets, std::size_t count, std::uint32_t source_ip, Cookie* out) const noexcept;

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -37,10 +38,12 @@ inline constexpr std::string_view wirespeed_version = "0.1.0";
 struct ScanInfo {
     std::string args;                 // the command line, as the user typed it
     double start_unix = 0;            // scan start, Unix seconds
-    std::vector<std::uint16_t> ports; // the scanned ports (scaninfo services), any order
+    std::vector<std::uint16_t> ports; // the scanned TCP ports (scaninfo services), any order
     // When non-zero, finish() reports this as the end time instead of "now"
     // (export of a finished scan); elapsed = end - start_unix.
     double end_unix = 0;
+    std::vector<std::uint16_t> udp_ports; // the scanned UDP ports
+    bool ping = false;                // ICMP echo probes (--ping)
 };
 
 // How an output file is written.
@@ -57,6 +60,7 @@ enum class OutputMode {
 // masscan's -oL format: "open tcp 80 198.19.0.5 1700000000".
 std::unique_ptr<OutputWriter> make_list_writer(const std::string& path, OutputMode mode = OutputMode::stream);
 // -oJ: {"ip":"198.19.0.5","port":80,"proto":"tcp","state":"open","reason":"syn-ack","ttl":64,"window":65160,"ts":1700000001.5}
+// (a UDP answer adds "data":"<base64 of its first bytes>")
 std::unique_ptr<OutputWriter> make_json_writer(const std::string& path, OutputMode mode = OutputMode::stream);
 // -oC: `fields` is the --fields value (empty = all, in the default order).
 // Throws ws::Error on an unknown field, before creating the file.
@@ -69,10 +73,12 @@ std::unique_ptr<OutputWriter> make_grepable_writer(const std::string& path, Scan
                                                    OutputMode mode = OutputMode::replace);
 
 // The CSV columns, in the default order.
-inline constexpr std::string_view csv_field_names[] = {"ip", "port", "proto", "state", "reason", "ttl", "window", "ts"};
+inline constexpr std::string_view csv_field_names[] = {"ip", "port", "proto", "state", "reason", "ttl", "window", "ts", "data"};
+// RFC 4648 base64 (with padding): the UDP reply bytes in -oJ and -oC.
+std::string base64(std::span<const std::uint8_t> bytes);
 // Validates a --fields value ("port,ip"); returns indexes into csv_field_names.
 // Empty -> all fields. Throws ws::Error:
-//   invalid --fields "x": unknown field "x"; fields are ip,port,proto,state,reason,ttl,window,ts
+//   invalid --fields "x": unknown field "x"; fields are ip,port,proto,state,reason,ttl,window,ts,data
 std::vector<std::size_t> parse_csv_fields(std::string_view spec);
 
 // "22,80,443,1000-2000": sorted, deduplicated, consecutive runs as ranges.

@@ -4,9 +4,11 @@
 // shard's share of it. Pure; shared by `scan` and (later) `plan`.
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "wirespeed/scan_config.hpp"
 #include "wirespeed/scan_space.hpp"
+#include "wirespeed/udp_payloads.hpp"
 
 namespace ws {
 
@@ -17,7 +19,10 @@ struct ScanPlan {
     std::uint64_t seed = 0;
     std::unique_ptr<ScanSpace> space;
     IndexRange shard;              // this shard's positions
+    UdpPayloads payloads;          // the UDP slots' payloads (nmap-payloads + --udp-payload), when UDP is scanned
     std::uint64_t probes() const noexcept; // shard size x (1 + retries) is the caller's business
+    // A UDP slot's payload (empty: an empty datagram).
+    std::span<const std::uint8_t> payload(const ProbeSlot& slot) const noexcept;
 };
 
 // Addresses beyond which a scan must carry an explicit exclusion choice.

@@ -1,11 +1,12 @@
 #pragma once
-// Ethernet + IPv4 + TCP SYN probes: a template built once per TX queue, then
+// Probe frames: a template built once per slot by its probe module, then
 // patched per probe. Checksums are finished from precomputed partial sums of
 // the template, so a probe costs a few adds, not a pass over the header.
 #include <cstddef>
 #include <cstdint>
 
 #include "wirespeed/address.hpp"
+#include "wirespeed/probe_slots.hpp"
 
 namespace ws {
 
@@ -23,6 +24,10 @@ struct ProbeConfig {
     TcpOptionsProfile options = TcpOptionsProfile::mss_only;
 };
 
+// The per-probe values, from the cookie. Each probe module decides where they
+// go: TCP SYN (source port, sequence, IP ID), UDP (source port, the DNS
+// transaction ID from the low 16 bits of `sequence`, IP ID), ICMP echo
+// (identifier and sequence number from `sequence`, IP ID).
 struct ProbeFields {
     std::uint32_t destination_ip; // host order
     std::uint16_t destination_port;
@@ -31,29 +36,53 @@ struct ProbeFields {
     std::uint16_t ip_id;
 };
 
+// The probe types; each is one file in include/wirespeed/probes/ and one
+// entry of the module list in probes/modules.hpp.
+enum class ProbeKind : std::uint8_t { tcp_syn, udp, icmp_echo };
+
+// Which L4 checksum a NIC may finish (TX offload): the module says.
+enum class L4Checksum : std::uint8_t { none, tcp, udp };
+
+// One probe frame (Ethernet + IPv4 + L4 + payload) built once per slot by its
+// module, with the partial checksums of its constant words; the module's
+// patch() adds the per-probe words. The data members are the modules' to fill.
 class ProbeTemplate {
 public:
-    static constexpr std::size_t max_frame = 14 + 20 + 40;
-    explicit ProbeTemplate(const ProbeConfig& config);
+    static constexpr std::size_t max_payload = 1400;             // UDP payload bytes (fits a 1500 MTU)
+    static constexpr std::size_t max_frame = 14 + 20 + 8 + max_payload;
+    static constexpr std::size_t l3_offset = 14;
+    static constexpr std::size_t l4_offset = 14 + 20;
+
+    ProbeTemplate() = default;
+    explicit ProbeTemplate(const ProbeConfig& config); // TCP SYN (the classic scan)
+    // The template of any slot: `payload` is the UDP payload (ignored by others).
+    ProbeTemplate(const ProbeConfig& config, const ProbeSlot& slot, const std::uint8_t* payload, std::size_t payload_len);
 
     std::size_t size() const noexcept { return size_; } // frame length without FCS
     const std::uint8_t* bytes() const noexcept { return frame_; }
+    ProbeKind kind() const noexcept { return kind_; }
+    L4Checksum l4_checksum() const noexcept { return l4_checksum_; }
+    // Control-plane conveniences (tests, canaries): dispatch on kind() to the
+    // module. The TX lcores call the module's patch directly instead.
     // Copies the template into frame (size() bytes) and patches the fields.
     void write(std::uint8_t* frame, const ProbeFields& fields) const noexcept;
     // Patches only the per-probe fields of a frame that already holds the template.
     void patch(std::uint8_t* frame, const ProbeFields& fields) const noexcept;
     // For a NIC that finishes checksums (TX offload): the IPv4 checksum left 0
-    // and the TCP checksum field holding the folded pseudo-header sum, which is
-    // what DPDK's rte_ipv4_phdr_cksum() gives and what the NIC expects.
+    // and the L4 checksum field holding the folded pseudo-header sum, which is
+    // what DPDK's rte_ipv4_phdr_cksum() gives and what the NIC expects
+    // (modules without L4 offload finish their own checksum).
     void write_for_offload(std::uint8_t* frame, const ProbeFields& fields) const noexcept;
-    // The same on a frame that already holds the template (a pre-filled TX pool).
     void patch_for_offload(std::uint8_t* frame, const ProbeFields& fields) const noexcept;
 
-private:
-    std::uint8_t frame_[max_frame] = {};
+    // --- filled by the module's build()
+    alignas(64) std::uint8_t frame_[max_frame] = {};
     std::size_t size_ = 0;
-    std::uint32_t ip_sum_base_ = 0;  // one's complement sum of the IP header w/o per-probe words
-    std::uint32_t tcp_sum_base_ = 0; // pseudo header + TCP header w/o per-probe words
+    ProbeKind kind_ = ProbeKind::tcp_syn;
+    L4Checksum l4_checksum_ = L4Checksum::none;
+    std::int16_t app_id_at_ = -1;       // UDP: frame offset of a 16-bit application ID (DNS), or -1
+    std::uint32_t ip_sum_base_ = 0;     // one's complement sum of the IP header w/o per-probe words
+    std::uint32_t l4_sum_base_ = 0;     // pseudo header + L4 header + payload w/o per-probe words
     std::uint32_t pseudo_sum_base_ = 0; // pseudo header w/o the destination address
 };
 

@@ -2,6 +2,7 @@
 // The fixed-size result record that RX lcores push through their SPSC rings
 // and the collector turns into rows. 32 bytes: a 16-byte address leaves room
 // for IPv6 targets without changing the ring element size.
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -10,7 +11,10 @@ namespace ws {
 
 enum class Proto : std::uint8_t { tcp = 6, udp = 17, icmp = 1 };
 
-enum class PortState : std::uint8_t { open = 1, closed = 2, filtered = 3 };
+// `up` is a host answering an ICMP echo (proto icmp, port 0).
+// `open_filtered` is a UDP probe nothing answered (written at the end of a
+// complete scan with --show closed, as nmap reports it).
+enum class PortState : std::uint8_t { open = 1, closed = 2, filtered = 3, up = 4, open_filtered = 5 };
 
 // Why we concluded the state; names follow nmap's <state reason="..."> words.
 enum class Reason : std::uint8_t {
@@ -22,6 +26,9 @@ enum class Reason : std::uint8_t {
     proto_unreach = 6, // filtered: ICMP type 3 code 2
     admin_prohibited = 7, // filtered: ICMP type 3 code 9/10/13
     unreach_other = 8, // filtered: any other ICMP type 3 code
+    udp_response = 9,  // open: a UDP datagram back from the probed port
+    echo_reply = 10,   // up: ICMP echo reply
+    no_response = 11,  // open|filtered: a UDP probe nothing answered
 };
 
 enum class AddressFamily : std::uint8_t { ipv4 = 4, ipv6 = 6 };
@@ -32,7 +39,7 @@ struct ResultRecord {
     std::uint8_t addr[16];
     std::uint32_t elapsed_ms; // since scan start, from the RX lcore's TSC
     std::uint16_t port;       // the target's port (host order)
-    std::uint16_t window;     // TCP window of the reply
+    std::uint16_t window;     // TCP window of the reply (0 for UDP and ICMP)
     AddressFamily family;
     Proto proto;
     PortState state;
@@ -57,11 +64,25 @@ struct ResultRecord {
 };
 static_assert(sizeof(ResultRecord) == 32, "ring element size is part of the contract");
 
+// A result with the first bytes of the reply (a UDP answer is the finding:
+// a DNS version, an NTP monlist size, an SNMP sysDescr). RX lcores push these
+// through a second, smaller ring; the collector stores the bytes as a BLOB.
+struct ResultWithData {
+    static constexpr std::size_t max_data = 512;
+    ResultRecord record;
+    std::uint16_t data_len;
+    std::uint8_t reserved[14];
+    std::uint8_t data[max_data];
+};
+static_assert(sizeof(ResultWithData) == 560, "ring element size");
+
 constexpr std::string_view to_string(PortState s) noexcept {
     switch (s) {
     case PortState::open: return "open";
     case PortState::closed: return "closed";
     case PortState::filtered: return "filtered";
+    case PortState::up: return "up";
+    case PortState::open_filtered: return "open|filtered";
     }
     return "unknown";
 }
@@ -76,6 +97,9 @@ constexpr std::string_view to_string(Reason r) noexcept {
     case Reason::proto_unreach: return "proto-unreach";
     case Reason::admin_prohibited: return "admin-prohibited";
     case Reason::unreach_other: return "unreach";
+    case Reason::udp_response: return "udp-response";
+    case Reason::echo_reply: return "echo-reply";
+    case Reason::no_response: return "no-response";
     }
     return "unknown";
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Reply parsing: Ethernet (optionally one 802.1Q tag) -> IPv4 (any IHL, no
-// fragments) -> TCP SYN-ACK / RST, ICMP destination unreachable quoting our
-// probe, or ARP. Never reads past `len`; every rejection has a reason. The
+// fragments) -> the probe module of the IP protocol (TCP SYN-ACK / RST, a UDP
+// datagram, an ICMP echo reply), an ICMP destination unreachable quoting one
+// of our probes (classified by the quoted probe's module), or ARP. Never reads past `len`; every rejection has a reason. The
 // IPv4 header checksum, the TCP checksum (pseudo header included) and the
 // ICMP checksum are verified before any field behind them is believed, in
 // software unless the NIC already did (RxChecksums).
@@ -38,6 +39,7 @@ enum class RejectReason : std::uint8_t {
     bad_ip_checksum,  // IPv4 header checksum wrong (or the NIC said so)
     bad_tcp_checksum, // TCP checksum over pseudo header + segment wrong (or the NIC said so)
     bad_icmp_checksum, // ICMP checksum over the message wrong
+    bad_udp_checksum, // UDP checksum (when not 0) over pseudo header + datagram wrong
     count_            // number of reasons (array size)
 };
 constexpr std::size_t reject_reason_count = std::size_t(RejectReason::count_);
@@ -53,6 +55,9 @@ struct ReplyContext {
     std::uint32_t source_ip; // our probes' source address (host order)
     const CookieMaker* cookies;
     std::size_t max_frame = 9018; // jumbo guard
+    // UDP replies from port 53 must echo the DNS transaction ID our probe
+    // carried (true unless a port-53 payload was too short to carry one).
+    bool udp_dns_id = true;
 };
 
 struct ParsedReply {
@@ -62,6 +67,8 @@ struct ParsedReply {
     ArpInfo arp;           // when kind is arp_*
     std::uint32_t tcp_seq; // for --send-reset: the SYN-ACK's sequence number
     std::uint16_t local_port; // our source port the reply was sent to
+    const std::uint8_t* data = nullptr; // UDP: the reply's payload (inside the frame), else null
+    std::uint16_t data_len = 0;
 };
 
 // What the NIC's RX checksum offload already decided (DPDK's
@@ -73,6 +80,38 @@ struct RxChecksums {
     ChecksumHint ip = ChecksumHint::unknown;
     ChecksumHint l4 = ChecksumHint::unknown;
 };
+
+// What a module's classify() sees: an L4 segment addressed to us, its length
+// taken from the IPv4 total length (never Ethernet padding).
+struct L4Reply {
+    const std::uint8_t* l4;
+    std::size_t len;
+    std::uint32_t source; // the replying address (host order)
+    std::uint8_t ttl;
+    ChecksumHint l4_hint; // the NIC's verdict on the L4 checksum (TCP/UDP)
+};
+
+// What a module's classify_quote() sees: an ICMP destination unreachable
+// quoting a probe of the module's protocol (from our address, not a fragment).
+struct QuotedProbe {
+    std::uint32_t target;     // the quoted destination (host order)
+    const std::uint8_t* ip;   // the quoted IPv4 header
+    const std::uint8_t* l4;   // the quoted L4 header: at least 8 bytes
+    std::size_t l4_len;
+    std::uint8_t code;        // ICMP type 3 code
+    std::uint8_t ttl;         // TTL of the ICMP message
+};
+
+// Fills reply.record with a result (elapsed_ms left 0 for the RX lcore).
+void fill_result(ParsedReply& reply, std::uint32_t address, Proto proto, std::uint16_t port, std::uint16_t window,
+                 std::uint8_t ttl, PortState state, Reason reason) noexcept;
+inline void reject(ParsedReply& reply, RejectReason reason) noexcept {
+    reply.kind = ReplyKind::rejected;
+    reply.reject = reason;
+}
+// ICMP type 3 code -> our reason words (nmap's).
+Reason reason_from_unreach_code(std::uint8_t code) noexcept;
+inline bool in_range(PortRange range, std::uint16_t port) noexcept { return port >= range.first && port <= range.last; }
 
 ParsedReply parse_reply(const std::uint8_t* frame, std::size_t len, const ReplyContext& context) noexcept;
 ParsedReply parse_reply(const std::uint8_t* frame, std::size_t len, const ReplyContext& context,

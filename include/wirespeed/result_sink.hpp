@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,13 +18,16 @@ struct sqlite3_stmt;
 namespace ws {
 
 class ScanSpace;
+struct IndexRange;
 
 // One output format (list, JSON, CSV, XML, grepable): one small interface;
 // the formats' factories are in outputs.hpp (included at the end of this file).
 class OutputWriter {
 public:
     virtual ~OutputWriter() = default;
-    virtual void write(const ResultRecord& record, double seen_at_unix) = 0;
+    // `data`: the first bytes of a UDP reply (empty otherwise).
+    virtual void write(const ResultRecord& record, double seen_at_unix, std::span<const std::uint8_t> data) = 0;
+    void write(const ResultRecord& record, double seen_at_unix) { write(record, seen_at_unix, {}); }
     virtual void flush() = 0;  // make what was written durable enough to read
     virtual void finish() = 0; // trailer, close
 };
@@ -41,7 +45,7 @@ struct ScanCounters {
     std::string status = "complete"; // complete | interrupted | failed
 };
 
-// SQLite: results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at)
+// SQLite: results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at, data)
 // and scans(...). Everything through prepared statements; one transaction per batch.
 class SqliteWriter {
 public:
@@ -58,7 +62,8 @@ public:
     SqliteWriter(const SqliteWriter&) = delete;
     SqliteWriter& operator=(const SqliteWriter&) = delete;
 
-    void insert(const ResultRecord& record, double seen_at_unix); // opens a transaction on demand
+    // Opens a transaction on demand; `data` (UDP reply bytes) goes to the BLOB column.
+    void insert(const ResultRecord& record, double seen_at_unix, std::span<const std::uint8_t> data = {});
     void commit();                                                // ends the open transaction, if any
     void finish(const ScanCounters& counters);                    // commit + scans row + index
     // The resume point, written in the open transaction so it commits
@@ -74,6 +79,7 @@ private:
     void open_database();
     void begin(); // opens a transaction unless one is open
     void prepare_insert();
+    void add_data_column();
     void exec(const char* sql);
     ::sqlite3* db_ = nullptr;
     ::sqlite3_stmt* insert_ = nullptr;
@@ -84,15 +90,16 @@ private:
     std::string path_;
 };
 
-// Exact "seen before?" over (address, port): a bitmap over the scan's dense
-// index when it fits in `bitmap_limit_bytes` (size/8 bytes), else a hash set
-// of the keys actually seen (16 bytes x results, bounded by the replies).
+// Exact "seen before?" over (address, protocol, port): a bitmap over the
+// scan's dense key index when it fits in `bitmap_limit_bytes` (keys/8 bytes),
+// else a hash set of the keys actually seen (16 bytes x results, bounded by
+// the replies).
 class Deduplicator {
 public:
     Deduplicator(const ScanSpace* space, std::uint64_t bitmap_limit_bytes = 512ull << 20);
     ~Deduplicator();
-    bool first_time(std::uint32_t address, std::uint16_t port);
-    bool seen(std::uint32_t address, std::uint16_t port) const; // no insert
+    bool first_time(std::uint32_t address, Proto proto, std::uint16_t port);
+    bool seen(std::uint32_t address, Proto proto, std::uint16_t port) const; // no insert
     std::uint64_t memory_bytes() const noexcept;
 
 private:
@@ -115,10 +122,15 @@ public:
     void add_output(std::unique_ptr<OutputWriter> out) { outputs_.push_back(std::move(out)); }
 
     void add(const ResultRecord* records, std::size_t count);
+    void add(const ResultWithData* results, std::size_t count); // UDP answers with their bytes
     // Resume: a result committed by the interrupted run. It counts and is
     // written to the outputs again (they are recreated), but not to the database.
-    void replay(const ResultRecord& record, double seen_at_unix);
+    void replay(const ResultRecord& record, double seen_at_unix, std::span<const std::uint8_t> data = {});
     SqliteWriter* database() noexcept { return db_.get(); }
+    // After a complete scan with --show closed: every UDP (address, port) of
+    // `shard` that nothing answered, written as open|filtered (no-response).
+    // Returns how many. Needs the space the sink was built with.
+    std::uint64_t add_unanswered_udp(IndexRange shard, double seen_at_unix);
     void flush();                     // commit the open batch (timer-driven, ~100 ms); throws ws::IoError naming the file
     // Trailers and closes of every output (even after one fails); throws the
     // first error as ws::IoError. Once: finish() skips outputs already
@@ -134,19 +146,23 @@ public:
     std::uint64_t open() const noexcept { return open_; }
     std::uint64_t closed() const noexcept { return closed_; }
     std::uint64_t filtered() const noexcept { return filtered_; }
+    std::uint64_t up() const noexcept { return up_; } // hosts answering ICMP echo
+    std::uint64_t open_filtered() const noexcept { return open_filtered_; }
     std::uint64_t duplicates() const noexcept { return duplicates_; }
-    // Has (address, port) answered (any state, kept or not)? The collector thread only.
-    bool answered(std::uint32_t address, std::uint16_t port) const { return dedup_.seen(address, port); }
+    // Has (address, protocol, port) answered (any state, kept or not)? The collector thread only.
+    bool answered(std::uint32_t address, Proto proto, std::uint16_t port) const { return dedup_.seen(address, proto, port); }
     std::uint64_t rows() const noexcept { return rows_; }
 
 private:
     void count_state(PortState state) noexcept;
+    void add_one(const ResultRecord& record, std::span<const std::uint8_t> data);
     SinkOptions options_;
     Deduplicator dedup_;
     double start_unix_;
     std::unique_ptr<SqliteWriter> db_;
     std::vector<std::unique_ptr<OutputWriter>> outputs_;
-    std::uint64_t open_ = 0, closed_ = 0, filtered_ = 0, duplicates_ = 0, rows_ = 0;
+    std::uint64_t open_ = 0, closed_ = 0, filtered_ = 0, up_ = 0, open_filtered_ = 0, duplicates_ = 0, rows_ = 0;
+    const ScanSpace* space_ = nullptr;
     std::size_t pending_ = 0;
     bool outputs_finished_ = false;
     std::string outputs_error_; // the first output that failed to finish

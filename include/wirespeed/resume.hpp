@@ -3,6 +3,7 @@
 // tells whether a resumed scan is the same scan.
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,9 +29,9 @@ struct ResumePoint {
 // with a checkpoint). Throws ws::Error naming the path when there is none.
 ResumePoint load_resume_point(const std::string& db_path);
 
-// Every result of a scan, in insertion order.
+// Every result of a scan, in insertion order, with its reply bytes (UDP).
 void for_each_result(const std::string& db_path, std::int64_t scan_id,
-                     const std::function<void(const ResultRecord&, double seen_at_unix)>& fn);
+                     const std::function<void(const ResultRecord&, double seen_at_unix, std::span<const std::uint8_t> data)>& fn);
 
 // "targets=<hash>;ports=<spec>;seed=N;shard=I/N;retries=R;tx=T": the parts that
 // define which probes a scan sends, in a form whose differences can be named.

@@ -1,13 +1,15 @@
 #pragma once
-// The probe index space [0, hosts x ports): a permuted index j maps to
-// (host = j mod hosts, port = j div hosts) so consecutive probes land on
+// The probe index space [0, hosts x slots): a permuted index j maps to
+// (host = j mod hosts, slot = j div hosts) so consecutive probes land on
 // different hosts; the division by the run-time host count goes through
-// libdivide (multiply + shift), never a hardware divide.
+// libdivide (multiply + shift), never a hardware divide. A slot is a probe
+// (protocol, port, payload): see probe_slots.hpp.
 #include <cstdint>
 #include <memory>
 
 #include "wirespeed/permutation.hpp"
 #include "wirespeed/ports.hpp"
+#include "wirespeed/probe_slots.hpp"
 #include "wirespeed/targets.hpp"
 
 namespace ws {
@@ -15,6 +17,8 @@ namespace ws {
 struct Target {
     std::uint32_t address;
     std::uint16_t port;
+    Proto proto = Proto::tcp;
+    std::uint32_t slot = 0; // index into the scan's ProbeSlots
     friend bool operator==(const Target&, const Target&) = default;
 };
 
@@ -32,30 +36,38 @@ IndexRange split_range(IndexRange whole, std::uint32_t part, std::uint32_t parts
 
 class ScanSpace {
 public:
-    ScanSpace(TargetSet targets, PortSet ports, std::uint64_t seed);
+    ScanSpace(TargetSet targets, ProbeSlots slots, std::uint64_t seed);
+    ScanSpace(TargetSet targets, const PortSet& tcp_ports, std::uint64_t seed); // a TCP SYN scan
     ~ScanSpace();
     ScanSpace(ScanSpace&&) noexcept;
     ScanSpace& operator=(ScanSpace&&) noexcept;
 
     std::uint64_t size() const noexcept { return size_; }
     const TargetSet& targets() const noexcept { return targets_; }
-    const PortSet& ports() const noexcept { return ports_; }
+    const ProbeSlots& slots() const noexcept { return slots_; }
+    // Distinct (address, protocol, port) results the scan can produce.
+    std::uint64_t keys() const noexcept { return hosts_ * slots_.key_count(); }
     std::uint64_t seed() const noexcept { return seed_; }
 
     // Position in send order -> target. Hot path.
     Target at(std::uint64_t position) const noexcept;
     // at(first), ..., at(first + count - 1), count <= 64: the burst form the TX lcore uses.
     void at_burst(std::uint64_t first, unsigned count, Target* out) const noexcept;
-    // Target -> un-permuted index (port_index * hosts + host_index), or
-    // UINT64_MAX when the target is not in the space. For exact dedup.
-    std::uint64_t dense_index(std::uint32_t address, std::uint16_t port) const noexcept;
-    // Target -> position in send order (inverse of at()), or UINT64_MAX.
-    std::uint64_t position_of(std::uint32_t address, std::uint16_t port) const noexcept;
+    // Result key -> key_index * hosts + host_index in [0, keys()), or
+    // UINT64_MAX when the scan has no such key. For exact dedup.
+    std::uint64_t dense_index(std::uint32_t address, Proto proto, std::uint16_t port) const noexcept;
+    std::uint64_t dense_index(std::uint32_t address, std::uint16_t tcp_port) const noexcept {
+        return dense_index(address, Proto::tcp, tcp_port);
+    }
+    // (address, slot) -> position in send order (inverse of at()), or UINT64_MAX.
+    std::uint64_t position_of(std::uint32_t address, std::uint32_t slot) const noexcept;
+    // A TCP scan's (address, port) -> position, or UINT64_MAX.
+    std::uint64_t position_of_tcp(std::uint32_t address, std::uint16_t port) const noexcept;
 
 private:
     struct Divider;
     TargetSet targets_;
-    PortSet ports_;
+    ProbeSlots slots_;
     std::uint64_t seed_;
     std::uint64_t hosts_;
     std::uint64_t size_;

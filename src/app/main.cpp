@@ -208,9 +208,8 @@ int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
 
 // ---------------------------------------------------------------- plan
 
-std::string format_ports(const ws::PortSet& ports) {
+std::string format_ports(const std::vector<std::uint16_t>& list) {
     std::string out;
-    const auto& list = ports.ports();
     for (std::size_t i = 0; i < list.size();) {
         std::size_t j = i;
         while (j + 1 < list.size() && list[j + 1] == list[j] + 1) ++j;
@@ -247,6 +246,8 @@ int run_plan_command(const ws::ScanConfig& config, const std::string& list) {
         char ip[16];
         for (std::uint64_t i = 0; i < n; ++i) {
             const ws::Target t = plan.space->at(plan.shard.begin + i);
+            out += ws::to_string(t.proto);
+            out += ':';
             out.append(ip, ws::format_ipv4(t.address, ip));
             fmt::format_to(std::back_inserter(out), ":{}\n", t.port);
             if (out.size() >= (1u << 20)) {
@@ -258,15 +259,22 @@ int run_plan_command(const ws::ScanConfig& config, const std::string& list) {
         return 0;
     }
     const ws::TargetSet& targets = plan.space->targets();
-    const ws::PortSet& ports = plan.space->ports();
+    const ws::ProbeSlots& slots = plan.space->slots();
     const std::uint64_t attempts = std::uint64_t{config.retries} + 1;
     const std::uint64_t probes = plan.shard.size() * attempts;
     fmt::print("targets   {} addresses in {} block{} ({} requested, {} removed by the {}, {} excluded)\n",
                targets.count(), targets.intervals().size(), targets.intervals().size() == 1 ? "" : "s", plan.requested,
                plan.blocklisted, config.blocklist_file ? fmt::format("blocklist {}", *config.blocklist_file) : "default blocklist",
                plan.excluded);
-    fmt::print("ports     {}: {}\n", ports.count(), format_ports(ports));
-    fmt::print("probes    {} ({} address:port pairs in this shard x {} attempt{})\n", probes, plan.shard.size(), attempts,
+    std::string what;
+    const auto tcp = slots.ports(ws::Proto::tcp), udp = slots.ports(ws::Proto::udp);
+    if (!tcp.empty()) what += fmt::format("tcp {}: {}", tcp.size(), format_ports(tcp));
+    if (!udp.empty())
+        what += fmt::format("{}udp {}: {} ({} probe{} with nmap's payloads)", what.empty() ? "" : "; ", udp.size(),
+                            format_ports(udp), slots.count(ws::Proto::udp), slots.count(ws::Proto::udp) == 1 ? "" : "s");
+    if (slots.key_index(ws::Proto::icmp, 0) != UINT32_MAX) what += fmt::format("{}icmp echo", what.empty() ? "" : "; ");
+    fmt::print("ports     {}\n", what);
+    fmt::print("probes    {} ({} address x probe pairs in this shard x {} attempt{})\n", probes, plan.shard.size(), attempts,
                attempts == 1 ? "" : "s");
     if (config.rate == 0) {
         fmt::print("rate      unbounded (0: as fast as the port takes), {}\n",

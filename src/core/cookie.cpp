@@ -144,6 +144,11 @@ CookieMaker::CookieMaker(CookieKey key, PortRange source_ports, CookiePrf prf) n
 
 namespace {
 
+// The PRF's second word: the port, and the protocol above it (0 for TCP).
+inline std::uint64_t service_word(std::uint16_t port, Proto proto) noexcept {
+    return std::uint64_t{port} | (proto == Proto::tcp ? 0 : std::uint64_t(proto) << 16);
+}
+
 inline Cookie cookie_from_hash(std::uint64_t h, PortRange source_ports) noexcept {
     Cookie c;
     c.isn = static_cast<std::uint32_t>(h);
@@ -165,7 +170,7 @@ void CookieMaker::make_burst(const Target* targets, std::size_t count, std::uint
         const __m128i k0 = _mm_load_si128(rk);
         auto block = [&](std::size_t j) {
             const std::uint64_t m0 = std::uint64_t{targets[j].address} | (std::uint64_t{source_ip} << 32);
-            return _mm_xor_si128(_mm_set_epi64x(static_cast<long long>(targets[j].port), static_cast<long long>(m0)), k0);
+            return _mm_xor_si128(_mm_set_epi64x(static_cast<long long>(service_word(targets[j].port, targets[j].proto)), static_cast<long long>(m0)), k0);
         };
         for (; i + 4 <= count; i += 4) {
             __m128i x0 = block(i), x1 = block(i + 1), x2 = block(i + 2), x3 = block(i + 3);
@@ -183,14 +188,15 @@ void CookieMaker::make_burst(const Target* targets, std::size_t count, std::uint
             out[i + 3] = cookie_from_hash(static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_aesenclast_si128(x3, last))), source_ports_);
         }
     }
-    for (; i < count; ++i) out[i] = make(targets[i].address, targets[i].port, source_ip);
+    for (; i < count; ++i) out[i] = make(targets[i].address, targets[i].port, source_ip, targets[i].proto);
 }
 
-Cookie CookieMaker::make(std::uint32_t target_ip, std::uint16_t target_port, std::uint32_t source_ip) const noexcept {
+Cookie CookieMaker::make(std::uint32_t target_ip, std::uint16_t target_port, std::uint32_t source_ip,
+                         Proto proto) const noexcept {
     // The 16-byte block, read as two little-endian words: target ip, source ip,
-    // target port, zero padding.
+    // target port and protocol, zero padding.
     const std::uint64_t m0 = std::uint64_t{target_ip} | (std::uint64_t{source_ip} << 32);
-    const std::uint64_t m1 = target_port;
+    const std::uint64_t m1 = service_word(target_port, proto);
     const std::uint64_t h = prf_ == CookiePrf::aesni ? aes_prf(aes_round_keys_, m0, m1) : siphash24_16(key_, m0, m1);
     return cookie_from_hash(h, source_ports_);
 }

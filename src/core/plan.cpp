@@ -10,11 +10,38 @@ namespace ws {
 
 std::uint64_t ScanPlan::probes() const noexcept { return shard.size(); }
 
+std::span<const std::uint8_t> ScanPlan::payload(const ProbeSlot& slot) const noexcept {
+    if (slot.proto != Proto::udp) return {};
+    const auto& list = payloads.for_port(slot.port);
+    if (slot.payload >= list.size()) return {};
+    return list[slot.payload];
+}
+
 namespace {
 
 std::uint64_t random_seed() {
     std::random_device device;
     return (std::uint64_t{device()} << 32) ^ device();
+}
+
+// -p with T:/U: prefixes and --ping into probe slots; UDP ports get one slot
+// per payload, from nmap's database (read only when UDP is scanned) with the
+// --udp-payload options applied.
+ProbeSlots build_slots(const ScanConfig& config, UdpPayloads& payloads) {
+    ProtocolPorts ports;
+    if (!config.ports_spec.empty() || !config.ping) ports = parse_protocol_ports(config.ports_spec);
+    std::vector<UdpPayloadOption> options;
+    for (const auto& spec : config.udp_payloads) options.push_back(parse_udp_payload_option(spec));
+    for (const auto& option : options)
+        if (!ports.udp.contains(option.port))
+            throw Error(fmt::format("--udp-payload for port {} but UDP port {} is not scanned: add U:{} to -p",
+                                    option.port, option.port, option.port));
+    if (!ports.udp.empty()) {
+        payloads = load_nmap_payloads(config.nmap_payloads);
+        apply_udp_payload_options(payloads, options);
+    }
+    return ProbeSlots::build(ports.tcp, ports.udp, config.ping,
+                             [&](std::uint16_t port) { return std::uint32_t(payloads.for_port(port).size()); });
 }
 
 } // namespace
@@ -45,12 +72,12 @@ ScanPlan build_plan(const ScanConfig& config) {
         throw Error(fmt::format("no targets left to scan: {} requested, {} removed by the blocklist, {} excluded",
                                 plan.requested, plan.blocklisted, plan.excluded));
 
-    PortSet ports = parse_ports(config.ports_spec);
+    const ProbeSlots slots = build_slots(config, plan.payloads);
     if (config.shard_count == 0 || config.shard_index >= config.shard_count)
         throw Error(fmt::format("invalid shard \"{}/{}\": need 0 <= I < N", config.shard_index, config.shard_count));
 
     plan.seed = config.seed ? *config.seed : random_seed();
-    plan.space = std::make_unique<ScanSpace>(std::move(targets), std::move(ports), plan.seed);
+    plan.space = std::make_unique<ScanSpace>(std::move(targets), slots, plan.seed);
     plan.shard = split_range({0, plan.space->size()}, config.shard_index, config.shard_count);
     return plan;
 }

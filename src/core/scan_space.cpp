@@ -15,12 +15,12 @@ __extension__ using u128 = unsigned __int128;
 
 constexpr u128 max_space = u128{1} << 63; // Permutation's limit
 
-std::uint64_t checked_size(const TargetSet& targets, const PortSet& ports) {
+std::uint64_t checked_size(const TargetSet& targets, const ProbeSlots& slots) {
     if (targets.empty()) throw Error("no targets left to scan");
-    if (ports.empty()) throw Error("no ports to scan");
-    const u128 size = static_cast<u128>(targets.count()) * ports.count();
+    if (slots.empty()) throw Error("no ports to scan");
+    const u128 size = static_cast<u128>(targets.count()) * slots.count();
     if (size > max_space)
-        throw Error(fmt::format("scan space of {} hosts x {} ports is too large", targets.count(), ports.count()));
+        throw Error(fmt::format("scan space of {} hosts x {} probes per host is too large", targets.count(), slots.count()));
     return static_cast<std::uint64_t>(size);
 }
 
@@ -41,12 +41,15 @@ struct ScanSpace::Divider {
     libdivide::divider<std::uint64_t> hosts;
 };
 
-ScanSpace::ScanSpace(TargetSet targets, PortSet ports, std::uint64_t seed)
+ScanSpace::ScanSpace(TargetSet targets, const PortSet& tcp_ports, std::uint64_t seed)
+    : ScanSpace(std::move(targets), ProbeSlots::tcp(tcp_ports), seed) {}
+
+ScanSpace::ScanSpace(TargetSet targets, ProbeSlots slots, std::uint64_t seed)
     : targets_(std::move(targets)),
-      ports_(std::move(ports)),
+      slots_(std::move(slots)),
       seed_(seed),
       hosts_(targets_.count()),
-      size_(checked_size(targets_, ports_)),
+      size_(checked_size(targets_, slots_)),
       permutation_(size_, seed),
       divider_(std::make_unique<Divider>(Divider{libdivide::divider<std::uint64_t>(hosts_)})) {}
 
@@ -58,32 +61,42 @@ Target ScanSpace::at(std::uint64_t position) const noexcept {
     const std::uint64_t j = permutation_.forward(position);
     // Host varies fastest, so neighbouring indices hit different hosts even
     // before the permutation scatters them.
-    const std::uint64_t port_index = j / divider_->hosts;
-    const std::uint64_t host_index = j - port_index * hosts_;
-    return {targets_.at(host_index), ports_.at(static_cast<std::uint32_t>(port_index))};
+    const std::uint64_t slot = j / divider_->hosts;
+    const std::uint64_t host_index = j - slot * hosts_;
+    const ProbeSlot& s = slots_.at(static_cast<std::uint32_t>(slot));
+    return {targets_.at(host_index), s.port, s.proto, static_cast<std::uint32_t>(slot)};
 }
 
 void ScanSpace::at_burst(std::uint64_t first, unsigned count, Target* out) const noexcept {
     std::uint64_t permuted[64];
     permutation_.forward_burst(first, count, permuted);
     for (unsigned i = 0; i < count; ++i) {
-        const std::uint64_t port_index = permuted[i] / divider_->hosts;
-        const std::uint64_t host_index = permuted[i] - port_index * hosts_;
-        out[i] = {targets_.at(host_index), ports_.at(static_cast<std::uint32_t>(port_index))};
+        const std::uint64_t slot = permuted[i] / divider_->hosts;
+        const std::uint64_t host_index = permuted[i] - slot * hosts_;
+        const ProbeSlot& s = slots_.at(static_cast<std::uint32_t>(slot));
+        out[i] = {targets_.at(host_index), s.port, s.proto, static_cast<std::uint32_t>(slot)};
     }
 }
 
-std::uint64_t ScanSpace::dense_index(std::uint32_t address, std::uint16_t port) const noexcept {
+std::uint64_t ScanSpace::dense_index(std::uint32_t address, Proto proto, std::uint16_t port) const noexcept {
     const std::uint64_t host_index = targets_.index_of(address);
     if (host_index == UINT64_MAX) return UINT64_MAX;
-    const std::uint32_t port_index = ports_.index_of(port);
-    if (port_index == UINT32_MAX) return UINT64_MAX;
-    return std::uint64_t{port_index} * hosts_ + host_index;
+    const std::uint32_t key = slots_.key_index(proto, port);
+    if (key == UINT32_MAX) return UINT64_MAX;
+    return std::uint64_t{key} * hosts_ + host_index;
 }
 
-std::uint64_t ScanSpace::position_of(std::uint32_t address, std::uint16_t port) const noexcept {
-    const std::uint64_t dense = dense_index(address, port);
-    return dense == UINT64_MAX ? UINT64_MAX : permutation_.inverse(dense);
+std::uint64_t ScanSpace::position_of(std::uint32_t address, std::uint32_t slot) const noexcept {
+    const std::uint64_t host_index = targets_.index_of(address);
+    if (host_index == UINT64_MAX || slot >= slots_.count()) return UINT64_MAX;
+    return permutation_.inverse(std::uint64_t{slot} * hosts_ + host_index);
+}
+
+std::uint64_t ScanSpace::position_of_tcp(std::uint32_t address, std::uint16_t port) const noexcept {
+    const std::uint32_t key = slots_.key_index(Proto::tcp, port);
+    if (key == UINT32_MAX) return UINT64_MAX;
+    // TCP slots come first, one per port: the key is the slot.
+    return position_of(address, key);
 }
 
 // ------------------------------------------------------------ RetrySchedule

@@ -4,11 +4,11 @@
 
 namespace ws::dp {
 
-void Canaries::on_reply(std::uint32_t address, std::uint16_t port, bool first_time) {
+void Canaries::on_reply(std::uint32_t address, std::uint32_t service, bool first_time) {
     // Every 16th first answer feeds the reservoir: no lock for the others.
     if (first_time && (++first_answers_ & 15) != 0) return;
     std::lock_guard lock(mutex_);
-    const std::uint64_t k = key(address, port);
+    const std::uint64_t k = key(address, service);
     if (first_time) {
         if (reservoir_.size() < reservoir_size) reservoir_.push_back(k);
         else reservoir_[reservoir_next_++ % reservoir_size] = k;
@@ -22,8 +22,8 @@ void Canaries::on_reply(std::uint32_t address, std::uint16_t port, bool first_ti
     ++answered_total_;
 }
 
-std::vector<std::pair<std::uint32_t, std::uint16_t>> Canaries::pick(std::size_t n) {
-    std::vector<std::pair<std::uint32_t, std::uint16_t>> out;
+std::vector<std::pair<std::uint32_t, std::uint32_t>> Canaries::pick(std::size_t n) {
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
     std::lock_guard lock(mutex_);
     if (reservoir_.empty()) return out;
     const auto now = Clock::now();
@@ -31,7 +31,7 @@ std::vector<std::pair<std::uint32_t, std::uint16_t>> Canaries::pick(std::size_t 
         const std::uint64_t k = reservoir_[rng_() % reservoir_.size()];
         if (!outstanding_.emplace(k, now).second) continue; // one canary per pair at a time
         order_.emplace_back(k, now);
-        out.emplace_back(std::uint32_t(k >> 16), std::uint16_t(k & 0xffff));
+        out.emplace_back(std::uint32_t(k >> 24), std::uint32_t(k & 0xffffff));
         ++sent_;
     }
     return out;

@@ -30,10 +30,12 @@ public:
 
     // Collector thread: every validated reply (reservoir of responders, and
     // the answer to a canary when one is outstanding for it).
-    void on_reply(std::uint32_t address, std::uint16_t port, bool first_time);
+    // `service` is service_of(proto, port).
+    void on_reply(std::uint32_t address, std::uint32_t service, bool first_time);
+    static std::uint32_t service_of(Proto proto, std::uint16_t port) { return (std::uint32_t(proto) << 16) | port; }
 
     // Control loop: up to `n` responders to probe again now (registered as outstanding).
-    std::vector<std::pair<std::uint32_t, std::uint16_t>> pick(std::size_t n);
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> pick(std::size_t n); // (address, service)
     // Control loop: canaries answered since the last call, and those older
     // than the round-trip bound that never answered.
     DeliverySample resolve();
@@ -41,7 +43,7 @@ public:
     std::uint64_t answered_total() const;
 
 private:
-    static std::uint64_t key(std::uint32_t address, std::uint16_t port) { return (std::uint64_t{address} << 16) | port; }
+    static std::uint64_t key(std::uint32_t address, std::uint32_t service) { return (std::uint64_t{address} << 24) | service; }
     double rtt_bound_s() const; // 4 x the largest answer time seen, 0.2 s to 2 s
     mutable std::mutex mutex_;
     std::vector<std::uint64_t> reservoir_; // recent first-time responders

@@ -10,8 +10,12 @@
 
 namespace ws::dp {
 
-Collector::Collector(std::vector<rte_ring*> rings, ResultSink& sink, std::chrono::milliseconds commit_every)
-    : rings_(std::move(rings)), sink_(sink), commit_every_(commit_every) {}
+Collector::Collector(std::vector<rte_ring*> rings, ResultSink& sink, std::chrono::milliseconds commit_every,
+                     std::vector<rte_ring*> data_rings)
+    : sink_(sink), commit_every_(commit_every) {
+    for (rte_ring* r : rings) rings_.push_back({r, false});
+    for (rte_ring* r : data_rings) rings_.push_back({r, true});
+}
 
 Collector::~Collector() {
     if (thread_.joinable()) {
@@ -23,27 +27,34 @@ Collector::~Collector() {
 void Collector::start() { thread_ = std::thread([this] { run(); }); }
 
 // Bursts from one ring until at least `at_least` records came out (or it is empty).
-std::size_t Collector::drain_ring(rte_ring* ring, unsigned at_least) {
-    constexpr unsigned batch = 512;
+std::size_t Collector::drain_ring(const Ring& ring, unsigned at_least) {
+    constexpr unsigned batch = 512, data_batch = 32;
     static thread_local ResultRecord records[batch];
+    static thread_local ResultWithData with_data[data_batch];
     std::size_t total = 0;
     while (total < at_least) {
-        const unsigned n = rte_ring_sc_dequeue_burst_elem(ring, records, sizeof(ResultRecord), batch, nullptr);
+        unsigned n;
+        if (ring.with_data) {
+            n = rte_ring_sc_dequeue_burst_elem(ring.ring, with_data, sizeof(ResultWithData), data_batch, nullptr);
+            if (n) sink_.add(with_data, n);
+        } else {
+            n = rte_ring_sc_dequeue_burst_elem(ring.ring, records, sizeof(ResultRecord), batch, nullptr);
+            if (n) sink_.add(records, n);
+        }
         if (n == 0) break;
-        sink_.add(records, n);
         total += n;
     }
     drained_.fetch_add(total, std::memory_order_relaxed);
     open_.store(sink_.open(), std::memory_order_relaxed);
     kept_.store(sink_.rows(), std::memory_order_relaxed);
-    answered_.store(sink_.open() + sink_.closed() + sink_.filtered(), std::memory_order_relaxed);
+    answered_.store(sink_.open() + sink_.closed() + sink_.filtered() + sink_.up(), std::memory_order_relaxed);
     return total;
 }
 
 // One burst from every ring.
 std::size_t Collector::drain_once() {
     std::size_t total = 0;
-    for (rte_ring* ring : rings_) total += drain_ring(ring, 1);
+    for (const Ring& ring : rings_) total += drain_ring(ring, 1);
     return total;
 }
 
@@ -80,7 +91,7 @@ void Collector::run() {
                 // The checkpoint must cover every reply received before `now`:
                 // drain at least what each ring held then (rings are FIFO).
                 std::vector<unsigned> held;
-                for (rte_ring* ring : rings_) held.push_back(rte_ring_count(ring));
+                for (const Ring& ring : rings_) held.push_back(rte_ring_count(ring.ring));
                 for (std::size_t i = 0; i < rings_.size(); ++i) n += drain_ring(rings_[i], held[i]);
             } else {
                 n = drain_once();
@@ -140,8 +151,8 @@ void Collector::stop_and_join(bool wait_window_complete) {
 
 double Collector::fullest_ring() const noexcept {
     double fullest = 0;
-    for (rte_ring* ring : rings_) {
-        const double fill = double(rte_ring_count(ring)) / double(rte_ring_get_capacity(ring));
+    for (const Ring& r : rings_) {
+        const double fill = double(rte_ring_count(r.ring)) / double(rte_ring_get_capacity(r.ring));
         if (fill > fullest) fullest = fill;
     }
     return fullest;

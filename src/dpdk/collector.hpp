@@ -34,8 +34,10 @@ struct CheckpointSource {
 
 class Collector {
 public:
+    // `rings` carry ResultRecord elements, `data_rings` ResultWithData (UDP answers with their bytes).
     Collector(std::vector<rte_ring*> rings, ResultSink& sink,
-              std::chrono::milliseconds commit_every = std::chrono::milliseconds(100));
+              std::chrono::milliseconds commit_every = std::chrono::milliseconds(100),
+              std::vector<rte_ring*> data_rings = {});
     ~Collector();
     // Before start(): commit a checkpoint with every batch. The recorded slot
     // of each TX lcore is the one it had reached `wait_seconds` before the
@@ -64,10 +66,14 @@ public:
 private:
     void run();
     std::size_t drain_once();
-    std::size_t drain_ring(rte_ring* ring, unsigned at_least);
+    struct Ring {
+        rte_ring* ring;
+        bool with_data; // ResultWithData elements
+    };
+    std::size_t drain_ring(const Ring& ring, unsigned at_least);
     const std::vector<std::uint64_t>* safe_slots(std::chrono::steady_clock::time_point sampled_before);
     void write_checkpoint(const std::vector<std::uint64_t>& slots);
-    std::vector<rte_ring*> rings_;
+    std::vector<Ring> rings_;
     ResultSink& sink_;
     std::chrono::milliseconds commit_every_;
     std::thread thread_;

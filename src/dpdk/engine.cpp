@@ -176,13 +176,13 @@ void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& 
     for (std::size_t i = 0; i < setup.args.size(); ++i) args += fmt::format("{}{}", i ? "," : "", json_string(setup.args[i]));
     file.write(fmt::format(
                "{{\"status\":\"{}\",\"seed\":{},\"sent\":{},\"tx_pps\":{:.1f},\"send_duration_s\":{:.3f},\"duration_s\":{:.3f},\"replies\":{},"
-               "\"open\":{},\"closed\":{},\"filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
+               "\"open\":{},\"closed\":{},\"filtered\":{},\"up\":{},\"open_filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
                "\"targets\":{},\"ports\":{},\"shard\":\"{}/{}\",\"rate_cap\":{},\"rate_mode\":\"{}\",\"final_rate\":{},"
                "\"ring_full\":{},\"kernel_rx_dropped\":{},\"repairs\":{},\"resent\":{},\"retries\":{},\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
                "\"args\":[{}],\"config\":{},\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{}}},\"phases\":{{{}}},\"all_answered\":{},\"recall\":{},"
                "\"port\":{{\"driver\":\"{}\",\"mac\":\"{}\",\"rx_queues\":{},\"tx_queues\":{},\"rx_desc\":{},\"tx_desc\":{},\"rss\":{},\"tx_checksum_offload\":{}}}}}\n",
-               c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, c.duplicates,
-               c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->ports().count(),
+               c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, outcome.up, outcome.open_filtered,
+               c.duplicates, c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->slots().key_count(),
                config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
                outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, outcome.repairs, outcome.resent, config.retries, format_ipv4(source_ip), format_mac(gateway_mac), rejected, args, json_string(setup.effective_config), argv,
                setup.tx_lcores.size(), setup.rx_lcores.size(), phases, outcome.all_answered, recall_json(outcome), port.caps().driver, format_mac(port.mac()),
@@ -192,7 +192,9 @@ void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& 
 
 void add_outputs(ResultSink& sink, const ScanConfig& config, const ScanPlan& plan, double start_unix,
                  const std::vector<std::string>& args) {
-    const ScanInfo info{fmt::format("wirespeed {}", fmt::join(args, " ")), start_unix, plan.space->ports().ports(), 0};
+    ScanInfo info{fmt::format("wirespeed {}", fmt::join(args, " ")), start_unix, plan.space->slots().ports(Proto::tcp), 0};
+    info.udp_ports = plan.space->slots().ports(Proto::udp);
+    info.ping = plan.space->slots().key_index(Proto::icmp, 0) != UINT32_MAX;
     if (!config.list_output.empty()) sink.add_output(make_list_writer(config.list_output));
     if (!config.json_output.empty()) sink.add_output(make_json_writer(config.json_output));
     if (!config.csv_output.empty()) sink.add_output(make_csv_writer(config.csv_output, config.csv_fields));
@@ -272,9 +274,10 @@ struct ScanState {
     std::uint32_t source_ip = 0;
     std::unique_ptr<CookieMaker> cookies;
     MacAddress gateway_mac{};
-    std::unique_ptr<ProbeTemplate> probe;
+    std::unique_ptr<ProbeSet> probes;
     RunFlags flags;
     std::vector<std::unique_ptr<ResultRing>> result_rings;
+    std::vector<std::unique_ptr<ResultRing>> data_rings; // UDP answers with their bytes, one per RX lcore
     std::vector<std::unique_ptr<FrameRing>> control_rings;
     std::unique_ptr<FrameRing> inject_ring; // main lcore -> TX lcore 0: verify probes
     std::vector<std::unique_ptr<RxLcore>> rxs;
@@ -336,8 +339,27 @@ private:
     std::vector<unsigned> launched_;
 };
 
+// The largest frame a slot of the plan sends (sizes the TX pools' mbufs
+// before the templates exist: they need the gateway's MAC).
+std::size_t largest_probe(const ScanPlan& plan) {
+    std::size_t largest = 14 + 20 + 40; // a SYN with every TCP option
+    for (const ProbeSlot& slot : plan.space->slots().slots())
+        if (slot.proto == Proto::udp) largest = std::max(largest, 14 + 20 + 8 + plan.payload(slot).size());
+    return largest;
+}
+
+// Replies from port 53 must echo the DNS ID unless some port-53 payload is
+// too short to carry one.
+bool dns_ids_everywhere(const ScanPlan& plan) {
+    for (const ProbeSlot& slot : plan.space->slots().slots())
+        if (slot.proto == Proto::udp && slot.port == probes::Udp::dns_port &&
+            !probes::Udp::carries_dns_id(slot.port, plan.payload(slot).size()))
+            return false;
+    return true;
+}
+
 // ---- bring-up, stage 1: pools and the port (nothing is sent yet)
-void bring_up_port(ScanState& s, const ScanConfig& config, const EngineSetup& setup) {
+void bring_up_port(ScanState& s, const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup) {
     const unsigned tx_count = unsigned(setup.tx_lcores.size());
     const unsigned rx_count = unsigned(setup.rx_lcores.size());
     s.socket = rte_eth_dev_socket_id(setup.port_id) < 0 ? int(rte_socket_id()) : rte_eth_dev_socket_id(setup.port_id);
@@ -346,7 +368,8 @@ void bring_up_port(ScanState& s, const ScanConfig& config, const EngineSetup& se
     const unsigned pool_size = mempool_size(rx_count, default_rx_desc, tx_count, default_tx_desc, tx_count + rx_count + 1, cache, burst_size);
     s.rx_pool = std::make_unique<Mempool>(s.tag + "rx", pool_size, cache, s.socket);
     for (unsigned i = 0; i < tx_count; ++i)
-        s.tx_pools.push_back(std::make_unique<Mempool>(fmt::format("{}tx{}", s.tag, i), pool_size, cache, s.socket, max_probe_frame));
+        s.tx_pools.push_back(std::make_unique<Mempool>(fmt::format("{}tx{}", s.tag, i), pool_size, cache, s.socket,
+                                                       tx_data_room(largest_probe(plan))));
     s.port = std::make_unique<Port>(setup.port_id, rx_count, tx_count, s.rx_pool->get(), config.verbosity);
     s.socket_drops = std::make_unique<DropCounter>(s.port->caps().driver, config.port.interface);
 }
@@ -376,7 +399,9 @@ void open_files(ScanState& s, const ScanConfig& config, const ScanPlan& plan, co
         s.metadata = std::make_unique<OutputFile>(config.metadata_file, OutputMode::replace, "metadata file");
     if (setup.resume) // the outputs are recreated: what the first run committed goes into them again
         for_each_result(config.db_path, setup.resume->scan_id,
-                        [&](const ResultRecord& r, double seen_at) { s.sink->replay(r, seen_at); });
+                        [&](const ResultRecord& r, double seen_at, std::span<const std::uint8_t> data) {
+                            s.sink->replay(r, seen_at, data);
+                        });
 }
 
 // ---- bring-up, stage 3: addresses, cookie key, gateway MAC (ARP), template
@@ -403,8 +428,13 @@ void resolve_addresses(ScanState& s, const ScanConfig& config, const ScanPlan& p
     if (config.verbosity >= 1)
         fmt::print(stderr, "wirespeed: port {} ({}) mac {} source {} gateway mac {}\n", s.port->id(), s.port->caps().driver,
                    format_mac(our_mac), format_ipv4(s.source_ip), format_mac(s.gateway_mac));
-    s.probe = std::make_unique<ProbeTemplate>(ProbeConfig{our_mac, s.gateway_mac, s.source_ip, config.ttl, 1024, config.tcp_options});
-    for (auto& pool : s.tx_pools) prefill_tx_pool(pool->get(), *s.probe);
+    const ProbeConfig probe_config{our_mac, s.gateway_mac, s.source_ip, config.ttl, 1024, config.tcp_options};
+    s.probes = std::make_unique<ProbeSet>(probe_config, plan.space->slots(),
+                                          [&plan](const ProbeSlot& slot) { return plan.payload(slot); });
+    // One template for every slot (a TCP scan, a ping sweep, one UDP payload):
+    // pre-fill the pools and patch probes in place.
+    if (s.probes->single_template())
+        for (auto& pool : s.tx_pools) prefill_tx_pool(pool->get(), s.probes->first());
 }
 
 // ---- bring-up, stage 4: per-lcore state, rings, collector (with a first
@@ -429,10 +459,11 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
         tx->pool = s.tx_pools[i]->get();
         tx->space = plan.space.get();
         tx->schedule = s.schedules.back().get();
-        tx->probe = s.probe.get();
+        tx->probes = s.probes.get();
+        tx->copy_template = !s.probes->single_template();
         tx->cookies = s.cookies.get();
         tx->source_ip = s.source_ip;
-        tx->checksum_offload = s.port->tx_checksum_offload();
+        tx->checksum_offload = s.port->tx_checksum_offload(s.probes->has(ProbeKind::udp));
         tx->flags = &s.flags;
         tx->tsc_hz = tsc_hz;
         tx->rate_pps.store(per_lcore_rate);
@@ -445,13 +476,19 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
         s.result_rings.push_back(std::make_unique<ResultRing>(
             fmt::format("{}res{}", s.tag, i), result_ring_count(plan.shard.size() * (1 + config.retries)), s.socket));
         s.control_rings.push_back(std::make_unique<FrameRing>(fmt::format("{}ctl{}", s.tag, i), 1024, s.socket));
+        // UDP answers: 8192 x 560 bytes (4.4 MiB) per RX lcore, only when UDP is scanned.
+        const bool udp = s.probes->has(ProbeKind::udp);
+        s.data_rings.push_back(std::make_unique<ResultRing>(fmt::format("{}dat{}", s.tag, i), udp ? 8192 : 64, s.socket,
+                                                            unsigned(sizeof(ResultWithData))));
         auto rx = std::make_unique<RxLcore>();
         rx->port = s.port->id();
         rx->queue = std::uint16_t(i);
         rx->pool = s.rx_pool->get();
         rx->results = s.result_rings.back()->get();
+        rx->data_results = s.data_rings.back()->get();
         rx->control = s.control_rings.back()->get();
         rx->context = ReplyContext{s.source_ip, s.cookies.get()};
+        rx->context.udp_dns_id = dns_ids_everywhere(plan);
         rx->our_mac = s.port->mac();
         rx->send_reset = config.send_reset;
         rx->start_tsc = start_tsc;
@@ -464,11 +501,14 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
     s.inject_ring = std::make_unique<FrameRing>(fmt::format("{}inj", s.tag), 1024, s.socket);
     s.txs[0]->control_rings.push_back(s.inject_ring->get());
 
-    std::vector<rte_ring*> rings;
+    std::vector<rte_ring*> rings, data_rings;
     for (auto& r : s.result_rings) rings.push_back(r->get());
-    s.collector = std::make_unique<Collector>(rings, *s.sink);
+    for (auto& r : s.data_rings) data_rings.push_back(r->get());
+    s.collector = std::make_unique<Collector>(rings, *s.sink, std::chrono::milliseconds(100), data_rings);
     if (config.rate_mode == RateMode::adaptive)
-        s.sink->set_reply_hook([&canaries = s.canaries](const ResultRecord& r, bool first) { canaries.on_reply(r.ipv4(), r.port, first); });
+        s.sink->set_reply_hook([&canaries = s.canaries](const ResultRecord& r, bool first) {
+            canaries.on_reply(r.ipv4(), Canaries::service_of(r.proto, r.port), first);
+        });
     if (SqliteWriter* db = s.sink->database()) {
         CheckpointSource source;
         source.read_slots = [&s] {
@@ -508,7 +548,7 @@ struct LoopResult {
 // handful, no pacing). Never from the RX pool: on af_xdp that is the UMEM.
 void inject_probes(ScanState& s, const std::vector<Target>& targets, std::uint64_t rate) {
     const auto start = std::chrono::steady_clock::now();
-    const bool offload = s.port->tx_checksum_offload();
+    const bool offload = s.port->tx_checksum_offload(s.probes->has(ProbeKind::udp));
     for (std::size_t i = 0; i < targets.size(); ++i) {
         if (signals_received()) return;
         if (rate) {
@@ -519,9 +559,9 @@ void inject_probes(ScanState& s, const std::vector<Target>& targets, std::uint64
         rte_mbuf* m = rte_pktmbuf_alloc(s.tx_pools[0]->get());
         if (!m) continue; // a sample that cannot answer: only ever pessimistic
         const Target& t = targets[i];
-        const Cookie cookie = s.cookies->make(t.address, t.port, s.source_ip);
+        const Cookie cookie = s.cookies->make(t.address, t.port, s.source_ip, t.proto);
         const ProbeFields fields{t.address, t.port, cookie.source_port, cookie.isn, cookie.ip_id};
-        patch_probe(m, *s.probe, offload, fields);
+        write_any_probe(m, s.probes->for_slot(t.slot), offload, true, fields);
         while (rte_ring_sp_enqueue(s.inject_ring->get(), m) != 0) {
             if (signals_received()) {
                 rte_pktmbuf_free(m);
@@ -543,7 +583,7 @@ std::vector<Target> sample_non_responders(ScanState& s, const ScanPlan& plan, st
         for (std::uint64_t attempt = 0; attempt < want * 20 && sample.size() < want && size; ++attempt) {
             const std::uint64_t position = plan.shard.begin + rng() % size;
             const Target t = plan.space->at(position);
-            if (!sink.answered(t.address, t.port) && taken.insert(position).second) sample.push_back(t);
+            if (!sink.answered(t.address, t.proto, t.port) && taken.insert(position).second) sample.push_back(t);
         }
     });
     return sample;
@@ -552,15 +592,25 @@ std::vector<Target> sample_non_responders(ScanState& s, const ScanPlan& plan, st
 std::uint64_t count_answered(ScanState& s, const std::vector<Target>& sample) {
     std::uint64_t answered = 0;
     s.collector->call([&](ResultSink& sink) {
-        for (const Target& t : sample) answered += sink.answered(t.address, t.port);
+        for (const Target& t : sample) answered += sink.answered(t.address, t.proto, t.port);
     });
     return answered;
+}
+
+// How many distinct (address, protocol, port) results this shard can give:
+// its positions when each key has one slot; with several UDP payloads per
+// port, the whole space's keys when unsharded; 0 (unknown) otherwise, which
+// turns off the early exit rather than ending a scan too soon.
+std::uint64_t distinct_results(const ScanPlan& plan) {
+    if (plan.space->slots().one_slot_per_key()) return plan.shard.size();
+    if (plan.shard.size() == plan.space->size()) return plan.space->keys();
+    return 0;
 }
 
 // ---- the control loop (main lcore, every 100 ms): counters, rate, repairs,
 // status, guards, signals, and the end of the wait window.
 LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& plan) {
-    const std::uint64_t pairs = plan.shard.size();
+    const std::uint64_t pairs = distinct_results(plan);
     const unsigned tx_count = unsigned(s.txs.size());
     auto& txs = s.txs;
     LoopResult out;
@@ -652,7 +702,13 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
             const std::uint64_t n = std::min<std::uint64_t>((t.sent - previous.sent) / 100, 1000);
             if (n) {
                 std::vector<Target> canary_targets;
-                for (const auto& [address, port] : s.canaries.pick(n)) canary_targets.push_back(Target{address, port});
+                for (const auto& [address, service] : s.canaries.pick(n)) {
+                    const Proto proto = Proto(service >> 16);
+                    const auto port = std::uint16_t(service);
+                    const std::uint32_t key = plan.space->slots().key_index(proto, port);
+                    if (key != UINT32_MAX)
+                        canary_targets.push_back(Target{address, port, proto, plan.space->slots().first_slot_of(key)});
+                }
                 inject_probes(s, canary_targets, 0);
             }
         }
@@ -836,11 +892,17 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
         }
     };
     attempt([&] { s.collector->stop_and_join(loop.handled_signals < 2 && !s.collector->failed()); });
+    // UDP probes nothing answered are open|filtered, as nmap says; only a
+    // complete scan knows (an interrupted one has not sent them all).
+    if (config.show_closed && !loop.interrupted && loop.guard.empty() && s.probes->has(ProbeKind::udp))
+        attempt([&] { s.sink->add_unanswered_udp(plan.shard, unix_now()); });
     s.status->close();
     if (!s.status->error().empty()) failures.push_back(s.status->error());
     attempt([&] { s.sink->finish_outputs(); });
 
     ScanCounters& c = outcome.counters;
+    outcome.up = s.sink->up();
+    outcome.open_filtered = s.sink->open_filtered();
     c.sent = t.sent;
     c.replies = t.results;
     outcome.kernel_rx_dropped = s.socket_drops->socket_drops() - loop.kernel_drops_at_start;
@@ -874,9 +936,12 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
         std::uint64_t rejected = 0;
         for (auto r : t.rejected) rejected += r;
         fmt::print(stderr,
-                   "wirespeed: {} in {:.2f} s: sent {} ({}pps), replies {}, open {}, closed {}, filtered {}, duplicates {}, "
+                   "wirespeed: {} in {:.2f} s: sent {} ({}pps), replies {}, open {}, closed {}, filtered {}{}, duplicates {}, "
                    "drops {} (re-sent {} probes), rejected {}{}{}\n",
-                   c.status, duration, c.sent, format_rate(tx_pps), c.replies, c.open, c.closed, c.filtered, c.duplicates,
+                   c.status, duration, c.sent, format_rate(tx_pps), c.replies, c.open, c.closed, c.filtered,
+                   (s.sink->up() ? fmt::format(", up {}", s.sink->up()) : std::string()) +
+                       (s.sink->open_filtered() ? fmt::format(", open|filtered {}", s.sink->open_filtered()) : std::string()),
+                   c.duplicates,
                    c.drops, t.resent, rejected,
                    loop.all_answered ? fmt::format(", every pair answered{}", loop.repair_passes ? fmt::format(" after {} repair passes", loop.repair_passes) : "")
                    : loop.recall.valid ? fmt::format(", recall {:.2f}% (95% CI {:.2f}-{:.2f}%, {} re-probed{})", 100 * loop.recall.recall(),
@@ -928,7 +993,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     ScanState s;
     try {
         s.phase_done("eal", setup);
-        bring_up_port(s, config, setup);
+        bring_up_port(s, config, plan, setup);
         s.phase_done("port", setup);
         open_files(s, config, plan, setup);
         s.phase_done("files", setup);
@@ -946,7 +1011,8 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     try {
         s.collector->start();
         for (unsigned i = 0; i < s.rxs.size(); ++i) lcores.launch(rx_lcore_main, s.rxs[i].get(), setup.rx_lcores[i], "RX");
-        for (unsigned i = 0; i < s.txs.size(); ++i) lcores.launch(tx_lcore_main, s.txs[i].get(), setup.tx_lcores[i], "TX");
+        lcore_function_t* tx_main = tx_lcore_function(*s.probes); // the probe module's loop, chosen once
+        for (unsigned i = 0; i < s.txs.size(); ++i) lcores.launch(tx_main, s.txs[i].get(), setup.tx_lcores[i], "TX");
         s.phase_done("launch", setup);
         if (config.verbosity >= 1) fmt::print(stderr, "wirespeed: start-up: {}\n", format_phases(s, setup, "text"));
         loop = control_loop(s, config, plan);

@@ -44,6 +44,7 @@ struct ScanOutcome {
     RecallEstimate recall;     // --verify's estimate of the responders still missed
     unsigned repair_passes = 0;
     std::uint64_t canaries_sent = 0, canaries_answered = 0; // far-side delivery probes
+    std::uint64_t up = 0, open_filtered = 0; // hosts answering ping; UDP probes never answered (--show closed)
 };
 
 ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup);

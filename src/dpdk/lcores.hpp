@@ -6,14 +6,18 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_launch.h>
 #include <rte_ring.h>
 
 #include "wirespeed/cookie.hpp"
 #include "wirespeed/probe.hpp"
+#include "wirespeed/probe_set.hpp"
+#include "wirespeed/probes/modules.hpp"
 #include "wirespeed/reply.hpp"
 #include "wirespeed/scan_space.hpp"
 
@@ -41,10 +45,11 @@ struct alignas(64) TxLcore {
     rte_mempool* pool = nullptr;
     const ScanSpace* space = nullptr;
     const RetrySchedule* schedule = nullptr; // this lcore's slots
-    const ProbeTemplate* probe = nullptr;
+    const ProbeSet* probes = nullptr;  // the slots' templates
+    bool copy_template = false;        // the pool is not pre-filled (several templates): copy, then patch
     const CookieMaker* cookies = nullptr;
     std::uint32_t source_ip = 0;
-    bool checksum_offload = false; // the NIC finishes IPv4/TCP checksums
+    bool checksum_offload = false; // the NIC finishes IPv4 and TCP/UDP checksums
     std::vector<rte_ring*> control_rings; // frames from RX lcores (ARP replies, RSTs)
     const RunFlags* flags = nullptr;
     std::uint64_t tsc_hz = 0;
@@ -76,6 +81,7 @@ struct alignas(64) RxLcore {
     std::uint16_t queue = 0;
     rte_mempool* pool = nullptr;       // for ARP replies / RSTs
     rte_ring* results = nullptr;       // SP/SC, ResultRecord elements
+    rte_ring* data_results = nullptr;  // SP/SC, ResultWithData elements (UDP answers and their bytes)
     rte_ring* control = nullptr;       // SP/SC, mbufs to the TX lcore that sends them
     ReplyContext context{};
     MacAddress our_mac{};
@@ -98,26 +104,54 @@ struct alignas(64) RxLcore {
 // queue still refuses and returns how many went out (the caller counts the rest).
 unsigned send_or_free(std::uint16_t port, std::uint16_t queue, rte_mbuf** frames, unsigned count, int attempts);
 
-// One probe into an mbuf of a template-filled TX pool: only the per-probe
-// fields are patched (checksums finished here, or by the NIC with offload).
-// The TX lcores' burst path and the control loop's canaries both use it.
-inline void patch_probe(rte_mbuf* m, const ProbeTemplate& probe, bool checksum_offload, const ProbeFields& fields) noexcept {
-    if (checksum_offload) {
-        probe.patch_for_offload(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
-        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
-        m->l2_len = 14;
-        m->l3_len = 20;
-    } else {
-        probe.patch(rte_pktmbuf_mtod(m, std::uint8_t*), fields);
-    }
-    m->data_len = std::uint16_t(probe.size());
-    m->pkt_len = std::uint32_t(probe.size());
+// The mbuf side of TX checksum offload: the NIC finishes the IPv4 header
+// checksum and, for TCP and UDP, the L4 one (ICMP is always finished in software).
+inline void request_checksum_offload(rte_mbuf* m, L4Checksum l4) noexcept {
+    m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+                   (l4 == L4Checksum::tcp ? RTE_MBUF_F_TX_TCP_CKSUM : l4 == L4Checksum::udp ? RTE_MBUF_F_TX_UDP_CKSUM : 0);
+    m->l2_len = 14;
+    m->l3_len = 20;
 }
+
+// One probe of module M into an mbuf: the template copied first unless the
+// pool was pre-filled with it (mbuf data survives free/alloc), then only the
+// per-probe fields patched. The TX lcores' burst loop instantiates it per
+// module, so no probe pays a dispatch.
+template <class M, bool Offload>
+inline void write_probe(rte_mbuf* m, const ProbeTemplate& t, bool copy_template, const ProbeFields& fields) noexcept {
+    auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
+    if (copy_template) std::memcpy(frame, t.bytes(), t.size());
+    M::template patch<Offload>(frame, t, fields);
+    if constexpr (Offload) request_checksum_offload(m, t.l4_checksum());
+    m->data_len = std::uint16_t(t.size());
+    m->pkt_len = std::uint32_t(t.size());
+}
+
+// Any module, chosen per probe (the control loop's canaries and verify
+// probes; a mixed scan's burst loop through MixedModules below).
+inline void write_any_probe(rte_mbuf* m, const ProbeTemplate& t, bool offload, bool copy_template,
+                            const ProbeFields& fields) noexcept {
+    probes::Modules::with_kind(t.kind(), [&]<class M>() {
+        if (offload) write_probe<M, true>(m, t, copy_template, fields);
+        else write_probe<M, false>(m, t, copy_template, fields);
+    });
+}
+
+// A scan mixing probe types: a module-shaped patch that switches on the
+// template's kind (a jump table over the module list, not a virtual call).
+struct MixedModules {
+    template <bool Offload>
+    static void patch(std::uint8_t* frame, const ProbeTemplate& t, const ProbeFields& fields) noexcept {
+        probes::Modules::with_kind(t.kind(), [&]<class M>() { M::template patch<Offload>(frame, t, fields); });
+    }
+};
 
 // Writes the probe template into every mbuf of a TX pool (before any is
 // allocated), so the TX lcore patches probes instead of copying them.
 void prefill_tx_pool(rte_mempool* pool, const ProbeTemplate& probe);
-int tx_lcore_main(void* arg); // arg: TxLcore*
+// The TX lcore function for a scan's probes, chosen at launch: one module's
+// loop when every slot is of that module, MixedModules' otherwise.
+lcore_function_t* tx_lcore_function(const ProbeSet& probes);
 int rx_lcore_main(void* arg); // arg: RxLcore*
 
 } // namespace ws::dp

@@ -29,8 +29,8 @@ unsigned mempool_size(unsigned rx_queues, unsigned rx_desc, unsigned tx_queues, 
     return std::bit_ceil(wanted + 1) - 1;
 }
 
-ResultRing::ResultRing(const std::string& name, unsigned count, int socket) {
-    ring_ = rte_ring_create_elem(name.c_str(), sizeof(ResultRecord), count, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+ResultRing::ResultRing(const std::string& name, unsigned count, int socket, unsigned element_size) {
+    ring_ = rte_ring_create_elem(name.c_str(), element_size, count, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (!ring_) throw Error(fmt::format("cannot create ring \"{}\": {}", name, rte_strerror(rte_errno)));
 }
 
@@ -67,7 +67,8 @@ Port::Port(std::uint16_t port_id, unsigned rx_queues, unsigned tx_queues, rte_me
         throw Error(fmt::format("port {} ({}) offers {} RX / {} TX queues; {} RX and {} TX lcores need one each",
                                 port_id, caps_.driver, caps_.max_rx_queues, caps_.max_tx_queues, rx_queues, tx_queues));
     rte_eth_conf conf{};
-    const std::uint64_t rss_wanted = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP;
+    // UDP answers spread like TCP ones; ICMP hashes on addresses (RSS_IP).
+    const std::uint64_t rss_wanted = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP;
     if (rx_queues > 1) {
         const std::uint64_t rss_hf = rss_wanted & caps_.rss_offloads;
         if (rss_hf) {
@@ -85,6 +86,10 @@ Port::Port(std::uint16_t port_id, unsigned rx_queues, unsigned tx_queues, rte_me
     if ((caps_.tx_offload_capa & checksum_offloads) == checksum_offloads) {
         conf.txmode.offloads |= checksum_offloads;
         tx_checksum_offload_ = true;
+        if (caps_.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
+            conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+            tx_udp_checksum_offload_ = true;
+        }
     } else if (verbosity >= 1) {
         fmt::print(stderr, "wirespeed: port {} ({}) has no IPv4+TCP checksum offload; checksums in software\n", port_id,
                    caps_.driver);
@@ -95,6 +100,9 @@ Port::Port(std::uint16_t port_id, unsigned rx_queues, unsigned tx_queues, rte_me
     constexpr std::uint64_t rx_checksum_offloads = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
     if ((caps_.rx_offload_capa & rx_checksum_offloads) == rx_checksum_offloads) {
         conf.rxmode.offloads |= rx_checksum_offloads;
+        // UDP too when offered; a NIC not asked to check UDP reports its L4
+        // verdict as unknown, and the parser then sums in software.
+        if (caps_.rx_offload_capa & RTE_ETH_RX_OFFLOAD_UDP_CKSUM) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
         rx_checksum_offload_ = true;
     } else if (verbosity >= 1) {
         fmt::print(stderr, "wirespeed: port {} ({}) has no IPv4+TCP RX checksum offload; replies verified in software\n",

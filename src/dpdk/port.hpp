@@ -5,6 +5,8 @@
 
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
+
+#include "wirespeed/record.hpp"
 #include <rte_ring.h>
 
 #include "wirespeed/address.hpp"
@@ -17,10 +19,14 @@ namespace ws::dp {
 constexpr unsigned default_rx_desc = 4096;
 constexpr unsigned default_tx_desc = 1024;
 
-// The largest probe frame a TX pool's mbuf holds (a SYN with every TCP option
-// is 78 bytes): TX pools of small mbufs start faster and take less memory.
-// A probe type with larger payloads raises it.
+// The smallest data room of a TX pool's mbufs (a SYN with every TCP option is
+// 74 bytes): TX pools of small mbufs start faster and take less memory. A
+// scan whose UDP payloads make larger frames gets larger mbufs
+// (tx_data_room()).
 constexpr unsigned max_probe_frame = 256;
+inline unsigned tx_data_room(std::size_t largest_probe) noexcept {
+    return largest_probe <= max_probe_frame ? max_probe_frame : unsigned((largest_probe + 63) & ~std::size_t{63});
+}
 
 class Mempool {
 public:
@@ -45,7 +51,8 @@ unsigned mempool_size(unsigned rx_queues, unsigned rx_desc, unsigned tx_queues, 
 
 class ResultRing {
 public:
-    ResultRing(const std::string& name, unsigned count, int socket); // SP/SC, 32-byte elements
+    // SP/SC; ResultRecord elements (32 bytes), or ResultWithData for UDP answers.
+    ResultRing(const std::string& name, unsigned count, int socket, unsigned element_size = sizeof(ResultRecord));
     ~ResultRing();
     ResultRing(const ResultRing&) = delete;
     ResultRing& operator=(const ResultRing&) = delete;
@@ -98,6 +105,10 @@ public:
     std::uint16_t tx_desc() const noexcept { return tx_desc_; }
     bool rss() const noexcept { return rss_; }
     bool tx_checksum_offload() const noexcept { return tx_checksum_offload_; }
+    // TX checksum offload for a scan: IPv4+TCP, and UDP too when it sends UDP.
+    bool tx_checksum_offload(bool sends_udp) const noexcept {
+        return tx_checksum_offload_ && (!sends_udp || tx_udp_checksum_offload_);
+    }
     // The NIC verifies IPv4 + TCP checksums on RX and says so in the mbuf flags
     // (the RX lcore passes them to the parser, which then skips its own sums).
     bool rx_checksum_offload() const noexcept { return rx_checksum_offload_; }
@@ -108,6 +119,7 @@ private:
     std::uint16_t rx_desc_ = default_rx_desc, tx_desc_ = default_tx_desc;
     bool rss_ = false;
     bool tx_checksum_offload_ = false;
+    bool tx_udp_checksum_offload_ = false;
     bool rx_checksum_offload_ = false;
     bool started_ = false;
 };

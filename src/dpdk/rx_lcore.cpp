@@ -43,7 +43,7 @@ void send_reset(RxLcore& rx, const ParsedReply& reply, const MacAddress& peer_ma
     rst.source_port = reply.local_port;
     rst.destination_port = reply.record.port;
     rst.sequence = 0; // filled below: our ISN + 1 is what the peer acknowledged
-    const Cookie cookie = rx.context.cookies->make(rst.destination_ip, rst.destination_port, rx.context.source_ip);
+    const Cookie cookie = rx.context.cookies->make(rst.destination_ip, rst.destination_port, rx.context.source_ip, Proto::tcp);
     rst.sequence = cookie.isn + 1;
     rst.acknowledgment = 0;
     rst.flags = 0x04; // RST
@@ -56,6 +56,20 @@ void send_reset(RxLcore& rx, const ParsedReply& reply, const MacAddress& peer_ma
     m->pkt_len = std::uint32_t(len);
     hand_over(rx, m);
     rx.resets_sent.add(1);
+}
+
+// UDP answers are rare next to SYN-ACKs and carry up to 512 bytes: one at a
+// time through the second ring (copied straight from the frame into the ring slot would
+// need the zero-copy API; a 560-byte stack copy is cheap at these rates).
+void push_with_data(RxLcore& rx, const ParsedReply& reply, std::uint32_t elapsed_ms) {
+    ResultWithData item;
+    item.record = reply.record;
+    item.record.elapsed_ms = elapsed_ms;
+    item.data_len = std::uint16_t(reply.data_len < ResultWithData::max_data ? reply.data_len : ResultWithData::max_data);
+    std::memset(item.reserved, 0, sizeof item.reserved);
+    std::memcpy(item.data, reply.data, item.data_len);
+    if (rte_ring_sp_enqueue_elem(rx.data_results, &item, sizeof item) == 0) rx.results_pushed.add(1);
+    else rx.ring_full.add(1);
 }
 
 // The NIC's checksum verdicts (zero flags when RX checksum offload is off:
@@ -107,10 +121,14 @@ int rx_lcore_main(void* arg) {
             const ParsedReply reply = parse_reply(data, m->data_len, rx.context, checksum_hints(m));
             switch (reply.kind) {
             case ReplyKind::result:
+                if (reply.data) { // a UDP answer: its bytes go with it, through the data ring
+                    push_with_data(rx, reply, elapsed_ms);
+                    break;
+                }
                 records[results] = reply.record;
                 records[results].elapsed_ms = elapsed_ms;
                 ++results;
-                if (rx.send_reset && reply.record.state == PortState::open) {
+                if (rx.send_reset && reply.record.state == PortState::open && reply.record.proto == Proto::tcp) {
                     MacAddress peer;
                     std::memcpy(peer.data(), data + 6, 6);
                     send_reset(rx, reply, peer);

@@ -83,6 +83,15 @@ void take_repair(TxLcore& tx) {
 // Staged: all targets, then all cookies, then all frames, so the independent
 // permutation and PRF computations of a burst overlap instead of waiting on
 // each other.
+template <class M, bool Offload>
+void write_burst(const TxLcore& tx, rte_mbuf** mbufs, const Target* targets, const Cookie* cookies, unsigned count) {
+    for (unsigned i = 0; i < count; ++i) {
+        const ProbeFields fields{targets[i].address, targets[i].port, cookies[i].source_port, cookies[i].isn, cookies[i].ip_id};
+        write_probe<M, Offload>(mbufs[i], tx.probes->for_slot(targets[i].slot), tx.copy_template, fields);
+    }
+}
+
+template <class M>
 unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
     Target targets[burst_size];
     unsigned filled = 0;
@@ -97,13 +106,8 @@ unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
     }
     Cookie cookies[burst_size];
     tx.cookies->make_burst(targets, filled, tx.source_ip, cookies);
-    for (unsigned i = 0; i < filled; ++i) {
-        rte_mbuf* m = mbufs[i];
-        const ProbeFields fields{targets[i].address, targets[i].port, cookies[i].source_port, cookies[i].isn, cookies[i].ip_id};
-        // The TX pool was filled with the template once (prefill_tx_pool), and
-        // mbuf data survives free/alloc: only the per-probe fields change.
-        patch_probe(m, *tx.probe, tx.checksum_offload, fields);
-    }
+    if (tx.checksum_offload) write_burst<M, true>(tx, mbufs, targets, cookies, filled);
+    else write_burst<M, false>(tx, mbufs, targets, cookies, filled);
     return filled;
 }
 
@@ -128,6 +132,7 @@ void prefill_tx_pool(rte_mempool* pool, const ProbeTemplate& probe) {
         const_cast<ProbeTemplate*>(&probe));
 }
 
+template <class M>
 int tx_lcore_main(void* arg) {
     TxLcore& tx = *static_cast<TxLcore*>(arg);
     const RunFlags& flags = *tx.flags;
@@ -165,7 +170,7 @@ int tx_lcore_main(void* arg) {
                 continue;
             }
             pending_first = 0;
-            pending_count = craft_probes(tx, pending, grant);
+            pending_count = craft_probes<M>(tx, pending, grant);
             if (pending_count < grant) rte_pktmbuf_free_bulk(pending + pending_count, grant - pending_count);
         }
         const std::uint16_t sent = rte_eth_tx_burst(tx.port, tx.queue, pending + pending_first, std::uint16_t(pending_count));
@@ -180,6 +185,13 @@ int tx_lcore_main(void* arg) {
     }
     if (pending_count) rte_pktmbuf_free_bulk(pending + pending_first, pending_count);
     return 0;
+}
+
+lcore_function_t* tx_lcore_function(const ProbeSet& probes) {
+    lcore_function_t* chosen = &tx_lcore_main<MixedModules>;
+    if (probes.single_kind())
+        probes::Modules::with_kind(probes.kind(), [&]<class M>() { chosen = &tx_lcore_main<M>; });
+    return chosen;
 }
 
 } // namespace ws::dp

@@ -21,6 +21,7 @@
 #include "wirespeed/error.hpp"
 #include "wirespeed/outputs.hpp"
 #include "wirespeed/ports.hpp"
+#include "wirespeed/probe_slots.hpp"
 #include "wirespeed/result_sink.hpp"
 #include "wirespeed/resume.hpp"
 
@@ -135,10 +136,19 @@ std::optional<Enum> enum_from_text(std::string_view text, const Enum (&values)[N
 }
 
 constexpr Proto all_protos[] = {Proto::tcp, Proto::udp, Proto::icmp};
-constexpr PortState all_states[] = {PortState::open, PortState::closed, PortState::filtered};
+constexpr PortState all_states[] = {PortState::open, PortState::closed, PortState::filtered, PortState::up,
+                                    PortState::open_filtered};
 constexpr Reason all_reasons[] = {Reason::syn_ack,       Reason::reset,         Reason::port_unreach,
                                   Reason::host_unreach,  Reason::net_unreach,   Reason::proto_unreach,
-                                  Reason::admin_prohibited, Reason::unreach_other};
+                                  Reason::admin_prohibited, Reason::unreach_other, Reason::udp_response,
+                                  Reason::echo_reply,    Reason::no_response};
+
+// Databases written before UDP answers kept their bytes have no results.data:
+// read NULL in its place.
+std::string data_column(const Db& db) {
+    Statement st(db, "SELECT 1 FROM pragma_table_info('results') WHERE name='data'", not_wirespeed);
+    return st.step() ? "data" : "NULL AS data";
+}
 
 std::string scan_filter(std::optional<std::int64_t> scan_id) { return scan_id ? " WHERE scan_id = ?1" : ""; }
 
@@ -162,8 +172,9 @@ ScanInfo scan_info_from(const Db& db, std::optional<std::int64_t> scan_id) {
         if (started != 0 && (start == 0 || started < start)) start = started;
         end = std::max(end, finished);
         try {
-            const PortSet set = parse_ports(column_text(st, 3));
-            ports.insert(ports.end(), set.ports().begin(), set.ports().end());
+            const ProtocolPorts set = parse_protocol_ports(column_text(st, 3));
+            ports.insert(ports.end(), set.tcp.ports().begin(), set.tcp.ports().end());
+            info.udp_ports.insert(info.udp_ports.end(), set.udp.ports().begin(), set.udp.ports().end());
         } catch (const Error&) {
             // an unreadable ports column only costs the scaninfo services list
         }
@@ -208,8 +219,8 @@ void export_database(const std::string& db_path, const std::string& out_path, st
         sqlite3_bind_int64(exists.get(), 1, *scan_id);
         if (!exists.step()) throw Error(fmt::format("no scan {} in database \"{}\"", *scan_id, db_path));
     }
-    const std::string sql =
-        "SELECT ip, port, proto, state, reason, ttl, window, seen_at FROM results" + scan_filter(scan_id) + " ORDER BY rowid";
+    const std::string sql = "SELECT ip, port, proto, state, reason, ttl, window, seen_at, " + data_column(*db) +
+                            " FROM results" + scan_filter(scan_id) + " ORDER BY rowid";
     Statement results(*db, sql.c_str(), not_wirespeed);
     if (scan_id) sqlite3_bind_int64(results.get(), 1, *scan_id);
 
@@ -251,7 +262,9 @@ void export_database(const std::string& db_path, const std::string& out_path, st
         r.reason = *reason;
         r.ttl = std::uint8_t(std::clamp<std::int64_t>(sqlite3_column_int64(st, 5), 0, 255));
         r.window = std::uint16_t(std::clamp<std::int64_t>(sqlite3_column_int64(st, 6), 0, 65535));
-        writer->write(r, sqlite3_column_double(st, 7));
+        const auto* blob = static_cast<const std::uint8_t*>(sqlite3_column_blob(st, 8));
+        const std::size_t blob_len = blob ? std::size_t(sqlite3_column_bytes(st, 8)) : 0;
+        writer->write(r, sqlite3_column_double(st, 7), {blob, std::min(blob_len, ResultWithData::max_data)});
     }
     writer->finish();
 }
@@ -264,8 +277,13 @@ namespace {
 constexpr const char* scan_columns = "started_at, finished_at, status, seed, targets, ports, shard, rate, probes, config, "
                                      "sent, replies, open, closed, filtered, duplicates, drops, duration_s";
 constexpr int scan_column_count = 18;
-constexpr const char* result_columns = "scan_id, ip, port, proto, state, reason, ttl, window, seen_at";
-constexpr int result_column_count = 9;
+constexpr const char* result_columns = "scan_id, ip, port, proto, state, reason, ttl, window, seen_at, data";
+constexpr int result_column_count = 10;
+// The SELECT list for a source database (an older one has no data column).
+std::string result_select(const Db& db) {
+    return fmt::format("SELECT scan_id, ip, port, proto, state, reason, ttl, window, seen_at, {} FROM results ORDER BY rowid",
+                       data_column(db));
+}
 
 bool same_file(const std::string& a, const std::string& b) {
     std::error_code ec;
@@ -297,7 +315,7 @@ void merge_databases(const std::vector<std::string>& inputs, const std::string& 
             throw Error(fmt::format("cannot merge \"{}\" into itself: it is also the output", path));
         auto db = open_wirespeed_database(path);
         const std::string scans_sql = fmt::format("SELECT id, {} FROM scans ORDER BY id", scan_columns);
-        const std::string results_sql = fmt::format("SELECT {} FROM results ORDER BY rowid", result_columns);
+        const std::string results_sql = result_select(*db);
         Statement check_scans(*db, scans_sql.c_str(), not_wirespeed);
         Statement check_results(*db, results_sql.c_str(), not_wirespeed);
         sources.push_back(std::move(db));
@@ -333,7 +351,7 @@ void merge_databases(const std::vector<std::string>& inputs, const std::string& 
             insert_scan.reset();
             new_id[sqlite3_column_int64(scans.get(), 0)] = sqlite3_last_insert_rowid(out.get());
         }
-        const std::string results_sql = fmt::format("SELECT {} FROM results ORDER BY rowid", result_columns);
+        const std::string results_sql = result_select(*src);
         Statement results(*src, results_sql.c_str(), not_wirespeed);
         while (results.step()) {
             const std::int64_t old_id = sqlite3_column_int64(results.get(), 0);

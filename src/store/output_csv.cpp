@@ -1,5 +1,6 @@
 // -oC: CSV (RFC 4180 quoting) with a header line; --fields chooses and orders
-// the columns from ip,port,proto,state,reason,ttl,window,ts (default: all).
+// the columns from ip,port,proto,state,reason,ttl,window,ts,data (default:
+// all; data is a UDP answer's first bytes in base64, empty otherwise).
 // Lines end in "\n", which every CSV reader accepts.
 #include <algorithm>
 
@@ -50,7 +51,7 @@ public:
         header.push_back('\n');
         file_.write(std::string_view(header.data(), header.size()));
     }
-    void write(const ResultRecord& r, double seen_at_unix) override {
+    void write(const ResultRecord& r, double seen_at_unix, std::span<const std::uint8_t> data) override {
         fmt::memory_buffer line;
         char text[32];
         for (std::size_t i = 0; i < fields_.size(); ++i) {
@@ -64,6 +65,7 @@ public:
             case 5: fmt::format_to(std::back_inserter(line), "{}", unsigned(r.ttl)); break;
             case 6: fmt::format_to(std::back_inserter(line), "{}", unsigned(r.window)); break;
             case 7: append_field(line, format_timestamp(seen_at_unix)); break;
+            case 8: append_field(line, base64(data)); break;
             default: break;
             }
         }

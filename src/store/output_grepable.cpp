@@ -30,7 +30,7 @@ std::string one_line(std::string_view text) {
 class GrepableWriter final : public OutputWriter {
 public:
     GrepableWriter(const std::string& path, ScanInfo info, OutputMode mode) : info_(std::move(info)), file_(path, mode) {}
-    void write(const ResultRecord& r, double) override { hosts_.add(r); }
+    void write(const ResultRecord& r, double, std::span<const std::uint8_t>) override { hosts_.add(r); }
     void flush() override {}
     void finish() override {
         const double end = info_.end_unix != 0 ? info_.end_unix : now_unix();
@@ -46,9 +46,17 @@ public:
         for (const auto& host : hosts) {
             char ip[16];
             format_ipv4(host.address, ip);
+            // A ping answer is the host's status line (nmap -sn's "Status: Up").
+            bool ports = false;
+            for (const auto& p : host.ports) {
+                if (p.proto != Proto::icmp) ports = true;
+                else if (p.state == PortState::up) put("Host: {} ()\tStatus: Up\n", ip);
+            }
+            if (!ports) continue;
             put("Host: {} ()\tPorts: ", ip);
             bool first = true;
             for (const auto& p : host.ports) {
+                if (p.proto == Proto::icmp) continue;
                 // port/state/protocol/owner/service/rpc info/version/
                 put("{}{}/{}/{}//{}///", first ? "" : ", ", p.port, to_string(p.state), to_string(p.proto),
                     services.lookup(p.port, p.proto));

@@ -13,15 +13,17 @@ namespace {
 class JsonWriter final : public OutputWriter {
 public:
     JsonWriter(const std::string& path, OutputMode mode) : file_(path, mode) {}
-    void write(const ResultRecord& r, double seen_at_unix) override {
+    void write(const ResultRecord& r, double seen_at_unix, std::span<const std::uint8_t> data) override {
         char ip[16];
         format_ipv4(r.ipv4(), ip);
         fmt::memory_buffer line;
         fmt::format_to(std::back_inserter(line),
                        "{{\"ip\":\"{}\",\"port\":{},\"proto\":\"{}\",\"state\":\"{}\",\"reason\":\"{}\",\"ttl\":{},"
-                       "\"window\":{},\"ts\":{}}}\n",
+                       "\"window\":{},\"ts\":{}",
                        ip, r.port, to_string(r.proto), to_string(r.state), to_string(r.reason), unsigned(r.ttl), unsigned(r.window),
                        format_timestamp(seen_at_unix));
+        if (!data.empty()) fmt::format_to(std::back_inserter(line), ",\"data\":\"{}\"", base64(data));
+        line.append(std::string_view("}\n"));
         file_.write(std::string_view(line.data(), line.size()));
     }
     void flush() override { file_.flush(); }

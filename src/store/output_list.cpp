@@ -11,7 +11,7 @@ namespace {
 class ListWriter final : public OutputWriter {
 public:
     ListWriter(const std::string& path, OutputMode mode) : file_(path, mode) { file_.write("#masscan\n"); }
-    void write(const ResultRecord& r, double seen_at_unix) override {
+    void write(const ResultRecord& r, double seen_at_unix, std::span<const std::uint8_t>) override {
         char ip[16];
         format_ipv4(r.ipv4(), ip);
         fmt::memory_buffer line;

@@ -65,17 +65,19 @@ double now_unix() {
 class XmlWriter final : public OutputWriter {
 public:
     XmlWriter(const std::string& path, ScanInfo info, OutputMode mode) : info_(std::move(info)), file_(path, mode) {}
-    void write(const ResultRecord& r, double) override { hosts_.add(r); }
+    void write(const ResultRecord& r, double, std::span<const std::uint8_t>) override { hosts_.add(r); }
     void flush() override {}
     void finish() override {
         const double end = info_.end_unix != 0 ? info_.end_unix : now_unix();
         const double elapsed = end > info_.start_unix ? end - info_.start_unix : 0.0;
         const std::vector<HostTable::Host> hosts = hosts_.take_sorted();
         const ServiceNames& services = ServiceNames::instance();
-        std::vector<std::uint16_t> ports = info_.ports;
-        const std::string services_attr = compress_ports(ports);
-        std::sort(ports.begin(), ports.end());
-        ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+        auto unique_ports = [](std::vector<std::uint16_t> ports) {
+            std::sort(ports.begin(), ports.end());
+            ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+            return ports;
+        };
+        const std::vector<std::uint16_t> tcp_ports = unique_ports(info_.ports), udp_ports = unique_ports(info_.udp_ports);
 
         fmt::memory_buffer out;
         auto put = [&out]<typename... T>(fmt::format_string<T...> text, T&&... args) {
@@ -86,22 +88,29 @@ public:
         put("<!-- wirespeed {} scan initiated {} as: {} -->\n", wirespeed_version, startstr, comment_text(info_.args));
         put("<nmaprun scanner=\"nmap\" args=\"{}\" start=\"{}\" startstr=\"{}\" version=\"{}\" xmloutputversion=\"1.05\">\n",
             xml_escape(info_.args), static_cast<long long>(info_.start_unix), startstr, wirespeed_version);
-        put("<scaninfo type=\"syn\" protocol=\"tcp\" numservices=\"{}\" services=\"{}\"/>\n", ports.size(), services_attr);
+        // One scaninfo per protocol scanned, as nmap writes for -sS -sU.
+        if (!tcp_ports.empty() || (udp_ports.empty() && !info_.ping))
+            put("<scaninfo type=\"syn\" protocol=\"tcp\" numservices=\"{}\" services=\"{}\"/>\n", tcp_ports.size(),
+                compress_ports(tcp_ports));
+        if (!udp_ports.empty())
+            put("<scaninfo type=\"udp\" protocol=\"udp\" numservices=\"{}\" services=\"{}\"/>\n", udp_ports.size(),
+                compress_ports(udp_ports));
         put("<verbose level=\"0\"/>\n<debugging level=\"0\"/>\n");
         for (const auto& host : hosts) {
             // The host is up because it answered; its status reason is the
+            // echo reply's when it answered a ping (as nmap says), else the
             // first open port's (syn-ack), else its lowest port's.
             const HostTable::Port* why = &host.ports.front();
             for (const auto& p : host.ports)
-                if (p.state == PortState::open) {
-                    why = &p;
-                    break;
-                }
+                if (p.state == PortState::open && why->state != PortState::open) why = &p;
+            for (const auto& p : host.ports)
+                if (p.proto == Proto::icmp) why = &p;
             char ip[16];
             format_ipv4(host.address, ip);
             put("<host><status state=\"up\" reason=\"{}\" reason_ttl=\"{}\"/>\n", to_string(why->reason), unsigned(why->ttl));
             put("<address addr=\"{}\" addrtype=\"ipv4\"/>\n<ports>", ip);
             for (const auto& p : host.ports) {
+                if (p.proto == Proto::icmp) continue; // the ping is the host's status, not a port
                 put("<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"{}\"/>",
                     xml_protocol(p.proto), p.port, to_string(p.state), to_string(p.reason), unsigned(p.ttl));
                 if (const auto name = services.lookup(p.port, p.proto); !name.empty())

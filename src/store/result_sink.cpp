@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <unordered_set>
@@ -19,19 +20,25 @@ namespace ws {
 struct Deduplicator::Impl {
     const ScanSpace* space = nullptr;
     std::vector<std::uint64_t> bits;           // dense-index bitmap, when it fits
-    std::unordered_set<std::uint64_t> seen;    // (address << 16 | port) otherwise
+    std::unordered_set<std::uint64_t> seen;    // (address << 24 | proto << 16 | port) otherwise
 };
 
 Deduplicator::Deduplicator(const ScanSpace* space, std::uint64_t bitmap_limit_bytes) : impl_(std::make_unique<Impl>()) {
     impl_->space = space;
-    if (space && space->size() / 8 <= bitmap_limit_bytes) impl_->bits.assign((space->size() + 63) / 64, 0);
+    if (space && space->keys() / 8 <= bitmap_limit_bytes) impl_->bits.assign((space->keys() + 63) / 64, 0);
 }
 
 Deduplicator::~Deduplicator() = default;
 
-bool Deduplicator::first_time(std::uint32_t address, std::uint16_t port) {
+namespace {
+std::uint64_t hash_key(std::uint32_t address, Proto proto, std::uint16_t port) noexcept {
+    return (std::uint64_t{address} << 24) | (std::uint64_t(proto) << 16) | port;
+}
+} // namespace
+
+bool Deduplicator::first_time(std::uint32_t address, Proto proto, std::uint16_t port) {
     if (!impl_->bits.empty()) {
-        const std::uint64_t index = impl_->space->dense_index(address, port);
+        const std::uint64_t index = impl_->space->dense_index(address, proto, port);
         if (index != UINT64_MAX) {
             std::uint64_t& word = impl_->bits[index >> 6];
             const std::uint64_t bit = 1ull << (index & 63);
@@ -42,15 +49,15 @@ bool Deduplicator::first_time(std::uint32_t address, std::uint16_t port) {
         // A validated reply from outside the scan space (e.g. a retry of an
         // earlier scan with the same key) still gets exact dedup below.
     }
-    return impl_->seen.insert((std::uint64_t{address} << 16) | port).second;
+    return impl_->seen.insert(hash_key(address, proto, port)).second;
 }
 
-bool Deduplicator::seen(std::uint32_t address, std::uint16_t port) const {
+bool Deduplicator::seen(std::uint32_t address, Proto proto, std::uint16_t port) const {
     if (!impl_->bits.empty()) {
-        const std::uint64_t index = impl_->space->dense_index(address, port);
+        const std::uint64_t index = impl_->space->dense_index(address, proto, port);
         if (index != UINT64_MAX) return (impl_->bits[index >> 6] >> (index & 63)) & 1;
     }
-    return impl_->seen.count((std::uint64_t{address} << 16) | port) != 0;
+    return impl_->seen.count(hash_key(address, proto, port)) != 0;
 }
 
 std::uint64_t Deduplicator::memory_bytes() const noexcept {
@@ -108,7 +115,8 @@ CREATE TABLE IF NOT EXISTS results (
   reason TEXT NOT NULL,
   ttl INTEGER NOT NULL,
   window INTEGER NOT NULL,
-  seen_at REAL NOT NULL
+  seen_at REAL NOT NULL,
+  data BLOB
 );
 )sql";
 
@@ -132,12 +140,25 @@ void SqliteWriter::open_database() {
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=NORMAL");
     exec(schema);
+    add_data_column();
+}
+
+// Databases written before UDP results had bytes to keep: add the column, so
+// they can be resumed and merged with newer ones.
+void SqliteWriter::add_data_column() {
+    sqlite3_stmt* st = nullptr;
+    bool present = false;
+    if (sqlite3_prepare_v2(db_, "SELECT 1 FROM pragma_table_info('results') WHERE name='data'", -1, &st, nullptr) != SQLITE_OK)
+        sqlite_fail(db_, path_, "read the results table's columns");
+    present = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (!present) exec("ALTER TABLE results ADD COLUMN data BLOB");
 }
 
 void SqliteWriter::prepare_insert() {
     if (sqlite3_prepare_v2(db_,
-                           "INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at) "
-                           "VALUES(?,?,?,?,?,?,?,?,?)",
+                           "INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at, data) "
+                           "VALUES(?,?,?,?,?,?,?,?,?,?)",
                            -1, &insert_, nullptr) != SQLITE_OK)
         sqlite_fail(db_, path_, "prepare results insert");
     sqlite3_bind_int64(insert_, 1, scan_id_);
@@ -235,7 +256,7 @@ void SqliteWriter::exec(const char* sql) {
     }
 }
 
-void SqliteWriter::insert(const ResultRecord& record, double seen_at_unix) {
+void SqliteWriter::insert(const ResultRecord& record, double seen_at_unix, std::span<const std::uint8_t> data) {
     begin();
     char ip[16];
     const std::size_t ip_len = format_ipv4(record.ipv4(), ip);
@@ -250,6 +271,8 @@ void SqliteWriter::insert(const ResultRecord& record, double seen_at_unix) {
     sqlite3_bind_int(insert_, 7, record.ttl);
     sqlite3_bind_int(insert_, 8, record.window);
     sqlite3_bind_double(insert_, 9, seen_at_unix);
+    if (data.empty()) sqlite3_bind_null(insert_, 10);
+    else sqlite3_bind_blob(insert_, 10, data.data(), int(data.size()), SQLITE_TRANSIENT);
     const int rc = sqlite3_step(insert_);
     sqlite3_reset(insert_);
     if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "insert result");
@@ -292,27 +315,67 @@ void SqliteWriter::finish(const ScanCounters& c) {
 // ---------------------------------------------------------------- sink
 
 ResultSink::ResultSink(SinkOptions options, const ScanSpace* space, double start_unix)
-    : options_(options), dedup_(space), start_unix_(start_unix) {}
+    : options_(options), dedup_(space), start_unix_(start_unix), space_(space) {}
+
+std::uint64_t ResultSink::add_unanswered_udp(IndexRange shard, double seen_at_unix) {
+    if (!space_) return 0;
+    const ProbeSlots& slots = space_->slots();
+    const TargetSet& targets = space_->targets();
+    const bool whole = shard.begin == 0 && shard.end == space_->size();
+    std::uint64_t added = 0;
+    for (std::uint32_t key = 0; key < slots.key_count(); ++key) {
+        const ProbeSlot& k = slots.key(key);
+        if (k.proto != Proto::udp) continue;
+        for (std::uint64_t host = 0; host < targets.count(); ++host) {
+            const std::uint32_t address = targets.at(host);
+            if (!whole) { // only this shard's probes (a key's first payload decides)
+                const std::uint64_t position = space_->position_of(address, slots.first_slot_of(key));
+                if (position < shard.begin || position >= shard.end) continue;
+            }
+            if (!dedup_.first_time(address, Proto::udp, k.port)) continue;
+            ResultRecord r{};
+            r.set_ipv4(address);
+            r.port = k.port;
+            r.proto = Proto::udp;
+            r.state = PortState::open_filtered;
+            r.reason = Reason::no_response;
+            ++open_filtered_;
+            ++added;
+            if (db_) db_->insert(r, seen_at_unix);
+            for (auto& out : outputs_) out->write(r, seen_at_unix, {});
+            ++rows_;
+            if (++pending_ >= options_.batch_rows) flush();
+        }
+    }
+    return added;
+}
 
 ResultSink::~ResultSink() = default;
 
 void ResultSink::add(const ResultRecord* records, std::size_t count) {
-    for (std::size_t i = 0; i < count; ++i) {
-        const ResultRecord& r = records[i];
-        const bool first = dedup_.first_time(r.ipv4(), r.port);
-        if (reply_hook_) reply_hook_(r, first);
-        if (!first) {
-            ++duplicates_;
-            continue;
-        }
-        count_state(r.state);
-        if (r.state != PortState::open && !options_.keep_closed) continue;
-        const double seen_at = start_unix_ + r.elapsed_ms / 1000.0;
-        if (db_) db_->insert(r, seen_at);
-        for (auto& out : outputs_) out->write(r, seen_at);
-        ++rows_;
-        if (++pending_ >= options_.batch_rows) flush();
+    for (std::size_t i = 0; i < count; ++i) add_one(records[i], {});
+}
+
+void ResultSink::add(const ResultWithData* results, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i)
+        add_one(results[i].record,
+                {results[i].data, std::min<std::size_t>(results[i].data_len, ResultWithData::max_data)});
+}
+
+void ResultSink::add_one(const ResultRecord& r, std::span<const std::uint8_t> data) {
+    const bool first = dedup_.first_time(r.ipv4(), r.proto, r.port);
+    if (reply_hook_) reply_hook_(r, first);
+    if (!first) {
+        ++duplicates_;
+        return;
     }
+    count_state(r.state);
+    if (r.state != PortState::open && r.state != PortState::up && !options_.keep_closed) return;
+    const double seen_at = start_unix_ + r.elapsed_ms / 1000.0;
+    if (db_) db_->insert(r, seen_at, data);
+    for (auto& out : outputs_) out->write(r, seen_at, data);
+    ++rows_;
+    if (++pending_ >= options_.batch_rows) flush();
 }
 
 void ResultSink::count_state(PortState state) noexcept {
@@ -320,13 +383,15 @@ void ResultSink::count_state(PortState state) noexcept {
     case PortState::open: ++open_; break;
     case PortState::closed: ++closed_; break;
     case PortState::filtered: ++filtered_; break;
+    case PortState::up: ++up_; break;
+    case PortState::open_filtered: ++open_filtered_; break;
     }
 }
 
-void ResultSink::replay(const ResultRecord& r, double seen_at_unix) {
-    if (!dedup_.first_time(r.ipv4(), r.port)) return;
+void ResultSink::replay(const ResultRecord& r, double seen_at_unix, std::span<const std::uint8_t> data) {
+    if (!dedup_.first_time(r.ipv4(), r.proto, r.port)) return;
     count_state(r.state);
-    for (auto& out : outputs_) out->write(r, seen_at_unix);
+    for (auto& out : outputs_) out->write(r, seen_at_unix, data);
     ++rows_;
 }
 

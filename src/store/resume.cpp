@@ -92,9 +92,9 @@ ResumePoint load_resume_point(const std::string& db_path) {
 }
 
 void for_each_result(const std::string& db_path, std::int64_t scan_id,
-                     const std::function<void(const ResultRecord&, double)>& fn) {
+                     const std::function<void(const ResultRecord&, double, std::span<const std::uint8_t>)>& fn) {
     Db db(db_path);
-    Statement st(db, "SELECT ip, port, proto, state, reason, ttl, window, seen_at FROM results WHERE scan_id = ? ORDER BY rowid",
+    Statement st(db, "SELECT ip, port, proto, state, reason, ttl, window, seen_at, data FROM results WHERE scan_id = ? ORDER BY rowid",
                  db_path);
     sqlite3_bind_int64(st.handle, 1, scan_id);
     int rc;
@@ -104,15 +104,22 @@ void for_each_result(const std::string& db_path, std::int64_t scan_id,
         if (!ip) continue;
         r.set_ipv4(*ip);
         r.port = std::uint16_t(sqlite3_column_int(st.handle, 1));
-        r.proto = Proto::tcp;
+        const std::string proto = text(st.handle, 2);
+        r.proto = proto == "udp" ? Proto::udp : proto == "icmp" ? Proto::icmp : Proto::tcp;
         const std::string state = text(st.handle, 3), reason = text(st.handle, 4);
-        r.state = state == "open" ? PortState::open : state == "closed" ? PortState::closed : PortState::filtered;
+        r.state = state == "open"     ? PortState::open
+                  : state == "closed" ? PortState::closed
+                  : state == "up"     ? PortState::up
+                  : state == "open|filtered" ? PortState::open_filtered
+                                      : PortState::filtered;
         r.reason = Reason::syn_ack;
-        for (int i = 1; i <= int(Reason::unreach_other); ++i)
+        for (int i = 1; i <= int(Reason::no_response); ++i)
             if (to_string(Reason(i)) == reason) r.reason = Reason(i);
         r.ttl = std::uint8_t(sqlite3_column_int(st.handle, 5));
         r.window = std::uint16_t(sqlite3_column_int(st.handle, 6));
-        fn(r, sqlite3_column_double(st.handle, 7));
+        const auto* blob = static_cast<const std::uint8_t*>(sqlite3_column_blob(st.handle, 8));
+        const std::size_t blob_len = blob ? std::size_t(sqlite3_column_bytes(st.handle, 8)) : 0;
+        fn(r, sqlite3_column_double(st.handle, 7), {blob, std::min(blob_len, ResultWithData::max_data)});
     }
     if (rc != SQLITE_DONE)
         throw IoError(fmt::format("cannot read database \"{}\": {}", db_path, sqlite3_errmsg(db.handle)));
@@ -123,7 +130,13 @@ std::string plan_fingerprint(const ScanPlan& plan, const ScanConfig& config) {
     for (const auto& interval : plan.space->targets().intervals())
         targets = fnv1a(fnv1a(targets, interval.first), interval.last);
     std::uint64_t ports = 0xcbf29ce484222325ull;
-    for (std::uint16_t p : plan.space->ports().ports()) ports = fnv1a(ports, p);
+    // Every slot (protocol, port, payload index): TCP-only scans hash as before
+    // only if nothing else is scanned, so an old checkpoint of a UDP-less scan
+    // still matches when its protocol word is 0.
+    for (const ProbeSlot& slot : plan.space->slots().slots()) {
+        ports = fnv1a(ports, slot.port);
+        if (slot.proto != Proto::tcp) ports = fnv1a(ports, (std::uint64_t(slot.proto) << 16) | slot.payload);
+    }
     return fmt::format("targets={:016x};ports={:016x};seed={};shard={}/{};retries={};tx={}", targets, ports, plan.seed,
                        config.shard_index, config.shard_count, config.retries, config.tx_cores);
 }

@@ -28,8 +28,8 @@ check() {
 
 # ---- a database with results, for export and merge
 "$WS" scan 198.19.0.0/28 -p 80 "${NULL[@]}" --db "$WORK/r.db" -q 2>/dev/null
-sqlite3 "$WORK/r.db" "PRAGMA journal_mode=DELETE; INSERT INTO results VALUES(1,'198.19.0.1',80,'tcp','open','syn-ack',64,65535,1700000000.5);
-  INSERT INTO results VALUES(1,'198.19.0.2',80,'tcp','open','syn-ack',64,65535,1700000001.5);" >/dev/null
+sqlite3 "$WORK/r.db" "PRAGMA journal_mode=DELETE; INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at) VALUES(1,'198.19.0.1',80,'tcp','open','syn-ack',64,65535,1700000000.5);
+  INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at) VALUES(1,'198.19.0.2',80,'tcp','open','syn-ack',64,65535,1700000001.5);" >/dev/null
 cp "$WORK/r.db" "$WORK/r2.db"
 DB_SUM=$(md5sum < "$WORK/r.db")
 

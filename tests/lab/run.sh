@@ -2,7 +2,8 @@
 # Lab end-to-end tests: real scans of the lab (scripts/lab.sh) against the
 # real Linux TCP stack, compared with the lab's ground truth. Prints one
 # "PASS: name" or "FAIL: name: why" line per test and exits non-zero on any
-# failure. Usage: tests/lab/run.sh WIRESPEED_BINARY [TEST...]
+# failure ("SKIP: name: why" for a test not enabled). Usage:
+# tests/lab/run.sh WIRESPEED_BINARY [TEST...]   (TEST: a test_NAME below, e.g. nmap_udp)
 set -uo pipefail
 
 WS=$(realpath "${1:?usage: $0 WIRESPEED_BINARY [TEST...]}")
@@ -16,6 +17,7 @@ TARGET_NS="$P-target"
 IFACE="$P-s"
 T_IF="$P-t"
 TRUTH="$LAB_DIR/truth.txt"
+TRUTH_UDP="$LAB_DIR/truth_udp.txt"
 BLOCKLIST="$ROOT/config/lab-blocklist.conf"
 passed=0
 failed=0
@@ -402,8 +404,166 @@ PY
   pass shaped
 }
 
+# The UDP and ICMP ground truth (scripts/lab.sh: truth_udp.txt open, every
+# other UDP port closed, every host answers ping), checked with standard
+# tools from the scanner namespace: only the truth's daemons hold UDP sockets
+# in the target; dig gets the lab's names from dnsmasq; udp_check.py gets real
+# DNS, NTP and SNMP answers from the open pairs and port unreachable from a
+# sample of the rest; ping gets an echo reply from the /16's first, last and
+# random hosts; and 2000 closed pairs and 2000 pings in a burst all answer
+# (no ICMP rate limit: with Linux's defaults about 6 unreachables come back).
+test_udp_truth() {
+  local name=udp-truth
+  local bound; bound=$(ip netns exec "$TARGET_NS" ss -uanH | awk '{print $4}' | sort)
+  [[ $bound == "$(sort "$TRUTH_UDP")" ]] ||
+    { fail $name "UDP sockets in the target namespace: $(echo $bound), truth: $(echo $(cat "$TRUTH_UDP"))"; return; }
+  local host want got
+  for host in dns:198.19.0.53 ntp:198.19.0.123 snmp:198.19.0.161; do
+    want=${host#*:}
+    got=$(ip netns exec "$SCAN_NS" timeout 10 dig +time=1 +tries=2 +short @198.19.0.53 "${host%%:*}.lab.test" A 2>&1)
+    [[ $got == "$want" ]] || { fail $name "dig @198.19.0.53 ${host%%:*}.lab.test: '$got', expected $want"; return; }
+  done
+  got=$(ip netns exec "$SCAN_NS" timeout 10 dig +time=1 +tries=1 @198.19.0.7 dns.lab.test 2>&1)
+  grep -qi 'connection refused' <<<"$got" || { fail $name "dig @198.19.0.7 (no DNS server): $(echo $got | head -c 200)"; return; }
+  # Open pairs, then closed ones: the services' hosts on the other services'
+  # ports and neighbours, the /16's edges and a few random hosts.
+  local pairs=() ip port
+  mapfile -t pairs < "$TRUTH_UDP"
+  for ip in 198.19.0.53 198.19.0.123 198.19.0.161 198.19.0.7 198.19.0.0 198.19.255.255 \
+            "198.19.$((RANDOM % 256)).$((RANDOM % 256))" "198.19.$((RANDOM % 256)).$((RANDOM % 256))"; do
+    for port in 53 123 161 9999 1 65535; do
+      grep -qx "$ip:$port" "$TRUTH_UDP" || pairs+=("$ip:$port")
+    done
+  done
+  pairs+=(198.19.0.53:54 198.19.0.122:123 198.19.0.124:123 198.19.0.161:162 198.19.1.53:53)
+  ip netns exec "$SCAN_NS" timeout 120 python3 "$ROOT/tests/lab/udp_check.py" probe "${pairs[@]}" \
+    > "$WORK/udp-truth.probe" 2>&1
+  awk '{print $1, $2}' "$WORK/udp-truth.probe" | sort > "$WORK/udp-truth.got"
+  local p
+  for p in "${pairs[@]}"; do
+    if grep -qx "$p" "$TRUTH_UDP"; then echo "$p open"; else echo "$p closed"; fi
+  done | sort > "$WORK/udp-truth.want"
+  if ! cmp -s "$WORK/udp-truth.got" "$WORK/udp-truth.want"; then
+    fail $name "udp_check.py disagrees with the truth: $(diff "$WORK/udp-truth.want" "$WORK/udp-truth.got" | grep '^[<>]' | head -4 | tr '\n' ' ')"
+    return
+  fi
+  for ip in 198.19.0.0 198.19.0.7 198.19.0.53 198.19.255.255 "198.19.$((RANDOM % 256)).$((RANDOM % 256))"; do
+    ip netns exec "$SCAN_NS" timeout 10 ping -n -c1 -W2 "$ip" >/dev/null 2>&1 || { fail $name "ping $ip: no echo reply"; return; }
+  done
+  got=$(ip netns exec "$SCAN_NS" timeout 60 python3 "$ROOT/tests/lab/udp_check.py" burst 2000 "$TRUTH_UDP" 2>&1) ||
+    { fail $name "ICMP rate-limited: $got"; return; }
+  pass $name
+}
+
+# nmap's view of the UDP truth, for wirespeed to be compared with: a UDP scan
+# (nmap-payloads requests for 53/123/161) of the three services and a host
+# with none. -oX and -oG both parsed; every pair open iff in truth_udp.txt,
+# closed otherwise (no open|filtered: nothing is rate-limited or lost).
+test_nmap_udp() {
+  local name=nmap-udp o="$WORK/nmap-udp"
+  local hosts=(198.19.0.53 198.19.0.123 198.19.0.161 198.19.0.7) ports=53,123,161,9999
+  if ! ip netns exec "$SCAN_NS" timeout -k 5 120 nmap -sU -Pn -n --max-retries 1 -p "$ports" "${hosts[@]}" \
+       -oX "$o.xml" -oG "$o.gnmap" >"$o.out" 2>&1; then
+    fail $name "nmap exited non-zero: $(tail -2 "$o.out" | tr '\n' ' ')"; return
+  fi
+  local ip port
+  for ip in "${hosts[@]}"; do
+    for port in ${ports//,/ }; do
+      if grep -qx "$ip:$port" "$TRUTH_UDP"; then echo "$ip:$port open"; else echo "$ip:$port closed"; fi
+    done
+  done | sort > "$o.want"
+  python3 - "$o" <<'PY' || { fail $name "$(tail -1 "$o.parsed")"; return; }
+import sys, xml.etree.ElementTree as ET
+o = sys.argv[1]
+xml = sorted("%s:%s %s" % (h.find("address").get("addr"), p.get("portid"), p.find("state").get("state"))
+             for h in ET.parse(o + ".xml").getroot().iter("host") for p in h.iter("port")
+             if p.get("protocol") == "udp")
+g = []
+for line in open(o + ".gnmap"):
+    if line.startswith("Host: ") and "Ports: " in line:
+        ip = line.split()[1]
+        for item in line.split("Ports: ")[1].split("\t")[0].strip().split(", "):
+            port, state, proto = item.split("/")[:3]
+            if proto == "udp":
+                g.append("%s:%s %s" % (ip, port, state))
+g.sort()
+want = open(o + ".want").read().split("\n")[:-1]
+with open(o + ".parsed", "w") as f:
+    for fmt, got in (("-oX", xml), ("-oG", g)):
+        if got != want:
+            diff = [("got " + x) for x in got if x not in want][:3] + [("want " + x) for x in want if x not in got][:3]
+            f.write("nmap %s: %d pairs, expected %d: %s\n" % (fmt, len(got), len(want), "; ".join(diff)))
+            sys.exit(1)
+    f.write("ok\n")
+PY
+  # wirespeed on the same hosts and ports: the same states as nmap's -oX.
+  ws_scan "${hosts[@]}" -p "U:$ports" --show closed --no-db -oX "$o.ws.xml" -q 2>"$o.ws.err" ||
+    { fail $name "wirespeed exited non-zero: $(tail -1 "$o.ws.err")"; return; }
+  local ours theirs
+  ours=$(python3 -c 'import sys, xml.etree.ElementTree as ET
+print(sorted("%s:%s %s" % (h.find("address").get("addr"), p.get("portid"), p.find("state").get("state"))
+      for h in ET.parse(sys.argv[1]).getroot().iter("host") for p in h.iter("port") if p.get("protocol") == "udp"))' "$o.ws.xml")
+  theirs=$(python3 -c 'import sys, xml.etree.ElementTree as ET
+print(sorted("%s:%s %s" % (h.find("address").get("addr"), p.get("portid"), p.find("state").get("state"))
+      for h in ET.parse(sys.argv[1]).getroot().iter("host") for p in h.iter("port") if p.get("protocol") == "udp"))' "$o.xml")
+  [[ $ours == "$theirs" ]] || { fail $name "wirespeed and nmap -sU disagree: wirespeed $ours, nmap $theirs"; return; }
+  pass $name
+}
+
+# wirespeed's TCP SYN, UDP (nmap-payloads) and ping probes in one scan,
+# checked through every output (DB with the UDP answers' bytes, -oL, -oJ,
+# -oC, -oX valid against nmap.dtd, -oG) by tests/lab/check_mixed.py against
+# the ground truth: TCP open iff in truth.txt, UDP open iff in truth_udp.txt,
+# closed otherwise, and "up icmp 0" for every host.
+MIXED_NET=198.19.0.0/24
+MIXED_TCP="22 53 80 8080"
+MIXED_UDP="53 123 161 9999"
+MIXED_PORTS="T:${MIXED_TCP// /,},U:${MIXED_UDP// /,}"
+check_mixed() { # NAME CHECK_MIXED_ARGS...
+  local name=$1 why; shift
+  why=$(python3 "$ROOT/tests/lab/check_mixed.py" "$MIXED_NET" "$MIXED_TCP" "$MIXED_UDP" "$TRUTH" "$TRUTH_UDP" --ping "$@" 2>&1) ||
+    { fail "$name" "$(echo "$why" | head -5 | tr '\n' ' ')"; return 1; }
+}
+test_mixed() { # NAME EXTRA_FLAGS...
+  local name=$1 o="$WORK/$1"; shift
+  if ! ws_scan "$MIXED_NET" -p "$MIXED_PORTS" --ping --show closed --db "$o.db" -oL "$o.list" -oJ "$o.json" \
+       -oC "$o.csv" -oX "$o.xml" -oG "$o.gnmap" --metadata "$o.meta.json" -q "$@" 2>"$o.err"; then
+    fail "$name" "scan exited non-zero: $(tail -1 "$o.err")"; return
+  fi
+  xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd "$o.xml" 2>"$o.xmllint" ||
+    { fail "$name" "-oX is not valid against nmap.dtd: $(head -2 "$o.xmllint" | tr '\n' ' ')"; return; }
+  check_mixed "$name" --db "$o.db" --list "$o.list" --json "$o.json" --csv "$o.csv" --xml "$o.xml" --grepable "$o.gnmap" || return
+  pass "$name"
+}
+
+# The same scan SIGKILLed mid-way and resumed: the database ends equal to the
+# truth, every row once, and the resumed run's outputs hold everything (the
+# first run's results are replayed into them).
+test_mixed_resume() {
+  local o="$WORK/mixed-resume"
+  # No `timeout` wrapper: SIGKILL must hit wirespeed itself (ip netns exec
+  # execs it in place). About 3.5k probes at 1000/s: killed well before the end.
+  ip netns exec "$SCAN_NS" "$WS" scan "$MIXED_NET" -p "$MIXED_PORTS" --ping --show closed --interface "$IFACE" \
+    --source-ip 198.18.0.100 --blocklist "$BLOCKLIST" --rate 1000 --rate-mode fixed --wait 1 --db "$o.db" \
+    -oL "$o.list" -q 2>"$o.err" &
+  local pid=$!
+  sleep 2
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  local before; before=$(sqlite3 "$o.db" "SELECT count(*) FROM results")
+  if ! ip netns exec "$SCAN_NS" timeout -k 5 120 "$WS" scan --resume "$o.db" --rate 100000 -oJ "$o.json" -q 2>"$o.err2"; then
+    fail mixed-resume "resume failed ($before rows before): $(tail -1 "$o.err2")"; return
+  fi
+  check_mixed mixed-resume --db "$o.db" --list "$o.list" --json "$o.json" || return
+  pass "mixed-resume (killed with $before rows)"
+}
+
+test_mixed_af_packet() { test_mixed mixed-af-packet; }
+test_mixed_af_xdp() { test_mixed mixed-af-xdp --xdp; }
+
 tests=("$@")
-((${#tests[@]})) || tests=(af_packet af_xdp all_ports shards outputs sigint resume forged junk shaped)
+((${#tests[@]})) || tests=(af_packet af_xdp all_ports shards outputs sigint resume forged junk shaped
+                           udp_truth nmap_udp mixed_af_packet mixed_af_xdp mixed_resume)
 for t in "${tests[@]}"; do "test_$t"; done
 echo "lab: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

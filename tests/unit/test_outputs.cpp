@@ -242,20 +242,20 @@ TEST(Outputs, CsvParsesWithHeaderAndRows) {
     run_sink(scrambled_records(), std::move(outs));
     const auto lines = lines_of(slurp(dir / "all.csv"));
     ASSERT_EQ(lines.size(), 10u);
-    EXPECT_EQ(lines[0], "ip,port,proto,state,reason,ttl,window,ts");
-    EXPECT_EQ(lines[1], "198.19.0.7,443,tcp,open,syn-ack,64,65160,1700000001.5");
+    EXPECT_EQ(lines[0], "ip,port,proto,state,reason,ttl,window,ts,data");
+    EXPECT_EQ(lines[1], "198.19.0.7,443,tcp,open,syn-ack,64,65160,1700000001.5,");
     if (!have_command("python3")) GTEST_SKIP() << "python3 not installed";
     EXPECT_EQ(run_python(dir, csv_dump, dir / "all.csv"),
-              "ip|port|proto|state|reason|ttl|window|ts\n"
-              "198.19.0.7|443|tcp|open|syn-ack|64|65160|1700000001.5\n"
-              "198.19.0.12|22|tcp|closed|reset|63|0|1700000001.75\n"
-              "198.19.0.5|80|tcp|open|syn-ack|64|29200|1700000002\n"
-              "10.0.0.1|3389|tcp|filtered|admin-prohibited|250|0|1700000002.25\n"
-              "198.19.0.5|22|tcp|open|syn-ack|64|64240|1700000002.5\n"
-              "198.19.0.7|22|tcp|closed|reset|64|0|1700000003\n"
-              "198.19.0.12|8080|tcp|open|syn-ack|128|8192|1700000003.001\n"
-              "198.19.0.5|443|tcp|filtered|port-unreach|60|0|1700000004\n"
-              "10.0.0.1|80|tcp|open|syn-ack|55|1024|1700000004.5\n");
+              "ip|port|proto|state|reason|ttl|window|ts|data\n"
+              "198.19.0.7|443|tcp|open|syn-ack|64|65160|1700000001.5|\n"
+              "198.19.0.12|22|tcp|closed|reset|63|0|1700000001.75|\n"
+              "198.19.0.5|80|tcp|open|syn-ack|64|29200|1700000002|\n"
+              "10.0.0.1|3389|tcp|filtered|admin-prohibited|250|0|1700000002.25|\n"
+              "198.19.0.5|22|tcp|open|syn-ack|64|64240|1700000002.5|\n"
+              "198.19.0.7|22|tcp|closed|reset|64|0|1700000003|\n"
+              "198.19.0.12|8080|tcp|open|syn-ack|128|8192|1700000003.001|\n"
+              "198.19.0.5|443|tcp|filtered|port-unreach|60|0|1700000004|\n"
+              "10.0.0.1|80|tcp|open|syn-ack|55|1024|1700000004.5|\n");
     const auto some = run_python(dir, csv_dump, dir / "some.csv");
     EXPECT_EQ(lines_of(some).size(), 10u);
     EXPECT_EQ(lines_of(some)[0], "ts|ip|port");
@@ -265,9 +265,9 @@ TEST(Outputs, CsvParsesWithHeaderAndRows) {
 
 TEST(Outputs, CsvFieldErrorsNameTheValue) {
     EXPECT_EQ(error_of([] { parse_csv_fields("x"); }),
-              "invalid --fields \"x\": unknown field \"x\"; fields are ip,port,proto,state,reason,ttl,window,ts");
+              "invalid --fields \"x\": unknown field \"x\"; fields are ip,port,proto,state,reason,ttl,window,ts,data");
     EXPECT_EQ(error_of([] { parse_csv_fields("ip,bogus"); }),
-              "invalid --fields \"ip,bogus\": unknown field \"bogus\"; fields are ip,port,proto,state,reason,ttl,window,ts");
+              "invalid --fields \"ip,bogus\": unknown field \"bogus\"; fields are ip,port,proto,state,reason,ttl,window,ts,data");
     EXPECT_NE(error_of([] { parse_csv_fields("ip,,port"); }).find("\"ip,,port\""), std::string::npos);
     EXPECT_NE(error_of([] { parse_csv_fields("ip,port,ip"); }).find("\"ip\" given twice"), std::string::npos);
     EXPECT_EQ(parse_csv_fields("port, ip"), (std::vector<std::size_t>{1, 0}));

@@ -393,7 +393,7 @@ TEST_F(ReplyTest, TotalLengthBeyondFrameIsTruncated) {
 
 TEST_F(ReplyTest, UnsupportedProtocol) {
     Bytes frame = build(reply_segment(target_ip, 443, 0x12));
-    frame[23] = 17; // UDP
+    frame[23] = 47; // GRE: no probe module has it
     fix_ip_checksum(frame);
     expect_rejected(frame, ws::RejectReason::unsupported_protocol);
 }
@@ -448,7 +448,8 @@ TEST_F(ReplyTest, IcmpMinimalQuoteAndQuotedOptions) {
 TEST_F(ReplyTest, IcmpRejects) {
     const Bytes probe = probe_ip(target_ip, 443);
     expect_rejected(icmp_quoting(probe, 0, 11), ws::RejectReason::icmp_not_unreach); // time exceeded
-    expect_rejected(icmp_quoting(probe, 0, 0), ws::RejectReason::icmp_not_unreach);  // echo reply
+    // An echo reply whose identifier and sequence are not our cookie's: the ICMP echo module rejects it.
+    expect_rejected(icmp_quoting(probe, 0, 0), ws::RejectReason::bad_cookie);
 
     Bytes bad_seq = probe;
     put32(&bad_seq[24], cookie_for(target_ip, 443).isn + 1);
@@ -467,9 +468,12 @@ TEST_F(ReplyTest, IcmpRejects) {
     put32(&not_our_source[12], our_ip + 1);
     expect_rejected(icmp_quoting(not_our_source, 3), ws::RejectReason::bad_cookie);
 
-    Bytes udp = probe;
+    Bytes udp = probe; // a TCP probe relabelled UDP: the UDP module's cookie does not match
     udp[9] = 17;
-    expect_rejected(icmp_quoting(udp, 3), ws::RejectReason::unsupported_protocol);
+    expect_rejected(icmp_quoting(udp, 3), ws::RejectReason::bad_cookie);
+    Bytes gre = probe;
+    gre[9] = 47;
+    expect_rejected(icmp_quoting(gre, 3), ws::RejectReason::unsupported_protocol);
 
     Bytes other_target = probe; // quoted destination changed: cookie no longer matches
     put32(&other_target[16], target_ip + 1);

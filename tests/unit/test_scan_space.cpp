@@ -25,19 +25,19 @@ constexpr std::uint32_t ip(std::uint32_t a, std::uint32_t b, std::uint32_t c, st
 // mappings agree with each other.
 void expect_exhaustive(const ws::ScanSpace& space) {
     const std::uint64_t hosts = space.targets().count();
-    const std::uint64_t ports = space.ports().count();
+    const std::uint64_t ports = space.slots().count();
     ASSERT_EQ(space.size(), hosts * ports);
     std::vector<bool> seen(space.size(), false);
     for (std::uint64_t pos = 0; pos < space.size(); ++pos) {
         const ws::Target t = space.at(pos);
         ASSERT_TRUE(space.targets().contains(t.address)) << pos;
-        ASSERT_TRUE(space.ports().contains(t.port)) << pos;
+        ASSERT_NE(space.slots().key_index(t.proto, t.port), UINT32_MAX) << pos;
         const std::uint64_t dense = space.dense_index(t.address, t.port);
-        ASSERT_EQ(dense, std::uint64_t{space.ports().index_of(t.port)} * hosts + space.targets().index_of(t.address));
+        ASSERT_EQ(dense, std::uint64_t{space.slots().key_index(t.proto, t.port)} * hosts + space.targets().index_of(t.address));
         ASSERT_LT(dense, space.size());
         ASSERT_FALSE(seen[dense]) << "position " << pos << " repeats a target";
         seen[dense] = true;
-        ASSERT_EQ(space.position_of(t.address, t.port), pos);
+        ASSERT_EQ(space.position_of_tcp(t.address, t.port), pos);
     }
 }
 
@@ -118,8 +118,8 @@ TEST(ScanSpace, OutsideTargetsAreRejected) {
                               ws::PortSet::from_ports({80, 443}), 3);
     EXPECT_EQ(space.dense_index(ip(10, 0, 0, 10), 80), UINT64_MAX);
     EXPECT_EQ(space.dense_index(ip(10, 0, 0, 1), 81), UINT64_MAX);
-    EXPECT_EQ(space.position_of(ip(9, 255, 255, 255), 80), UINT64_MAX);
-    EXPECT_EQ(space.position_of(ip(10, 0, 0, 1), 22), UINT64_MAX);
+    EXPECT_EQ(space.position_of_tcp(ip(9, 255, 255, 255), 80), UINT64_MAX);
+    EXPECT_EQ(space.position_of_tcp(ip(10, 0, 0, 1), 22), UINT64_MAX);
     EXPECT_EQ(space.dense_index(ip(10, 0, 0, 3), 443), 1u * 10u + 3u);
 }
 
@@ -153,18 +153,18 @@ TEST(ScanSpace, WholeInternetSampled) {
         const std::uint64_t pos = x % size;
         const ws::Target t = space.at(pos);
         ASSERT_NE(t.port, 0);
-        ASSERT_EQ(space.position_of(t.address, t.port), pos);
+        ASSERT_EQ(space.position_of_tcp(t.address, t.port), pos);
         ASSERT_LT(space.dense_index(t.address, t.port), size);
     }
     for (std::uint64_t pos : {std::uint64_t{0}, size - 1}) {
         const ws::Target t = space.at(pos);
-        EXPECT_EQ(space.position_of(t.address, t.port), pos);
+        EXPECT_EQ(space.position_of_tcp(t.address, t.port), pos);
     }
     // The corners of the space are reachable.
     for (auto [a, p] : {std::pair<std::uint32_t, std::uint16_t>{0, 1}, {0xffffffff, 65535}, {0, 65535}, {0xffffffff, 1}}) {
-        const std::uint64_t pos = space.position_of(a, p);
+        const std::uint64_t pos = space.position_of_tcp(a, p);
         ASSERT_LT(pos, size);
-        EXPECT_EQ(space.at(pos), (ws::Target{a, p}));
+        EXPECT_EQ(space.at(pos), (ws::Target{a, p, ws::Proto::tcp, std::uint32_t(p - 1)})); // slot = port index
     }
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <tuple>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "wirespeed/error.hpp"
@@ -59,18 +60,31 @@ std::set<Row> read_rows(const std::string& db_path) {
 }
 
 TEST(Store, DedupBitmapAndHashAgree) {
-    ScanSpace space(TargetSet::from_intervals({{0xc6130000u, 0xc61300ffu}}), PortSet::from_ports({22, 80, 443}), 1);
+    // tcp 22,80,443 + udp 53 (two payloads: one key) + icmp: keys are (address, protocol, port).
+    const ProbeSlots slots = ProbeSlots::build(PortSet::from_ports({22, 80, 443}), PortSet::from_ports({53, 80}), true,
+                                               [](std::uint16_t port) { return port == 53 ? 2u : 1u; });
+    ScanSpace space(TargetSet::from_intervals({{0xc6130000u, 0xc61300ffu}}), slots, 1);
+    EXPECT_EQ(space.keys(), 256u * 6);
     Deduplicator bitmap(&space);
     Deduplicator hashed(&space, 0); // forced to the hash set
     EXPECT_GT(bitmap.memory_bytes(), 0u);
+    const std::pair<Proto, std::uint16_t> keys[] = {{Proto::tcp, 22},  {Proto::tcp, 80},   {Proto::tcp, 443},
+                                                    {Proto::tcp, 8080}, {Proto::udp, 53},  {Proto::udp, 80},
+                                                    {Proto::udp, 22},   {Proto::icmp, 0}};
     for (int round = 0; round < 2; ++round)
         for (std::uint32_t host = 0; host < 256; ++host)
-            for (std::uint16_t port : {22, 80, 443, 8080}) {
-                const bool a = bitmap.first_time(0xc6130000u + host, port);
-                const bool b = hashed.first_time(0xc6130000u + host, port);
+            for (const auto& [proto, port] : keys) {
+                const bool a = bitmap.first_time(0xc6130000u + host, proto, port);
+                const bool b = hashed.first_time(0xc6130000u + host, proto, port);
                 EXPECT_EQ(a, round == 0);
                 EXPECT_EQ(b, round == 0);
+                EXPECT_TRUE(bitmap.seen(0xc6130000u + host, proto, port));
             }
+    // tcp/80 and udp/80 are different results.
+    Deduplicator fresh(&space);
+    EXPECT_TRUE(fresh.first_time(0xc6130001u, Proto::tcp, 80));
+    EXPECT_FALSE(fresh.seen(0xc6130001u, Proto::udp, 80));
+    EXPECT_TRUE(fresh.first_time(0xc6130001u, Proto::udp, 80));
 }
 
 TEST(Store, SinkWritesOpenRowsOnlyByDefaultAndDedups) {
@@ -137,6 +151,47 @@ TEST(Store, ShowClosedKeepsEveryState) {
                                     {"1.2.3.4", 2, "tcp", "filtered", "port-unreach"},
                                     {"1.2.3.4", 65535, "tcp", "open", "syn-ack"}};
     EXPECT_EQ(read_rows(db_path), expected);
+}
+
+// UDP probes nothing answered: open|filtered (no-response) rows at the end,
+// exactly the UDP keys of the shard that have no result; TCP and ICMP never.
+TEST(Store, UnansweredUdpIsOpenFiltered) {
+    const ProbeSlots slots = ProbeSlots::build(PortSet::from_ports({80}), PortSet::from_ports({53, 161}), true,
+                                               [](std::uint16_t port) { return port == 161 ? 2u : 1u; });
+    const ScanSpace space(TargetSet::from_intervals({{0x01020300u, 0x01020303u}}), slots, 9); // 4 hosts
+    for (const bool sharded : {false, true}) {
+        TempDir dir;
+        const std::string db_path = (dir.path / "scan.db").string();
+        ResultSink sink(SinkOptions{.keep_closed = true}, &space, 0);
+        sink.set_database(std::make_unique<SqliteWriter>(db_path, ScanRecord{}));
+        ResultRecord answered = make_record(0x01020301u, 53, PortState::open, Reason::udp_response);
+        answered.proto = Proto::udp;
+        ResultRecord closed = make_record(0x01020302u, 161, PortState::closed, Reason::port_unreach);
+        closed.proto = Proto::udp;
+        const ResultRecord records[] = {answered, closed};
+        sink.add(records, 2);
+        const IndexRange shard = sharded ? split_range({0, space.size()}, 1, 2) : IndexRange{0, space.size()};
+        const std::uint64_t added = sink.add_unanswered_udp(shard, 1.0);
+        sink.finish({});
+        std::set<Row> expected = {{"1.2.3.1", 53, "udp", "open", "udp-response"}, {"1.2.3.2", 161, "udp", "closed", "port-unreach"}};
+        std::uint64_t want_added = 0;
+        for (std::uint32_t host = 0; host < 4; ++host)
+            for (std::uint16_t port : {53, 161}) {
+                const std::uint32_t address = 0x01020300u + host;
+                if ((address == 0x01020301u && port == 53) || (address == 0x01020302u && port == 161)) continue;
+                // The key's first slot decides which shard reports it.
+                const std::uint64_t position = space.position_of(address, slots.first_slot_of(slots.key_index(Proto::udp, port)));
+                if (position < shard.begin || position >= shard.end) continue;
+                expected.insert({fmt::format("1.2.3.{}", host), port, "udp", "open|filtered", "no-response"});
+                ++want_added;
+            }
+        EXPECT_EQ(added, want_added) << "sharded " << sharded;
+        EXPECT_EQ(sink.open_filtered(), want_added);
+        EXPECT_EQ(read_rows(db_path), expected) << "sharded " << sharded;
+        if (!sharded) {
+            EXPECT_EQ(want_added, 6u);
+        }
+    }
 }
 
 TEST(Store, UncreatableDatabaseNamesThePath) {
