@@ -49,17 +49,19 @@ double fraction_option(const std::string& option, const std::string& value) {
 
 void udp_payload_option(const std::string& value) {
     const auto bad = [&] {
-        return Error(fmt::format("invalid --udp-payload \"{}\": expected PORT:HEX, a port from 1 to 65535 and an even number "
-                                 "of hex digits (e.g. 53:0001)", value));
+        return Error(fmt::format("invalid --udp-payload \"{}\": expected PORT:HEX, a port from 1 to 65535 and one or more "
+                                 "bytes in hex (e.g. 53:0001 or 53:0x0001)", value));
     };
     const std::size_t colon = value.find(':');
     if (colon == std::string::npos) throw bad();
-    const std::string_view port(value.data(), colon), hex = std::string_view(value).substr(colon + 1);
+    const std::string_view port(value.data(), colon);
+    std::string_view hex = std::string_view(value).substr(colon + 1);
     unsigned number = 0;
     const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
     if (port.empty() || ec != std::errc() || end != port.data() + port.size() || number == 0 || number > 65535) throw bad();
+    if (hex.starts_with("0x") || hex.starts_with("0X")) hex.remove_prefix(2);
     const bool hex_digits = std::all_of(hex.begin(), hex.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
-    if (!hex_digits || hex.size() % 2 != 0) throw bad();
+    if (hex.empty() || !hex_digits || hex.size() % 2 != 0) throw bad();
 }
 
 std::uint64_t rate_option(const std::string& value) {

@@ -17,8 +17,9 @@ std::uint64_t uint_option(const std::string& option, const std::string& value, s
 double seconds_option(const std::string& option, const std::string& value, double max);
 // A fraction in [0, 1] (--min-hitrate).
 double fraction_option(const std::string& option, const std::string& value);
-// PORT:HEX (--udp-payload): a port from 1 to 65535 and an even number of hex
-// digits (none: an empty datagram). Only the shape: the UDP probes own the bytes.
+// PORT:HEX (--udp-payload): a port from 1 to 65535 and one or more bytes as
+// pairs of hex digits (0x in front allowed). Only the shape: the UDP probes
+// check the rest (the length, the port being scanned).
 void udp_payload_option(const std::string& value);
 
 } // namespace ws::cli

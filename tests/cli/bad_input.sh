@@ -194,7 +194,9 @@ check udp-payload-port-zero 1 '"0:00"' scan 198.19.0.1 -p 80 --udp-payload 0:00 
 check udp-payload-port-too-big 1 '"70000:00"' scan 198.19.0.1 -p 80 --udp-payload 70000:00 "${OK[@]}"
 check udp-payload-port-junk 1 '"dns:00"' scan 198.19.0.1 -p 80 --udp-payload dns:00 "${OK[@]}"
 check udp-payload-odd-hex 1 '"53:012"' scan 198.19.0.1 -p 80 --udp-payload 53:012 "${OK[@]}"
-check udp-payload-not-hex 1 '"53:0x12"' scan 198.19.0.1 -p 80 --udp-payload 53:0x12 "${OK[@]}"
+check udp-payload-not-hex 1 '"53:0g12"' scan 198.19.0.1 -p 80 --udp-payload 53:0g12 "${OK[@]}"
+check udp-payload-empty 1 '"53:"' scan 198.19.0.1 -p 80 --udp-payload 53: "${OK[@]}"
+check udp-payload-empty-0x 1 '"53:0x"' scan 198.19.0.1 -p 80 --udp-payload 53:0x "${OK[@]}"
 check udp-payload-second-bad 1 '"161:zz"' scan 198.19.0.1 -p 80 --udp-payload 53:00 --udp-payload 161:zz "${OK[@]}"
 check udp-payload-says-shape 1 'expected PORT:HEX' plan 198.19.0.1 -p 80 --blocklist /dev/null --udp-payload 53
 check ports-missing-without-ping 1 'ports' plan 198.19.0.1 --blocklist /dev/null --nmap-payloads /dev/null

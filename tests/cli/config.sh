@@ -63,6 +63,8 @@ run plan --config "$WORK/new.toml" --echo > "$WORK/f.toml" 2>/dev/null
 echo_has config-new-keys "$WORK/f.toml" 'ping = true' 'nmap-payloads = "x"' 'udp-payload = ["53:00"]'
 run plan --config "$WORK/new.toml" --udp-payload 7:ff --echo > "$WORK/g.toml" 2>/dev/null
 echo_has override-udp-payload "$WORK/g.toml" 'udp-payload = ["7:ff"]'
+run plan --config "$WORK/new.toml" --udp-payload 7:0xff --echo > "$WORK/h.toml" 2>/dev/null # 0x in front, as the core parser takes it
+echo_has udp-payload-0x "$WORK/h.toml" 'udp-payload = ["7:0xff"]'
 # each --udp-payload takes one value: a target after it stays a target
 if [[ $(run plan --udp-payload 53:00 198.19.0.7 -p 80,U:53 "${B[@]}" --list 5 2>&1 | sort | tr '\n' ' ') == "tcp:198.19.0.7:80 udp:198.19.0.7:53 " ]]; then pass "udp-payload takes one value per flag"
 else fail "udp-payload takes one value per flag: $(run plan --udp-payload 53:00 198.19.0.7 -p 80,U:53 "${B[@]}" --list 5 2>&1 | head -1)"; fi
