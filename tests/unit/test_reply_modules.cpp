@@ -501,9 +501,12 @@ TEST_F(ReplyModules, UnreachableQuotingUdpEveryCode) {
                                   : code == 3 ? ws::Reason::port_unreach
                                   : (code == 9 || code == 10 || code == 13) ? ws::Reason::admin_prohibited
                                                                               : ws::Reason::unreach_other;
-        // nmap: port unreachable is a closed UDP port, any other code filtered.
-        const ws::PortState state = code == 3 ? ws::PortState::closed : ws::PortState::filtered;
-        for (std::uint32_t from : {target_ip, router_ip}) {
+        // nmap: port unreachable from the target itself is a closed UDP port;
+        // from anyone else (a firewall rejecting for it), and any other code,
+        // filtered -- with the code's reason either way.
+        for (std::uint32_t from : {target_ip, router_ip, target_ip + 1}) {
+            const ws::PortState state =
+                code == 3 && from == target_ip ? ws::PortState::closed : ws::PortState::filtered;
             const ws::ParsedReply r = parse(unreachable(udp_probe(target_ip, 161, patterned(5)), std::uint8_t(code), from));
             expect_record(r, record(target_ip, ws::Proto::udp, 161, icmp_ttl, state, reason));
             EXPECT_EQ(r.local_port, sport);
@@ -517,19 +520,19 @@ TEST_F(ReplyModules, UnreachableQuotingUdpMinimalQuoteAndOptions) {
     Bytes quote = udp_probe(target_ip, 53, patterned(12));
     quote.resize(28); // RFC 792: the header and 8 bytes
     const auto want = record(target_ip, ws::Proto::udp, 53, icmp_ttl, ws::PortState::closed, ws::Reason::port_unreach);
-    expect_record(parse(unreachable(quote, 3)), want);
+    expect_record(parse(unreachable(quote, 3, target_ip)), want);
     Bytes shorter = quote;
     shorter.resize(27);
-    expect_rejected(unreachable(shorter, 3), ws::RejectReason::truncated);
+    expect_rejected(unreachable(shorter, 3, target_ip), ws::RejectReason::truncated);
     // A quoted header with options (IHL 6..15): the UDP header is found behind them.
     for (unsigned ihl = 6; ihl <= 15; ++ihl) {
         Bytes q = quote;
         const std::size_t extra = (ihl - 5) * 4;
         q.insert(q.begin() + 20, extra, 0x01);
         q[0] = std::uint8_t(0x40 | ihl);
-        expect_record(parse(unreachable(q, 3)), want);
+        expect_record(parse(unreachable(q, 3, target_ip)), want);
     }
-    expect_every_truncation_rejected(unreachable(quote, 3));
+    expect_every_truncation_rejected(unreachable(quote, 3, target_ip));
 }
 
 TEST_F(ReplyModules, UnreachableQuotingUdpCookieChecks) {
