@@ -115,12 +115,13 @@ void check_result(const ws::ParsedReply& r, const std::uint8_t* f, std::size_t s
             check(r.data >= f && r.data + r.data_len <= f + size);
         } else {
             check(outer == ip_icmp && l4[0] == 3 && quoted(l4, ip_udp, rec));
-            // Port unreachable is a closed UDP port; every other code filtered.
-            if (l4[1] == 3)
-                check(rec.state == ws::PortState::closed && rec.reason == ws::Reason::port_unreach);
+            // Port unreachable from the target itself is a closed UDP port;
+            // from anyone else, and every other code, filtered.
+            check(unreach_reason(rec.reason) && (rec.reason == ws::Reason::port_unreach) == (l4[1] == 3));
+            if (l4[1] == 3 && load32(ip + 12) == rec.ipv4())
+                check(rec.state == ws::PortState::closed);
             else
-                check(rec.state == ws::PortState::filtered && unreach_reason(rec.reason) &&
-                      rec.reason != ws::Reason::port_unreach);
+                check(rec.state == ws::PortState::filtered);
         }
         break;
     case ws::Proto::icmp:
