@@ -100,6 +100,7 @@ struct QuotedProbe {
     std::size_t l4_len;
     std::uint8_t code;        // ICMP type 3 code
     std::uint8_t ttl;         // TTL of the ICMP message
+    std::uint32_t from;       // the ICMP message's sender (host order): the target itself or a router
 };
 
 // Fills reply.record with a result (elapsed_ms left 0 for the RX lcore).

@@ -65,7 +65,7 @@ void parse_arp(ParsedReply& reply, const std::uint8_t* arp, std::size_t len) noe
 // An ICMP destination unreachable: find the probe it quotes and let that
 // probe's module classify it.
 void parse_unreachable(ParsedReply& reply, const std::uint8_t* icmp, std::size_t len, std::uint8_t ttl,
-                       const ReplyContext& context) noexcept {
+                       std::uint32_t from, const ReplyContext& context) noexcept {
     const std::uint8_t* quoted = icmp + icmp_header_len;
     const std::size_t quoted_len = len - icmp_header_len;
     if (quoted_len < ip_min_len)
@@ -83,7 +83,7 @@ void parse_unreachable(ParsedReply& reply, const std::uint8_t* icmp, std::size_t
         return reject(reply, RejectReason::fragment);
     if (load32(quoted + 12) != context.source_ip)
         return reject(reply, RejectReason::bad_cookie);
-    const QuotedProbe probe{load32(quoted + 16), quoted, quoted + quoted_ihl, quoted_len - quoted_ihl, icmp[1], ttl};
+    const QuotedProbe probe{load32(quoted + 16), quoted, quoted + quoted_ihl, quoted_len - quoted_ihl, icmp[1], ttl, from};
     if (!probes::Modules::with_ip_protocol(quoted[9], [&]<class M>() { M::classify_quote(reply, probe, context); }))
         reject(reply, RejectReason::unsupported_protocol);
 }
@@ -97,7 +97,7 @@ void parse_icmp(ParsedReply& reply, const L4Reply& in, const ReplyContext& conte
     // probe must not turn into a "filtered" record for someone else.
     if (!checksum_ok(in.l4, in.len))
         return reject(reply, RejectReason::bad_icmp_checksum);
-    parse_unreachable(reply, in.l4, in.len, in.ttl, context);
+    parse_unreachable(reply, in.l4, in.len, in.ttl, in.source, context);
 }
 
 void parse_frame(ParsedReply& reply, const std::uint8_t* frame, std::size_t len, const ReplyContext& context,

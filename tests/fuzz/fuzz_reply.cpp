@@ -1,10 +1,13 @@
 // libFuzzer target for the reply parser: arbitrary bytes must never read past
 // len, and whatever comes back must be internally consistent. Random bytes
 // almost never carry valid checksums, so each input is also parsed with its
-// IPv4 / TCP / ICMP checksums fixed up (by the byte-wise reference sum) and
-// with the NIC's "already verified" hints: mutations behind the checksum
+// IPv4 / TCP / UDP / ICMP checksums fixed up (by the byte-wise reference sum)
+// and with the NIC's "already verified" hints: mutations behind the checksum
 // checks stay reachable. The fast RX sum is held against the reference on
 // every input, and a result from the raw bytes must verify by the reference.
+// Every result is checked against the frame it came from: which protocol
+// carried it, which states and reasons that protocol can give, and where a
+// UDP answer's data lies.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -25,37 +28,6 @@ constexpr std::uint32_t source_ip = 0x0a000001; // 10.0.0.1
 void check(bool ok) {
     if (!ok)
         __builtin_trap();
-}
-
-void check_result(const ws::ParsedReply& r) {
-    const ws::ResultRecord& rec = r.record;
-    check(rec.family == ws::AddressFamily::ipv4);
-    check(rec.proto == ws::Proto::tcp);
-    check(rec.elapsed_ms == 0);
-    check(rec.reserved[0] == 0 && rec.reserved[1] == 0 && rec.reserved[2] == 0);
-    check(r.local_port >= 40000 && r.local_port <= 40999);
-    switch (rec.state) {
-    case ws::PortState::open: check(rec.reason == ws::Reason::syn_ack); break;
-    case ws::PortState::closed: check(rec.reason == ws::Reason::reset); break;
-    case ws::PortState::filtered:
-        check(rec.reason >= ws::Reason::port_unreach && rec.reason <= ws::Reason::unreach_other);
-        check(rec.window == 0);
-        break;
-    default: check(false);
-    }
-}
-
-void check_any(const ws::ParsedReply& r) {
-    switch (r.kind) {
-    case ws::ReplyKind::result: check_result(r); break;
-    case ws::ReplyKind::arp_request:
-    case ws::ReplyKind::arp_reply: break;
-    case ws::ReplyKind::rejected:
-        check(std::size_t(r.reject) < ws::reject_reason_count);
-        check(ws::to_string(r.reject) != "unknown");
-        break;
-    default: check(false);
-    }
 }
 
 std::uint16_t load16(const std::uint8_t* p) { return std::uint16_t((p[0] << 8) | p[1]); }
@@ -86,6 +58,107 @@ bool layout(const std::uint8_t* f, std::size_t size, Layout& out) {
     return true;
 }
 
+std::uint32_t load32(const std::uint8_t* p) { return (std::uint32_t(load16(p)) << 16) | load16(p + 2); }
+
+constexpr std::uint8_t ip_icmp = 1, ip_tcp = 6, ip_udp = 17;
+
+// An ICMP error's quote: the probe of `protocol` we sent to the result's address.
+bool quoted(const std::uint8_t* icmp, std::uint8_t protocol, const ws::ResultRecord& rec) {
+    const std::uint8_t* q = icmp + 8;
+    return q[9] == protocol && load32(q + 12) == source_ip && load32(q + 16) == rec.ipv4();
+}
+
+bool unreach_reason(ws::Reason r) { return r >= ws::Reason::port_unreach && r <= ws::Reason::unreach_other; }
+
+// A result, against the frame it came from (`l`: the parser accepted the
+// IPv4 packet, so the layout exists).
+void check_result(const ws::ParsedReply& r, const std::uint8_t* f, std::size_t size, const Layout& l) {
+    const ws::ResultRecord& rec = r.record;
+    const std::uint8_t* ip = f + l.ip;
+    const std::uint8_t* l4 = ip + l.ihl;
+    const std::uint8_t outer = ip[9];
+    check(rec.family == ws::AddressFamily::ipv4);
+    check(rec.elapsed_ms == 0);
+    check(rec.reserved[0] == 0 && rec.reserved[1] == 0 && rec.reserved[2] == 0);
+    const bool our_port = r.local_port >= 40000 && r.local_port <= 40999;
+    // Data only with an open UDP port; everything else carries none.
+    if (r.data != nullptr || r.data_len != 0)
+        check(rec.proto == ws::Proto::udp && rec.state == ws::PortState::open);
+    // A TCP sequence to reset only from a SYN-ACK or RST.
+    if (r.tcp_seq != 0) check(rec.proto == ws::Proto::tcp && outer == ip_tcp);
+    switch (rec.proto) {
+    case ws::Proto::tcp:
+        check(our_port);
+        if (outer == ip_tcp) {
+            // A SYN-ACK or RST from the replying address itself.
+            check((rec.state == ws::PortState::open && rec.reason == ws::Reason::syn_ack) ||
+                  (rec.state == ws::PortState::closed && rec.reason == ws::Reason::reset));
+            check(rec.ipv4() == load32(ip + 12));
+        } else {
+            check(outer == ip_icmp && l4[0] == 3 && quoted(l4, ip_tcp, rec)); // an unreachable quoting our SYN
+            check(rec.state == ws::PortState::filtered && unreach_reason(rec.reason) && rec.window == 0);
+        }
+        break;
+    case ws::Proto::udp:
+        check(our_port);
+        check(rec.window == 0);
+        if (outer == ip_udp) {
+            check(rec.state == ws::PortState::open && rec.reason == ws::Reason::udp_response);
+            check(rec.ipv4() == load32(ip + 12) && rec.port == load16(l4));
+            // The datagram's own bytes after its header, up to its UDP length
+            // (never Ethernet padding or bytes past it), at most 512.
+            const std::size_t udp_length = load16(l4 + 4);
+            check(udp_length >= 8 && udp_length <= l.total - l.ihl);
+            const std::size_t want = udp_length - 8 < 512 ? udp_length - 8 : 512;
+            check(r.data == l4 + 8 && r.data_len == want);
+            check(r.data_len <= ws::ResultWithData::max_data);
+            check(r.data >= f && r.data + r.data_len <= f + size);
+        } else {
+            check(outer == ip_icmp && l4[0] == 3 && quoted(l4, ip_udp, rec));
+            // Port unreachable from the target itself is a closed UDP port;
+            // from anyone else, and every other code, filtered.
+            check(unreach_reason(rec.reason) && (rec.reason == ws::Reason::port_unreach) == (l4[1] == 3));
+            if (l4[1] == 3 && load32(ip + 12) == rec.ipv4())
+                check(rec.state == ws::PortState::closed);
+            else
+                check(rec.state == ws::PortState::filtered);
+        }
+        break;
+    case ws::Proto::icmp:
+        check(outer == ip_icmp);
+        check(rec.port == 0 && r.local_port == 0 && rec.window == 0);
+        if (l4[0] == 0) {
+            check(rec.state == ws::PortState::up && rec.reason == ws::Reason::echo_reply);
+            check(rec.ipv4() == load32(ip + 12));
+        } else {
+            check(l4[0] == 3 && quoted(l4, ip_icmp, rec)); // an unreachable quoting our echo request
+            check(rec.state == ws::PortState::filtered && unreach_reason(rec.reason));
+        }
+        break;
+    default: check(false);
+    }
+    // `up` is an echo reply and nothing else.
+    if (rec.state == ws::PortState::up) check(rec.proto == ws::Proto::icmp && rec.port == 0);
+}
+
+void check_any(const ws::ParsedReply& r, const std::uint8_t* f, std::size_t size) {
+    switch (r.kind) {
+    case ws::ReplyKind::result: {
+        Layout l;
+        check(layout(f, size, l));
+        check_result(r, f, size, l);
+        break;
+    }
+    case ws::ReplyKind::arp_request:
+    case ws::ReplyKind::arp_reply: check(r.data == nullptr && r.data_len == 0); break;
+    case ws::ReplyKind::rejected:
+        check(std::size_t(r.reject) < ws::reject_reason_count);
+        check(ws::to_string(r.reject) != "unknown");
+        break;
+    default: check(false);
+    }
+}
+
 // Fixes every checksum with the byte-wise reference implementation.
 void fix_checksums(std::uint8_t* f, const Layout& l) {
     std::uint8_t* ip = f + l.ip;
@@ -98,6 +171,18 @@ void fix_checksums(std::uint8_t* f, const Layout& l) {
         const std::uint32_t dst = (std::uint32_t(load16(ip + 16)) << 16) | load16(ip + 18);
         store16(l4 + 16, 0);
         store16(l4 + 16, ws::checksum_fold(ws::checksum_partial(l4, len, ws::pseudo_header_sum(src, dst, 6, len))));
+    } else if (ip[9] == 17 && len >= 8) {
+        // Over the UDP length when it is consistent (what is summed); a zero
+        // field is left as is ("no checksum" is a case of its own).
+        const std::size_t udp_length = load16(l4 + 4);
+        if (udp_length >= 8 && udp_length <= len && load16(l4 + 6) != 0) {
+            const std::uint32_t src = (std::uint32_t(load16(ip + 12)) << 16) | load16(ip + 14);
+            const std::uint32_t dst = (std::uint32_t(load16(ip + 16)) << 16) | load16(ip + 18);
+            store16(l4 + 6, 0);
+            const std::uint16_t sum =
+                ws::checksum_fold(ws::checksum_partial(l4, udp_length, ws::pseudo_header_sum(src, dst, 17, udp_length)));
+            store16(l4 + 6, sum == 0 ? 0xffff : sum);
+        }
     } else if (ip[9] == 1 && len >= 8) {
         store16(l4 + 2, 0);
         store16(l4 + 2, ws::checksum_fold(ws::checksum_partial(l4, len)));
@@ -115,6 +200,16 @@ bool checksums_hold(const std::uint8_t* f, const Layout& l) {
         const std::uint32_t dst = (std::uint32_t(load16(ip + 16)) << 16) | load16(ip + 18);
         return ws::checksum_fold(ws::checksum_partial(l4, len, ws::pseudo_header_sum(src, dst, 6, len))) == 0;
     }
+    if (ip[9] == 17) {
+        if (len < 8) return false;
+        const std::size_t udp_length = load16(l4 + 4);
+        if (udp_length < 8 || udp_length > len) return false;
+        if (load16(l4 + 6) == 0) return true; // none
+        const std::uint32_t src = (std::uint32_t(load16(ip + 12)) << 16) | load16(ip + 14);
+        const std::uint32_t dst = (std::uint32_t(load16(ip + 16)) << 16) | load16(ip + 18);
+        return ws::checksum_fold(
+                   ws::checksum_partial(l4, udp_length, ws::pseudo_header_sum(src, dst, 17, udp_length))) == 0;
+    }
     return ws::checksum_fold(ws::checksum_partial(l4, len)) == 0;
 }
 
@@ -129,7 +224,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(fast == reference || ((fast == 0 || fast == 0xffff) && (reference == 0 || reference == 0xffff)));
 
     const ws::ParsedReply raw = ws::parse_reply(data, size, context);
-    check_any(raw);
+    check_any(raw, data, size);
     Layout l;
     const bool ipv4 = layout(data, size, l);
     if (raw.kind == ws::ReplyKind::result) check(ipv4 && checksums_hold(data, l));
@@ -138,12 +233,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // anything the raw parse accepted is accepted the same way.
     const ws::ParsedReply hinted =
         ws::parse_reply(data, size, context, ws::RxChecksums{ws::ChecksumHint::good, ws::ChecksumHint::good});
-    check_any(hinted);
+    check_any(hinted, data, size);
     if (raw.kind == ws::ReplyKind::result)
-        check(hinted.kind == ws::ReplyKind::result && std::memcmp(&hinted.record, &raw.record, sizeof raw.record) == 0);
+        check(hinted.kind == ws::ReplyKind::result && std::memcmp(&hinted.record, &raw.record, sizeof raw.record) == 0 &&
+              hinted.local_port == raw.local_port && hinted.data == raw.data && hinted.data_len == raw.data_len);
     const ws::ParsedReply bad =
         ws::parse_reply(data, size, context, ws::RxChecksums{ws::ChecksumHint::bad, ws::ChecksumHint::bad});
-    check_any(bad);
+    check_any(bad, data, size);
     check(bad.kind != ws::ReplyKind::result); // a bad IPv4 verdict rejects every IPv4 frame
 
     if (ipv4) {
@@ -152,10 +248,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::memcpy(fixed.get(), data, size);
         fix_checksums(fixed.get(), l);
         const ws::ParsedReply deep = ws::parse_reply(fixed.get(), size, context);
-        check_any(deep);
+        check_any(deep, fixed.get(), size);
         if (deep.kind == ws::ReplyKind::rejected)
             check(deep.reject != ws::RejectReason::bad_ip_checksum && deep.reject != ws::RejectReason::bad_tcp_checksum &&
-                  deep.reject != ws::RejectReason::bad_icmp_checksum);
+                  deep.reject != ws::RejectReason::bad_icmp_checksum && deep.reject != ws::RejectReason::bad_udp_checksum);
     }
     return 0;
 }

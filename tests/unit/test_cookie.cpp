@@ -15,12 +15,16 @@ namespace {
 constexpr ws::CookieKey paper_key{0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
 
 // The cookie's PRF input: target ip, source ip, target port, little-endian, zero padded.
-std::vector<std::uint8_t> cookie_block(std::uint32_t target_ip, std::uint16_t target_port, std::uint32_t source_ip) {
+// Byte 10 is the IP protocol number for UDP and ICMP, 0 for TCP (so TCP
+// cookies are those of the plain SYN scanner).
+std::vector<std::uint8_t> cookie_block(std::uint32_t target_ip, std::uint16_t target_port, std::uint32_t source_ip,
+                                       std::uint8_t protocol_byte = 0) {
     std::vector<std::uint8_t> b(16, 0);
     for (int i = 0; i < 4; ++i) b[i] = std::uint8_t(target_ip >> (8 * i));
     for (int i = 0; i < 4; ++i) b[4 + i] = std::uint8_t(source_ip >> (8 * i));
     b[8] = std::uint8_t(target_port);
     b[9] = std::uint8_t(target_port >> 8);
+    b[10] = protocol_byte;
     return b;
 }
 
@@ -69,6 +73,48 @@ TEST(Cookie, SiphashMatchesGenericSiphashOfBlock) {
     }
     // Fixed regression value (computed with an independent SipHash implementation).
     EXPECT_EQ(maker.make(0x0a000001, 443, 0xc0a80101).isn, 0xf4d68353u);
+}
+
+// UDP and ICMP cookies: the protocol number in the PRF block; TCP's block is
+// the classic one, whether Proto::tcp is given or left to its default.
+TEST(Cookie, ProtocolInTheSiphashBlock) {
+    const ws::PortRange range{40000, 40999};
+    const ws::CookieMaker maker(paper_key, range, ws::CookiePrf::siphash);
+    for (std::uint32_t i = 0; i < 1000; ++i) {
+        const std::uint32_t tip = 0xc0000000u + i * 104729u, sip = 0x0a000001u ^ (i << 12);
+        const std::uint16_t port = std::uint16_t(i * 131u);
+        const struct {
+            ws::Proto proto;
+            std::uint8_t byte;
+        } cases[] = {{ws::Proto::tcp, 0}, {ws::Proto::udp, 17}, {ws::Proto::icmp, 1}};
+        for (const auto& c : cases) {
+            const auto block = cookie_block(tip, port, sip, c.byte);
+            expect_same(maker.make(tip, port, sip, c.proto),
+                        expected_cookie(ws::siphash24(paper_key, block.data(), block.size()), range));
+        }
+        expect_same(maker.make(tip, port, sip), maker.make(tip, port, sip, ws::Proto::tcp));
+    }
+    // The TCP regression value above, unchanged by the protocol word.
+    EXPECT_EQ(ws::CookieMaker(paper_key, {32768, 61000}, ws::CookiePrf::siphash)
+                  .make(0x0a000001, 443, 0xc0a80101, ws::Proto::tcp)
+                  .isn,
+              0xf4d68353u);
+}
+
+// The same (address, port) under another protocol is another cookie, for both
+// PRFs: a UDP answer cannot validate against a TCP probe's cookie by design.
+TEST(Cookie, ProtocolsGiveIndependentCookies) {
+    for (ws::CookiePrf prf : {ws::CookiePrf::siphash, ws::CookiePrf::aesni}) {
+        const ws::CookieMaker maker(ws::CookieKey{0x1234, 0x5678}, {1, 65535}, prf);
+        int same_isn = 0;
+        for (std::uint32_t i = 0; i < 2000; ++i) {
+            const auto tcp = maker.make(i * 2654435761u, std::uint16_t(i), 0x0a000001, ws::Proto::tcp);
+            const auto udp = maker.make(i * 2654435761u, std::uint16_t(i), 0x0a000001, ws::Proto::udp);
+            const auto icmp = maker.make(i * 2654435761u, std::uint16_t(i), 0x0a000001, ws::Proto::icmp);
+            same_isn += tcp.isn == udp.isn || tcp.isn == icmp.isn || udp.isn == icmp.isn;
+        }
+        EXPECT_EQ(same_isn, 0);
+    }
 }
 
 TEST(Cookie, AesniMatchesReferenceAes) {
@@ -184,6 +230,30 @@ TEST(CookieBurst, EqualsOneAtATimeForBothPrfs) {
                 EXPECT_EQ(burst[i].isn, one.isn);
                 EXPECT_EQ(burst[i].source_port, one.source_port);
                 EXPECT_EQ(burst[i].ip_id, one.ip_id);
+            }
+        }
+    }
+}
+
+// A mixed scan's burst: each lane takes its own target's protocol.
+TEST(CookieBurst, MixedProtocolsEqualOneAtATime) {
+    for (CookiePrf prf : {CookiePrf::siphash, CookiePrf::aesni}) {
+        const CookieMaker maker(CookieKey{0x0123456789abcdefull, 0xfedcba9876543210ull}, PortRange{40000, 60999}, prf);
+        std::vector<Target> targets;
+        const Proto protos[] = {Proto::tcp, Proto::udp, Proto::icmp, Proto::udp, Proto::tcp};
+        for (std::uint32_t i = 0; i < 41; ++i) {
+            const Proto proto = protos[i % 5];
+            targets.push_back({0xc6130000u + i * 7919u, std::uint16_t(proto == Proto::icmp ? 0 : 1 + i * 1777), proto,
+                               i});
+        }
+        for (std::size_t n : {1u, 4u, 5u, 8u, 41u}) {
+            std::vector<Cookie> burst(n);
+            maker.make_burst(targets.data(), n, 0xc6120064u, burst.data());
+            for (std::size_t i = 0; i < n; ++i) {
+                const Cookie one = maker.make(targets[i].address, targets[i].port, 0xc6120064u, targets[i].proto);
+                EXPECT_EQ(burst[i].isn, one.isn) << i;
+                EXPECT_EQ(burst[i].source_port, one.source_port) << i;
+                EXPECT_EQ(burst[i].ip_id, one.ip_id) << i;
             }
         }
     }

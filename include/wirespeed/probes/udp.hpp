@@ -1,10 +1,11 @@
 #pragma once
 // Probe module: UDP with a payload per slot (nmap's nmap-payloads, or
 // --udp-payload). A datagram back from the probed port is `open`
-// (udp-response, its first bytes kept), ICMP port unreachable `closed`, any
-// other unreachable `filtered`; silence is open|filtered, which the scan
-// reports at its end. The cookie gives the source port, the IP ID and, for
-// DNS (port 53), the transaction ID the answer must echo.
+// (udp-response, its first bytes kept), ICMP port unreachable from the target
+// itself `closed`, any other unreachable (port unreachable from a router
+// included) `filtered`; silence is open|filtered, which the scan reports at
+// its end. The cookie gives the source port, the IP ID and, for DNS (port
+// 53), the transaction ID the answer must echo.
 #include "wirespeed/cookie.hpp"
 #include "wirespeed/probe.hpp"
 #include "wirespeed/reflect.hpp"
@@ -117,8 +118,10 @@ struct Udp {
         // The quoted IP ID is ours too: 16 more bits than the source port alone.
         if (cookie.source_port != sport || wire::load16(q.ip + 4) != cookie.ip_id)
             return reject(reply, RejectReason::bad_cookie);
-        // nmap's words: port unreachable from the target is a closed port.
-        const bool closed = q.code == 3;
+        // nmap's rule: port unreachable from the target itself is a closed
+        // port; from anyone else (a firewall rejecting on the target's
+        // behalf) the port is filtered, reason still port-unreach.
+        const bool closed = q.code == 3 && q.from == q.target;
         fill_result(reply, q.target, proto, dport, 0, q.ttl, closed ? PortState::closed : PortState::filtered,
                     reason_from_unreach_code(q.code));
         reply.local_port = sport;
