@@ -19,6 +19,11 @@ public:
     ProbeSet(const ProbeConfig& config, const ProbeSlots& slots, const PayloadLookup& payload_of);
 
     const ProbeTemplate& for_slot(std::uint32_t slot) const noexcept { return templates_[template_of_slot_[slot]]; }
+    std::uint32_t template_index(std::uint32_t slot) const noexcept { return template_of_slot_[slot]; }
+    const ProbeTemplate& at(std::uint32_t index) const noexcept { return templates_[index]; }
+    // The template the most slots use: what TX pools are pre-filled with, so
+    // most probes of a multi-template scan find it already in their mbuf.
+    std::uint32_t most_used() const noexcept { return most_used_; }
     // One template serves every slot: TX pools are pre-filled with it and
     // probes patched in place; otherwise each probe copies its template first.
     bool single_template() const noexcept { return templates_.size() == 1; }
@@ -34,6 +39,7 @@ private:
     std::vector<ProbeTemplate> templates_;
     std::vector<std::uint32_t> template_of_slot_;
     std::size_t max_frame_ = 0;
+    std::uint32_t most_used_ = 0;
     bool single_kind_ = true;
 };
 

@@ -44,6 +44,9 @@ ProbeSet::ProbeSet(const ProbeConfig& config, const ProbeSlots& slots, const Pay
     }
     if (templates_.empty()) templates_.emplace_back(config); // no slots: never sent, but first() stays valid
     for (const ProbeTemplate& t : templates_) single_kind_ = single_kind_ && t.kind() == templates_.front().kind();
+    std::vector<std::uint64_t> uses(templates_.size(), 0);
+    for (const std::uint32_t index : template_of_slot_) ++uses[index];
+    most_used_ = std::uint32_t(std::max_element(uses.begin(), uses.end()) - uses.begin());
 }
 
 bool ProbeSet::has(ProbeKind kind) const noexcept {

@@ -275,6 +275,7 @@ struct ScanState {
     std::unique_ptr<CookieMaker> cookies;
     MacAddress gateway_mac{};
     std::unique_ptr<ProbeSet> probes;
+    int template_tag = -1; // mbuf dynfield offset (multi-template scans), see TxLcore
     RunFlags flags;
     std::vector<std::unique_ptr<ResultRing>> result_rings;
     std::vector<std::unique_ptr<ResultRing>> data_rings; // UDP answers with their bytes, one per RX lcore
@@ -431,10 +432,11 @@ void resolve_addresses(ScanState& s, const ScanConfig& config, const ScanPlan& p
     const ProbeConfig probe_config{our_mac, s.gateway_mac, s.source_ip, config.ttl, 1024, config.tcp_options};
     s.probes = std::make_unique<ProbeSet>(probe_config, plan.space->slots(),
                                           [&plan](const ProbeSlot& slot) { return plan.payload(slot); });
-    // One template for every slot (a TCP scan, a ping sweep, one UDP payload):
-    // pre-fill the pools and patch probes in place.
-    if (s.probes->single_template())
-        for (auto& pool : s.tx_pools) prefill_tx_pool(pool->get(), s.probes->first());
+    // Pre-fill the pools with the most used template and patch probes in
+    // place; with several templates (UDP payloads) each mbuf's tag says which
+    // one it holds, and a probe copies its own only when the tag differs.
+    s.template_tag = s.probes->single_template() ? -1 : template_tag_field();
+    for (auto& pool : s.tx_pools) prefill_tx_pool(pool->get(), *s.probes, s.template_tag);
 }
 
 // ---- bring-up, stage 4: per-lcore state, rings, collector (with a first
@@ -460,7 +462,7 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
         tx->space = plan.space.get();
         tx->schedule = s.schedules.back().get();
         tx->probes = s.probes.get();
-        tx->copy_template = !s.probes->single_template();
+        tx->template_tag = s.template_tag;
         tx->cookies = s.cookies.get();
         tx->source_ip = s.source_ip;
         tx->checksum_offload = s.port->tx_checksum_offload(s.probes->has(ProbeKind::udp));
@@ -561,7 +563,7 @@ void inject_probes(ScanState& s, const std::vector<Target>& targets, std::uint64
         const Target& t = targets[i];
         const Cookie cookie = s.cookies->make(t.address, t.port, s.source_ip, t.proto);
         const ProbeFields fields{t.address, t.port, cookie.source_port, cookie.isn, cookie.ip_id};
-        write_any_probe(m, s.probes->for_slot(t.slot), offload, true, fields);
+        write_any_probe(m, *s.probes, t.slot, offload, s.template_tag, fields);
         while (rte_ring_sp_enqueue(s.inject_ring->get(), m) != 0) {
             if (signals_received()) {
                 rte_pktmbuf_free(m);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
 #include <rte_launch.h>
 #include <rte_ring.h>
@@ -46,7 +47,11 @@ struct alignas(64) TxLcore {
     const ScanSpace* space = nullptr;
     const RetrySchedule* schedule = nullptr; // this lcore's slots
     const ProbeSet* probes = nullptr;  // the slots' templates
-    bool copy_template = false;        // the pool is not pre-filled (several templates): copy, then patch
+    // Several templates (UDP payloads): the dynfield offset where each mbuf of
+    // the pool records which template its data holds, so a probe copies its
+    // template only when the mbuf holds another one. -1: one template, the
+    // pool is pre-filled with it and probes are only patched.
+    int template_tag = -1;
     const CookieMaker* cookies = nullptr;
     std::uint32_t source_ip = 0;
     bool checksum_offload = false; // the NIC finishes IPv4 and TCP/UDP checksums
@@ -113,27 +118,36 @@ inline void request_checksum_offload(rte_mbuf* m, L4Checksum l4) noexcept {
     m->l3_len = 20;
 }
 
-// One probe of module M into an mbuf: the template copied first unless the
-// pool was pre-filled with it (mbuf data survives free/alloc), then only the
+// One probe of module M into an mbuf of a pre-filled TX pool (mbuf data
+// survives free/alloc): the template copied first only when the mbuf holds
+// another one (template_tag >= 0 and its tag differs), then only the
 // per-probe fields patched. The TX lcores' burst loop instantiates it per
 // module, so no probe pays a dispatch.
 template <class M, bool Offload>
-inline void write_probe(rte_mbuf* m, const ProbeTemplate& t, bool copy_template, const ProbeFields& fields) noexcept {
+inline void write_probe(rte_mbuf* m, const ProbeTemplate& t, int template_tag, std::uint32_t template_index,
+                        const ProbeFields& fields) noexcept {
     auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
-    if (copy_template) std::memcpy(frame, t.bytes(), t.size());
+    if (template_tag >= 0) {
+        auto* held = RTE_MBUF_DYNFIELD(m, template_tag, std::uint32_t*);
+        if (*held != template_index) {
+            std::memcpy(frame, t.bytes(), t.size());
+            *held = template_index;
+        }
+    }
     M::template patch<Offload>(frame, t, fields);
     if constexpr (Offload) request_checksum_offload(m, t.l4_checksum());
     m->data_len = std::uint16_t(t.size());
     m->pkt_len = std::uint32_t(t.size());
 }
 
-// Any module, chosen per probe (the control loop's canaries and verify
-// probes; a mixed scan's burst loop through MixedModules below).
-inline void write_any_probe(rte_mbuf* m, const ProbeTemplate& t, bool offload, bool copy_template,
+// Any module, chosen per probe (the control loop's canaries and verify probes).
+inline void write_any_probe(rte_mbuf* m, const ProbeSet& probes, std::uint32_t slot, bool offload, int template_tag,
                             const ProbeFields& fields) noexcept {
+    const ProbeTemplate& t = probes.for_slot(slot);
+    const std::uint32_t index = probes.template_index(slot);
     probes::Modules::with_kind(t.kind(), [&]<class M>() {
-        if (offload) write_probe<M, true>(m, t, copy_template, fields);
-        else write_probe<M, false>(m, t, copy_template, fields);
+        if (offload) write_probe<M, true>(m, t, template_tag, index, fields);
+        else write_probe<M, false>(m, t, template_tag, index, fields);
     });
 }
 
@@ -146,9 +160,12 @@ struct MixedModules {
     }
 };
 
-// Writes the probe template into every mbuf of a TX pool (before any is
-// allocated), so the TX lcore patches probes instead of copying them.
-void prefill_tx_pool(rte_mempool* pool, const ProbeTemplate& probe);
+// Writes the most used template into every mbuf of a TX pool (before any is
+// allocated), and its index into each mbuf's tag when the scan has several
+// (template_tag >= 0), so the TX lcore patches probes instead of copying them.
+void prefill_tx_pool(rte_mempool* pool, const ProbeSet& probes, int template_tag);
+// The mbuf dynfield that records which template an mbuf holds (registered once).
+int template_tag_field();
 // The TX lcore function for a scan's probes, chosen at launch: one module's
 // loop when every slot is of that module, MixedModules' otherwise.
 lcore_function_t* tx_lcore_function(const ProbeSet& probes);

@@ -9,7 +9,13 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_errno.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_pause.h>
+
+#include <fmt/format.h>
+
+#include "wirespeed/error.hpp"
 
 #include "lcores.hpp"
 #include "wirespeed/token_bucket.hpp"
@@ -87,7 +93,8 @@ template <class M, bool Offload>
 void write_burst(const TxLcore& tx, rte_mbuf** mbufs, const Target* targets, const Cookie* cookies, unsigned count) {
     for (unsigned i = 0; i < count; ++i) {
         const ProbeFields fields{targets[i].address, targets[i].port, cookies[i].source_port, cookies[i].isn, cookies[i].ip_id};
-        write_probe<M, Offload>(mbufs[i], tx.probes->for_slot(targets[i].slot), tx.copy_template, fields);
+        const std::uint32_t slot = targets[i].slot;
+        write_probe<M, Offload>(mbufs[i], tx.probes->for_slot(slot), tx.template_tag, tx.probes->template_index(slot), fields);
     }
 }
 
@@ -121,15 +128,28 @@ unsigned send_or_free(std::uint16_t port, std::uint16_t queue, rte_mbuf** frames
     return sent;
 }
 
-void prefill_tx_pool(rte_mempool* pool, const ProbeTemplate& probe) {
+void prefill_tx_pool(rte_mempool* pool, const ProbeSet& probes, int template_tag) {
+    struct Fill {
+        const ProbeTemplate* probe;
+        std::uint32_t index;
+        int tag;
+    } fill{&probes.at(probes.most_used()), probes.most_used(), template_tag};
     rte_mempool_obj_iter(
         pool,
         [](rte_mempool*, void* opaque, void* object, unsigned) {
-            const auto& probe = *static_cast<const ProbeTemplate*>(opaque);
+            const auto& f = *static_cast<const Fill*>(opaque);
             auto* m = static_cast<rte_mbuf*>(object);
-            std::memcpy(static_cast<std::uint8_t*>(m->buf_addr) + RTE_PKTMBUF_HEADROOM, probe.bytes(), probe.size());
+            std::memcpy(static_cast<std::uint8_t*>(m->buf_addr) + RTE_PKTMBUF_HEADROOM, f.probe->bytes(), f.probe->size());
+            if (f.tag >= 0) *RTE_MBUF_DYNFIELD(m, f.tag, std::uint32_t*) = f.index;
         },
-        const_cast<ProbeTemplate*>(&probe));
+        &fill);
+}
+
+int template_tag_field() {
+    static const rte_mbuf_dynfield field{"wirespeed_probe_template", sizeof(std::uint32_t), alignof(std::uint32_t), 0};
+    const int offset = rte_mbuf_dynfield_register(&field);
+    if (offset < 0) throw Error(fmt::format("cannot register the mbuf field for probe templates: {}", rte_strerror(rte_errno)));
+    return offset;
 }
 
 template <class M>
