@@ -45,10 +45,6 @@ void send_control_frames(TxLcore& tx) {
     }
 }
 
-// Fills up to `want` mbufs with the next probes of the schedule; returns how
-// many it filled (fewer only when the schedule ends). Staged: all targets,
-// then all cookies, then all frames, so the independent permutation and PRF
-// computations of a burst overlap instead of waiting on each other.
 // Targets of the schedule's slots [cursor, end), at most `want`; advances cursor.
 unsigned take_targets(const TxLcore& tx, std::uint64_t& cursor, std::uint64_t end, Target* targets, unsigned want) {
     unsigned filled = 0;
@@ -84,11 +80,7 @@ void take_repair(TxLcore& tx) {
     }
 }
 
-// Fills up to `want` mbufs with the next probes: repairs first, then the
-// schedule; returns how many it filled (fewer only when both are exhausted).
-// Staged: all targets, then all cookies, then all frames, so the independent
-// permutation and PRF computations of a burst overlap instead of waiting on
-// each other.
+// The frames of a burst, module M's patch inlined (offload decided per burst).
 template <class M, bool Offload>
 void write_burst(const TxLcore& tx, rte_mbuf** mbufs, const Target* targets, const Cookie* cookies, unsigned count) {
     for (unsigned i = 0; i < count; ++i) {
@@ -98,6 +90,11 @@ void write_burst(const TxLcore& tx, rte_mbuf** mbufs, const Target* targets, con
     }
 }
 
+// Fills up to `want` mbufs with the next probes: repairs first, then the
+// schedule; returns how many it filled (fewer only when both are exhausted).
+// Staged: all targets, then all cookies, then all frames, so the independent
+// permutation and PRF computations of a burst overlap instead of waiting on
+// each other.
 template <class M>
 unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
     Target targets[burst_size];
