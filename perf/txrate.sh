@@ -14,7 +14,8 @@ WS=$BUILD/src/app/wirespeed
 TESTPMD=${TESTPMD:-$(command -v dpdk-testpmd || true)}
 TP_SECONDS=${TP_SECONDS:-12}   # testpmd needs ~3 s of EAL start-up before it sends
 work=$(mktemp -d /tmp/wsperf-txrate.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# testpmd leaves its EAL runtime directory behind when stopped by SIGINT.
+trap 'rm -rf "$work" /var/run/dpdk/wsperf-tp-$$' EXIT
 
 [[ -x $WS ]] || { echo "txrate: $WS not built (meson setup $BUILD && ninja -C $BUILD)" >&2; exit 1; }
 [[ -n $TESTPMD ]] || { echo "txrate: dpdk-testpmd not found: apt-get install dpdk-dev" >&2; exit 1; }
