@@ -18,32 +18,21 @@ std::string quote(std::string_view token) { return detail::quote(token, 64); }
 using detail::is_space;
 using detail::trim;
 
-// Decimal digits only. The value saturates past 65535 so a 40-digit number
-// cannot overflow; 0 is returned as is for the caller to reject.
-std::optional<std::uint32_t> parse_number(std::string_view text) noexcept {
-    if (text.empty()) return std::nullopt;
-    std::uint32_t value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-        value = std::min<std::uint32_t>(value * 10 + std::uint32_t(c - '0'), 65536);
-    }
-    return value;
-}
-
-constexpr bool in_port_range(std::uint32_t v) noexcept { return v >= 1 && v <= 65535; }
+using detail::in_port_range;
+using detail::parse_port_number;
 
 // "A" or "A-B" (whitespace around A and B tolerated). Single ports are
 // reported as `invalid port "X"`, ranges as `invalid port range "A-B"`.
 PortRange parse_item(std::string_view item) {
     const auto dash = item.find('-');
     if (dash == std::string_view::npos) {
-        const auto value = parse_number(item);
+        const auto value = parse_port_number(item);
         if (!value) throw Error("invalid port " + quote(item) + ": expected a number 1-65535 or a range A-B");
         if (!in_port_range(*value)) throw Error("invalid port " + quote(item) + ": ports are 1-65535");
         return {std::uint16_t(*value), std::uint16_t(*value)};
     }
-    const auto first = parse_number(trim(item.substr(0, dash)));
-    const auto last = parse_number(trim(item.substr(dash + 1)));
+    const auto first = parse_port_number(trim(item.substr(0, dash)));
+    const auto last = parse_port_number(trim(item.substr(dash + 1)));
     if (!first || !last)
         throw Error("invalid port range " + quote(item) + ": expected A-B with ports 1-65535");
     if (!in_port_range(*first) || !in_port_range(*last))
@@ -112,7 +101,7 @@ PortRange parse_port_range(std::string_view spec) {
     const auto dash = item.find('-');
     if (dash == std::string_view::npos) {
         // Word the single-port case as a range too: the user was asked for one.
-        const auto value = parse_number(item);
+        const auto value = parse_port_number(item);
         if (!value) throw Error("invalid port range " + quote(item) + ": expected A-B with ports 1-65535");
         if (!in_port_range(*value)) throw Error("invalid port range " + quote(item) + ": ports are 1-65535");
         return {std::uint16_t(*value), std::uint16_t(*value)};

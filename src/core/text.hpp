@@ -1,6 +1,9 @@
 #pragma once
 // Small text helpers shared by the core's parsers (not a public header).
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,5 +43,20 @@ inline std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
     return s;
 }
+
+// A port number: decimal digits only. The value saturates at 65536, so a
+// 40-digit number cannot overflow; 0 and 65536 come back for the caller to
+// reject with in_port_range(). Shared by -p and the nmap-payloads parser.
+inline std::optional<std::uint32_t> parse_port_number(std::string_view text) noexcept {
+    if (text.empty()) return std::nullopt;
+    std::uint32_t value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = std::min<std::uint32_t>(value * 10 + std::uint32_t(c - '0'), 65536);
+    }
+    return value;
+}
+
+constexpr bool in_port_range(std::uint32_t v) noexcept { return v >= 1 && v <= 65535; }
 
 } // namespace ws::detail

@@ -44,19 +44,8 @@ namespace {
 std::string quote(std::string_view token) { return detail::quote(token, 96); }
 using detail::is_space;
 
-// Decimal digits only; saturates at 65536 so a 40-digit number cannot
-// overflow. 0 and 65536 are returned for the caller to reject.
-std::optional<std::uint32_t> parse_number(std::string_view text) noexcept {
-    if (text.empty()) return std::nullopt;
-    std::uint32_t value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-        value = std::min<std::uint32_t>(value * 10 + std::uint32_t(c - '0'), 65536);
-    }
-    return value;
-}
-
-constexpr bool in_port_range(std::uint32_t v) noexcept { return v >= 1 && v <= 65535; }
+using detail::in_port_range;
+using detail::parse_port_number;
 
 constexpr int hex_value(char c) noexcept {
     if (c >= '0' && c <= '9') return c - '0';
@@ -165,13 +154,13 @@ private:
             if (item.empty()) fail(t.line, "empty item in port list " + quote(t.text));
             const auto dash = item.find('-');
             if (dash == std::string_view::npos) {
-                const auto port = parse_number(item);
+                const auto port = parse_port_number(item);
                 if (!port) fail(t.line, "invalid port " + quote(item) + ": expected a number 1-65535 or a range A-B");
                 if (!in_port_range(*port)) fail(t.line, "invalid port " + quote(item) + ": ports are 1-65535");
                 ranges.push_back({*port, *port});
             } else {
-                const auto first = parse_number(item.substr(0, dash));
-                const auto last = parse_number(item.substr(dash + 1));
+                const auto first = parse_port_number(item.substr(0, dash));
+                const auto last = parse_port_number(item.substr(dash + 1));
                 if (!first || !last)
                     fail(t.line, "invalid port range " + quote(item) + ": expected A-B with ports 1-65535");
                 if (!in_port_range(*first) || !in_port_range(*last))
@@ -277,7 +266,7 @@ private:
         if (pos_ == text_.size() || text_[pos_] == '\n' || text_[pos_] == '#')
             fail(keyword.line, "missing port after \"source\"");
         const Token port = next(); // on this line: no newline was left to skip
-        const auto value = port.kind == Token::word ? parse_number(port.text) : std::nullopt;
+        const auto value = port.kind == Token::word ? parse_port_number(port.text) : std::nullopt;
         if (!value || !in_port_range(*value))
             fail(port.line, "invalid source port " + quote(port.text) + ": ports are 1-65535");
     }
@@ -377,7 +366,7 @@ UdpPayloadOption parse_udp_payload_option(std::string_view spec) {
     const auto colon = spec.find(':');
     if (colon == std::string_view::npos) throw bad("expected PORT:HEX, e.g. 53:0x0000");
     const auto port_text = spec.substr(0, colon);
-    const auto port = parse_number(port_text);
+    const auto port = parse_port_number(port_text);
     if (!port || !in_port_range(*port)) throw bad("port " + quote(port_text) + " is not 1-65535");
 
     auto hex = spec.substr(colon + 1);
