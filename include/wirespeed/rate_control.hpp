@@ -4,7 +4,9 @@
 // multiplicative back-off whenever the path shows saturation. Pure logic fed
 // one sample per control tick (~100 ms) so it is tested without any packets.
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 
 namespace ws {
 
@@ -26,6 +28,37 @@ struct RateControlOptions {
     double decrease = 0.7;          // per saturated tick
     double yield_drop = 0.5;        // reply yield falling below this fraction of its baseline = saturation
     std::uint64_t min_sample = 2'000; // probes per tick before the yield is trusted
+    std::uint64_t planned = 0;      // probes the scan will send (0 = unknown)
+};
+
+// The canaries' verdict on the far side of the wire: canaries resolved per
+// tick (answered, or silent past the round-trip bound) over the last five
+// ticks. Delivery below 99% with at least 3 misses, one of them this tick, is
+// far-side loss; the window then starts afresh, so the next verdict is about
+// the rate the controller backs off to.
+class DeliveryWindow {
+public:
+    static constexpr std::size_t ticks = 5;
+    // One tick's resolved canaries; true = far-side loss.
+    bool push(std::uint64_t answered, std::uint64_t missed) {
+        window_[next_++ % ticks] = {answered, missed};
+        filled_ = std::min(filled_ + 1, ticks);
+        std::uint64_t a = 0, m = 0;
+        for (std::size_t i = 0; i < filled_; ++i) {
+            a += window_[i].first;
+            m += window_[i].second;
+        }
+        if (a + m > 0) delivery_ = double(a) / double(a + m);
+        const bool loss = missed > 0 && m >= 3 && double(a) < 0.99 * double(a + m);
+        if (loss) filled_ = next_ = 0;
+        return loss;
+    }
+    double delivery() const noexcept { return delivery_; } // -1 until a canary resolved
+
+private:
+    std::pair<std::uint64_t, std::uint64_t> window_[ticks]{};
+    std::size_t filled_ = 0, next_ = 0;
+    double delivery_ = -1;
 };
 
 class RateController {
@@ -35,7 +68,16 @@ public:
         // nor a back-off may exceed it.
         if (options_.cap && options_.floor > options_.cap) options_.floor = options_.cap;
         if (!options_.adaptive) rate_ = options_.cap;
+        else if (fits_in_first_tick()) rate_ = options_.cap;
         else rate_ = options_.cap ? std::max(options_.floor, options_.cap / 4) : 100'000;
+    }
+
+    // A scan the cap sends within one control tick starts at the cap: it ends
+    // before any signal of the first tick could slow it down, and what the
+    // path dropped is found by the verify sample and repaired (one host's
+    // 65,535 ports at the default cap take 66 ms).
+    bool fits_in_first_tick() const noexcept {
+        return options_.adaptive && options_.cap && options_.planned && options_.planned <= options_.cap / 10;
     }
 
     std::uint64_t rate() const noexcept { return rate_; } // 0 = unlimited (fixed mode without cap)

@@ -101,6 +101,10 @@ public:
     bool first_time(std::uint32_t address, Proto proto, std::uint16_t port);
     bool seen(std::uint32_t address, Proto proto, std::uint16_t port) const; // no insert
     std::uint64_t memory_bytes() const noexcept;
+    // The bitmap over ScanSpace::dense_index, or nullptr when the scan is too
+    // large for one. Other threads may read it (std::atomic_ref, relaxed) while
+    // the owner sets bits: a bit seen late only costs a repeated probe.
+    const std::uint64_t* shared_bitmap() const noexcept;
 
 private:
     struct Impl;
@@ -151,6 +155,7 @@ public:
     std::uint64_t duplicates() const noexcept { return duplicates_; }
     // Has (address, protocol, port) answered (any state, kept or not)? The collector thread only.
     bool answered(std::uint32_t address, Proto proto, std::uint16_t port) const { return dedup_.seen(address, proto, port); }
+    const std::uint64_t* answered_bitmap() const noexcept { return dedup_.shared_bitmap(); }
     std::uint64_t rows() const noexcept { return rows_; }
 
 private:

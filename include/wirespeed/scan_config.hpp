@@ -47,7 +47,7 @@ struct ScanConfig {
     TcpOptionsProfile tcp_options = TcpOptionsProfile::mss_only;
     std::uint8_t ttl = 64;
 
-    std::uint64_t rate = 100'000;      // probes/s cap; 0 = as fast as the port takes
+    std::uint64_t rate = 1'000'000;    // probes/s cap; 0 = as fast as the port takes
     RateMode rate_mode = RateMode::adaptive;
     double wait_seconds = 8;
     std::uint32_t retries = 0;

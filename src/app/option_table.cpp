@@ -180,7 +180,7 @@ std::vector<OptionSpec> make_table() {
 
         // ---------------------------------------------------------------- Timing
         {.names = "--rate", .group = "Timing", .help = "probes per second cap (k/M suffixes; 0 = as fast as the port takes)",
-         .value = text("100000"), .toml = Toml::string_or_number, .resume = OnResume::apply,
+         .value = text("1M"), .toml = Toml::string_or_number, .resume = OnResume::apply,
          .to_config = [](const V& v, C& c) { c.rate = rate_option(as_text(v)); }},
         {.names = "--rate-mode", .group = "Timing", .help = "adaptive (default: climb to --rate, back off on loss) or fixed",
          .value = text("adaptive"), .resume = OnResume::apply,

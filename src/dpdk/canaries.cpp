@@ -14,6 +14,10 @@ void Canaries::on_reply(std::uint32_t address, std::uint32_t service, bool first
         else reservoir_[reservoir_next_++ % reservoir_size] = k;
         return;
     }
+    if (const auto g = group_.find(k); g != group_.end() && !g->second) {
+        g->second = true;
+        ++group_answered_;
+    }
     const auto it = outstanding_.find(k);
     if (it == outstanding_.end()) return;
     max_rtt_s_ = std::max(max_rtt_s_ * 0.99, std::chrono::duration<double>(Clock::now() - it->second).count());
@@ -35,6 +39,29 @@ std::vector<std::pair<std::uint32_t, std::uint32_t>> Canaries::pick(std::size_t 
         ++sent_;
     }
     return out;
+}
+
+std::vector<std::pair<std::uint32_t, std::uint32_t>> Canaries::sample_reservoir(std::size_t n) {
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
+    std::lock_guard lock(mutex_);
+    std::unordered_map<std::uint64_t, bool> taken;
+    for (std::size_t i = 0; i < n * 4 && out.size() < n && !reservoir_.empty(); ++i) {
+        const std::uint64_t k = reservoir_[rng_() % reservoir_.size()];
+        if (taken.emplace(k, true).second) out.emplace_back(std::uint32_t(k >> 24), std::uint32_t(k & 0xffffff));
+    }
+    return out;
+}
+
+void Canaries::set_delivery_group(const std::vector<std::pair<std::uint32_t, std::uint32_t>>& group) {
+    std::lock_guard lock(mutex_);
+    group_.clear();
+    group_answered_ = 0;
+    for (const auto& [address, service] : group) group_.emplace(key(address, service), false);
+}
+
+std::pair<std::uint64_t, std::uint64_t> Canaries::delivery_group() const {
+    std::lock_guard lock(mutex_);
+    return {group_.size(), group_answered_};
 }
 
 double Canaries::rtt_bound_s() const { return std::clamp(4 * max_rtt_s_, 0.2, 2.0); }

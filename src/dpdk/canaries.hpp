@@ -42,6 +42,15 @@ public:
     std::uint64_t sent_total() const;
     std::uint64_t answered_total() const;
 
+    // Up to `n` distinct responders from the reservoir (nothing registered).
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> sample_reservoir(std::size_t n);
+    // Verify: responders probed again beside the verify sample, at its rate,
+    // to measure that pass's own delivery. They never expire: delivery_group()
+    // counts those answered by the end of the wait window. A new group
+    // replaces the previous one.
+    void set_delivery_group(const std::vector<std::pair<std::uint32_t, std::uint32_t>>& group);
+    std::pair<std::uint64_t, std::uint64_t> delivery_group() const; // (asked, answered)
+
 private:
     static std::uint64_t key(std::uint32_t address, std::uint32_t service) { return (std::uint64_t{address} << 24) | service; }
     double rtt_bound_s() const; // 4 x the largest answer time seen, 0.2 s to 2 s
@@ -52,6 +61,8 @@ private:
     std::deque<std::pair<std::uint64_t, Clock::time_point>> order_; // send order, for expiry
     std::uint64_t answered_ = 0, sent_ = 0, answered_total_ = 0;
     std::uint64_t first_answers_ = 0; // the collector thread's own counter
+    std::unordered_map<std::uint64_t, bool> group_; // verify's responders: answered yet?
+    std::uint64_t group_answered_ = 0;
     double max_rtt_s_ = 0.05;
     std::mt19937_64 rng_{0x5eed};
 };

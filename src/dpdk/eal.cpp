@@ -1,11 +1,15 @@
 #include "eal.hpp"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -31,11 +35,12 @@ std::vector<std::string> build_eal_argv(const PortSpec& port, const EalLayout& l
     std::vector<std::string> argv = {"wirespeed"};
     argv.push_back("--lcores=" + (port.lcores.empty() ? default_lcore_map(layout) : port.lcores));
     argv.push_back("--file-prefix=" + layout.file_prefix);
-    if (!layout.hugepages) {
+    const std::string memory = std::to_string(layout.memory_mb ? layout.memory_mb : 1024);
+    if (!eal_uses_hugepages(layout)) {
         // Virtual PMDs work from malloc'd memory; --in-memory cannot be combined with it in 22.11.
-        argv.insert(argv.end(), {"--no-huge", "-m", std::to_string(layout.memory_mb ? layout.memory_mb : 1024), "--no-shconf"});
+        argv.insert(argv.end(), {"--no-huge", "-m", memory, "--no-shconf"});
     } else {
-        argv.push_back("--in-memory");
+        argv.insert(argv.end(), {"--in-memory", "-m", memory});
     }
     argv.push_back("--no-telemetry");
     if (!port.pci.empty()) {
@@ -57,6 +62,10 @@ std::vector<std::string> build_eal_argv(const PortSpec& port, const EalLayout& l
     return argv;
 }
 
+bool eal_uses_hugepages(const EalLayout& layout) {
+    return layout.hugepages_free_mb >= (layout.memory_mb ? layout.memory_mb : 1024);
+}
+
 EalLayout probe_eal_layout(unsigned tx_lcores, unsigned rx_lcores) {
     EalLayout layout;
     layout.tx_lcores = tx_lcores;
@@ -68,12 +77,103 @@ EalLayout probe_eal_layout(unsigned tx_lcores, unsigned rx_lcores) {
             if (CPU_ISSET(cpu, &set)) layout.cpus.push_back(cpu);
     std::ifstream meminfo("/proc/meminfo");
     std::string line;
-    while (std::getline(meminfo, line))
-        if (line.rfind("HugePages_Free:", 0) == 0) layout.hugepages = std::stoul(line.substr(15)) > 0;
+    unsigned long free_pages = 0, page_kb = 0;
+    while (std::getline(meminfo, line)) {
+        if (line.rfind("HugePages_Free:", 0) == 0) free_pages = std::strtoul(line.c_str() + 15, nullptr, 10);
+        if (line.rfind("Hugepagesize:", 0) == 0) page_kb = std::strtoul(line.c_str() + 13, nullptr, 10);
+    }
+    layout.hugepages_free_mb = unsigned(free_pages * page_kb / 1024);
     layout.file_prefix = fmt::format("wirespeed-{}", getpid());
     return layout;
 }
 
+std::optional<std::vector<std::string>> eal_plugins_needed(const std::vector<std::string>& argv) {
+    // The vdev bus and the default mempool handler (ring_mp_mc) serve every vdev.
+    std::vector<std::string> needed = {"librte_bus_vdev", "librte_mempool_ring"};
+    bool no_pci = false;
+    for (std::size_t i = 1; i < argv.size(); ++i) {
+        const std::string& a = argv[i];
+        if (a == "--no-pci") no_pci = true;
+        if (a == "-d" || a.rfind("-d", 0) == 0 || a.rfind("--driver-path", 0) == 0) return std::nullopt;
+        if (a == "-a" || a == "-b" || a.rfind("--allow", 0) == 0 || a.rfind("--block", 0) == 0 ||
+            a.rfind("--pci", 0) == 0)
+            return std::nullopt;
+        std::string spec;
+        if (a.rfind("--vdev=", 0) == 0) spec = a.substr(7);
+        else if (a == "--vdev" && i + 1 < argv.size()) spec = argv[++i];
+        else continue;
+        // "net_null0,no-rx=1" -> "net_null": the driver is the name without
+        // its instance number and devargs.
+        std::string name = spec.substr(0, spec.find(','));
+        while (!name.empty() && name.back() >= '0' && name.back() <= '9') name.pop_back();
+        if (name.empty()) return std::nullopt;
+        needed.push_back("librte_" + name);
+    }
+    if (!no_pci) return std::nullopt; // PCI scanning on: any NIC driver may be needed
+    return needed;
+}
+
+namespace {
+
+// ---- start-up in milliseconds (issue 10). Debian's shared DPDK build makes
+// rte_eal_init dlopen every driver in its plugin directory (~128 libraries
+// with their dependencies: 0.1-0.2 s) and, on CPUs whose CPUID does not state
+// the TSC frequency (AMD), calibrate the TSC over a 100 ms nanosleep. While
+// our rte_eal_init runs, this executable's dlopen and nanosleep come first in
+// symbol lookup: a plugin the port does not use gets the main program's
+// handle instead of being loaded (DPDK only keeps the handle), and the
+// calibration sleeps 10 ms: EAL divides the TSC ticks by the time it measured
+// itself, so the frequency it records (rounded to 10 MHz) is the same.
+// Outside rte_eal_init both calls go straight to libc.
+struct EalInitScope {
+    std::atomic<bool> active{false};
+    bool all_plugins = true;
+    std::vector<std::string> plugins; // eal_plugins_needed()
+};
+EalInitScope g_eal_init;
+
+using DlopenFn = void* (*)(const char*, int);
+using NanosleepFn = int (*)(const timespec*, timespec*);
+
+DlopenFn real_dlopen() {
+    static const DlopenFn fn = [] {
+        void* f = dlvsym(RTLD_NEXT, "dlopen", "GLIBC_2.34");
+        if (!f) f = dlvsym(RTLD_NEXT, "dlopen", "GLIBC_2.2.5");
+        return reinterpret_cast<DlopenFn>(f);
+    }();
+    return fn;
+}
+
+bool skipped_plugin(const char* file) {
+    if (!file || !g_eal_init.active.load(std::memory_order_relaxed) || g_eal_init.all_plugins) return false;
+    const char* dir = std::strstr(file, "/pmds-");
+    if (!dir) return false; // not a plugin: a library some driver loads itself
+    const char* base = std::strrchr(file, '/') + 1;
+    for (const auto& name : g_eal_init.plugins)
+        if (std::strncmp(base, name.c_str(), name.size()) == 0 && base[name.size()] == '.') return false;
+    return true;
+}
+
+} // namespace
+} // namespace ws::dp
+
+extern "C" void* dlopen(const char* file, int flags) noexcept {
+    const ws::dp::DlopenFn real = ws::dp::real_dlopen();
+    if (!real) return nullptr;
+    return real(ws::dp::skipped_plugin(file) ? nullptr : file, flags);
+}
+
+extern "C" int nanosleep(const timespec* request, timespec* remaining) {
+    static const auto real = reinterpret_cast<ws::dp::NanosleepFn>(dlsym(RTLD_NEXT, "nanosleep"));
+    if (ws::dp::g_eal_init.active.load(std::memory_order_relaxed) && request && request->tv_sec == 0 &&
+        request->tv_nsec == 100'000'000) {
+        const timespec shorter{0, 10'000'000};
+        return real(&shorter, remaining);
+    }
+    return real(request, remaining);
+}
+
+namespace ws::dp {
 namespace {
 
 // EAL's runtime directory for our --file-prefix ("/var/run/dpdk/wirespeed-<pid>",
@@ -129,7 +229,13 @@ Eal::Eal(const std::vector<std::string>& argv) {
     std::vector<std::string> copy = argv; // rte_eal_init may permute argv
     for (auto& a : copy) args.push_back(a.data());
     args.push_back(nullptr);
-    if (rte_eal_init(int(args.size() - 1), args.data()) < 0) {
+    const auto plugins = eal_plugins_needed(argv);
+    g_eal_init.all_plugins = !plugins;
+    g_eal_init.plugins = plugins.value_or(std::vector<std::string>{});
+    g_eal_init.active.store(true);
+    const int rc = rte_eal_init(int(args.size() - 1), args.data());
+    g_eal_init.active.store(false);
+    if (rc < 0) {
         const int err = rte_errno;
         remove_tree_flat(runtime_dir_);
         rte_errno = err;

@@ -157,9 +157,9 @@ std::string recall_json(const ScanOutcome& o) {
     if (!r.valid) return fmt::format("{{\"estimated\":false,\"all_answered\":{},{}}}", o.all_answered, canaries);
     return fmt::format("{{{},\"all_answered\":{},\"estimated\":true,\"sampled\":{},\"answered\":{},\"non_responders\":{},\"found\":{},"
                        "\"missed\":{:.1f},\"missed_low\":{:.1f},\"missed_high\":{:.1f},\"recall\":{:.6f},\"recall_low\":{:.6f},"
-                       "\"recall_high\":{:.6f},\"repair_passes\":{}}}",
+                       "\"recall_high\":{:.6f},\"delivery_sampled\":{},\"delivery_answered\":{},\"delivery\":{:.6f},\"repair_passes\":{}}}",
                        canaries, o.all_answered, r.sampled, r.answered, r.non_responders, r.found, r.missed, r.missed_low, r.missed_high, r.recall(),
-                       r.recall_low(), r.recall_high(), o.repair_passes);
+                       r.recall_low(), r.recall_high(), r.delivery_sampled, r.delivery_answered, r.delivery, o.repair_passes);
 }
 
 // The metadata file is opened in bring-up (so a bad path fails before the
@@ -447,7 +447,8 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
     const std::uint64_t tsc_hz = rte_get_tsc_hz();
     const std::uint64_t start_tsc = rte_rdtsc();
     s.rate_control = std::make_unique<RateController>(
-        RateControlOptions{.cap = config.rate, .adaptive = config.rate_mode == RateMode::adaptive});
+        RateControlOptions{.cap = config.rate, .adaptive = config.rate_mode == RateMode::adaptive,
+                           .planned = plan.shard.size() * (1 + config.retries)});
     const std::uint64_t per_lcore_rate = (s.rate_control->rate() + tx_count - 1) / tx_count;
     const double spacing_rate = double(config.rate ? config.rate : 1'000'000) / tx_count;
     for (unsigned i = 0; i < tx_count; ++i) {
@@ -468,6 +469,7 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
         tx->checksum_offload = s.port->tx_checksum_offload(s.probes->has(ProbeKind::udp));
         tx->flags = &s.flags;
         tx->tsc_hz = tsc_hz;
+        tx->answered_bits = s.sink->answered_bitmap();
         tx->rate_pps.store(per_lcore_rate);
         if (setup.resume) tx->next_slot.store(std::min(setup.resume->slots[i], tx->schedule->slots()));
         s.txs.push_back(std::move(tx));
@@ -507,7 +509,8 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
     for (auto& r : s.result_rings) rings.push_back(r->get());
     for (auto& r : s.data_rings) data_rings.push_back(r->get());
     s.collector = std::make_unique<Collector>(rings, *s.sink, std::chrono::milliseconds(100), data_rings);
-    if (config.rate_mode == RateMode::adaptive)
+    // Canaries (adaptive mode) and the verify pass's delivery sample (both modes) draw on responders.
+    if (config.rate_mode == RateMode::adaptive || config.verify > 0)
         s.sink->set_reply_hook([&canaries = s.canaries](const ResultRecord& r, bool first) {
             canaries.on_reply(r.ipv4(), Canaries::service_of(r.proto, r.port), first);
         });
@@ -591,6 +594,37 @@ std::vector<Target> sample_non_responders(ScanState& s, const ScanPlan& plan, st
     return sample;
 }
 
+// A random sample of this shard's pairs that did answer (the verify pass's
+// delivery sample), topped up from the canaries' reservoir when responders
+// are too sparse for random positions to find enough.
+std::vector<Target> sample_responders(ScanState& s, const ScanPlan& plan, std::uint64_t want, std::uint64_t seed) {
+    std::vector<Target> sample;
+    std::unordered_set<std::uint64_t> keys; // (address, service), as the canaries key them
+    auto key = [](std::uint32_t address, Proto proto, std::uint16_t port) {
+        return (std::uint64_t{address} << 24) | Canaries::service_of(proto, port);
+    };
+    s.collector->call([&](ResultSink& sink) {
+        const std::uint64_t size = plan.shard.size();
+        std::mt19937_64 rng(seed);
+        for (std::uint64_t attempt = 0; attempt < want * 64 && sample.size() < want && size; ++attempt) {
+            const Target t = plan.space->at(plan.shard.begin + rng() % size);
+            if (sink.answered(t.address, t.proto, t.port) && keys.insert(key(t.address, t.proto, t.port)).second)
+                sample.push_back(t);
+        }
+    });
+    for (const auto& [address, service] : s.canaries.sample_reservoir(want - sample.size())) {
+        const Proto proto = Proto(service >> 16);
+        const auto port = std::uint16_t(service);
+        const std::uint32_t slot_key = plan.space->slots().key_index(proto, port);
+        if (slot_key != UINT32_MAX && keys.insert(key(address, proto, port)).second)
+            sample.push_back(Target{address, port, proto, plan.space->slots().first_slot_of(slot_key)});
+    }
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> group;
+    for (const Target& t : sample) group.emplace_back(t.address, Canaries::service_of(t.proto, t.port));
+    s.canaries.set_delivery_group(group);
+    return sample;
+}
+
 std::uint64_t count_answered(ScanState& s, const std::vector<Target>& sample) {
     std::uint64_t answered = 0;
     s.collector->call([&](ResultSink& sink) {
@@ -646,10 +680,22 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
     };
     double last_json = -1;
     std::uint64_t drops_total = 0;
-    // Each TX lcore's progress at the last three ticks: a drop seen now hit
-    // replies to probes sent since the oldest, which are re-sent (repaired).
-    std::deque<std::vector<std::uint64_t>> slot_history;
-    std::deque<DeliverySample> delivery_window;
+    // Each TX lcore's progress over the last seconds, from launch on: a loss
+    // seen now hit replies to probes sent since some point back, whose
+    // non-responders are re-sent (repaired).
+    std::deque<std::pair<double, std::vector<std::uint64_t>>> slot_history;
+    slot_history.emplace_back(0.0, [&] {
+        std::vector<std::uint64_t> at_launch;
+        for (const auto& tx : txs) at_launch.push_back(tx->next_slot.load(std::memory_order_relaxed));
+        return at_launch;
+    }());
+    // The progress `back` seconds ago (the oldest kept when the history is shorter).
+    auto slots_back = [&](double now, double back) -> const std::vector<std::uint64_t>& {
+        for (auto it = slot_history.rbegin(); it != slot_history.rend(); ++it)
+            if (it->first <= now - back) return it->second;
+        return slot_history.front().second;
+    };
+    DeliveryWindow delivery_window;
     double delivery = -1; // measured far-side delivery ratio, -1 = no canary resolved yet
     double sending_pps = 0; // the send rate measured at the last tick of the send phase
     int cap_ups = 0, cap_downs = 0;
@@ -662,8 +708,39 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
     bool verify_sent = false;
     std::uint64_t answered_before_verify = 0;
 
+    // The tick is 100 ms, but the end of a scan is noticed within 10 ms: every
+    // pair answered, a signal, or the wait window over (a small scan must not
+    // pay a whole tick for its last reply).
+    auto tick_ends_early = [&] {
+        if (signals_received() > out.handled_signals) return true;
+        if (pairs && s.collector->answered() >= pairs) return true;
+        if (!waiting) {
+            if (config.wait_seconds > 0) return false;
+            for (const auto& tx : txs)
+                if (!tx->done.load(std::memory_order_acquire)) return false;
+            return true;
+        }
+        return seconds_since(wait_since) >= config.wait_seconds;
+    };
+
+    // Canaries are (address, service) pairs of responders; probe them in the
+    // first slot of their (protocol, port).
+    auto as_targets = [&](const std::vector<std::pair<std::uint32_t, std::uint32_t>>& picked) {
+        std::vector<Target> targets;
+        for (const auto& [address, service] : picked) {
+            const Proto proto = Proto(service >> 16);
+            const auto port = std::uint16_t(service);
+            const std::uint32_t key = plan.space->slots().key_index(proto, port);
+            if (key != UINT32_MAX) targets.push_back(Target{address, port, proto, plan.space->slots().first_slot_of(key)});
+        }
+        return targets;
+    };
+
     for (;;) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        for (int slice = 0; slice < 10; ++slice) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            if (tick_ends_early()) break;
+        }
         const double now = seconds_since(t0);
         const Totals t = gather(txs, s.rxs);
         const PortStats ps = s.port->stats();
@@ -685,46 +762,33 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
         // past the round-trip bound), over a window of the last ticks; below
         // 99% with at least 3 misses is saturation the sender cannot see.
         const DeliverySample delivered = s.canaries.resolve();
-        delivery_window.push_back(delivered);
-        if (delivery_window.size() > 5) delivery_window.pop_front();
-        std::uint64_t window_answered = 0, window_missed = 0;
-        for (const auto& d : delivery_window) {
-            window_answered += d.answered;
-            window_missed += d.missed;
-        }
-        const bool far_loss = delivered.missed > 0 && window_missed >= 3 &&
-                              double(window_answered) < 0.99 * double(window_answered + window_missed);
-        if (window_answered + window_missed > 0) delivery = double(window_answered) / double(window_answered + window_missed);
-        if (far_loss) delivery_window.clear(); // the next verdict is about the new rate
+        const bool far_loss = delivery_window.push(delivered.answered, delivered.missed);
+        delivery = delivery_window.delivery();
         const std::uint64_t rate = s.rate_control->update(RateSample{t.sent - previous.sent, t.results - previous.results, drops,
                                                                      t.short_bursts - previous.short_bursts, s.collector->fullest_ring(),
                                                                      far_loss});
         // About 1% of this tick's probes, as canaries (adaptive mode, while sending).
         if (config.rate_mode == RateMode::adaptive && !waiting && !out.interrupted && out.guard.empty()) {
             const std::uint64_t n = std::min<std::uint64_t>((t.sent - previous.sent) / 100, 1000);
-            if (n) {
-                std::vector<Target> canary_targets;
-                for (const auto& [address, service] : s.canaries.pick(n)) {
-                    const Proto proto = Proto(service >> 16);
-                    const auto port = std::uint16_t(service);
-                    const std::uint32_t key = plan.space->slots().key_index(proto, port);
-                    if (key != UINT32_MAX)
-                        canary_targets.push_back(Target{address, port, proto, plan.space->slots().first_slot_of(key)});
-                }
-                inject_probes(s, canary_targets, 0);
-            }
+            if (n) inject_probes(s, as_targets(s.canaries.pick(n)), 0);
         }
         for (auto& tx : txs) tx->rate_pps.store((rate + tx_count - 1) / tx_count, std::memory_order_relaxed);
         std::vector<std::uint64_t> slots_now;
         for (const auto& tx : txs) slots_now.push_back(tx->next_slot.load(std::memory_order_relaxed));
-        slot_history.push_back(slots_now);
-        if (slot_history.size() > 3) slot_history.pop_front();
-        // Lose no answer we know we lost: a drop on our side (NIC, kernel socket
-        // ring, result ring) means some replies of the last ticks' probes are
-        // gone, so those probes go out again; dedup absorbs the repeats.
-        if (drops > 0 && !out.interrupted && out.guard.empty()) {
+        slot_history.emplace_back(now, slots_now);
+        while (slot_history.size() > 2 && slot_history[1].first < now - 5.0) slot_history.pop_front();
+        // Lose no answer we know we lost. A drop on our side (NIC, kernel
+        // socket ring, result ring) lost replies to probes of the last round
+        // trip; far-side loss seen by canaries lost replies over the canary
+        // window. The non-responders sent since then go out again (TX lcores
+        // skip pairs the dedup bitmap has), and dedup absorbs the repeats.
+        const double rtt = std::max(0.1, delivered.rtt_s);
+        const double repair_back = std::max(drops > 0 ? std::max(0.3, rtt) : 0.0,
+                                            far_loss ? 0.5 + rtt : 0.0); // the delivery window and its round trip
+        if (repair_back > 0 && !out.interrupted && out.guard.empty()) {
+            const std::vector<std::uint64_t>& from = slots_back(now, repair_back);
             for (unsigned i = 0; i < tx_count; ++i) {
-                txs[i]->repair_begin.store(slot_history.front()[i], std::memory_order_relaxed);
+                txs[i]->repair_begin.store(from[i], std::memory_order_relaxed);
                 txs[i]->repair_end.store(slots_now[i], std::memory_order_relaxed);
                 txs[i]->repair_generation.fetch_add(1, std::memory_order_release);
             }
@@ -814,19 +878,28 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
             verify_sent = true;
             answered_before_verify = s.collector->answered();
             verify_sample = sample_non_responders(s, plan, config.verify, plan.seed ^ (out.repair_passes + 1));
+            // Beside the sample, responders asked again, mixed in at random:
+            // the share of them that answers is this pass's own delivery.
+            std::vector<Target> asked = verify_sample;
+            for (const Target& t : sample_responders(s, plan, std::max<std::uint64_t>(100, config.verify / 4),
+                                                     plan.seed ^ 0xde11ull ^ out.repair_passes))
+                asked.push_back(t);
+            std::shuffle(asked.begin(), asked.end(), std::mt19937_64(plan.seed ^ 0x7e51f1ull ^ out.repair_passes));
             // At most 10k probes/s and never faster than the pass: a sample
             // lost to our own burst would read as missed responders.
-            inject_probes(s, verify_sample, std::min<std::uint64_t>(rate ? rate : 10'000, 10'000));
+            inject_probes(s, asked, std::min<std::uint64_t>(rate ? rate : 10'000, 10'000));
         }
         if (waiting && seconds_since(wait_since) >= config.wait_seconds) {
             if (verify_sent && !stopping) {
+                const auto [delivery_asked, delivery_answered] = s.canaries.delivery_group();
                 out.recall = estimate_recall(answered_before_verify, pairs - std::min(pairs, answered_before_verify),
-                                             verify_sample.size(), count_answered(s, verify_sample));
+                                             verify_sample.size(), count_answered(s, verify_sample), delivery_asked,
+                                             delivery_answered);
                 if (config.verbosity >= 0)
-                    fmt::print(stderr, "{}wirespeed: recall estimate: {} of {} re-probed non-responders answered; "
-                                       "about {:.0f} responders missed (95% CI {:.0f}-{:.0f})\n",
-                               tty ? "\n" : "", out.recall.answered, out.recall.sampled, out.recall.missed,
-                               out.recall.missed_low, out.recall.missed_high);
+                    fmt::print(stderr, "{}wirespeed: recall estimate: {} of {} re-probed non-responders answered, "
+                                       "{} of {} responders asked beside them; about {:.0f} responders missed (95% CI {:.0f}-{:.0f})\n",
+                               tty ? "\n" : "", out.recall.answered, out.recall.sampled, out.recall.delivery_answered,
+                               out.recall.delivery_sampled, out.recall.missed, out.recall.missed_low, out.recall.missed_high);
                 // Misses: re-send the whole scan (dedup keeps the answers we
                 // have) at a rate the path delivered: the pass's own send rate
                 // times the share of responders it found (a path that

@@ -58,6 +58,9 @@ struct alignas(64) TxLcore {
     std::vector<rte_ring*> control_rings; // frames from RX lcores (ARP replies, RSTs)
     const RunFlags* flags = nullptr;
     std::uint64_t tsc_hz = 0;
+    // The collector's dedup bitmap (ResultSink::answered_bitmap): repairs
+    // skip pairs that answered. nullptr: too large a scan, repairs re-send all.
+    const std::uint64_t* answered_bits = nullptr;
 
     // --- written by the control loop, read once per burst by this lcore
     alignas(64) std::atomic<std::uint64_t> rate_pps{0};

@@ -4,6 +4,7 @@
 // (beyond mbufs from the lcore's pool cache), locks or makes a syscall while
 // there is work; idle waits sleep so lcores sharing a CPU are not starved.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include <rte_cycles.h>
@@ -63,6 +64,30 @@ unsigned take_targets(const TxLcore& tx, std::uint64_t& cursor, std::uint64_t en
     return filled;
 }
 
+bool answered(const TxLcore& tx, const Target& t) {
+    const std::uint64_t index = tx.space->dense_index(t.address, t.proto, t.port);
+    if (index == UINT64_MAX) return false;
+    const std::uint64_t word =
+        std::atomic_ref<const std::uint64_t>(tx.answered_bits[index >> 6]).load(std::memory_order_relaxed);
+    return (word >> (index & 63)) & 1;
+}
+
+// Up to `want` targets of the repair range that have not answered (a repair
+// re-sends non-responders only; pairs that answered stay answered). Looks at
+// no more than 8 bursts' worth of slots per call, so a range that has mostly
+// answered does not hold up the lcore loop; returns fewer then.
+unsigned take_repair_targets(TxLcore& tx, Target* targets, unsigned want) {
+    if (!tx.answered_bits) return take_targets(tx, tx.repair_cursor, tx.repair_until, targets, want);
+    unsigned filled = 0;
+    for (int round = 0; round < 8 && filled < want && tx.repair_cursor < tx.repair_until; ++round) {
+        const unsigned got = take_targets(tx, tx.repair_cursor, tx.repair_until, targets + filled, want - filled);
+        const unsigned end = filled + got;
+        for (unsigned i = filled; i < end; ++i)
+            if (!answered(tx, targets[i])) targets[filled++] = targets[i];
+    }
+    return filled;
+}
+
 // Takes a repair request from the control loop, merging it with one in progress.
 void take_repair(TxLcore& tx) {
     const std::uint64_t generation = tx.repair_generation.load(std::memory_order_acquire);
@@ -100,7 +125,7 @@ unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
     Target targets[burst_size];
     unsigned filled = 0;
     if (tx.repair_cursor < tx.repair_until) {
-        filled = take_targets(tx, tx.repair_cursor, tx.repair_until, targets, want);
+        filled = take_repair_targets(tx, targets, want);
         tx.resent.add(filled);
     }
     if (filled < want) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <atomic>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -43,7 +44,7 @@ bool Deduplicator::first_time(std::uint32_t address, Proto proto, std::uint16_t 
             std::uint64_t& word = impl_->bits[index >> 6];
             const std::uint64_t bit = 1ull << (index & 63);
             const bool first = (word & bit) == 0;
-            word |= bit;
+            if (first) std::atomic_ref<std::uint64_t>(word).store(word | bit, std::memory_order_relaxed);
             return first;
         }
         // A validated reply from outside the scan space (e.g. a retry of an
@@ -58,6 +59,10 @@ bool Deduplicator::seen(std::uint32_t address, Proto proto, std::uint16_t port) 
         if (index != UINT64_MAX) return (impl_->bits[index >> 6] >> (index & 63)) & 1;
     }
     return impl_->seen.count(hash_key(address, proto, port)) != 0;
+}
+
+const std::uint64_t* Deduplicator::shared_bitmap() const noexcept {
+    return impl_->bits.empty() ? nullptr : impl_->bits.data();
 }
 
 std::uint64_t Deduplicator::memory_bytes() const noexcept {

@@ -1,3 +1,4 @@
+#include <algorithm>
 // Scanner and reflector on an in-process net_ring pair: the scanner's TX ring
 // is the reflector's RX ring and back. Every expected record is computed from
 // the reflector's rules, and the database must hold exactly those.
@@ -431,6 +432,47 @@ TEST(Hermetic, FarSideLossIsRepairedInAdaptiveMode) {
     EXPECT_LE(outcome.recall.recall_low(), outcome.recall.recall());
     EXPECT_GE(outcome.recall.recall_high(), outcome.recall.recall());
     EXPECT_GT(outcome.canaries_sent, 0u);
+}
+
+// The recall estimate without repairs: the reflector loses the answers to
+// 10% of all probes, the verify probes' included, and --no-repair leaves the
+// misses in place. Every pair answers (closed and filtered too), so after the
+// main pass the non-responders are exactly the lost ones and the verify
+// sample covers all of them: the case where a share of re-probes that
+// answered, taken as it is, said "nothing missed". The responders asked
+// beside the sample measure the verify pass's own delivery (about 90%) and
+// the estimate counts the re-probes it lost.
+TEST(Hermetic, RecallEstimateCountsRepliesTheVerifyPassLostToo) {
+    ReflectRules rules = base_rules();
+    rules.drop_permille = 100;
+    RingLab lab(rules);
+    TempDb db;
+    ScanConfig config = base_config(db.path);
+    config.ports_spec = "1-20";
+    config.show_closed = true;
+    config.rate = 20'000;
+    config.repair = false;
+    config.verify = 4000;
+    const ScanPlan plan = build_plan(config);
+    const ScanOutcome outcome = run_scan(config, plan, setup_for(lab.scanner_port()));
+
+    const std::set<Row> expected = expected_rows(rules, plan, true);
+    const std::set<Row> found = read_rows(db.path);
+    ASSERT_EQ(expected.size(), 256u * 20u);
+    ASSERT_TRUE(std::includes(expected.begin(), expected.end(), found.begin(), found.end()));
+    const double truly_missed = double(expected.size() - found.size());
+    EXPECT_EQ(outcome.exit_code, 0);
+    ASSERT_TRUE(outcome.recall.valid);
+    EXPECT_EQ(outcome.recall.sampled, outcome.recall.non_responders); // the whole population
+    EXPECT_EQ(outcome.recall.found, found.size());
+    EXPECT_GE(outcome.recall.delivery_sampled, 500u);
+    EXPECT_NEAR(outcome.recall.delivery, 0.9, 0.05);
+    EXPECT_GT(truly_missed, 20); // ~10% of the ~10% lost in the main pass
+    EXPECT_GT(outcome.recall.missed, 0);
+    // 95% intervals; the slack keeps a 1-in-20 draw from failing the suite.
+    EXPECT_NEAR(outcome.recall.missed, truly_missed, 40);
+    EXPECT_LE(outcome.recall.missed_low, truly_missed + 15);
+    EXPECT_GE(outcome.recall.missed_high, truly_missed - 15);
 }
 
 } // namespace

@@ -105,5 +105,112 @@ TEST(RateControl, CapBelowTheFloorIsNeverExceeded) {
     }
 }
 
+// ---- the canaries' verdict (DeliveryWindow) driving the controller, over
+// synthetic tick series: canaries resolved per tick as the far side would
+// deliver them at each rate.
+
+// A path that carries `capacity` probes/s: canaries sent at a higher rate are
+// lost in proportion (1% of the rate, as the control loop sends them).
+struct Path {
+    double capacity;
+    std::pair<std::uint64_t, std::uint64_t> canaries(std::uint64_t rate) const {
+        const auto sent = std::max<std::uint64_t>(1, rate / 1000); // 1% of a 100 ms tick
+        const double delivered = rate <= capacity ? 1.0 : capacity / double(rate);
+        const auto answered = std::uint64_t(double(sent) * delivered);
+        return {answered, sent - answered};
+    }
+};
+
+std::uint64_t run_ticks(RateController& rc, DeliveryWindow& window, const Path& path, int ticks, int* losses = nullptr) {
+    for (int tick = 0; tick < ticks; ++tick) {
+        const auto [answered, missed] = path.canaries(rc.rate());
+        const bool far_loss = window.push(answered, missed);
+        if (losses) *losses += far_loss;
+        rc.update({.sent = rc.rate() / 10, .replies = rc.rate() / 1000, .far_loss = far_loss});
+    }
+    return rc.rate();
+}
+
+TEST(DeliveryWindow, NeedsThreeMissesBelowNinetyNinePercent) {
+    DeliveryWindow w;
+    EXPECT_EQ(w.delivery(), -1);
+    EXPECT_FALSE(w.push(500, 1)); // one miss in 501: noise
+    EXPECT_FALSE(w.push(500, 1));
+    EXPECT_FALSE(w.push(0, 0));   // nothing resolved this tick: no new verdict
+    EXPECT_NEAR(w.delivery(), 1000.0 / 1002.0, 1e-12);
+    EXPECT_FALSE(w.push(10, 2));  // 4 misses, but 1010 of 1014 is still above 99%
+    EXPECT_TRUE(w.push(10, 20));  // 24 misses: 1020 of 1044 is below
+}
+
+TEST(DeliveryWindow, LossFromTheFirstTickIsSeenAtOnceAndTheWindowRestarts) {
+    DeliveryWindow w;
+    EXPECT_TRUE(w.push(90, 10));
+    EXPECT_NEAR(w.delivery(), 0.9, 1e-12);
+    EXPECT_FALSE(w.push(100, 0)); // the window restarted: only the new rate's canaries count
+    EXPECT_NEAR(w.delivery(), 1.0, 1e-12);
+}
+
+// Loss from the very first tick: the path carries 50k/s and the scan starts
+// above it. The controller backs off below the path's rate and never returns
+// to slow start.
+TEST(RateControl, LossFromTheFirstTickBacksOffBelowThePath) {
+    RateController rc({.cap = 1'000'000});
+    DeliveryWindow window;
+    int losses = 0;
+    run_ticks(rc, window, Path{50'000}, 60, &losses);
+    EXPECT_GT(losses, 0);
+    EXPECT_FALSE(rc.in_slow_start());
+    EXPECT_STREQ(rc.last_backoff(), "far-side loss");
+    EXPECT_LT(rc.rate(), 100'000u); // hovering around the path's rate, not the cap
+}
+
+// Loss appearing mid-scan: the path narrows from 2M/s to 200k/s after the
+// controller has climbed; it comes back down within a few ticks.
+TEST(RateControl, LossAppearingMidScanEndsSlowStartAndBacksOff) {
+    RateController rc({.cap = 0});
+    DeliveryWindow window;
+    run_ticks(rc, window, Path{2'000'000}, 4);
+    EXPECT_TRUE(rc.in_slow_start());
+    EXPECT_GE(rc.rate(), 1'000'000u);
+    int losses = 0;
+    run_ticks(rc, window, Path{200'000}, 30, &losses);
+    EXPECT_GT(losses, 0);
+    EXPECT_FALSE(rc.in_slow_start());
+    EXPECT_LT(rc.rate(), 400'000u);
+}
+
+// Bursty loss: one bad tick among healthy ones backs off once, then the rate
+// climbs again (additively) instead of collapsing to the floor.
+TEST(RateControl, BurstyLossBacksOffOnceAndRecovers) {
+    RateController rc({.cap = 1'000'000});
+    DeliveryWindow window;
+    run_ticks(rc, window, Path{1e9}, 5);
+    EXPECT_EQ(rc.rate(), 1'000'000u);
+    rc.update({.sent = 100'000, .far_loss = window.push(900, 100)});
+    EXPECT_EQ(rc.rate(), 700'000u);
+    run_ticks(rc, window, Path{1e9}, 10);
+    EXPECT_GT(rc.rate(), 700'000u);
+}
+
+// No replies at all (net_null): no canary ever resolves, so no verdict, and
+// the rate climbs to the cap.
+TEST(RateControl, NoRepliesNoCanariesClimbToTheCap) {
+    RateController rc({.cap = 5'000'000});
+    DeliveryWindow window;
+    for (int tick = 0; tick < 20; ++tick) rc.update({.sent = rc.rate() / 10, .far_loss = window.push(0, 0)});
+    EXPECT_EQ(rc.rate(), 5'000'000u);
+    EXPECT_EQ(window.delivery(), -1);
+}
+
+// A scan the cap sends within one tick starts at the cap (one host's 65,535
+// ports at the default 1M cap); a larger one starts at a quarter of it.
+TEST(RateControl, SmallScanStartsAtTheCap) {
+    EXPECT_EQ(RateController({.cap = 1'000'000, .planned = 65'535}).rate(), 1'000'000u);
+    EXPECT_EQ(RateController({.cap = 1'000'000, .planned = 100'001}).rate(), 250'000u);
+    EXPECT_EQ(RateController({.cap = 1'000'000}).rate(), 250'000u);        // unknown size
+    EXPECT_EQ(RateController({.cap = 0, .planned = 10}).rate(), 100'000u); // no cap to start at
+    EXPECT_EQ(RateController({.cap = 1'000'000, .adaptive = false, .planned = 10}).rate(), 1'000'000u);
+}
+
 } // namespace
 } // namespace ws
