@@ -594,6 +594,16 @@ std::vector<Target> sample_non_responders(ScanState& s, const ScanPlan& plan, st
     return sample;
 }
 
+// A responder the canaries know as (address, service), probed in the first
+// slot of its (protocol, port); nullopt when that pair is not in this scan.
+std::optional<Target> target_of(const ScanPlan& plan, std::uint32_t address, std::uint32_t service) {
+    const Proto proto = Proto(service >> 16);
+    const auto port = std::uint16_t(service);
+    const std::uint32_t key = plan.space->slots().key_index(proto, port);
+    if (key == UINT32_MAX) return std::nullopt;
+    return Target{address, port, proto, plan.space->slots().first_slot_of(key)};
+}
+
 // A random sample of this shard's pairs that did answer (the verify pass's
 // delivery sample), topped up from the canaries' reservoir when responders
 // are too sparse for random positions to find enough.
@@ -612,13 +622,9 @@ std::vector<Target> sample_responders(ScanState& s, const ScanPlan& plan, std::u
                 sample.push_back(t);
         }
     });
-    for (const auto& [address, service] : s.canaries.sample_reservoir(want - sample.size())) {
-        const Proto proto = Proto(service >> 16);
-        const auto port = std::uint16_t(service);
-        const std::uint32_t slot_key = plan.space->slots().key_index(proto, port);
-        if (slot_key != UINT32_MAX && keys.insert(key(address, proto, port)).second)
-            sample.push_back(Target{address, port, proto, plan.space->slots().first_slot_of(slot_key)});
-    }
+    for (const auto& [address, service] : s.canaries.sample_reservoir(want - sample.size()))
+        if (const auto t = target_of(plan, address, service); t && keys.insert(key(address, t->proto, t->port)).second)
+            sample.push_back(*t);
     std::vector<std::pair<std::uint32_t, std::uint32_t>> group;
     for (const Target& t : sample) group.emplace_back(t.address, Canaries::service_of(t.proto, t.port));
     s.canaries.set_delivery_group(group);
@@ -723,16 +729,10 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
         return seconds_since(wait_since) >= config.wait_seconds;
     };
 
-    // Canaries are (address, service) pairs of responders; probe them in the
-    // first slot of their (protocol, port).
     auto as_targets = [&](const std::vector<std::pair<std::uint32_t, std::uint32_t>>& picked) {
         std::vector<Target> targets;
-        for (const auto& [address, service] : picked) {
-            const Proto proto = Proto(service >> 16);
-            const auto port = std::uint16_t(service);
-            const std::uint32_t key = plan.space->slots().key_index(proto, port);
-            if (key != UINT32_MAX) targets.push_back(Target{address, port, proto, plan.space->slots().first_slot_of(key)});
-        }
+        for (const auto& [address, service] : picked)
+            if (const auto t = target_of(plan, address, service)) targets.push_back(*t);
         return targets;
     };
 

@@ -67,8 +67,9 @@ unsigned take_targets(const TxLcore& tx, std::uint64_t& cursor, std::uint64_t en
 bool answered(const TxLcore& tx, const Target& t) {
     const std::uint64_t index = tx.space->dense_index(t.address, t.proto, t.port);
     if (index == UINT64_MAX) return false;
-    const std::uint64_t word =
-        std::atomic_ref<const std::uint64_t>(tx.answered_bits[index >> 6]).load(std::memory_order_relaxed);
+    // Written by the collector thread (atomic_ref stores); never written here.
+    auto& shared = const_cast<std::uint64_t&>(tx.answered_bits[index >> 6]);
+    const std::uint64_t word = std::atomic_ref<std::uint64_t>(shared).load(std::memory_order_relaxed);
     return (word >> (index & 63)) & 1;
 }
 
