@@ -26,7 +26,7 @@ for run in 1 2 3 4 5; do
   /usr/bin/time -f "%M" -o "$work/rss" timeout 30 "$WS" scan 198.18.0.7 -p 80 "${common[@]}" --wait 0 \
     --db "$work/one.db" --metadata "$work/one.json"
   t1=$(date +%s.%N)
-  python3 - "$work/one.json" "$t0" "$t1" "$(cat "$work/rss")" <<'PY'
+  python3 - "$work/one.json" "$t0" "$t1" "$(tail -1 "$work/rss")" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 p = d["phases"]
@@ -40,7 +40,7 @@ rss_of() { # NAME PORTS
   rm -f "$work/big.db"*
   /usr/bin/time -f "%M" -o "$work/rss" timeout 60 "$WS" scan 198.18.0.0/15 -p "$2" "${common[@]}" --rate 0 \
     --rate-mode fixed --max-runtime 3 --wait 0 --db "$work/big.db" --metadata "$work/big.json" || true
-  python3 - "$work/big.json" "$1" "$(cat "$work/rss")" <<'PY'
+  python3 - "$work/big.json" "$1" "$(tail -1 "$work/rss")" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 print(f"{sys.argv[2]}: planned {d['probes_planned']} probes, sent {d['sent']} in 3 s, peak RSS {int(sys.argv[3]) // 1024} MiB, "
