@@ -2,8 +2,11 @@
 // TSC token bucket for one TX lcore. Time is in TSC cycles; costs are kept in
 // 16.16 fixed point so the per-burst check is an add, a compare and a
 // subtract: the only divide happens when the rate changes (control loop
-// cadence, not per probe). Credit is capped at two bursts, so a stall (a
-// descheduled lcore, a full TX ring) never turns into a catch-up flood.
+// cadence, not per probe). Credit is capped at 1 ms of the rate (two bursts
+// at least): a sleep that overshoots (Linux wakes a nanosleep tens of
+// microseconds late) is caught up on the next grants, so the rate holds, yet
+// a stall (a descheduled lcore, a full TX ring) never turns into more than a
+// millisecond's catch-up.
 #include <algorithm>
 #include <cstdint>
 
@@ -31,7 +34,7 @@ public:
         burst_ = std::uint32_t(std::clamp<std::uint64_t>(rate_pps / 1000, 1, max_burst));
         const unsigned __int128 cost = (static_cast<unsigned __int128>(tsc_hz_) << 16) * burst_ / rate_pps;
         burst_cost_ = std::uint64_t(std::max<unsigned __int128>(cost, 1));
-        cap_ = 2 * burst_cost_;
+        cap_ = std::max(2 * burst_cost_, (tsc_hz_ / 1000) << 16);
         credit_ = std::min(credit_, cap_);
     }
 

@@ -3,6 +3,8 @@
 // (ARP replies, RSTs) that RX lcores hand over. Nothing here allocates
 // (beyond mbufs from the lcore's pool cache), locks or makes a syscall while
 // there is work; idle waits sleep so lcores sharing a CPU are not starved.
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -179,6 +181,9 @@ template <class M>
 int tx_lcore_main(void* arg) {
     TxLcore& tx = *static_cast<TxLcore*>(arg);
     const RunFlags& flags = *tx.flags;
+    // Pacing sleeps are tens of microseconds; Linux's default 50 us timer
+    // slack would make each one late by more than it lasts.
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     std::uint64_t rate = tx.rate_pps.load(std::memory_order_relaxed);
     TokenBucket bucket(tx.tsc_hz, rate, rte_rdtsc());
     rte_mbuf* pending[burst_size];
