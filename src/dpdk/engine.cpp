@@ -28,6 +28,7 @@
 #include "canaries.hpp"
 #include "collector.hpp"
 #include "drop_counter.hpp"
+#include "eal.hpp"
 #include "lcores.hpp"
 #include "net_info.hpp"
 #include "port.hpp"
@@ -81,9 +82,13 @@ MacAddress resolve_mac(const Port& port, rte_mempool* pool, const MacAddress& ou
         if (verbosity >= 1)
             fmt::print(stderr, "wirespeed: ARP who-has {} (attempt {}/{})\n", format_ipv4(target_ip), attempt + 1, attempts);
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        unsigned polls = 0;
         while (std::chrono::steady_clock::now() < deadline) {
+            // Every RX queue in turn: with several (af_packet's fanout group,
+            // af_xdp on a multi-queue interface) the reply lands on any one.
             rte_mbuf* frames[burst_size];
-            const std::uint16_t n = rte_eth_rx_burst(port.id(), 0, frames, burst_size);
+            const auto queue = std::uint16_t(polls++ % port.rx_queues());
+            const std::uint16_t n = rte_eth_rx_burst(port.id(), queue, frames, burst_size);
             std::optional<MacAddress> found;
             for (std::uint16_t i = 0; i < n; ++i) {
                 const ParsedReply r = parse_reply(rte_pktmbuf_mtod(frames[i], const std::uint8_t*), frames[i]->data_len, context);
@@ -179,14 +184,14 @@ void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& 
                "\"open\":{},\"closed\":{},\"filtered\":{},\"up\":{},\"open_filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
                "\"targets\":{},\"ports\":{},\"shard\":\"{}/{}\",\"rate_cap\":{},\"rate_mode\":\"{}\",\"final_rate\":{},"
                "\"ring_full\":{},\"kernel_rx_dropped\":{},\"repairs\":{},\"resent\":{},\"retries\":{},\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
-               "\"args\":[{}],\"config\":{},\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{}}},\"phases\":{{{}}},\"all_answered\":{},\"recall\":{},"
+               "\"args\":[{}],\"config\":{},\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{},\"tx_sent\":[{}],\"rx_received\":[{}]}},\"phases\":{{{}}},\"all_answered\":{},\"recall\":{},"
                "\"port\":{{\"driver\":\"{}\",\"mac\":\"{}\",\"rx_queues\":{},\"tx_queues\":{},\"rx_desc\":{},\"tx_desc\":{},\"rss\":{},\"tx_checksum_offload\":{}}}}}\n",
                c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, outcome.up, outcome.open_filtered,
                c.duplicates, c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->slots().key_count(),
                config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
                outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, outcome.repairs, outcome.resent, config.retries, format_ipv4(source_ip), format_mac(gateway_mac), rejected, args, json_string(setup.effective_config), argv,
-               setup.tx_lcores.size(), setup.rx_lcores.size(), phases, outcome.all_answered, recall_json(outcome), port.caps().driver, format_mac(port.mac()),
-               setup.rx_lcores.size(), setup.tx_lcores.size(), port.rx_desc(), port.tx_desc(), port.rss(), port.tx_checksum_offload()));
+               setup.tx_lcores.size(), setup.rx_lcores.size(), fmt::join(outcome.tx_sent, ","), fmt::join(outcome.rx_received, ","), phases, outcome.all_answered, recall_json(outcome), port.caps().driver, format_mac(port.mac()),
+               port.rx_queues(), port.tx_queues(), port.rx_desc(), port.tx_desc(), port.rss(), port.tx_checksum_offload()));
     file.close();
 }
 
@@ -366,12 +371,17 @@ void bring_up_port(ScanState& s, const ScanConfig& config, const ScanPlan& plan,
     s.socket = rte_eth_dev_socket_id(setup.port_id) < 0 ? int(rte_socket_id()) : rte_eth_dev_socket_id(setup.port_id);
     s.tag = fmt::format("ws{}p{}", getpid(), setup.port_id);
     constexpr unsigned cache = 256;
-    const unsigned pool_size = mempool_size(rx_count, default_rx_desc, tx_count, default_tx_desc, tx_count + rx_count + 1, cache, burst_size);
+    // An --interface port opens as many queue pairs as the busier side has
+    // lcores (eal.cpp); every RX queue then has a poller (an RX lcore polls
+    // several when the TX side is the busier one).
+    const unsigned queues = config.port.interface.empty() ? 0 : interface_queues(tx_count, rx_count);
+    const unsigned rx_queues = std::max(rx_count, queues), tx_queues = std::max(tx_count, queues);
+    const unsigned pool_size = mempool_size(rx_queues, default_rx_desc, tx_queues, default_tx_desc, tx_count + rx_count + 1, cache, burst_size);
     s.rx_pool = std::make_unique<Mempool>(s.tag + "rx", pool_size, cache, s.socket);
     for (unsigned i = 0; i < tx_count; ++i)
         s.tx_pools.push_back(std::make_unique<Mempool>(fmt::format("{}tx{}", s.tag, i), pool_size, cache, s.socket,
                                                        tx_data_room(largest_probe(plan))));
-    s.port = std::make_unique<Port>(setup.port_id, rx_count, tx_count, s.rx_pool->get(), config.verbosity);
+    s.port = std::make_unique<Port>(setup.port_id, rx_queues, tx_queues, s.rx_pool->get(), config.verbosity);
     s.socket_drops = std::make_unique<DropCounter>(s.port->caps().driver, config.port.interface);
 }
 
@@ -485,6 +495,8 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
         auto rx = std::make_unique<RxLcore>();
         rx->port = s.port->id();
         rx->queue = std::uint16_t(i);
+        rx->queue_stride = std::uint16_t(rx_count);
+        rx->queue_count = std::uint16_t((s.port->rx_queues() - i + rx_count - 1) / rx_count);
         rx->pool = s.rx_pool->get();
         rx->results = s.result_rings.back()->get();
         rx->data_results = s.data_rings.back()->get();
@@ -885,6 +897,8 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
     outcome.canaries_sent = s.canaries.sent_total();
     outcome.canaries_answered = s.canaries.answered_total();
     outcome.repair_passes = loop.repair_passes;
+    for (const auto& tx : s.txs) outcome.tx_sent.push_back(tx->sent.get());
+    for (const auto& rx : s.rxs) outcome.rx_received.push_back(rx->received.get());
     std::vector<std::string> failures;
     auto attempt = [&](auto&& step) {
         try {

@@ -45,6 +45,7 @@ struct ScanOutcome {
     unsigned repair_passes = 0;
     std::uint64_t canaries_sent = 0, canaries_answered = 0; // far-side delivery probes
     std::uint64_t up = 0, open_filtered = 0; // hosts answering ping; UDP probes never answered (--show closed)
+    std::vector<std::uint64_t> tx_sent, rx_received; // per TX lcore: probes sent; per RX lcore: frames received
 };
 
 ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup);

@@ -84,6 +84,12 @@ struct alignas(64) RxLcore {
     // --- read-only after launch
     std::uint16_t port = 0;
     std::uint16_t queue = 0;
+    // RX queues polled in turn: queue, queue + stride, ... (queue_count of
+    // them). More than one when the port has more RX queues than there are RX
+    // lcores (an --interface port opens as many pairs as the busier side has
+    // lcores, and every af_packet socket of the fanout group gets replies).
+    std::uint16_t queue_count = 1;
+    std::uint16_t queue_stride = 1;
     rte_mempool* pool = nullptr;       // for ARP replies / RSTs
     rte_ring* results = nullptr;       // SP/SC, ResultRecord elements
     rte_ring* data_results = nullptr;  // SP/SC, ResultWithData elements (UDP answers and their bytes)
