@@ -152,6 +152,7 @@ struct ReflectOptions {
     bool print_truth = false;
     double duration = 0;
     bool forge = false;
+    unsigned queues = 1;
 };
 
 ws::ReflectRules make_rules(const ReflectOptions& o) {
@@ -179,16 +180,19 @@ int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
         ws::write_ground_truth(rules, ports, o.truth_ping, stdout);
         return 0;
     }
+    if (o.queues < 1 || o.queues > ws::dp::Reflector::max_queues)
+        throw ws::Error(fmt::format("invalid --queues \"{}\": 1 to {}", o.queues, ws::dp::Reflector::max_queues));
     DataPlane dp;
     try {
-        dp = bring_up(spec, 0, 1, 256);
+        // One lcore polls every queue pair (an --interface port opens --queues pairs).
+        dp = bring_up(spec, 0, o.queues, 256);
     } catch (const ws::Error& e) {
         fmt::print(stderr, "wirespeed: {}\n", e.what());
         return exit_runtime;
     }
     ws::dp::install_signal_handlers();
     ws::dp::Mempool pool("reflect", 8191, 256, int(rte_socket_id()));
-    ws::dp::Port port(dp.port_id, 1, 1, pool.get(), spec.verbosity);
+    ws::dp::Port port(dp.port_id, o.queues, o.queues, pool.get(), spec.verbosity);
     std::atomic<bool> stop{false};
     ws::dp::Reflector reflector;
     reflector.port = port.id();
@@ -196,21 +200,31 @@ int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
     reflector.mac = port.mac();
     reflector.rules = &rules;
     reflector.stop = &stop;
+    reflector.queue_count = std::uint16_t(o.queues);
     rte_eal_remote_launch(ws::dp::reflector_main, &reflector, dp.workers[0]);
-    fmt::print(stderr, "wirespeed: reflecting for {} on port {} ({}, mac {})\n", o.hosts, port.id(), port.caps().driver,
-               ws::format_mac(port.mac()));
+    fmt::print(stderr, "wirespeed: reflecting for {} on port {} ({}, mac {}, {} queue pair{})\n", o.hosts, port.id(),
+               port.caps().driver, ws::format_mac(port.mac()), o.queues, o.queues == 1 ? "" : "s");
     const auto start = std::chrono::steady_clock::now();
     while (ws::dp::signals_received() == 0 &&
            (o.duration <= 0 || std::chrono::steady_clock::now() - start < std::chrono::duration<double>(o.duration)))
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     stop.store(true);
     rte_eal_wait_lcore(dp.workers[0]);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const ws::dp::PortStats ps = port.stats();
+    // Every counter, on one line: what a lossy run lost is named here (the
+    // reflector's own losses are nombuf and tx_dropped; both stay 0 with
+    // back-pressure unless the pool runs dry or it is stopped mid-flight).
     fmt::print(stderr,
                "wirespeed: reflector: {} SYNs, {} UDP probes, {} echo requests; answered {} open, {} closed, {} filtered; "
-               "{} dropped (--drop-permille), {} ARP replies, {} ignored\n",
+               "{} dropped (--drop-permille), {} ARP replies, {} ignored; frames in {}, out {}; tx_full {} (back-pressure), "
+               "nombuf {}, tx_dropped {}; port ipackets {}, opackets {}, imissed {}, ierrors {}, oerrors {}, rx_nombuf {}; "
+               "{:.1f} s\n",
                reflector.syns.get(), reflector.udp_probes.get(), reflector.echo_requests.get(), reflector.open_answers.get(),
                reflector.closed_answers.get(), reflector.filtered_answers.get(), reflector.dropped.get(),
-               reflector.arp_replies.get(), reflector.ignored.get());
+               reflector.arp_replies.get(), reflector.ignored.get(), reflector.received.get(), reflector.sent.get(),
+               reflector.tx_full.get(), reflector.nombuf.get(), reflector.tx_dropped.get(), ps.ipackets, ps.opackets,
+               ps.imissed, ps.ierrors, ps.oerrors, ps.rx_nombuf, seconds);
     return 0;
 }
 
@@ -442,6 +456,7 @@ static int run_main(int argc, char** argv) {
     reflect->add_flag("--print-truth", reflect_options.print_truth, "print the open proto:ip:port triples and exit");
     reflect->add_option("--duration", reflect_options.duration, "seconds to run (default: until SIGINT)");
     reflect->add_flag("--forge-bad-cookies", reflect_options.forge, "also send an open answer with a wrong cookie per probe");
+    reflect->add_option("--queues", reflect_options.queues, "queue pairs to answer on, all polled by one lcore (default 1; as many as the scanner has TX or RX lcores)");
     ws::cli::add_options(*reflect, reflect_port, ws::cli::reflect_command);
     reflect->footer(exit_codes_footer);
 
