@@ -51,6 +51,7 @@ struct DataPlane {
     std::vector<std::string> argv;
     std::unique_ptr<ws::dp::Eal> eal;
     std::uint16_t port_id = 0;
+    std::vector<std::uint16_t> queue_ports; // af_xdp: one port per further queue pair
     std::vector<unsigned> workers;
     double eal_seconds = 0;
 };
@@ -67,6 +68,14 @@ DataPlane bring_up(const ws::PortSpec& spec, unsigned tx, unsigned rx, unsigned 
     const std::uint16_t first = rte_eth_find_next_owned_by(0, RTE_ETH_DEV_NO_OWNER);
     if (first >= RTE_MAX_ETHPORTS) throw ws::Error("DPDK found no port: check --interface, --pci or --vdev");
     dp.port_id = first;
+    // af_xdp with several queues: one vdev per queue (eal.cpp), the ports after the first.
+    if (spec.xdp && !spec.interface.empty())
+        for (unsigned q = 1, previous = first; q < ws::dp::interface_queues(tx, rx); ++q) {
+            const std::uint16_t next = rte_eth_find_next_owned_by(std::uint16_t(previous + 1), RTE_ETH_DEV_NO_OWNER);
+            if (next >= RTE_MAX_ETHPORTS) throw ws::Error(fmt::format("DPDK found no af_xdp port for queue {} of {}", q, spec.interface));
+            dp.queue_ports.push_back(next);
+            previous = next;
+        }
     unsigned lcore;
     RTE_LCORE_FOREACH_WORKER(lcore) dp.workers.push_back(lcore);
     if (dp.workers.size() < tx + rx)
@@ -125,6 +134,7 @@ int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& arg
     }
     ws::dp::EngineSetup setup;
     setup.port_id = dp.port_id;
+    setup.queue_ports = dp.queue_ports;
     setup.tx_lcores.assign(dp.workers.begin(), dp.workers.begin() + config.tx_cores);
     setup.rx_lcores.assign(dp.workers.begin() + config.tx_cores, dp.workers.begin() + config.tx_cores + config.rx_cores);
     setup.eal_argv = dp.argv;

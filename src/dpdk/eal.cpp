@@ -53,8 +53,14 @@ std::vector<std::string> build_eal_argv(const PortSpec& port, const EalLayout& l
         // replies by flow hash; af_xdp binds one XSK to each of the
         // interface's queues 0..N-1 (the interface needs N RX queues).
         const unsigned queues = interface_queues(layout.tx_lcores, layout.rx_lcores);
+        // af_xdp: one vdev per queue. DPDK 22.11's PMD refuses queue_count
+        // above the interface's ethtool "combined" channels, and veth (the
+        // lab's interface) has separate RX and TX channels only; a vdev per
+        // queue works on any multi-queue interface (the engine takes the
+        // extra ports as queue ports: EngineSetup::queue_ports).
         if (port.xdp)
-            argv.push_back(fmt::format("--vdev=net_af_xdp0,iface={},start_queue=0,queue_count={}", port.interface, queues));
+            for (unsigned q = 0; q < queues; ++q)
+                argv.push_back(fmt::format("--vdev=net_af_xdp{},iface={},start_queue={},queue_count=1", q, port.interface, q));
         else
             argv.push_back(fmt::format("--vdev=net_af_packet0,iface={},qpairs={},qdisc_bypass=1,framecnt=4096",
                                        port.interface, queues));

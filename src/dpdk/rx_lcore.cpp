@@ -100,9 +100,9 @@ int rx_lcore_main(void* arg) {
     std::uint16_t turn = 0; // which of this lcore's queues is polled next
 
     while (!flags.stop_rx.load(std::memory_order_relaxed)) {
-        const auto queue = std::uint16_t(rx.queue + turn * rx.queue_stride);
-        if (++turn == rx.queue_count) turn = 0;
-        const std::uint16_t n = rte_eth_rx_burst(rx.port, queue, frames, burst_size);
+        const QueueRef source = rx.sources[turn];
+        if (++turn == rx.source_count) turn = 0;
+        const std::uint16_t n = rte_eth_rx_burst(source.port, source.queue, frames, burst_size);
         if (n == 0) {
             // Back off only when idle: a few hundred empty polls cost
             // microseconds, then sleep so a CPU shared with other lcores frees up.
