@@ -341,14 +341,20 @@ memif() {
   local reflect_lcores=() scan_lcores=()
   [[ -n ${MEMIF_REFLECT_LCORES:-} ]] && reflect_lcores=(--lcores "$MEMIF_REFLECT_LCORES")
   [[ -n ${MEMIF_SCAN_LCORES:-} ]] && scan_lcores=(--lcores "$MEMIF_SCAN_LCORES")
-  timeout -k 5 "$limit" "$ws" reflect --vdev "$vdev,role=server" --hosts "$net" --open-ports "$open" \
+  # MEMIF_PERF=1: both processes under `perf record` (profiles in the run's directory; see KEEP).
+  local reflect_wrap=() scan_wrap=()
+  if [[ -n ${MEMIF_PERF:-} ]]; then
+    reflect_wrap=(perf record -q -F 999 -o "$dir/reflector.perf" --)
+    scan_wrap=(perf record -q -F 999 -o "$dir/scan.perf" --)
+  fi
+  timeout -k 5 "$limit" "${reflect_wrap[@]}" "$ws" reflect --vdev "$vdev,role=server" --hosts "$net" --open-ports "$open" \
     --queues "$queues" "${reflect_lcores[@]}" 2>"$dir/reflector.log" &
   reflector_pid=$!
   local i
   for i in $(seq 100); do [[ -S $sock ]] && break; sleep 0.1; done
   [[ -S $sock ]] || { echo "lab memif: the reflector did not come up: $(tail -2 "$dir/reflector.log")" >&2; return 1; }
   local scan_rc=0
-  timeout -k 5 "$limit" "$ws" scan "$net" -p "$ports" --vdev "$vdev,role=client" --source-ip 198.18.0.100 \
+  timeout -k 5 "$limit" "${scan_wrap[@]}" "$ws" scan "$net" -p "$ports" --vdev "$vdev,role=client" --source-ip 198.18.0.100 \
     --gateway-ip "${net%%/*}" --blocklist "$(cd "$(dirname "$0")/.." && pwd)/config/lab-blocklist.conf" \
     --rate "$rate" --tx-cores "$tx" --rx-cores "$rx" "${scan_lcores[@]}" --db "$dir/scan.db" \
     --metadata "$dir/scan.json" "${@:3}" 2>"$dir/scan.log" || scan_rc=$?

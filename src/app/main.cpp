@@ -215,13 +215,22 @@ int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
     fmt::print(stderr, "wirespeed: reflecting for {} on port {} ({}, mac {}, {} queue pair{})\n", o.hosts, port.id(),
                port.caps().driver, ws::format_mac(port.mac()), o.queues, o.queues == 1 ? "" : "s");
     const auto start = std::chrono::steady_clock::now();
+    // The port's counters are read as it goes: memif resets them when its
+    // peer disconnects (the scan ends before the reflector does).
+    ws::dp::PortStats ps = port.stats();
+    auto read_stats = [&] {
+        const ws::dp::PortStats now = port.stats();
+        if (now.ipackets >= ps.ipackets && now.opackets >= ps.opackets) ps = now;
+    };
     while (ws::dp::signals_received() == 0 &&
-           (o.duration <= 0 || std::chrono::steady_clock::now() - start < std::chrono::duration<double>(o.duration)))
+           (o.duration <= 0 || std::chrono::steady_clock::now() - start < std::chrono::duration<double>(o.duration))) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        read_stats();
+    }
     stop.store(true);
     rte_eal_wait_lcore(dp.workers[0]);
+    read_stats();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const ws::dp::PortStats ps = port.stats();
     // Every counter, on one line: what a lossy run lost is named here (the
     // reflector's own losses are nombuf and tx_dropped; both stay 0 with
     // back-pressure unless the pool runs dry or it is stopped mid-flight).
