@@ -38,5 +38,7 @@ timeout 300 perf/txrate.sh "$BUILD"
 if [[ -z ${SKIP_LAB:-} ]]; then
   echo "== (5) lab comparison: perf/lab_compare.sh $BUILD"
   timeout 900 perf/lab_compare.sh "$BUILD"
+  echo "== (6) several lcores: net_null 1 vs 2 TX lcores, the memif lab: perf/mq.sh $BUILD"
+  timeout 900 perf/mq.sh "$BUILD"
 fi
 echo "== done; results in $RESULTS"
