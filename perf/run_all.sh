@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every wirespeed performance figure in one run: builds build-perf, then the
 # core micro-benchmarks, the collector -> SQLite comparison, the net_null TX
-# rate against dpdk-testpmd, and the lab comparison with zmap and masscan.
+# rate against dpdk-testpmd, the lab comparison with zmap and masscan, and
+# perf/mq.sh (1 vs 2 TX lcores on net_null, the memif lab).
 # Run as root (the lab needs network namespaces). Output: stdout, and a copy
 # in /tmp/wirespeed-perf-<UTC time>.txt unless RESULTS=/path is given.
 #
@@ -38,5 +39,7 @@ timeout 300 perf/txrate.sh "$BUILD"
 if [[ -z ${SKIP_LAB:-} ]]; then
   echo "== (5) lab comparison: perf/lab_compare.sh $BUILD"
   timeout 900 perf/lab_compare.sh "$BUILD"
+  echo "== (6) several lcores: net_null 1 vs 2 TX lcores, the memif lab: perf/mq.sh $BUILD"
+  timeout 900 perf/mq.sh "$BUILD"
 fi
 echo "== done; results in $RESULTS"

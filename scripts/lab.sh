@@ -40,6 +40,8 @@ S_IF="$P-s"
 T_IF="$P-t"
 LAB_DIR=${LAB_DIR:-/run/wirespeed-lab/$P}
 NET=198.19.0.0/16
+QUEUES=${LAB_QUEUES:-1} # veth queue pairs: as many as the scan's busier side has lcores (--xdp binds queues 0..N-1)
+[[ $QUEUES =~ ^[1-9][0-9]?$ ]] || { echo "lab: LAB_QUEUES must be 1-99, not \"$QUEUES\"" >&2; exit 1; }
 
 export LAB_EVERY_PORTS="22 80 443"
 export LAB_FEW="198.19.0.10:8080 198.19.3.77:8080 198.19.15.200:8080 198.19.2.2:1023 198.19.1.1:3306 198.19.0.5:65535 198.19.9.9:65535 198.19.0.5:31337"
@@ -215,7 +217,11 @@ up() {
   mkdir -p "$LAB_DIR"
   ip netns add "$SCAN_NS"
   ip netns add "$TARGET_NS"
-  ip link add "$S_IF" netns "$SCAN_NS" type veth peer name "$T_IF" netns "$TARGET_NS"
+  # LAB_QUEUES queue pairs on both ends: the target's kernel spreads its
+  # replies over its TX queues by flow hash, and each arrives on the scanner
+  # side's RX queue of the same number (one af_xdp socket per queue).
+  ip link add "$S_IF" netns "$SCAN_NS" numtxqueues "$QUEUES" numrxqueues "$QUEUES" type veth \
+    peer name "$T_IF" netns "$TARGET_NS" numtxqueues "$QUEUES" numrxqueues "$QUEUES"
   for ns in "$SCAN_NS" "$TARGET_NS"; do
     ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
     ip netns exec "$ns" ip link set lo up
@@ -282,9 +288,138 @@ status() {
   return 0
 }
 
+# The DPDK-to-DPDK lab: wirespeed against its own reflector over net_memif
+# (a unix socket and shared memory between two local processes; no kernel,
+# no namespace, nothing on any interface), so the scan runs at Mpps and what
+# is measured is wirespeed itself. The reflector is the memif server, the
+# scanner the client. Exact means: every open pair found (hosts x the open
+# port, if scanned) and every probe answered, with the reflector's counters
+# (printed in full) agreeing. Settings (environment):
+#   WIRESPEED        binary (default build/main/src/app/wirespeed)
+#   MEMIF_NET        targets (default 198.19.0.0/16; must stay in 198.18.0.0/15)
+#   MEMIF_PORTS      -p (default 400-499: 100 ports, 443 among them)
+#   MEMIF_OPEN       the reflector's --open-ports (default 443: open on every host)
+#   MEMIF_RATE       --rate (default 0: as fast as it goes)
+#   MEMIF_TX, MEMIF_RX  scanner TX / RX lcores (default 1 and 1; the reflector
+#                    gets as many queue pairs as the busier side)
+#   MEMIF_SCAN_LCORES, MEMIF_REFLECT_LCORES  --lcores maps (default: EAL's spread)
+#   MEMIF_TIMEOUT    seconds for the whole run (default 300)
+# Extra arguments after PREFIX go to `wirespeed scan`. The scan's metadata,
+# database and both logs are in $LAB_DIR/memif (kept with KEEP=1).
+memif() {
+  local ws=${WIRESPEED:-$(cd "$(dirname "$0")/.." && pwd)/build/main/src/app/wirespeed}
+  local net=${MEMIF_NET:-198.19.0.0/16} ports=${MEMIF_PORTS:-400-499} open=${MEMIF_OPEN:-443}
+  local rate=${MEMIF_RATE:-0} tx=${MEMIF_TX:-1} rx=${MEMIF_RX:-1} limit=${MEMIF_TIMEOUT:-300}
+  local queues
+  # Globals, not locals: the EXIT trap runs after this function has returned.
+  dir="$LAB_DIR/memif"
+  queues=$((tx > rx ? tx : rx))
+  [[ -x $ws ]] || { echo "lab memif: no wirespeed binary at $ws (set WIRESPEED)" >&2; return 1; }
+  case $net in 198.18.*|198.19.*) ;; *) echo "lab memif: MEMIF_NET must be inside 198.18.0.0/15" >&2; return 1 ;; esac
+  sock="$dir/memif.sock" reflector_pid=""
+  # Everything this run started goes, however it ends: the reflector (its
+  # pid only), the socket, the files unless KEEP=1. Each process removes its
+  # own EAL runtime directory; one killed hard is swept by the next run.
+  memif_cleanup() {
+    if [[ -n $reflector_pid ]]; then
+      kill -INT "$reflector_pid" 2>/dev/null || true
+      local i
+      for i in $(seq 50); do kill -0 "$reflector_pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$reflector_pid" 2>/dev/null || true
+      wait "$reflector_pid" 2>/dev/null || true
+      reflector_pid=""
+    fi
+    rm -f "$sock"
+    [[ -n ${KEEP:-} ]] || rm -rf "$dir"
+    rmdir "$LAB_DIR" 2>/dev/null || true
+  }
+  trap memif_cleanup EXIT
+  trap 'exit 130' INT TERM
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  local vdev="net_memif0,id=0,socket=$sock,socket-abstract=no"
+  local reflect_lcores=() scan_lcores=()
+  [[ -n ${MEMIF_REFLECT_LCORES:-} ]] && reflect_lcores=(--lcores "$MEMIF_REFLECT_LCORES")
+  [[ -n ${MEMIF_SCAN_LCORES:-} ]] && scan_lcores=(--lcores "$MEMIF_SCAN_LCORES")
+  # MEMIF_PERF=1: both processes under `perf record` (profiles in the run's directory; see KEEP).
+  local reflect_wrap=() scan_wrap=()
+  if [[ -n ${MEMIF_PERF:-} ]]; then
+    reflect_wrap=(perf record -q -F 999 -o "$dir/reflector.perf" --)
+    scan_wrap=(perf record -q -F 999 -o "$dir/scan.perf" --)
+  fi
+  timeout -k 5 "$limit" "${reflect_wrap[@]}" "$ws" reflect --vdev "$vdev,role=server" --hosts "$net" --open-ports "$open" \
+    --queues "$queues" "${reflect_lcores[@]}" 2>"$dir/reflector.log" &
+  reflector_pid=$!
+  local i
+  for i in $(seq 100); do [[ -S $sock ]] && break; sleep 0.1; done
+  [[ -S $sock ]] || { echo "lab memif: the reflector did not come up: $(tail -2 "$dir/reflector.log")" >&2; return 1; }
+  local scan_rc=0
+  timeout -k 5 "$limit" "${scan_wrap[@]}" "$ws" scan "$net" -p "$ports" --vdev "$vdev,role=client" --source-ip 198.18.0.100 \
+    --gateway-ip "${net%%/*}" --blocklist "$(cd "$(dirname "$0")/.." && pwd)/config/lab-blocklist.conf" \
+    --rate "$rate" --tx-cores "$tx" --rx-cores "$rx" "${scan_lcores[@]}" --db "$dir/scan.db" \
+    --metadata "$dir/scan.json" "${@:3}" 2>"$dir/scan.log" || scan_rc=$?
+  kill -INT "$reflector_pid" 2>/dev/null || true
+  wait "$reflector_pid" 2>/dev/null || true
+  reflector_pid=""
+  grep -h '^wirespeed: \(complete\|interrupted\|stopped\|failed\)' "$dir/scan.log" || tail -3 "$dir/scan.log"
+  grep -h '^wirespeed: reflector:' "$dir/reflector.log" || tail -3 "$dir/reflector.log"
+  [[ $scan_rc -eq 0 ]] || { echo "lab memif: the scan exited $scan_rc"; return 1; }
+  # Exactness from the database, the metadata and the reflector's own counts.
+  python3 - "$dir/scan.db" "$dir/scan.json" "$dir/reflector.log" "$net" "$ports" "$open" <<'PY'
+import ipaddress, json, re, sqlite3, sys
+db, meta, log, net, ports, open_spec = sys.argv[1:]
+def port_set(spec):
+    out = set()
+    for part in spec.replace("T:", "").split(","):
+        if part.startswith("U:"):
+            continue
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+hosts = ipaddress.ip_network(net).num_addresses
+scanned, opened = port_set(ports), port_set(open_spec)
+want_open = hosts * len(scanned & opened)
+m = json.load(open(meta))
+con = sqlite3.connect(db)
+got_open = con.execute("SELECT count(*) FROM results WHERE state = 'open'").fetchone()[0]
+distinct = con.execute("SELECT count(*) FROM (SELECT DISTINCT ip, port FROM results WHERE state = 'open')").fetchone()[0]
+wrong = con.execute("SELECT count(*) FROM results WHERE state = 'open' AND port NOT IN (%s)"
+                    % ",".join(str(p) for p in sorted(scanned & opened) or [0])).fetchone()[0]
+text = open(log).read()
+def counter(name):
+    found = re.search(r"%s (\d+)" % re.escape(name), text)
+    return int(found.group(1)) if found else -1
+syns = re.search(r"(\d+) SYNs", text)
+syns = int(syns.group(1)) if syns else -1
+planned = m["probes_planned"]
+probes = hosts * len(scanned)
+secs = m["send_duration_s"]
+print("memif lab: sent %d probes in %.3f s (%.2f Mpps), %d replies (%.2f M/s), open %d of %d, drops %d, "
+      "reflector: %d SYNs, tx_full %d, nombuf %d, tx_dropped %d, all_answered %s"
+      % (m["sent"], secs, m["sent"] / secs / 1e6 if secs else 0, m["replies"], m["replies"] / m["duration_s"] / 1e6,
+         got_open, want_open, m["drops"], syns, counter("tx_full"),
+         counter("nombuf"), counter("tx_dropped"), m["all_answered"]))
+problems = []
+if got_open != want_open or distinct != got_open or wrong:
+    problems.append("open %d (distinct %d, on unopened ports %d), expected %d" % (got_open, distinct, wrong, want_open))
+if not m["all_answered"]:
+    problems.append("not every probe was answered")
+if m["drops"]:
+    problems.append("scanner drops %d" % m["drops"])
+for name in ("nombuf", "tx_dropped"):
+    if counter(name) != 0:
+        problems.append("reflector %s %d" % (name, counter(name)))
+if problems:
+    print("memif lab: NOT exact: " + "; ".join(problems))
+    sys.exit(1)
+print("memif lab: exact: %d of %d open pairs, %d probes, every one answered" % (got_open, want_open, probes))
+PY
+}
+
 case "$cmd" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status [PREFIX]" >&2; exit 1 ;;
+  memif) memif "$@" ;;
+  *) echo "usage: $0 up|down|status|memif [PREFIX] [SCAN ARGS...]" >&2; exit 1 ;;
 esac

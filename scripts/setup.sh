@@ -19,8 +19,8 @@ packages=(
   iproute2 tcpdump ethtool procps libxml2-utils xsltproc
   # lab UDP services (DNS, NTP, SNMP; never started on the host) and the tools checking them
   dnsmasq-base chrony snmpd bind9-dnsutils iputils-ping
-  # perf/ side-by-side comparisons and nmap's DTD for XML output
-  libbenchmark-dev zmap masscan nmap
+  # perf/ side-by-side comparisons (linux-perf: perf/mq.sh's per-thread profiles) and nmap's DTD for XML output
+  libbenchmark-dev zmap masscan nmap linux-perf
 )
 
 POLICY=/usr/sbin/policy-rc.d

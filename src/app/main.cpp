@@ -51,6 +51,7 @@ struct DataPlane {
     std::vector<std::string> argv;
     std::unique_ptr<ws::dp::Eal> eal;
     std::uint16_t port_id = 0;
+    std::vector<std::uint16_t> queue_ports; // af_xdp: one port per further queue pair
     std::vector<unsigned> workers;
     double eal_seconds = 0;
 };
@@ -67,6 +68,14 @@ DataPlane bring_up(const ws::PortSpec& spec, unsigned tx, unsigned rx, unsigned 
     const std::uint16_t first = rte_eth_find_next_owned_by(0, RTE_ETH_DEV_NO_OWNER);
     if (first >= RTE_MAX_ETHPORTS) throw ws::Error("DPDK found no port: check --interface, --pci or --vdev");
     dp.port_id = first;
+    // af_xdp with several queues: one vdev per queue (eal.cpp), the ports after the first.
+    if (spec.xdp && !spec.interface.empty())
+        for (unsigned q = 1, previous = first; q < ws::dp::interface_queues(tx, rx); ++q) {
+            const std::uint16_t next = rte_eth_find_next_owned_by(std::uint16_t(previous + 1), RTE_ETH_DEV_NO_OWNER);
+            if (next >= RTE_MAX_ETHPORTS) throw ws::Error(fmt::format("DPDK found no af_xdp port for queue {} of {}", q, spec.interface));
+            dp.queue_ports.push_back(next);
+            previous = next;
+        }
     unsigned lcore;
     RTE_LCORE_FOREACH_WORKER(lcore) dp.workers.push_back(lcore);
     if (dp.workers.size() < tx + rx)
@@ -125,6 +134,7 @@ int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& arg
     }
     ws::dp::EngineSetup setup;
     setup.port_id = dp.port_id;
+    setup.queue_ports = dp.queue_ports;
     setup.tx_lcores.assign(dp.workers.begin(), dp.workers.begin() + config.tx_cores);
     setup.rx_lcores.assign(dp.workers.begin() + config.tx_cores, dp.workers.begin() + config.tx_cores + config.rx_cores);
     setup.eal_argv = dp.argv;
@@ -152,6 +162,7 @@ struct ReflectOptions {
     bool print_truth = false;
     double duration = 0;
     bool forge = false;
+    unsigned queues = 1;
 };
 
 ws::ReflectRules make_rules(const ReflectOptions& o) {
@@ -179,16 +190,19 @@ int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
         ws::write_ground_truth(rules, ports, o.truth_ping, stdout);
         return 0;
     }
+    if (o.queues < 1 || o.queues > ws::dp::Reflector::max_queues)
+        throw ws::Error(fmt::format("invalid --queues \"{}\": 1 to {}", o.queues, ws::dp::Reflector::max_queues));
     DataPlane dp;
     try {
-        dp = bring_up(spec, 0, 1, 256);
+        // One lcore polls every queue pair (an --interface port opens --queues pairs).
+        dp = bring_up(spec, 0, o.queues, 256);
     } catch (const ws::Error& e) {
         fmt::print(stderr, "wirespeed: {}\n", e.what());
         return exit_runtime;
     }
     ws::dp::install_signal_handlers();
     ws::dp::Mempool pool("reflect", 8191, 256, int(rte_socket_id()));
-    ws::dp::Port port(dp.port_id, 1, 1, pool.get(), spec.verbosity);
+    ws::dp::Port port(dp.port_id, o.queues, o.queues, pool.get(), spec.verbosity);
     std::atomic<bool> stop{false};
     ws::dp::Reflector reflector;
     reflector.port = port.id();
@@ -196,21 +210,40 @@ int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
     reflector.mac = port.mac();
     reflector.rules = &rules;
     reflector.stop = &stop;
+    reflector.queue_count = std::uint16_t(o.queues);
     rte_eal_remote_launch(ws::dp::reflector_main, &reflector, dp.workers[0]);
-    fmt::print(stderr, "wirespeed: reflecting for {} on port {} ({}, mac {})\n", o.hosts, port.id(), port.caps().driver,
-               ws::format_mac(port.mac()));
+    fmt::print(stderr, "wirespeed: reflecting for {} on port {} ({}, mac {}, {} queue pair{})\n", o.hosts, port.id(),
+               port.caps().driver, ws::format_mac(port.mac()), o.queues, o.queues == 1 ? "" : "s");
     const auto start = std::chrono::steady_clock::now();
+    // The port's counters are read as it goes: memif resets them when its
+    // peer disconnects (the scan ends before the reflector does).
+    ws::dp::PortStats ps = port.stats();
+    auto read_stats = [&] {
+        const ws::dp::PortStats now = port.stats();
+        if (now.ipackets >= ps.ipackets && now.opackets >= ps.opackets) ps = now;
+    };
     while (ws::dp::signals_received() == 0 &&
-           (o.duration <= 0 || std::chrono::steady_clock::now() - start < std::chrono::duration<double>(o.duration)))
+           (o.duration <= 0 || std::chrono::steady_clock::now() - start < std::chrono::duration<double>(o.duration))) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        read_stats();
+    }
     stop.store(true);
     rte_eal_wait_lcore(dp.workers[0]);
+    read_stats();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // Every counter, on one line: what a lossy run lost is named here (the
+    // reflector's own losses are nombuf and tx_dropped; both stay 0 with
+    // back-pressure unless the pool runs dry or it is stopped mid-flight).
     fmt::print(stderr,
                "wirespeed: reflector: {} SYNs, {} UDP probes, {} echo requests; answered {} open, {} closed, {} filtered; "
-               "{} dropped (--drop-permille), {} ARP replies, {} ignored\n",
+               "{} dropped (--drop-permille), {} ARP replies, {} ignored; frames in {}, out {}; tx_full {} (back-pressure), "
+               "nombuf {}, tx_dropped {}; port ipackets {}, opackets {}, imissed {}, ierrors {}, oerrors {}, rx_nombuf {}; "
+               "{:.1f} s\n",
                reflector.syns.get(), reflector.udp_probes.get(), reflector.echo_requests.get(), reflector.open_answers.get(),
                reflector.closed_answers.get(), reflector.filtered_answers.get(), reflector.dropped.get(),
-               reflector.arp_replies.get(), reflector.ignored.get());
+               reflector.arp_replies.get(), reflector.ignored.get(), reflector.received.get(), reflector.sent.get(),
+               reflector.tx_full.get(), reflector.nombuf.get(), reflector.tx_dropped.get(), ps.ipackets, ps.opackets,
+               ps.imissed, ps.ierrors, ps.oerrors, ps.rx_nombuf, seconds);
     return 0;
 }
 
@@ -442,6 +475,7 @@ static int run_main(int argc, char** argv) {
     reflect->add_flag("--print-truth", reflect_options.print_truth, "print the open proto:ip:port triples and exit");
     reflect->add_option("--duration", reflect_options.duration, "seconds to run (default: until SIGINT)");
     reflect->add_flag("--forge-bad-cookies", reflect_options.forge, "also send an open answer with a wrong cookie per probe");
+    reflect->add_option("--queues", reflect_options.queues, "queue pairs to answer on, all polled by one lcore (default 1; as many as the scanner has TX or RX lcores)");
     ws::cli::add_options(*reflect, reflect_port, ws::cli::reflect_command);
     reflect->footer(exit_codes_footer);
 

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -31,6 +32,8 @@ std::string default_lcore_map(const EalLayout& layout) {
     return map;
 }
 
+unsigned interface_queues(unsigned tx_lcores, unsigned rx_lcores) { return std::max({tx_lcores, rx_lcores, 1u}); }
+
 std::vector<std::string> build_eal_argv(const PortSpec& port, const EalLayout& layout) {
     std::vector<std::string> argv = {"wirespeed"};
     argv.push_back("--lcores=" + (port.lcores.empty() ? default_lcore_map(layout) : port.lcores));
@@ -50,11 +53,22 @@ std::vector<std::string> build_eal_argv(const PortSpec& port, const EalLayout& l
         argv.push_back("--no-pci");
     }
     if (!port.interface.empty()) {
+        // One queue pair per lcore of the busier side: af_packet opens one
+        // socket per pair, joined in a PACKET_FANOUT group that spreads the
+        // replies by flow hash; af_xdp binds one XSK to each of the
+        // interface's queues 0..N-1 (the interface needs N RX queues).
+        const unsigned queues = interface_queues(layout.tx_lcores, layout.rx_lcores);
+        // af_xdp: one vdev per queue. DPDK 22.11's PMD refuses queue_count
+        // above the interface's ethtool "combined" channels, and veth (the
+        // lab's interface) has separate RX and TX channels only; a vdev per
+        // queue works on any multi-queue interface (the engine takes the
+        // extra ports as queue ports: EngineSetup::queue_ports).
         if (port.xdp)
-            argv.push_back(fmt::format("--vdev=net_af_xdp0,iface={},start_queue=0,queue_count=1", port.interface));
+            for (unsigned q = 0; q < queues; ++q)
+                argv.push_back(fmt::format("--vdev=net_af_xdp{},iface={},start_queue={},queue_count=1", q, port.interface, q));
         else
-            argv.push_back(fmt::format("--vdev=net_af_packet0,iface={},qpairs=1,qdisc_bypass=1,framecnt=4096",
-                                       port.interface));
+            argv.push_back(fmt::format("--vdev=net_af_packet0,iface={},qpairs={},qdisc_bypass=1,framecnt=4096",
+                                       port.interface, queues));
     }
     for (const auto& vdev : port.vdevs) argv.push_back("--vdev=" + vdev);
     argv.push_back(port.verbosity >= 2 ? "--log-level=*:info" : "--log-level=*:warning");

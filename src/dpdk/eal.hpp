@@ -30,6 +30,9 @@ bool eal_uses_hugepages(const EalLayout& layout);
 // itself and RX shares with the mostly-sleeping control loop and collector.
 std::vector<std::string> build_eal_argv(const PortSpec& port, const EalLayout& layout);
 std::string default_lcore_map(const EalLayout& layout);
+// Queue pairs an --interface port opens: one per TX or RX lcore, whichever
+// side has more (the other side leaves the extra queues unused).
+unsigned interface_queues(unsigned tx_lcores, unsigned rx_lcores);
 
 EalLayout probe_eal_layout(unsigned tx_lcores, unsigned rx_lcores);
 

@@ -28,6 +28,7 @@
 #include "canaries.hpp"
 #include "collector.hpp"
 #include "drop_counter.hpp"
+#include "eal.hpp"
 #include "lcores.hpp"
 #include "net_info.hpp"
 #include "port.hpp"
@@ -67,7 +68,7 @@ std::string format_duration(double seconds) {
 // Gateway MAC by ARP from the scanner itself, before any lcore runs: the main
 // lcore owns TX queue 0 and RX queue 0 for the moment. Answers ARP requests
 // for our source address meanwhile, so the far side can already reach us.
-MacAddress resolve_mac(const Port& port, rte_mempool* pool, const MacAddress& our_mac, std::uint32_t source_ip,
+MacAddress resolve_mac(const Port& port, const std::vector<QueueRef>& rx_queues, rte_mempool* pool, const MacAddress& our_mac, std::uint32_t source_ip,
                        std::uint32_t target_ip, const CookieMaker& cookies, int verbosity) {
     const ReplyContext context{source_ip, &cookies};
     constexpr int attempts = 5;
@@ -81,9 +82,13 @@ MacAddress resolve_mac(const Port& port, rte_mempool* pool, const MacAddress& ou
         if (verbosity >= 1)
             fmt::print(stderr, "wirespeed: ARP who-has {} (attempt {}/{})\n", format_ipv4(target_ip), attempt + 1, attempts);
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        unsigned polls = 0;
         while (std::chrono::steady_clock::now() < deadline) {
+            // Every RX queue in turn: with several (af_packet's fanout group,
+            // af_xdp on a multi-queue interface) the reply lands on any one.
             rte_mbuf* frames[burst_size];
-            const std::uint16_t n = rte_eth_rx_burst(port.id(), 0, frames, burst_size);
+            const QueueRef queue = rx_queues[polls++ % rx_queues.size()];
+            const std::uint16_t n = rte_eth_rx_burst(queue.port, queue.queue, frames, burst_size);
             std::optional<MacAddress> found;
             for (std::uint16_t i = 0; i < n; ++i) {
                 const ParsedReply r = parse_reply(rte_pktmbuf_mtod(frames[i], const std::uint8_t*), frames[i]->data_len, context);
@@ -179,14 +184,14 @@ void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& 
                "\"open\":{},\"closed\":{},\"filtered\":{},\"up\":{},\"open_filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
                "\"targets\":{},\"ports\":{},\"shard\":\"{}/{}\",\"rate_cap\":{},\"rate_mode\":\"{}\",\"final_rate\":{},"
                "\"ring_full\":{},\"kernel_rx_dropped\":{},\"repairs\":{},\"resent\":{},\"retries\":{},\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
-               "\"args\":[{}],\"config\":{},\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{}}},\"phases\":{{{}}},\"all_answered\":{},\"recall\":{},"
+               "\"args\":[{}],\"config\":{},\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{},\"tx_sent\":[{}],\"rx_received\":[{}]}},\"phases\":{{{}}},\"all_answered\":{},\"recall\":{},"
                "\"port\":{{\"driver\":\"{}\",\"mac\":\"{}\",\"rx_queues\":{},\"tx_queues\":{},\"rx_desc\":{},\"tx_desc\":{},\"rss\":{},\"tx_checksum_offload\":{}}}}}\n",
                c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, outcome.up, outcome.open_filtered,
                c.duplicates, c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->slots().key_count(),
                config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
                outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, outcome.repairs, outcome.resent, config.retries, format_ipv4(source_ip), format_mac(gateway_mac), rejected, args, json_string(setup.effective_config), argv,
-               setup.tx_lcores.size(), setup.rx_lcores.size(), phases, outcome.all_answered, recall_json(outcome), port.caps().driver, format_mac(port.mac()),
-               setup.rx_lcores.size(), setup.tx_lcores.size(), port.rx_desc(), port.tx_desc(), port.rss(), port.tx_checksum_offload()));
+               setup.tx_lcores.size(), setup.rx_lcores.size(), fmt::join(outcome.tx_sent, ","), fmt::join(outcome.rx_received, ","), phases, outcome.all_answered, recall_json(outcome), port.caps().driver, format_mac(port.mac()),
+               outcome.rx_queues, outcome.tx_queues, port.rx_desc(), port.tx_desc(), port.rss(), port.tx_checksum_offload()));
     file.close();
 }
 
@@ -266,7 +271,23 @@ struct ScanState {
     std::unique_ptr<Mempool> rx_pool;
     std::vector<std::unique_ptr<Mempool>> tx_pools;
     std::unique_ptr<Port> port;
+    std::vector<std::unique_ptr<Port>> queue_ports; // setup.queue_ports: one more queue pair each
+    std::vector<QueueRef> rx_queues, tx_queues; // every queue in order: the port's own, then queue_ports' queue 0
     std::unique_ptr<DropCounter> socket_drops; // our af_packet / af_xdp sockets' own drop counters
+    // Port counters summed over the port and queue_ports.
+    PortStats stats() const {
+        PortStats sum = port->stats();
+        for (const auto& p : queue_ports) {
+            const PortStats ps = p->stats();
+            sum.opackets += ps.opackets;
+            sum.oerrors += ps.oerrors;
+            sum.ipackets += ps.ipackets;
+            sum.ierrors += ps.ierrors;
+            sum.imissed += ps.imissed;
+            sum.rx_nombuf += ps.rx_nombuf;
+        }
+        return sum;
+    }
     std::unique_ptr<ResultSink> sink;
     std::unique_ptr<StatusFile> status;
     std::unique_ptr<OutputFile> metadata;
@@ -366,12 +387,30 @@ void bring_up_port(ScanState& s, const ScanConfig& config, const ScanPlan& plan,
     s.socket = rte_eth_dev_socket_id(setup.port_id) < 0 ? int(rte_socket_id()) : rte_eth_dev_socket_id(setup.port_id);
     s.tag = fmt::format("ws{}p{}", getpid(), setup.port_id);
     constexpr unsigned cache = 256;
-    const unsigned pool_size = mempool_size(rx_count, default_rx_desc, tx_count, default_tx_desc, tx_count + rx_count + 1, cache, burst_size);
+    // An --interface port opens as many queue pairs as the busier side has
+    // lcores (eal.cpp); every RX queue then has a poller (an RX lcore polls
+    // several when the TX side is the busier one).
+    // With setup.queue_ports (af_xdp on veth), the port and each of them
+    // carry one pair.
+    const unsigned queues = config.port.interface.empty() ? 0 : interface_queues(tx_count, rx_count);
+    const unsigned extra = unsigned(setup.queue_ports.size());
+    const unsigned rx_queues = std::max(rx_count, queues) - extra, tx_queues = std::max(tx_count, queues) - extra;
+    if (extra && (rx_queues != 1 || tx_queues != 1))
+        throw Error(fmt::format("{} queue ports for {} TX and {} RX lcores: expected {}", extra, tx_count, rx_count, queues - 1));
+    const unsigned pool_size = mempool_size(rx_queues + extra, default_rx_desc, tx_queues + extra, default_tx_desc,
+                                            tx_count + rx_count + 1, cache, burst_size);
     s.rx_pool = std::make_unique<Mempool>(s.tag + "rx", pool_size, cache, s.socket);
     for (unsigned i = 0; i < tx_count; ++i)
         s.tx_pools.push_back(std::make_unique<Mempool>(fmt::format("{}tx{}", s.tag, i), pool_size, cache, s.socket,
                                                        tx_data_room(largest_probe(plan))));
-    s.port = std::make_unique<Port>(setup.port_id, rx_count, tx_count, s.rx_pool->get(), config.verbosity);
+    s.port = std::make_unique<Port>(setup.port_id, rx_queues, tx_queues, s.rx_pool->get(), config.verbosity);
+    for (unsigned q = 0; q < rx_queues; ++q) s.rx_queues.push_back({s.port->id(), std::uint16_t(q)});
+    for (unsigned q = 0; q < tx_queues; ++q) s.tx_queues.push_back({s.port->id(), std::uint16_t(q)});
+    for (const std::uint16_t id : setup.queue_ports) {
+        s.queue_ports.push_back(std::make_unique<Port>(id, 1, 1, s.rx_pool->get(), config.verbosity));
+        s.rx_queues.push_back({id, 0});
+        s.tx_queues.push_back({id, 0});
+    }
     s.socket_drops = std::make_unique<DropCounter>(s.port->caps().driver, config.port.interface);
 }
 
@@ -424,7 +463,7 @@ void resolve_addresses(ScanState& s, const ScanConfig& config, const ScanPlan& p
         if (!gateway && !config.port.interface.empty()) gateway = default_gateway(config.port.interface);
         if (!gateway && plan.space->targets().count() == 1) gateway = plan.space->targets().at(0); // on-link single host
         if (!gateway) throw Error("no gateway: the interface has no default route; pass --gateway-ip or --gateway-mac");
-        s.gateway_mac = resolve_mac(*s.port, s.rx_pool->get(), our_mac, s.source_ip, *gateway, *s.cookies, config.verbosity);
+        s.gateway_mac = resolve_mac(*s.port, s.rx_queues, s.rx_pool->get(), our_mac, s.source_ip, *gateway, *s.cookies, config.verbosity);
     }
     if (config.verbosity >= 1)
         fmt::print(stderr, "wirespeed: port {} ({}) mac {} source {} gateway mac {}\n", s.port->id(), s.port->caps().driver,
@@ -457,8 +496,8 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
         s.schedules.push_back(std::make_unique<RetrySchedule>(
             slice, config.retries,
             std::uint64_t(std::max(1.0, config.retry_delay_seconds * spacing_rate / (config.retries + 1)))));
-        tx->port = s.port->id();
-        tx->queue = std::uint16_t(i);
+        tx->port = s.tx_queues[i].port;
+        tx->queue = s.tx_queues[i].queue;
         tx->pool = s.tx_pools[i]->get();
         tx->space = plan.space.get();
         tx->schedule = s.schedules.back().get();
@@ -485,8 +524,13 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
         s.data_rings.push_back(std::make_unique<ResultRing>(fmt::format("{}dat{}", s.tag, i), udp ? 8192 : 64, s.socket,
                                                             unsigned(sizeof(ResultWithData))));
         auto rx = std::make_unique<RxLcore>();
-        rx->port = s.port->id();
-        rx->queue = std::uint16_t(i);
+        // RX queues i, i + rx_count, ...: every queue has exactly one poller.
+        rx->source_count = 0;
+        for (std::size_t q = i; q < s.rx_queues.size() && rx->source_count < RxLcore::max_sources; q += rx_count)
+            rx->sources[rx->source_count++] = s.rx_queues[q];
+        if ((s.rx_queues.size() - i + rx_count - 1) / rx_count > RxLcore::max_sources)
+            throw Error(fmt::format("{} RX queues for {} RX lcores: at most {} each; add --rx-cores", s.rx_queues.size(), rx_count,
+                                    RxLcore::max_sources));
         rx->pool = s.rx_pool->get();
         rx->results = s.result_rings.back()->get();
         rx->data_results = s.data_rings.back()->get();
@@ -669,7 +713,7 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
     };
     Totals previous{};
-    PortStats previous_port = s.port->stats();
+    PortStats previous_port = s.stats();
     // af_packet / af_xdp: a full socket ring drops in the kernel, where no
     // ethdev counter sees it; our own sockets' statistics do (drop_counter.hpp,
     // disjoint from imissed). Not the interface's rx_dropped: anyone can raise it.
@@ -743,7 +787,7 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
         }
         const double now = seconds_since(t0);
         const Totals t = gather(txs, s.rxs);
-        const PortStats ps = s.port->stats();
+        const PortStats ps = s.stats();
         const std::uint64_t kernel_drops = s.socket_drops->socket_drops();
         const std::uint64_t drops = (ps.oerrors - previous_port.oerrors) +
                                     (ps.imissed - previous_port.imissed) + (kernel_drops - previous_kernel_drops) +
@@ -945,7 +989,7 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
 
     ScanOutcome outcome;
     const Totals t = gather(s.txs, s.rxs);
-    const PortStats ps = s.port->stats();
+    const PortStats ps = s.stats();
     outcome.rejected = t.rejected;
     outcome.ring_full = t.ring_full;
     outcome.arp_answered = t.arp;
@@ -958,6 +1002,10 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
     outcome.canaries_sent = s.canaries.sent_total();
     outcome.canaries_answered = s.canaries.answered_total();
     outcome.repair_passes = loop.repair_passes;
+    outcome.rx_queues = unsigned(s.rx_queues.size());
+    outcome.tx_queues = unsigned(s.tx_queues.size());
+    for (const auto& tx : s.txs) outcome.tx_sent.push_back(tx->sent.get());
+    for (const auto& rx : s.rxs) outcome.rx_received.push_back(rx->received.get());
     std::vector<std::string> failures;
     auto attempt = [&](auto&& step) {
         try {

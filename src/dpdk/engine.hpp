@@ -30,6 +30,11 @@ struct EngineSetup {
     // how long EAL initialisation took (both measured by the caller).
     std::chrono::steady_clock::time_point process_start = std::chrono::steady_clock::now();
     double eal_seconds = 0;
+    // Ports each carrying one more queue pair of port_id's interface (af_xdp
+    // on an interface without combined channels, such as veth: DPDK 22.11's
+    // PMD then binds one queue per vdev). TX lcore i and RX queue i use the
+    // i-th queue of port_id's queues followed by these ports' queue 0.
+    std::vector<std::uint16_t> queue_ports;
 };
 
 struct ScanOutcome {
@@ -45,6 +50,8 @@ struct ScanOutcome {
     unsigned repair_passes = 0;
     std::uint64_t canaries_sent = 0, canaries_answered = 0; // far-side delivery probes
     std::uint64_t up = 0, open_filtered = 0; // hosts answering ping; UDP probes never answered (--show closed)
+    std::vector<std::uint64_t> tx_sent, rx_received; // per TX lcore: probes sent; per RX lcore: frames received
+    unsigned rx_queues = 0, tx_queues = 0; // queue pairs used, over every port of the scan
 };
 
 ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup);

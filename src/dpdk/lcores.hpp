@@ -26,6 +26,13 @@ namespace ws::dp {
 
 constexpr unsigned burst_size = 32;
 
+// One queue of one port. A scan's queues are usually all on one port; af_xdp
+// on an interface without combined channels (veth) takes one port per queue.
+struct QueueRef {
+    std::uint16_t port = 0;
+    std::uint16_t queue = 0;
+};
+
 // Single-writer counter: the owner bumps it without a locked instruction.
 struct Counter {
     std::atomic<std::uint64_t> value{0};
@@ -85,8 +92,13 @@ struct alignas(64) TxLcore {
 
 struct alignas(64) RxLcore {
     // --- read-only after launch
-    std::uint16_t port = 0;
-    std::uint16_t queue = 0;
+    // RX queues polled in turn (sources[0..source_count)). More than one
+    // when the port has more RX queues than there are RX lcores: an
+    // --interface port opens as many pairs as the busier side has lcores,
+    // and every af_packet socket of the fanout group gets replies.
+    static constexpr unsigned max_sources = 16;
+    std::array<QueueRef, max_sources> sources{};
+    std::uint16_t source_count = 1;
     rte_mempool* pool = nullptr;       // for ARP replies / RSTs
     rte_ring* results = nullptr;       // SP/SC, ResultRecord elements
     rte_ring* data_results = nullptr;  // SP/SC, ResultWithData elements (UDP answers and their bytes)

@@ -62,7 +62,7 @@ PortCaps read_caps(std::uint16_t port_id) {
 }
 
 Port::Port(std::uint16_t port_id, unsigned rx_queues, unsigned tx_queues, rte_mempool* rx_pool, int verbosity)
-    : id_(port_id), caps_(read_caps(port_id)) {
+    : id_(port_id), caps_(read_caps(port_id)), rx_queues_(rx_queues), tx_queues_(tx_queues) {
     if (rx_queues > caps_.max_rx_queues || tx_queues > caps_.max_tx_queues)
         throw Error(fmt::format("port {} ({}) offers {} RX / {} TX queues; {} RX and {} TX lcores need one each",
                                 port_id, caps_.driver, caps_.max_rx_queues, caps_.max_tx_queues, rx_queues, tx_queues));
@@ -75,7 +75,9 @@ Port::Port(std::uint16_t port_id, unsigned rx_queues, unsigned tx_queues, rte_me
             conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
             conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
             rss_ = true;
-        } else {
+        } else if (caps_.driver != "net_af_packet" && caps_.driver != "net_af_xdp") {
+            // af_packet: its PACKET_FANOUT group spreads replies by flow hash;
+            // af_xdp: each XSK gets what the interface's own RX queue gets.
             fmt::print(stderr, "wirespeed: port {} ({}) has no RSS; replies arrive on RX queue 0 only\n", port_id,
                        caps_.driver);
         }

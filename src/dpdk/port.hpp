@@ -104,6 +104,8 @@ public:
     std::uint16_t rx_desc() const noexcept { return rx_desc_; }
     std::uint16_t tx_desc() const noexcept { return tx_desc_; }
     bool rss() const noexcept { return rss_; }
+    unsigned rx_queues() const noexcept { return rx_queues_; }
+    unsigned tx_queues() const noexcept { return tx_queues_; }
     bool tx_checksum_offload() const noexcept { return tx_checksum_offload_; }
     // TX checksum offload for a scan: IPv4+TCP, and UDP too when it sends UDP.
     bool tx_checksum_offload(bool sends_udp) const noexcept {
@@ -117,6 +119,7 @@ private:
     std::uint16_t id_;
     PortCaps caps_;
     std::uint16_t rx_desc_ = default_rx_desc, tx_desc_ = default_tx_desc;
+    unsigned rx_queues_ = 0, tx_queues_ = 0;
     bool rss_ = false;
     bool tx_checksum_offload_ = false;
     bool tx_udp_checksum_offload_ = false;

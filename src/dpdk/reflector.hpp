@@ -15,9 +15,17 @@
 
 namespace ws::dp {
 
+// Never loses an answer of its own accord: answers the TX queue does not take
+// are held and retried, and a queue holding answers reads no new probe until
+// they are out (back-pressure). A reply path that fills up therefore fills
+// the probe path behind it, and the scanner's TX lcores wait (they keep every
+// probe the queue refuses) instead of replies vanishing. Only --drop-permille
+// loses answers, and it counts them.
 struct alignas(64) Reflector {
+    static constexpr unsigned max_queues = 16;
     std::uint16_t port = 0;
-    std::uint16_t queue = 0;
+    std::uint16_t queue = 0;       // first queue; queue_count of them, polled in turn
+    std::uint16_t queue_count = 1; // answers go out on the queue their probe came in on
     rte_mempool* pool = nullptr;
     MacAddress mac{};
     const ReflectRules* rules = nullptr;
@@ -27,7 +35,11 @@ struct alignas(64) Reflector {
     Counter udp_probes, echo_requests;
     Counter open_answers, closed_answers, filtered_answers; // real answers by verdict (forgeries not counted)
     Counter dropped;              // probes whose answers --drop-permille lost
-    Counter arp_replies, ignored, tx_dropped;
+    Counter arp_replies, ignored;
+    Counter received, sent;       // frames taken from / handed to the port
+    Counter tx_full;              // polls that found the TX queue full and held answers back (back-pressure)
+    Counter nombuf;               // answers lost: no free mbuf (the pool outsizes what can be in flight; counted, never silent)
+    Counter tx_dropped;           // answers still held when the reflector stopped (freed)
     std::uint64_t probes() const noexcept { return syns.get() + udp_probes.get() + echo_requests.get(); }
 };
 

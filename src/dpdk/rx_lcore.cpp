@@ -97,9 +97,12 @@ int rx_lcore_main(void* arg) {
     rte_mbuf* frames[burst_size];
     ResultRecord records[burst_size];
     unsigned idle_polls = 0;
+    std::uint16_t turn = 0; // which of this lcore's queues is polled next
 
     while (!flags.stop_rx.load(std::memory_order_relaxed)) {
-        const std::uint16_t n = rte_eth_rx_burst(rx.port, rx.queue, frames, burst_size);
+        const QueueRef source = rx.sources[turn];
+        if (++turn == rx.source_count) turn = 0;
+        const std::uint16_t n = rte_eth_rx_burst(source.port, source.queue, frames, burst_size);
         if (n == 0) {
             // Back off only when idle: a few hundred empty polls cost
             // microseconds, then sleep so a CPU shared with other lcores frees up.

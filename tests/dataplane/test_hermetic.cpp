@@ -82,11 +82,12 @@ std::set<Row> expected_rows(const ReflectRules& rules, const ScanPlan& plan, boo
 // A net_ring pair plus the reflector lcore answering on its side.
 class RingLab {
 public:
-    explicit RingLab(const ReflectRules& rules) : rules_(rules) {
+    // reply_slots: the reflector -> scanner ring (a small one fills at once: back-pressure).
+    explicit RingLab(const ReflectRules& rules, unsigned reply_slots = 4096) : rules_(rules) {
         static int serial = 0;
         const std::string name = fmt::format("hl{}", serial++);
         to_reflector_ = rte_ring_create((name + "a").c_str(), 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        to_scanner_ = rte_ring_create((name + "b").c_str(), 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        to_scanner_ = rte_ring_create((name + "b").c_str(), reply_slots, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
         scanner_port_ = std::uint16_t(rte_eth_from_rings((name + "s").c_str(), &to_scanner_, 1, &to_reflector_, 1, SOCKET_ID_ANY));
         reflector_port_id_ = std::uint16_t(rte_eth_from_rings((name + "r").c_str(), &to_reflector_, 1, &to_scanner_, 1, SOCKET_ID_ANY));
         pool_ = std::make_unique<Mempool>(name + "pool", 16383, 256, SOCKET_ID_ANY);
@@ -200,6 +201,31 @@ TEST(Hermetic, RightAckWrongChecksumIsRejected) {
     EXPECT_EQ(outcome.rejected[std::size_t(RejectReason::bad_tcp_checksum)], syns);
     EXPECT_EQ(outcome.rejected[std::size_t(RejectReason::bad_ip_checksum)], syns);
     EXPECT_EQ(outcome.rejected[std::size_t(RejectReason::bad_cookie)], 0u);
+}
+
+// The DPDK-to-DPDK lab's loss, in miniature: three answers per probe at
+// full speed into a 64-slot reply ring. The reflector used to drop what the
+// ring refused (tx_dropped); now it holds the answers and reads no probe
+// until they are out, so the scan is exact and the waits are counted.
+TEST(Hermetic, ReflectorBackPressureLosesNothing) {
+    ReflectRules rules = base_rules();
+    rules.forge_bad_checksums = true;
+    RingLab lab(rules, 64);
+    TempDb db;
+    ScanConfig config = base_config(db.path);
+    config.show_closed = true;
+    config.rate = 0; // fixed mode, no cap
+    const ScanPlan plan = build_plan(config);
+    const ScanOutcome outcome = run_scan(config, plan, setup_for(lab.scanner_port()));
+
+    EXPECT_EQ(outcome.exit_code, 0);
+    EXPECT_EQ(read_rows(db.path), expected_rows(rules, plan, true));
+    EXPECT_EQ(outcome.counters.drops, 0u);
+    EXPECT_EQ(lab.reflector().tx_dropped.get(), 0u);
+    EXPECT_EQ(lab.reflector().nombuf.get(), 0u);
+    EXPECT_GT(lab.reflector().tx_full.get(), 0u); // the small ring did fill: back-pressure was exercised
+    // Every answer went out: three per probe, one per ARP request.
+    EXPECT_EQ(lab.reflector().sent.get(), 3 * lab.reflector().syns.get() + lab.reflector().arp_replies.get());
 }
 
 TEST(Hermetic, OpenOnlyByDefault) {
