@@ -63,13 +63,17 @@ private:
 
 class RateController {
 public:
+    // Where `--rate 0` (no cap) starts: the default cap. Slow start doubles it
+    // per healthy tick, so a port's limit (tens of Mpps) is reached in ~0.5 s.
+    static constexpr std::uint64_t uncapped_start = 1'000'000;
+
     explicit RateController(RateControlOptions options) : options_(options) {
         // A cap below the back-off floor is still a cap: neither the start
         // nor a back-off may exceed it.
         if (options_.cap && options_.floor > options_.cap) options_.floor = options_.cap;
         if (!options_.adaptive) rate_ = options_.cap;
         else if (fits_in_first_tick()) rate_ = options_.cap;
-        else rate_ = options_.cap ? std::max(options_.floor, options_.cap / 4) : 100'000;
+        else rate_ = options_.cap ? std::max(options_.floor, options_.cap / 4) : uncapped_start;
     }
 
     // A scan the cap sends within one control tick starts at the cap: it ends

@@ -43,38 +43,38 @@ TEST(RateControl, DoesNotClimbWhenTheRateIsNotReached) {
     EXPECT_EQ(rc.rate(), start);
 }
 
-TEST(RateControl, UncappedAdaptiveStartsModestlyAndDoublesInSlowStart) {
+TEST(RateControl, UncappedAdaptiveStartsAtTheDefaultCapAndDoublesInSlowStart) {
     RateController rc({.cap = 0});
-    EXPECT_EQ(rc.rate(), 100'000u);
+    EXPECT_EQ(rc.rate(), 1'000'000u);
     EXPECT_TRUE(rc.in_slow_start());
-    rc.update({.sent = 10'000});
-    EXPECT_EQ(rc.rate(), 200'000u);
-    rc.update({.sent = 20'000});
-    EXPECT_EQ(rc.rate(), 400'000u);
+    rc.update({.sent = 100'000});
+    EXPECT_EQ(rc.rate(), 2'000'000u);
+    rc.update({.sent = 200'000});
+    EXPECT_EQ(rc.rate(), 4'000'000u);
 }
 
 // No replies at all (net_null): no signal, so the rate climbs straight up.
 TEST(RateControl, WithoutAnySignalTheRateClimbsToThePortsLimit) {
     RateController rc({.cap = 0});
-    for (int tick = 0; tick < 10; ++tick) rc.update({.sent = rc.rate() / 10});
-    EXPECT_EQ(rc.rate(), 100'000u << 10);
+    for (int tick = 0; tick < 6; ++tick) rc.update({.sent = rc.rate() / 10});
+    EXPECT_EQ(rc.rate(), 1'000'000u << 6); // 64 Mpps after 0.6 s
 }
 
 // After the first saturation: multiplicative back-off, then additive increase
 // by 5% of the rate where saturation was first seen.
 TEST(RateControl, SlowStartEndsAtTheFirstSaturationThenClimbsAdditively) {
     RateController rc({.cap = 0});
-    rc.update({.sent = 10'000});             // 200k
-    rc.update({.sent = 20'000});             // 400k
-    rc.update({.sent = 40'000, .drops = 5}); // saturated at 400k -> 280k, step 20k
+    rc.update({.sent = 100'000});             // 2M
+    rc.update({.sent = 200'000});             // 4M
+    rc.update({.sent = 400'000, .drops = 5}); // saturated at 4M -> 2.8M, step 200k
     EXPECT_FALSE(rc.in_slow_start());
-    EXPECT_EQ(rc.rate(), 280'000u);
+    EXPECT_EQ(rc.rate(), 2'800'000u);
     EXPECT_STREQ(rc.last_backoff(), "drops");
-    rc.update({.sent = 28'000});
-    EXPECT_EQ(rc.rate(), 300'000u);
-    rc.update({.sent = 30'000});
-    EXPECT_EQ(rc.rate(), 320'000u);
-    rc.update({.sent = 32'000, .ring_fill = 0.5});
+    rc.update({.sent = 280'000});
+    EXPECT_EQ(rc.rate(), 3'000'000u);
+    rc.update({.sent = 300'000});
+    EXPECT_EQ(rc.rate(), 3'200'000u);
+    rc.update({.sent = 320'000, .ring_fill = 0.5});
     EXPECT_STREQ(rc.last_backoff(), "result ring");
 }
 
@@ -164,19 +164,19 @@ TEST(RateControl, LossFromTheFirstTickBacksOffBelowThePath) {
     EXPECT_LT(rc.rate(), 100'000u); // hovering around the path's rate, not the cap
 }
 
-// Loss appearing mid-scan: the path narrows from 2M/s to 200k/s after the
+// Loss appearing mid-scan: the path narrows from 20M/s to 2M/s after the
 // controller has climbed; it comes back down within a few ticks.
 TEST(RateControl, LossAppearingMidScanEndsSlowStartAndBacksOff) {
     RateController rc({.cap = 0});
     DeliveryWindow window;
-    run_ticks(rc, window, Path{2'000'000}, 4);
+    run_ticks(rc, window, Path{20'000'000}, 4);
     EXPECT_TRUE(rc.in_slow_start());
-    EXPECT_GE(rc.rate(), 1'000'000u);
+    EXPECT_GE(rc.rate(), 10'000'000u);
     int losses = 0;
-    run_ticks(rc, window, Path{200'000}, 30, &losses);
+    run_ticks(rc, window, Path{2'000'000}, 30, &losses);
     EXPECT_GT(losses, 0);
     EXPECT_FALSE(rc.in_slow_start());
-    EXPECT_LT(rc.rate(), 400'000u);
+    EXPECT_LT(rc.rate(), 4'000'000u);
 }
 
 // Bursty loss: one bad tick among healthy ones backs off once, then the rate
@@ -208,7 +208,7 @@ TEST(RateControl, SmallScanStartsAtTheCap) {
     EXPECT_EQ(RateController({.cap = 1'000'000, .planned = 65'535}).rate(), 1'000'000u);
     EXPECT_EQ(RateController({.cap = 1'000'000, .planned = 100'001}).rate(), 250'000u);
     EXPECT_EQ(RateController({.cap = 1'000'000}).rate(), 250'000u);        // unknown size
-    EXPECT_EQ(RateController({.cap = 0, .planned = 10}).rate(), 100'000u); // no cap to start at
+    EXPECT_EQ(RateController({.cap = 0, .planned = 10}).rate(), 1'000'000u); // no cap: the default cap's rate
     EXPECT_EQ(RateController({.cap = 1'000'000, .adaptive = false, .planned = 10}).rate(), 1'000'000u);
 }
 
