@@ -8,6 +8,10 @@
 
 #define WS_TARGET_AVX2_AES __attribute__((target("avx2,aes")))
 
+// The lane loops below have compile-time trip counts; -O2 keeps them as
+// loops over stack arrays, so each carries `#pragma GCC unroll` to put every
+// lane in its own register.
+
 namespace ws::detail {
 namespace {
 
@@ -37,12 +41,16 @@ WS_TARGET_AVX2_AES void cookie_burst_aesni8(const AesRoundKeys& round_keys, Port
         const std::size_t here = count - i < 8 ? count - i : 8;
         // Missing lanes hash the last real target again and are not stored.
         __m128i x[8];
+        #pragma GCC unroll 16
         for (std::size_t n = 0; n < 8; ++n) x[n] = block(targets[i + (n < here ? n : here - 1)], source_ip, k0);
+        #pragma GCC unroll 16
         for (int r = 1; r < 10; ++r) {
             const __m128i k = _mm_load_si128(rk + r);
+            #pragma GCC unroll 16
             for (auto& v : x) v = _mm_aesenc_si128(v, k);
         }
         const __m128i last = _mm_load_si128(rk + 10);
+        #pragma GCC unroll 16
         for (auto& v : x) v = _mm_aesenclast_si128(v, last);
         // Low words: unpacklo pairs blocks (0,1), (2,3), ...
         const __m256i h0 = _mm256_set_m128i(_mm_unpacklo_epi64(x[2], x[3]), _mm_unpacklo_epi64(x[0], x[1]));

@@ -15,6 +15,10 @@
 
 #define WS_TARGET_VAES __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,vaes,aes")))
 
+// The lane loops below have compile-time trip counts; -O2 keeps them as
+// loops over stack arrays, so each carries `#pragma GCC unroll` to put every
+// lane in its own register.
+
 namespace ws::detail {
 namespace {
 
@@ -34,13 +38,18 @@ template <int N>
 WS_TARGET_VAES inline void pass(const __m512i (&rk)[11], const std::uint64_t* blocks, std::size_t count,
                                 __m512i first_port, __m512i port_count, Cookie* out) noexcept {
     __m512i x[N];
+    #pragma GCC unroll 16
     for (int n = 0; n < N; ++n) x[n] = _mm512_xor_si512(_mm512_loadu_si512(blocks + 8 * n), rk[0]);
+    #pragma GCC unroll 16
     for (int r = 1; r < 10; ++r)
+        #pragma GCC unroll 16
         for (int n = 0; n < N; ++n) x[n] = _mm512_aesenc_epi128(x[n], rk[r]);
+    #pragma GCC unroll 16
     for (int n = 0; n < N; ++n) x[n] = _mm512_aesenclast_epi128(x[n], rk[10]);
     // The hash is each block's low word: qwords 0, 2, 4, 6 of two registers.
     const __m512i evens = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
     auto* words = reinterpret_cast<std::uint64_t*>(out);
+    #pragma GCC unroll 16
     for (int n = 0; n < N; n += 2) {
         const __m512i h = _mm512_permutex2var_epi64(x[n], evens, x[n + 1 < N ? n + 1 : n]);
         const __m512i c = cookies_from_hashes(h, first_port, port_count);
@@ -55,6 +64,7 @@ WS_TARGET_VAES inline void pass(const __m512i (&rk)[11], const std::uint64_t* bl
 WS_TARGET_VAES void cookie_burst_vaes(const AesRoundKeys& round_keys, PortRange source_ports, const Target* targets,
                                       std::size_t count, std::uint32_t source_ip, Cookie* out) noexcept {
     __m512i rk[11];
+    #pragma GCC unroll 16
     for (int r = 0; r < 11; ++r)
         rk[r] = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(round_keys[r])));
     const __m512i first_port = _mm512_set1_epi64(source_ports.first);

@@ -10,6 +10,10 @@
 
 #define WS_TARGET_AVX2 __attribute__((target("avx2")))
 
+// The lane loops below have compile-time trip counts; -O2 keeps them as
+// loops over stack arrays, so each carries `#pragma GCC unroll` to put every
+// lane in its own register.
+
 namespace ws::detail {
 namespace {
 
@@ -41,16 +45,20 @@ WS_TARGET_AVX2 inline __m256i round_function(__m256i r, __m256i key, __m256i mas
 template <int N>
 WS_TARGET_AVX2 inline void encrypt(const Schedule256& s, __m256i (&x)[N]) noexcept {
     __m256i l[N], r[N];
+    #pragma GCC unroll 16
     for (int n = 0; n < N; ++n) {
         l[n] = _mm256_srl_epi64(x[n], s.shift);
         r[n] = _mm256_and_si256(x[n], s.low_mask);
     }
+    #pragma GCC unroll 16
     for (int k = 0; k < FeistelKey::rounds; ++k)
+        #pragma GCC unroll 16
         for (int n = 0; n < N; ++n) {
             const __m256i c = _mm256_xor_si256(l[n], round_function(r[n], s.keys[k], s.masks[k]));
             l[n] = r[n];
             r[n] = c;
         }
+    #pragma GCC unroll 16
     for (int n = 0; n < N; ++n) x[n] = _mm256_or_si256(_mm256_sll_epi64(l[n], s.shift), r[n]);
 }
 
@@ -65,6 +73,7 @@ WS_TARGET_AVX2 inline void group(const Schedule256& s, __m256i last, std::uint64
                                  std::uint64_t* out) noexcept {
     const __m256i iota = _mm256_set_epi64x(3, 2, 1, 0);
     __m256i x[N], valid[N];
+    #pragma GCC unroll 16
     for (int n = 0; n < N; ++n) {
         x[n] = _mm256_add_epi64(_mm256_set1_epi64x(std::int64_t(base + 4 * unsigned(n))), iota);
         valid[n] = first_lanes(lanes > 4u * unsigned(n) ? lanes - 4u * unsigned(n) : 0u);
@@ -74,21 +83,25 @@ WS_TARGET_AVX2 inline void group(const Schedule256& s, __m256i last, std::uint64
     // compare is the unsigned one.
     __m256i walk[N];
     int any = 0;
+    #pragma GCC unroll 16
     for (int n = 0; n < N; ++n) {
         walk[n] = _mm256_and_si256(valid[n], _mm256_cmpgt_epi64(x[n], last));
         any |= _mm256_movemask_pd(_mm256_castsi256_pd(walk[n]));
     }
     while (any) {
         __m256i next[N];
+        #pragma GCC unroll 16
         for (int n = 0; n < N; ++n) next[n] = x[n];
         encrypt<N>(s, next);
         any = 0;
+        #pragma GCC unroll 16
         for (int n = 0; n < N; ++n) {
             x[n] = _mm256_blendv_epi8(x[n], next[n], walk[n]);
             walk[n] = _mm256_and_si256(walk[n], _mm256_cmpgt_epi64(x[n], last));
             any |= _mm256_movemask_pd(_mm256_castsi256_pd(walk[n]));
         }
     }
+    #pragma GCC unroll 16
     for (int n = 0; n < N; ++n) {
         if (lanes >= 4u * unsigned(n + 1)) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 4 * n), x[n]);
         else _mm256_maskstore_epi64(reinterpret_cast<long long*>(out + 4 * n), valid[n], x[n]);
@@ -100,6 +113,7 @@ WS_TARGET_AVX2 inline void group(const Schedule256& s, __m256i last, std::uint64
 WS_TARGET_AVX2 void feistel_burst_avx2(const FeistelKey& key, std::uint64_t first, unsigned count,
                                        std::uint64_t* out) noexcept {
     Schedule256 s;
+    #pragma GCC unroll 16
     for (int k = 0; k < FeistelKey::rounds; ++k) {
         s.keys[k] = _mm256_set1_epi64x(std::int64_t(key.keys[k]));
         s.masks[k] = _mm256_set1_epi64x(std::int64_t(key.round_masks[k]));

@@ -16,6 +16,10 @@
 
 #define WS_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
 
+// The lane loops below have compile-time trip counts; -O2 keeps them as
+// loops over stack arrays, so each carries `#pragma GCC unroll` to put every
+// lane in its own register.
+
 namespace ws::detail {
 namespace {
 
@@ -38,16 +42,20 @@ WS_TARGET_AVX512 inline __m512i round_function(__m512i r, __m512i key, __m512i m
 template <int N>
 WS_TARGET_AVX512 inline void encrypt(const Schedule512& s, __m512i (&x)[N]) noexcept {
     __m512i l[N], r[N];
+    #pragma GCC unroll 16
     for (int n = 0; n < N; ++n) {
         l[n] = _mm512_srl_epi64(x[n], s.shift);
         r[n] = _mm512_and_si512(x[n], s.low_mask);
     }
+    #pragma GCC unroll 16
     for (int k = 0; k < FeistelKey::rounds; ++k)
+        #pragma GCC unroll 16
         for (int n = 0; n < N; ++n) {
             const __m512i c = _mm512_xor_si512(l[n], round_function(r[n], s.keys[k], s.masks[k]));
             l[n] = r[n];
             r[n] = c;
         }
+    #pragma GCC unroll 16
     for (int n = 0; n < N; ++n) x[n] = _mm512_or_si512(_mm512_sll_epi64(l[n], s.shift), r[n]);
 }
 
@@ -58,6 +66,7 @@ WS_TARGET_AVX512 inline void group(const Schedule512& s, __m512i last, std::uint
     const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
     __m512i x[N];
     __mmask8 valid[N];
+    #pragma GCC unroll 16
     for (int n = 0; n < N; ++n) {
         x[n] = _mm512_add_epi64(_mm512_set1_epi64(std::int64_t(base + 8 * unsigned(n))), iota);
         const unsigned here = lanes > 8u * unsigned(n) ? lanes - 8u * unsigned(n) : 0u;
@@ -67,21 +76,25 @@ WS_TARGET_AVX512 inline void group(const Schedule512& s, __m512i last, std::uint
     // Cycle-walk: only lanes that are valid and still >= size take another step.
     __mmask8 walk[N];
     unsigned any = 0;
+    #pragma GCC unroll 16
     for (int n = 0; n < N; ++n) {
         walk[n] = _mm512_mask_cmpgt_epu64_mask(valid[n], x[n], last);
         any |= walk[n];
     }
     while (any) {
         __m512i next[N];
+        #pragma GCC unroll 16
         for (int n = 0; n < N; ++n) next[n] = x[n];
         encrypt<N>(s, next);
         any = 0;
+        #pragma GCC unroll 16
         for (int n = 0; n < N; ++n) {
             x[n] = _mm512_mask_mov_epi64(x[n], walk[n], next[n]);
             walk[n] = _mm512_mask_cmpgt_epu64_mask(walk[n], x[n], last);
             any |= walk[n];
         }
     }
+    #pragma GCC unroll 16
     for (int n = 0; n < N; ++n) _mm512_mask_storeu_epi64(out + 8 * n, valid[n], x[n]);
 }
 
@@ -90,6 +103,7 @@ WS_TARGET_AVX512 inline void group(const Schedule512& s, __m512i last, std::uint
 WS_TARGET_AVX512 void feistel_burst_avx512(const FeistelKey& key, std::uint64_t first, unsigned count,
                                            std::uint64_t* out) noexcept {
     Schedule512 s;
+    #pragma GCC unroll 16
     for (int k = 0; k < FeistelKey::rounds; ++k) {
         s.keys[k] = _mm512_set1_epi64(std::int64_t(key.keys[k]));
         s.masks[k] = _mm512_set1_epi64(std::int64_t(key.round_masks[k]));
