@@ -22,6 +22,7 @@
 #include "wirespeed/permutation.hpp"
 #include "wirespeed/ports.hpp"
 #include "wirespeed/probe.hpp"
+#include "wirespeed/probes/tcp_syn.hpp"
 #include "wirespeed/reply.hpp"
 #include "wirespeed/scan_space.hpp"
 #include "wirespeed/simd.hpp"
@@ -188,9 +189,12 @@ void BM_TxBurst(benchmark::State& state) {
         s.at_burst(position, unsigned(burst), targets);
         position += burst;
         cookies.make_burst(targets, burst, our_ip, made);
+        // The module's patch, inlined as in the lcore's write_probe<M> (no
+        // per-probe dispatch on the template's kind).
         for (std::size_t k = 0; k < burst; ++k)
-            probe.patch(frames.at(k), ws::ProbeFields{targets[k].address, targets[k].port, made[k].source_port,
-                                                      made[k].isn, made[k].ip_id});
+            ws::probes::TcpSyn::patch<false>(frames.at(k), probe,
+                                             ws::ProbeFields{targets[k].address, targets[k].port, made[k].source_port,
+                                                             made[k].isn, made[k].ip_id});
         benchmark::DoNotOptimize(frames.bytes.data());
         benchmark::ClobberMemory();
     }
