@@ -70,11 +70,17 @@ Target ScanSpace::at(std::uint64_t position) const noexcept {
 void ScanSpace::at_burst(std::uint64_t first, unsigned count, Target* out) const noexcept {
     std::uint64_t permuted[64];
     permutation_.forward_burst(first, count, permuted);
+    // Locals: the stores to out[] could alias the members, which would be
+    // reloaded on every probe otherwise.
+    const libdivide::divider<std::uint64_t> hosts_divider = divider_->hosts;
+    const std::uint64_t hosts = hosts_;
+    const ProbeSlots& slots = slots_;
+    const TargetSet& targets = targets_;
     for (unsigned i = 0; i < count; ++i) {
-        const std::uint64_t slot = permuted[i] / divider_->hosts;
-        const std::uint64_t host_index = permuted[i] - slot * hosts_;
-        const ProbeSlot& s = slots_.at(static_cast<std::uint32_t>(slot));
-        out[i] = {targets_.at(host_index), s.port, s.proto, static_cast<std::uint32_t>(slot)};
+        const std::uint64_t slot = permuted[i] / hosts_divider;
+        const std::uint64_t host_index = permuted[i] - slot * hosts;
+        const ProbeSlot& s = slots.at(static_cast<std::uint32_t>(slot));
+        out[i] = {targets.at(host_index), s.port, s.proto, static_cast<std::uint32_t>(slot)};
     }
 }
 
