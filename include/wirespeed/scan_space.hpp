@@ -76,6 +76,7 @@ private:
     std::uint64_t size_;
     Permutation permutation_;
     std::unique_ptr<Divider> divider_;
+    double host_scale_; // 1 / hosts, for the AVX-512 at_burst's quotient estimate
 };
 
 // Retries: each position is sent 1 + retries times. Positions are grouped in

@@ -17,6 +17,7 @@
 #include "wirespeed/error.hpp"
 #include "wirespeed/permutation.hpp"
 #include "wirespeed/probe.hpp"
+#include "wirespeed/probe_slots.hpp"
 #include "wirespeed/scan_space.hpp"
 #include "wirespeed/simd.hpp"
 #include "wirespeed/targets.hpp"
@@ -160,6 +161,46 @@ TEST(Simd, CookieBurstIdenticalOnEveryPath) {
                     ASSERT_EQ(got[i].source_port, want.source_port) << ws::to_string(p) << " i " << i;
                     ASSERT_EQ(got[i].ip_id, want.ip_id) << ws::to_string(p) << " i " << i;
                 }
+            }
+        }
+    }
+}
+
+// ScanSpace::at_burst on random target sets (one interval: the AVX-512
+// mapping; many: the bucket table) and mixed TCP/UDP/ICMP slots, one slot
+// or hundreds: every path gives at()'s Targets.
+TEST(Simd, ScanSpaceBurstIdenticalOnEveryPath) {
+    const auto paths = testable_paths();
+    std::mt19937_64 rng(99);
+    for (int trial = 0; trial < 60; ++trial) {
+        std::vector<ws::Ipv4Interval> intervals;
+        // One interval (the AVX-512 mapping's case) every fourth trial.
+        const int n = trial % 4 == 1 ? 1 : 1 + int(rng() % (trial % 3 == 0 ? 2000 : 40));
+        for (int k = 0; k < n; ++k) {
+            const std::uint32_t first = std::uint32_t(rng());
+            const std::uint32_t span = std::uint32_t(rng() % (trial % 2 ? 5 : 1u << 20));
+            intervals.push_back({first, first > 0xffffffffu - span ? 0xffffffffu : first + span});
+        }
+        ws::PortSet tcp = ws::parse_ports(trial % 4 == 0 ? "80" : "1-300");
+        ws::PortSet udp = ws::parse_ports(trial % 5 == 0 ? "53,161" : "7");
+        const bool one_slot = trial % 8 == 5; // a single TCP port: no slot gather
+        if (one_slot) udp = ws::PortSet{};
+        const ws::ProbeSlots slots = ws::ProbeSlots::build(one_slot ? ws::parse_ports("443") : tcp, udp,
+                                                           !one_slot && trial % 2 == 0, [](std::uint16_t p) { return p % 3; });
+        ws::ScanSpace space(ws::TargetSet::from_intervals(intervals), slots, rng());
+        for (int burst = 0; burst < 20; ++burst) {
+            const unsigned count = unsigned(std::min<std::uint64_t>(1 + rng() % 64, space.size()));
+            const std::uint64_t first = rng() % (space.size() - count + 1);
+            ws::Target expected[64];
+            for (unsigned i = 0; i < count; ++i) expected[i] = space.at(first + i);
+            for (ws::SimdPath p : paths) {
+                space.set_simd_path(p);
+                ws::Target got[65];
+                got[count] = {0xabcdef, 1, ws::Proto::udp, 77};
+                space.at_burst(first, count, got);
+                ASSERT_EQ(got[count], (ws::Target{0xabcdef, 1, ws::Proto::udp, 77})) << ws::to_string(p);
+                for (unsigned i = 0; i < count; ++i)
+                    ASSERT_EQ(got[i], expected[i]) << ws::to_string(p) << " trial " << trial << " index " << first + i;
             }
         }
     }

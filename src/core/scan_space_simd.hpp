@@ -1,0 +1,23 @@
+#pragma once
+// The AVX-512 form of ScanSpace::at_burst's mapping (permuted index ->
+// Target): the same host/slot split as the scalar loop in scan_space.cpp,
+// eight lanes at a time. Only for target sets of one interval and spaces
+// below 2^52, where a double holds every index exactly (the caller checks both).
+#include <cstdint>
+
+#include "wirespeed/probe_slots.hpp"
+#include "wirespeed/scan_space.hpp"
+#include "wirespeed/targets.hpp"
+
+namespace ws::detail {
+
+inline constexpr std::uint64_t vector_map_limit = std::uint64_t{1} << 52;
+
+// out[i] = the Target of permuted index permuted[i], i < count.
+// host_scale = 1.0 / hosts: the quotient is estimated by a multiply and
+// corrected by one step either way (never a divide).
+void map_burst_avx512(const std::uint64_t* permuted, unsigned count, std::uint64_t hosts, double host_scale,
+                      const TargetSet& targets, const ProbeSlot* slots, std::uint32_t slot_count,
+                      Target* out) noexcept;
+
+} // namespace ws::detail
