@@ -1,9 +1,9 @@
 // Permutation::forward_burst on AVX-512: eight 64-bit lanes per register
 // (VPMULLQ does the round function's 64-bit multiplies), four registers in
 // flight so 32 independent Feistel chains hide the multiply latency. Lanes
-// that land outside [0, size) are re-encrypted under a mask until every
-// valid lane is in range: the same cycle-walk, value for value, as the
-// scalar loop in permutation.cpp.
+// that land outside [0, size) are packed together and re-encrypted under a
+// mask until every one is in range: the same cycle-walk, value for value,
+// as the scalar loop in permutation.cpp.
 // GCC 12 flags its own _mm512_undefined_epi32() (the "don't care" merge
 // source of the unmasked AVX-512 intrinsics) as used uninitialized once
 // inlined: a known false positive, silenced for this file only.
@@ -73,29 +73,34 @@ WS_TARGET_AVX512 inline void group(const Schedule512& s, __m512i last, std::uint
         valid[n] = here >= 8 ? __mmask8(0xff) : __mmask8((1u << here) - 1);
     }
     encrypt<N>(s, x);
-    // Cycle-walk: only lanes that are valid and still >= size take another step.
-    __mmask8 walk[N];
-    unsigned any = 0;
-    #pragma GCC unroll 16
-    for (int n = 0; n < N; ++n) {
-        walk[n] = _mm512_mask_cmpgt_epu64_mask(valid[n], x[n], last);
-        any |= walk[n];
-    }
-    while (any) {
-        __m512i next[N];
-        #pragma GCC unroll 16
-        for (int n = 0; n < N; ++n) next[n] = x[n];
-        encrypt<N>(s, next);
-        any = 0;
-        #pragma GCC unroll 16
-        for (int n = 0; n < N; ++n) {
-            x[n] = _mm512_mask_mov_epi64(x[n], walk[n], next[n]);
-            walk[n] = _mm512_mask_cmpgt_epu64_mask(walk[n], x[n], last);
-            any |= walk[n];
-        }
-    }
     #pragma GCC unroll 16
     for (int n = 0; n < N; ++n) _mm512_mask_storeu_epi64(out + 8 * n, valid[n], x[n]);
+    // Cycle-walk: the valid lanes still >= size (about one in seven on the
+    // Internet space) are packed into as few registers as they fill (one,
+    // mostly), so the walk re-encrypts one register rather than all N.
+    alignas(64) std::uint64_t walking[8 * N];
+    alignas(64) std::uint64_t where[8 * N];
+    unsigned pending = 0;
+    #pragma GCC unroll 16
+    for (int n = 0; n < N; ++n) {
+        const __mmask8 walk = _mm512_mask_cmpgt_epu64_mask(valid[n], x[n], last);
+        _mm512_mask_compressstoreu_epi64(walking + pending, walk, x[n]);
+        _mm512_mask_compressstoreu_epi64(where + pending, walk, _mm512_add_epi64(iota, _mm512_set1_epi64(8 * n)));
+        pending += unsigned(__builtin_popcount(walk));
+    }
+    for (unsigned b = 0; b < pending; b += 8) {
+        const __mmask8 lanes = __mmask8(pending - b >= 8 ? 0xff : (1u << (pending - b)) - 1);
+        __m512i v[1] = {_mm512_maskz_loadu_epi64(lanes, walking + b)};
+        __mmask8 walk = lanes; // every packed lane needs at least one more step
+        while (walk) {
+            __m512i next[1] = {v[0]};
+            encrypt<1>(s, next);
+            v[0] = _mm512_mask_mov_epi64(v[0], walk, next[0]);
+            walk = _mm512_mask_cmpgt_epu64_mask(walk, v[0], last);
+        }
+        _mm512_mask_storeu_epi64(walking + b, lanes, v[0]);
+    }
+    for (unsigned k = 0; k < pending; ++k) out[where[k]] = walking[k];
 }
 
 } // namespace
