@@ -73,7 +73,8 @@ Target ScanSpace::at(std::uint64_t position) const noexcept {
 void ScanSpace::at_burst(std::uint64_t first, unsigned count, Target* out) const noexcept {
     std::uint64_t permuted[64];
     permutation_.forward_burst(first, count, permuted);
-    if (permutation_.simd_path() == SimdPath::avx512 && targets_.intervals().size() == 1 && size_ <= detail::vector_map_limit)
+    if (permutation_.simd_path() == SimdPath::avx512 && targets_.intervals().size() <= detail::max_vector_intervals &&
+        size_ <= detail::vector_map_limit)
         return detail::map_burst_avx512(permuted, count, hosts_, host_scale_, targets_, &slots_.at(0), slots_.count(), out);
     // Locals: the stores to out[] could alias the members, which would be
     // reloaded on every probe otherwise.

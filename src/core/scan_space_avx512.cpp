@@ -1,12 +1,13 @@
-// ScanSpace::at_burst's mapping on AVX-512 for a target set of one interval
-// (a lab range, a /8), eight probes per register: the host/slot split
-// (quotient by a multiply with 1/hosts in double precision, exact below
-// 2^52, then corrected by at most one step either way, as the estimate is
-// off by less than one), the slot's port and protocol by a gather, and the
-// Targets written with two permutes instead of 24 scalar stores. Sets of
-// several intervals stay on the scalar loop: looking their interval up with
-// three more gathers measured slower than TargetSet::at's bucket table
-// (BM_TxBurst internet, 10.2 against 9.1 ns per probe).
+// ScanSpace::at_burst's mapping on AVX-512 for target sets of at most 16
+// intervals (a lab range, the Internet minus the shipped blocklist), eight
+// probes per register: the host/slot split (quotient by a multiply with
+// 1/hosts in double precision, exact below 2^52, then corrected by at most
+// one step either way, as the estimate is off by less than one), the slot's
+// port and protocol by a gather, the host's interval by compares and
+// permutes from registers, and the Targets written with two permutes instead
+// of 24 scalar stores. Larger sets stay on the scalar loop: looking their
+// interval up with three gathers measured slower than TargetSet::at's bucket
+// table (BM_TxBurst internet, 10.2 against 9.1 ns per probe).
 // GCC 12 flags its own _mm512_undefined_epi32() as used uninitialized once
 // inlined (see permutation_avx512.cpp).
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -37,7 +38,20 @@ WS_TARGET_AVX512 void map_burst_avx512(const std::uint64_t* permuted, unsigned c
     // lane k / 3, field k % 3; fields 0 and 1 come from one register (A | B << 256), 2 from C.
     const __m512i interleave_lo = _mm512_set_epi32(5, 20, 12, 4, 19, 11, 3, 18, 10, 2, 17, 9, 1, 16, 8, 0);
     const __m512i interleave_hi = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 23, 15, 7, 22, 14, 6, 21, 13);
-    const __m256i first = _mm256_set1_epi32(int(targets.intervals()[0].first));
+    // The intervals' index starts and first addresses, in registers.
+    const auto& intervals = targets.intervals();
+    const unsigned interval_count = unsigned(intervals.size());
+    alignas(64) std::uint64_t starts[max_vector_intervals] = {};
+    alignas(64) std::uint32_t first_addresses[max_vector_intervals] = {};
+    std::uint64_t total = 0;
+    for (unsigned k = 0; k < interval_count; ++k) {
+        starts[k] = total;
+        first_addresses[k] = intervals[k].first;
+        total += intervals[k].size();
+    }
+    const __m512i starts_low = _mm512_load_si512(starts);
+    const __m512i starts_high = _mm512_load_si512(starts + 8);
+    const __m512i firsts = _mm512_load_si512(first_addresses);
     const __m256i one_slot = _mm256_set1_epi32(int(std::uint32_t{slots[0].port} | std::uint32_t(slots[0].proto) << 16));
     for (unsigned i = 0; i < count; i += 8) {
         const unsigned lanes = count - i < 8 ? count - i : 8;
@@ -61,7 +75,17 @@ WS_TARGET_AVX512 void map_burst_avx512(const std::uint64_t* permuted, unsigned c
             port_proto = _mm256_or_si256(_mm256_srli_epi32(head, 16),
                                          _mm256_slli_epi32(_mm256_and_si256(head, _mm256_set1_epi32(0xff)), 16));
         }
-        const __m256i address = _mm256_add_epi32(first, _mm512_cvtepi64_epi32(r));
+        // The host's interval: how many interval starts after the first are
+        // <= host (compares against broadcasts, no gather), then its start
+        // and first address by permutes from registers.
+        __m512i interval = _mm512_setzero_si512();
+        for (unsigned k = 1; k < interval_count; ++k)
+            interval = _mm512_mask_add_epi64(interval, _mm512_cmpge_epu64_mask(r, _mm512_set1_epi64(std::int64_t(starts[k]))),
+                                             interval, one);
+        const __m512i start = _mm512_permutex2var_epi64(starts_low, interval, starts_high);
+        const __m256i interval32 = _mm512_cvtepi64_epi32(interval);
+        const __m256i first = _mm512_castsi512_si256(_mm512_permutexvar_epi32(_mm512_castsi256_si512(interval32), firsts));
+        const __m256i address = _mm256_add_epi32(first, _mm512_cvtepi64_epi32(_mm512_sub_epi64(r, start)));
         const __m256i slot = _mm512_cvtepi64_epi32(q);
         const __m512i fields01 = _mm512_inserti64x4(_mm512_castsi256_si512(address), port_proto, 1);
         const __m512i fields2 = _mm512_castsi256_si512(slot);

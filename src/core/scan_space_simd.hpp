@@ -1,8 +1,10 @@
 #pragma once
 // The AVX-512 form of ScanSpace::at_burst's mapping (permuted index ->
 // Target): the same host/slot split as the scalar loop in scan_space.cpp,
-// eight lanes at a time. Only for target sets of one interval and spaces
-// below 2^52, where a double holds every index exactly (the caller checks both).
+// eight lanes at a time. Only for target sets of at most 16 intervals and
+// spaces below 2^52, where a double holds every index exactly (the caller
+// checks both).
+#include <cstddef>
 #include <cstdint>
 
 #include "wirespeed/probe_slots.hpp"
@@ -12,6 +14,7 @@
 namespace ws::detail {
 
 inline constexpr std::uint64_t vector_map_limit = std::uint64_t{1} << 52;
+inline constexpr std::size_t max_vector_intervals = 16; // two registers of starts
 
 // out[i] = the Target of permuted index permuted[i], i < count.
 // host_scale = 1.0 / hosts: the quotient is estimated by a multiply and
