@@ -77,6 +77,7 @@ private:
     Permutation permutation_;
     std::unique_ptr<Divider> divider_;
     double host_scale_; // 1 / hosts, for the AVX-512 at_burst's quotient estimate
+    bool port_range_;   // slots are consecutive ports of one protocol (scan_space_simd.hpp)
 };
 
 // Retries: each position is sent 1 + retries times. Positions are grouped in

@@ -54,7 +54,8 @@ ScanSpace::ScanSpace(TargetSet targets, ProbeSlots slots, std::uint64_t seed)
       size_(checked_size(targets_, slots_)),
       permutation_(size_, seed),
       divider_(std::make_unique<Divider>(Divider{libdivide::divider<std::uint64_t>(hosts_)})),
-      host_scale_(1.0 / double(hosts_)) {}
+      host_scale_(1.0 / double(hosts_)),
+      port_range_(detail::is_port_range(slots_)) {}
 
 ScanSpace::~ScanSpace() = default;
 ScanSpace::ScanSpace(ScanSpace&&) noexcept = default;
@@ -75,7 +76,8 @@ void ScanSpace::at_burst(std::uint64_t first, unsigned count, Target* out) const
     permutation_.forward_burst(first, count, permuted);
     if (permutation_.simd_path() == SimdPath::avx512 && targets_.intervals().size() <= detail::max_vector_intervals &&
         size_ <= detail::vector_map_limit)
-        return detail::map_burst_avx512(permuted, count, hosts_, host_scale_, targets_, &slots_.at(0), slots_.count(), out);
+        return detail::map_burst_avx512(permuted, count, hosts_, host_scale_, targets_, &slots_.at(0), slots_.count(),
+                                        port_range_, out);
     // Locals: the stores to out[] could alias the members, which would be
     // reloaded on every probe otherwise.
     const libdivide::divider<std::uint64_t> hosts_divider = divider_->hosts;

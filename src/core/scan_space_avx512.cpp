@@ -3,7 +3,7 @@
 // probes per register: the host/slot split (quotient by a multiply with
 // 1/hosts in double precision, exact below 2^52, then corrected by at most
 // one step either way, as the estimate is off by less than one), the slot's
-// port and protocol by a gather, the host's interval by compares and
+// port and protocol by a gather (or arithmetic, for a plain port range), the host's interval by compares and
 // permutes from registers, and the Targets written with two permutes instead
 // of 24 scalar stores. Larger sets stay on the scalar loop: looking their
 // interval up with three gathers measured slower than TargetSet::at's bucket
@@ -30,7 +30,7 @@ static_assert(sizeof(Target) == 12 && offsetof(Target, address) == 0 && offsetof
 
 WS_TARGET_AVX512 void map_burst_avx512(const std::uint64_t* permuted, unsigned count, std::uint64_t hosts,
                                        double host_scale, const TargetSet& targets, const ProbeSlot* slots,
-                                       std::uint32_t slot_count, Target* out) noexcept {
+                                       std::uint32_t slot_count, bool port_range, Target* out) noexcept {
     const __m512i h = _mm512_set1_epi64(std::int64_t(hosts));
     const __m512d scale = _mm512_set1_pd(host_scale);
     const __m512i one = _mm512_set1_epi64(1);
@@ -67,9 +67,12 @@ WS_TARGET_AVX512 void map_burst_avx512(const std::uint64_t* permuted, unsigned c
         q = _mm512_mask_add_epi64(q, over, q, one);
         r = _mm512_mask_sub_epi64(r, over, r, h);
         // The slot's first four bytes: proto, padding, port (ProbeSlot is 6 bytes: index 3q, scale 2).
-        // Gathers are slow on Zen 4: one slot needs none.
+        // Gathers are slow on Zen 4: one slot, or a plain port range, needs none.
         __m256i port_proto = one_slot;
-        if (slot_count > 1) {
+        if (port_range) {
+            // Slot s is port first + s of one protocol: no gather.
+            port_proto = _mm256_add_epi32(one_slot, _mm512_cvtepi64_epi32(q));
+        } else if (slot_count > 1) {
             const __m512i q3 = _mm512_add_epi64(q, _mm512_add_epi64(q, q));
             const __m256i head = _mm512_mask_i64gather_epi32(_mm256_setzero_si256(), valid, q3, slots, 2);
             port_proto = _mm256_or_si256(_mm256_srli_epi32(head, 16),

@@ -21,6 +21,17 @@ inline constexpr std::size_t max_vector_intervals = 16; // two registers of star
 // corrected by one step either way (never a divide).
 void map_burst_avx512(const std::uint64_t* permuted, unsigned count, std::uint64_t hosts, double host_scale,
                       const TargetSet& targets, const ProbeSlot* slots, std::uint32_t slot_count,
-                      Target* out) noexcept;
+                      bool port_range, Target* out) noexcept;
+
+// The slots are ports p, p + 1, ... of one protocol (as `-p 1-1024`): slot s's
+// port is p + s, which the vector mapping computes instead of gathering.
+inline bool is_port_range(const ProbeSlots& slots) noexcept {
+    const ProbeSlot& first = slots.at(0);
+    for (std::uint32_t s = 0; s < slots.count(); ++s) {
+        const ProbeSlot& slot = slots.at(s);
+        if (slot.proto != first.proto || slot.payload != 0 || std::uint32_t{slot.port} != first.port + s) return false;
+    }
+    return true;
+}
 
 } // namespace ws::detail

@@ -183,10 +183,12 @@ TEST(Simd, ScanSpaceBurstIdenticalOnEveryPath) {
         }
         ws::PortSet tcp = ws::parse_ports(trial % 4 == 0 ? "80" : "1-300");
         ws::PortSet udp = ws::parse_ports(trial % 5 == 0 ? "53,161" : "7");
-        const bool one_slot = trial % 8 == 5; // a single TCP port: no slot gather
-        if (one_slot) udp = ws::PortSet{};
-        const ws::ProbeSlots slots = ws::ProbeSlots::build(one_slot ? ws::parse_ports("443") : tcp, udp,
-                                                           !one_slot && trial % 2 == 0, [](std::uint16_t p) { return p % 3; });
+        // A single TCP port, or a plain TCP port range: no slot gather.
+        const bool one_slot = trial % 8 == 5, tcp_range = trial % 8 == 3;
+        if (one_slot || tcp_range) udp = ws::PortSet{};
+        const ws::ProbeSlots slots =
+            ws::ProbeSlots::build(one_slot ? ws::parse_ports("443") : tcp_range ? ws::parse_ports("1000-1300") : tcp, udp,
+                                  !one_slot && !tcp_range && trial % 2 == 0, [](std::uint16_t p) { return p % 3; });
         ws::ScanSpace space(ws::TargetSet::from_intervals(intervals), slots, rng());
         for (int burst = 0; burst < 20; ++burst) {
             const unsigned count = unsigned(std::min<std::uint64_t>(1 + rng() % 64, space.size()));
