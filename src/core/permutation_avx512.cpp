@@ -7,8 +7,10 @@
 // GCC 12 flags its own _mm512_undefined_epi32() (the "don't care" merge
 // source of the unmasked AVX-512 intrinsics) as used uninitialized once
 // inlined: a known false positive, silenced for this file only.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <immintrin.h>
 
