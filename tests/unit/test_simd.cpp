@@ -208,6 +208,25 @@ TEST(Simd, ScanSpaceBurstIdenticalOnEveryPath) {
     }
 }
 
+// TargetSet::at's bucket table (the scalar mapping of every path) against
+// index_of's independent binary search, on sets of 1 to 3000 intervals.
+TEST(Simd, TargetSetBucketsAgreeWithIndexOf) {
+    std::mt19937_64 rng(5);
+    for (int trial = 0; trial < 200; ++trial) {
+        std::vector<ws::Ipv4Interval> intervals;
+        const int n = 1 + int(rng() % (trial % 2 ? 3000 : 17));
+        for (int k = 0; k < n; ++k) {
+            const std::uint32_t first = std::uint32_t(rng());
+            const std::uint32_t span = std::uint32_t(rng() % (trial % 3 ? 3 : 1u << 24));
+            intervals.push_back({first, first > 0xffffffffu - span ? 0xffffffffu : first + span});
+        }
+        const ws::TargetSet set = ws::TargetSet::from_intervals(intervals);
+        std::vector<std::uint64_t> indices = {0, set.count() - 1};
+        for (int i = 0; i < 500; ++i) indices.push_back(rng() % set.count());
+        for (std::uint64_t index : indices) ASSERT_EQ(set.index_of(set.at(index)), index) << "trial " << trial;
+    }
+}
+
 // End to end as the TX lcore crafts a burst: targets, cookies, patched
 // frames, on a space with a blocklist-shaped target set and cycle-walking.
 TEST(Simd, CraftedFramesByteIdenticalOnEveryPath) {
