@@ -22,8 +22,10 @@
 #include "wirespeed/permutation.hpp"
 #include "wirespeed/ports.hpp"
 #include "wirespeed/probe.hpp"
+#include "wirespeed/probes/tcp_syn.hpp"
 #include "wirespeed/reply.hpp"
 #include "wirespeed/scan_space.hpp"
+#include "wirespeed/simd.hpp"
 #include "wirespeed/targets.hpp"
 
 namespace {
@@ -41,7 +43,8 @@ enum SpaceKind : int { internet = 0, lab = 1 };
 // Internet-wide space (about 3.7e9 hosts x 1024 = 3.8e12 probes; the
 // permutation domain is 2^42, so ~1.16 Feistel evaluations per position).
 // lab: 198.19.0.0/16 x 443 (2^16 exactly: no cycle walking at all).
-const ws::ScanSpace& space(SpaceKind kind) {
+// Not const: the SIMD benchmarks switch the space's permutation path.
+ws::ScanSpace& space(SpaceKind kind) {
     static const std::unique_ptr<ws::ScanSpace> spaces[2] = {
         [] {
             ws::TargetSet all = ws::TargetSet::from_intervals({{0, 0xffffffffu}});
@@ -160,12 +163,21 @@ BENCHMARK(BM_CraftBurst)
     ->Args({lab, 1});
 
 // Exactly what the TX lcore's craft_probes() does now without retries: the
-// burst APIs (four-lane Feistel, four-lane AES-NI cookies) and patch() on a
-// frame that already holds the template (the TX pool is pre-filled).
+// burst APIs (Feistel and AES cookies across lanes, on the SIMD path given by
+// Arg simd: 0 scalar, 1 avx2, 2 avx512) and patch() on a frame that already
+// holds the template (the TX pool is pre-filled). The lcore picks the best
+// path the CPU has (simd.hpp); a path the CPU lacks is skipped.
 void BM_TxBurst(benchmark::State& state) {
     const auto kind = SpaceKind(state.range(0));
-    const ws::ScanSpace& s = space(kind);
-    const ws::CookieMaker cookies(key, source_ports, ws::CookiePrf::aesni);
+    const auto path = ws::SimdPath(state.range(1));
+    if (!ws::simd_supported(path)) {
+        state.SkipWithError("SIMD path not supported by this CPU");
+        return;
+    }
+    ws::ScanSpace& s = space(kind);
+    s.set_simd_path(path);
+    ws::CookieMaker cookies(key, source_ports, ws::CookiePrf::aesni);
+    cookies.set_simd_path(path);
     const ws::ProbeTemplate probe(probe_config());
     Frames frames;
     for (std::size_t k = 0; k < burst; ++k) probe.write(frames.at(k), ws::ProbeFields{1, 1, 1, 1, 1});
@@ -177,16 +189,74 @@ void BM_TxBurst(benchmark::State& state) {
         s.at_burst(position, unsigned(burst), targets);
         position += burst;
         cookies.make_burst(targets, burst, our_ip, made);
+        // The module's patch, inlined as in the lcore's write_probe<M> (no
+        // per-probe dispatch on the template's kind).
         for (std::size_t k = 0; k < burst; ++k)
-            probe.patch(frames.at(k), ws::ProbeFields{targets[k].address, targets[k].port, made[k].source_port,
-                                                      made[k].isn, made[k].ip_id});
+            ws::probes::TcpSyn::patch<false>(frames.at(k), probe,
+                                             ws::ProbeFields{targets[k].address, targets[k].port, made[k].source_port,
+                                                             made[k].isn, made[k].ip_id});
         benchmark::DoNotOptimize(frames.bytes.data());
         benchmark::ClobberMemory();
     }
+    s.set_simd_path(ws::default_simd_path());
     state.SetItemsProcessed(state.iterations() * std::int64_t(burst));
-    state.SetLabel(std::string(space_label(kind)) + " burst APIs + patch");
+    state.SetLabel(std::string(space_label(kind)) + " burst APIs + patch, " + ws::to_string(path));
 }
-BENCHMARK(BM_TxBurst)->ArgName("space")->Arg(internet)->Arg(lab);
+BENCHMARK(BM_TxBurst)
+    ->ArgNames({"space", "simd"})
+    ->ArgsProduct({{internet, lab}, {int(ws::SimdPath::scalar), int(ws::SimdPath::avx2), int(ws::SimdPath::avx512)}});
+
+// The two SIMD kernels alone, per probe of a 32-probe burst.
+void BM_PermutationBurst(benchmark::State& state) {
+    const auto kind = SpaceKind(state.range(0));
+    const auto path = ws::SimdPath(state.range(1));
+    if (!ws::simd_supported(path)) {
+        state.SkipWithError("SIMD path not supported by this CPU");
+        return;
+    }
+    ws::Permutation p(space(kind).size(), seed);
+    p.set_simd_path(path);
+    std::uint64_t out[burst];
+    std::uint64_t position = 0;
+    for (auto _ : state) {
+        if (position + burst > p.size()) position = 0;
+        p.forward_burst(position, unsigned(burst), out);
+        position += burst;
+        benchmark::DoNotOptimize(out);
+        benchmark::ClobberMemory();
+    }
+    state.SetItemsProcessed(state.iterations() * std::int64_t(burst));
+    state.SetLabel(std::string(space_label(kind)) + ", " + ws::to_string(path));
+}
+BENCHMARK(BM_PermutationBurst)
+    ->ArgNames({"space", "simd"})
+    ->ArgsProduct({{internet, lab}, {int(ws::SimdPath::scalar), int(ws::SimdPath::avx2), int(ws::SimdPath::avx512)}});
+
+void BM_CookieBurst(benchmark::State& state) {
+    const auto path = ws::SimdPath(state.range(0));
+    if (!ws::simd_supported(path)) {
+        state.SkipWithError("SIMD path not supported by this CPU");
+        return;
+    }
+    ws::CookieMaker cookies(key, source_ports, ws::CookiePrf::aesni);
+    cookies.set_simd_path(path);
+    ws::Target targets[burst];
+    space(internet).at_burst(12345, unsigned(burst), targets);
+    ws::Cookie made[burst];
+    for (auto _ : state) {
+        cookies.make_burst(targets, burst, our_ip, made);
+        benchmark::DoNotOptimize(made);
+        benchmark::ClobberMemory();
+        ++targets[0].address; // a fresh input each burst
+    }
+    state.SetItemsProcessed(state.iterations() * std::int64_t(burst));
+    state.SetLabel(std::string("aesni, ") + ws::to_string(path));
+}
+BENCHMARK(BM_CookieBurst)
+    ->ArgName("simd")
+    ->Arg(int(ws::SimdPath::scalar))
+    ->Arg(int(ws::SimdPath::avx2))
+    ->Arg(int(ws::SimdPath::avx512));
 
 // With retries the schedule wastes ramp slots and does three libdivide
 // divisions per slot; a realistic --retries 2 on the Internet space.

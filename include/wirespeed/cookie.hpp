@@ -8,6 +8,7 @@
 
 #include "wirespeed/ports.hpp"
 #include "wirespeed/record.hpp"
+#include "wirespeed/simd.hpp"
 
 namespace ws {
 
@@ -36,9 +37,14 @@ public:
     // TCP keeps the protocol word 0, so its cookies are those of a plain SYN scanner.
     Cookie make(std::uint32_t target_ip, std::uint16_t target_port, std::uint32_t source_ip,
                 Proto proto = Proto::tcp) const noexcept;
-    // The cookies of a burst: the same values as make(), computed four at a
-    // time so the AES round chains of independent probes overlap.
+    // The cookies of a burst: the same values as make(). With AES-NI, on the
+    // scalar path four at a time so the AES round chains of independent
+    // probes overlap; 8 chains on the AVX2 path, 4 blocks per VAES register
+    // on the AVX-512 one (src/core/cookie_simd.hpp). SipHash stays scalar.
     void make_burst(const Target* targets, std::size_t count, std::uint32_t source_ip, Cookie* out) const noexcept;
+    SimdPath simd_path() const noexcept { return path_; }
+    // Forces a path (clamped to what the CPU supports): tests and benchmarks.
+    void set_simd_path(SimdPath path) noexcept { path_ = supported_simd_path(path); }
     const CookieKey& key() const noexcept { return key_; }
     PortRange source_ports() const noexcept { return source_ports_; }
     CookiePrf prf() const noexcept { return prf_; }
@@ -48,6 +54,7 @@ private:
     CookieKey key_;
     PortRange source_ports_;
     CookiePrf prf_;
+    SimdPath path_;
     alignas(16) std::uint8_t aes_round_keys_[11][16];
 };
 

@@ -53,6 +53,9 @@ public:
     Target at(std::uint64_t position) const noexcept;
     // at(first), ..., at(first + count - 1), count <= 64: the burst form the TX lcore uses.
     void at_burst(std::uint64_t first, unsigned count, Target* out) const noexcept;
+    // The permutation's SIMD path (see simd.hpp): the same targets on every path.
+    SimdPath simd_path() const noexcept { return permutation_.simd_path(); }
+    void set_simd_path(SimdPath path) noexcept { permutation_.set_simd_path(path); }
     // Result key -> key_index * hosts + host_index in [0, keys()), or
     // UINT64_MAX when the scan has no such key. For exact dedup.
     std::uint64_t dense_index(std::uint32_t address, Proto proto, std::uint16_t port) const noexcept;
@@ -73,6 +76,8 @@ private:
     std::uint64_t size_;
     Permutation permutation_;
     std::unique_ptr<Divider> divider_;
+    double host_scale_; // 1 / hosts, for the AVX-512 at_burst's quotient estimate
+    bool port_range_;   // slots are consecutive ports of one protocol (scan_space_simd.hpp)
 };
 
 // Retries: each position is sent 1 + retries times. Positions are grouped in

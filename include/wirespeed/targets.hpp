@@ -1,6 +1,7 @@
 #pragma once
 // Target specifications -> a sorted set of disjoint, non-adjacent IPv4
 // intervals with exact 64-bit counts (0.0.0.0/0 is 2^32 addresses).
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -26,8 +27,28 @@ public:
     bool empty() const noexcept { return count_ == 0; }
     bool contains(std::uint32_t address) const noexcept;
 
-    // index in [0, count()) -> address, in ascending address order. O(log n).
-    std::uint32_t at(std::uint64_t index) const noexcept;
+    // index in [0, count()) -> address, in ascending address order: O(1) for
+    // sets whose intervals spread over the index space (a bucket table over
+    // the index's high bits gives the interval), O(log n) at worst. Inline:
+    // ScanSpace::at_burst calls it once per probe.
+    std::uint32_t at(std::uint64_t index) const noexcept {
+        // The intervals that can hold the index: from the one holding its
+        // bucket's first index to the one holding the next bucket's first.
+        const std::uint64_t bucket = index >> bucket_shift_;
+        std::size_t i = buckets_[bucket];
+        std::size_t n = buckets_[bucket + 1] - i + 1;
+        // Branchless (the compare becomes a conditional move): the permuted
+        // indices are random, so a branchy search would mispredict on every
+        // other step. Mostly n == 1: most buckets lie inside one interval.
+        const std::uint64_t* base = starts_.data() + i;
+        while (n > 1) {
+            const std::size_t half = n / 2;
+            base = base[half] <= index ? base + half : base;
+            n -= half;
+        }
+        i = std::size_t(base - starts_.data());
+        return intervals_[i].first + std::uint32_t(index - starts_[i]);
+    }
     // address -> index, or UINT64_MAX when the address is not in the set.
     std::uint64_t index_of(std::uint32_t address) const noexcept;
 
@@ -41,6 +62,10 @@ private:
     void rebuild_index();
     std::vector<Ipv4Interval> intervals_;
     std::vector<std::uint64_t> starts_; // starts_[i] = sum of sizes before interval i
+    // buckets_[b]: the interval holding index b << bucket_shift_; one extra
+    // entry (the last interval) bounds the last bucket.
+    std::vector<std::uint32_t> buckets_;
+    unsigned bucket_shift_ = 0;
     std::uint64_t count_ = 0;
 };
 

@@ -11,6 +11,8 @@
 
 #include "wirespeed/error.hpp"
 
+#include "cookie_simd.hpp"
+
 namespace ws {
 
 namespace {
@@ -124,7 +126,7 @@ bool CookieMaker::aesni_available() noexcept {
 }
 
 CookieMaker::CookieMaker(CookieKey key, PortRange source_ports, CookiePrf prf) noexcept
-    : key_(key), source_ports_(source_ports), prf_(prf), aes_round_keys_{} {
+    : key_(key), source_ports_(source_ports), prf_(prf), path_(default_simd_path()), aes_round_keys_{} {
     if (prf_ == CookiePrf::aesni && !aesni_available()) prf_ = CookiePrf::siphash;
     if (prf_ != CookiePrf::aesni) return;
     auto* rk = reinterpret_cast<__m128i*>(aes_round_keys_);
@@ -144,10 +146,7 @@ CookieMaker::CookieMaker(CookieKey key, PortRange source_ports, CookiePrf prf) n
 
 namespace {
 
-// The PRF's second word: the port, and the protocol above it (0 for TCP).
-inline std::uint64_t service_word(std::uint16_t port, Proto proto) noexcept {
-    return std::uint64_t{port} | (proto == Proto::tcp ? 0 : std::uint64_t(proto) << 16);
-}
+using detail::service_word;
 
 inline Cookie cookie_from_hash(std::uint64_t h, PortRange source_ports) noexcept {
     Cookie c;
@@ -164,6 +163,13 @@ inline Cookie cookie_from_hash(std::uint64_t h, PortRange source_ports) noexcept
 void CookieMaker::make_burst(const Target* targets, std::size_t count, std::uint32_t source_ip, Cookie* out) const noexcept {
     std::size_t i = 0;
     if (prf_ == CookiePrf::aesni) {
+        switch (path_) {
+        case SimdPath::avx512:
+            return detail::cookie_burst_vaes(aes_round_keys_, source_ports_, targets, count, source_ip, out);
+        case SimdPath::avx2:
+            return detail::cookie_burst_aesni8(aes_round_keys_, source_ports_, targets, count, source_ip, out);
+        case SimdPath::scalar: break;
+        }
         const auto* rk = reinterpret_cast<const __m128i*>(aes_round_keys_);
         // Four named lanes, not an array: the rounds must stay in registers
         // so the four independent AES chains overlap in the pipeline.

@@ -1,5 +1,7 @@
 #include "wirespeed/scan_space.hpp"
 
+#include "scan_space_simd.hpp"
+
 #include <libdivide.h>
 
 #include <algorithm>
@@ -51,7 +53,9 @@ ScanSpace::ScanSpace(TargetSet targets, ProbeSlots slots, std::uint64_t seed)
       hosts_(targets_.count()),
       size_(checked_size(targets_, slots_)),
       permutation_(size_, seed),
-      divider_(std::make_unique<Divider>(Divider{libdivide::divider<std::uint64_t>(hosts_)})) {}
+      divider_(std::make_unique<Divider>(Divider{libdivide::divider<std::uint64_t>(hosts_)})),
+      host_scale_(1.0 / double(hosts_)),
+      port_range_(detail::is_port_range(slots_)) {}
 
 ScanSpace::~ScanSpace() = default;
 ScanSpace::ScanSpace(ScanSpace&&) noexcept = default;
@@ -70,11 +74,21 @@ Target ScanSpace::at(std::uint64_t position) const noexcept {
 void ScanSpace::at_burst(std::uint64_t first, unsigned count, Target* out) const noexcept {
     std::uint64_t permuted[64];
     permutation_.forward_burst(first, count, permuted);
+    if (permutation_.simd_path() == SimdPath::avx512 && targets_.intervals().size() <= detail::max_vector_intervals &&
+        size_ <= detail::vector_map_limit)
+        return detail::map_burst_avx512(permuted, count, hosts_, host_scale_, targets_, &slots_.at(0), slots_.count(),
+                                        port_range_, out);
+    // Locals: the stores to out[] could alias the members, which would be
+    // reloaded on every probe otherwise.
+    const libdivide::divider<std::uint64_t> hosts_divider = divider_->hosts;
+    const std::uint64_t hosts = hosts_;
+    const ProbeSlots& slots = slots_;
+    const TargetSet& targets = targets_;
     for (unsigned i = 0; i < count; ++i) {
-        const std::uint64_t slot = permuted[i] / divider_->hosts;
-        const std::uint64_t host_index = permuted[i] - slot * hosts_;
-        const ProbeSlot& s = slots_.at(static_cast<std::uint32_t>(slot));
-        out[i] = {targets_.at(host_index), s.port, s.proto, static_cast<std::uint32_t>(slot)};
+        const std::uint64_t slot = permuted[i] / hosts_divider;
+        const std::uint64_t host_index = permuted[i] - slot * hosts;
+        const ProbeSlot& s = slots.at(static_cast<std::uint32_t>(slot));
+        out[i] = {targets.at(host_index), s.port, s.proto, static_cast<std::uint32_t>(slot)};
     }
 }
 

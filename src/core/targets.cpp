@@ -7,6 +7,7 @@
 #include <tbb/parallel_sort.h>
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 #include <cerrno>
 #include <cstring>
@@ -150,26 +151,29 @@ void TargetSet::rebuild_index() {
         total += intervals_[i].size();
     }
     count_ = total;
+    // About 64 buckets per interval (at most 2^16: 256 KiB), so few buckets
+    // hold a boundary (1.6% on the Internet space's 16 intervals) and at()
+    // mostly does no search at all.
+    buckets_.clear();
+    bucket_shift_ = 0;
+    if (count_ == 0) return;
+    const unsigned index_bits = unsigned(std::bit_width(count_ - 1));
+    const unsigned bucket_bits =
+        std::min({index_bits, 16u, unsigned(std::bit_width(64 * intervals_.size() - 1))});
+    bucket_shift_ = index_bits - bucket_bits;
+    const std::uint64_t bucket_count = ((count_ - 1) >> bucket_shift_) + 1;
+    buckets_.resize(bucket_count + 1);
+    std::size_t i = 0;
+    for (std::uint64_t b = 0; b < bucket_count; ++b) {
+        const std::uint64_t first = b << bucket_shift_;
+        while (i + 1 < starts_.size() && starts_[i + 1] <= first) ++i;
+        buckets_[b] = std::uint32_t(i);
+    }
+    buckets_[bucket_count] = std::uint32_t(intervals_.size() - 1);
 }
 
 bool TargetSet::contains(std::uint32_t address) const noexcept {
     return index_of(address) != UINT64_MAX;
-}
-
-std::uint32_t TargetSet::at(std::uint64_t index) const noexcept {
-    assert(index < count_);
-    // The last interval whose start index is <= index holds it. Branchless
-    // (the compare becomes a conditional move): the permuted indices are
-    // random, so a branchy search would mispredict on every other step.
-    const std::uint64_t* base = starts_.data();
-    std::size_t n = starts_.size();
-    while (n > 1) {
-        const std::size_t half = n / 2;
-        base = base[half] <= index ? base + half : base;
-        n -= half;
-    }
-    const auto i = std::size_t(base - starts_.data());
-    return intervals_[i].first + std::uint32_t(index - starts_[i]);
 }
 
 std::uint64_t TargetSet::index_of(std::uint32_t address) const noexcept {

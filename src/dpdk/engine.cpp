@@ -183,13 +183,13 @@ void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& 
                "{{\"status\":\"{}\",\"seed\":{},\"sent\":{},\"tx_pps\":{:.1f},\"send_duration_s\":{:.3f},\"duration_s\":{:.3f},\"replies\":{},"
                "\"open\":{},\"closed\":{},\"filtered\":{},\"up\":{},\"open_filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
                "\"targets\":{},\"ports\":{},\"shard\":\"{}/{}\",\"rate_cap\":{},\"rate_mode\":\"{}\",\"final_rate\":{},"
-               "\"ring_full\":{},\"kernel_rx_dropped\":{},\"repairs\":{},\"resent\":{},\"retries\":{},\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
+               "\"ring_full\":{},\"kernel_rx_dropped\":{},\"repairs\":{},\"resent\":{},\"retries\":{},\"simd_path\":\"{}\",\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
                "\"args\":[{}],\"config\":{},\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{},\"tx_sent\":[{}],\"rx_received\":[{}]}},\"phases\":{{{}}},\"all_answered\":{},\"recall\":{},"
                "\"port\":{{\"driver\":\"{}\",\"mac\":\"{}\",\"rx_queues\":{},\"tx_queues\":{},\"rx_desc\":{},\"tx_desc\":{},\"rss\":{},\"tx_checksum_offload\":{}}}}}\n",
                c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, outcome.up, outcome.open_filtered,
                c.duplicates, c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->slots().key_count(),
                config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
-               outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, outcome.repairs, outcome.resent, config.retries, format_ipv4(source_ip), format_mac(gateway_mac), rejected, args, json_string(setup.effective_config), argv,
+               outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, outcome.repairs, outcome.resent, config.retries, to_string(plan.space->simd_path()), format_ipv4(source_ip), format_mac(gateway_mac), rejected, args, json_string(setup.effective_config), argv,
                setup.tx_lcores.size(), setup.rx_lcores.size(), fmt::join(outcome.tx_sent, ","), fmt::join(outcome.rx_received, ","), phases, outcome.all_answered, recall_json(outcome), port.caps().driver, format_mac(port.mac()),
                outcome.rx_queues, outcome.tx_queues, port.rx_desc(), port.tx_desc(), port.rss(), port.tx_checksum_offload()));
     file.close();
@@ -453,8 +453,15 @@ void resolve_addresses(ScanState& s, const ScanConfig& config, const ScanPlan& p
     if (setup.resume && setup.resume->slots.size() != tx_count)
         throw Error(fmt::format("cannot resume: the checkpoint has {} TX slices, this scan has {} TX cores",
                                 setup.resume->slots.size(), tx_count));
+    // The TX kernels' SIMD path (simd.hpp) was fixed when the scan space and
+    // the cookie maker were built; this validates a forced WIRESPEED_SIMD.
+    const SimdPath simd = simd_path_from_environment();
     s.cookies = std::make_unique<CookieMaker>(setup.resume ? setup.resume->key : CookieKey::random(), config.source_ports,
                                               CookieMaker::aesni_available() ? CookiePrf::aesni : CookiePrf::siphash);
+    if (config.verbosity >= 1)
+        fmt::print(stderr, "wirespeed: SIMD path {} (permutation {}, cookies {} with {}; best on this CPU: {})\n",
+                   to_string(simd), to_string(plan.space->simd_path()), to_string(s.cookies->simd_path()),
+                   s.cookies->prf() == CookiePrf::aesni ? "AES" : "SipHash, scalar", to_string(best_simd_path()));
     const MacAddress our_mac = s.port->mac();
     if (config.gateway_mac) {
         s.gateway_mac = *config.gateway_mac;

@@ -111,6 +111,16 @@ void take_repair(TxLcore& tx) {
 // The frames of a burst, module M's patch inlined (offload decided per burst).
 template <class M, bool Offload>
 void write_burst(const TxLcore& tx, rte_mbuf** mbufs, const Target* targets, const Cookie* cookies, unsigned count) {
+    if (tx.template_tag < 0 && count > 0) {
+        // One template (the engine tags mbufs only when there are several):
+        // no per-probe template lookup, and write_probe's tag check folds away.
+        const ProbeTemplate& t = tx.probes->for_slot(targets[0].slot);
+        for (unsigned i = 0; i < count; ++i) {
+            const ProbeFields fields{targets[i].address, targets[i].port, cookies[i].source_port, cookies[i].isn, cookies[i].ip_id};
+            write_probe<M, Offload>(mbufs[i], t, -1, 0, fields);
+        }
+        return;
+    }
     for (unsigned i = 0; i < count; ++i) {
         const ProbeFields fields{targets[i].address, targets[i].port, cookies[i].source_port, cookies[i].isn, cookies[i].ip_id};
         const std::uint32_t slot = targets[i].slot;

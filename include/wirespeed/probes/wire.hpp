@@ -2,6 +2,7 @@
 // Byte-level helpers shared by the probe modules: big-endian loads and
 // stores, Ethernet and IPv4 headers, checksum folding. Inline: they sit on
 // the TX and RX hot paths.
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -27,15 +28,16 @@ constexpr std::size_t ip_id_at = ip_off + 4;
 constexpr std::size_t ip_sum_at = ip_off + 10;
 constexpr std::size_t ip_dst_at = ip_off + 16;
 
+// One fixed-size store each (a byte swap, then a 2- or 4-byte memcpy): byte
+// by byte, GCC's store merging glued neighbouring fields of a probe's patch
+// into one 8-byte word assembled with eight shift/or pairs.
 inline void put16(std::uint8_t* p, std::uint16_t v) noexcept {
-    p[0] = std::uint8_t(v >> 8);
-    p[1] = std::uint8_t(v);
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap16(v);
+    std::memcpy(p, &v, sizeof v);
 }
 inline void put32(std::uint8_t* p, std::uint32_t v) noexcept {
-    p[0] = std::uint8_t(v >> 24);
-    p[1] = std::uint8_t(v >> 16);
-    p[2] = std::uint8_t(v >> 8);
-    p[3] = std::uint8_t(v);
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
+    std::memcpy(p, &v, sizeof v);
 }
 inline std::uint16_t load16(const std::uint8_t* p) noexcept { return std::uint16_t((std::uint16_t{p[0]} << 8) | p[1]); }
 inline std::uint32_t load32(const std::uint8_t* p) noexcept {
