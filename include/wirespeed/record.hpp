@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "wirespeed/address.hpp"
+
 namespace ws {
 
 enum class Proto : std::uint8_t { tcp = 6, udp = 17, icmp = 1 };
@@ -30,8 +32,6 @@ enum class Reason : std::uint8_t {
     echo_reply = 10,   // up: ICMP echo reply
     no_response = 11,  // open|filtered: a UDP probe nothing answered
 };
-
-enum class AddressFamily : std::uint8_t { ipv4 = 4, ipv6 = 6 };
 
 struct ResultRecord {
     // IPv4 lives in addr[12..15] (network order) with family ipv4, like an
@@ -60,6 +60,11 @@ struct ResultRecord {
         addr[14] = std::uint8_t(ip >> 8);
         addr[15] = std::uint8_t(ip);
         family = AddressFamily::ipv4;
+    }
+    IpAddress address() const noexcept { return IpAddress::from_bytes(addr); }
+    void set_address(IpAddress ip) noexcept {
+        ip.to_bytes(addr);
+        family = ip.family();
     }
 };
 static_assert(sizeof(ResultRecord) == 32, "ring element size is part of the contract");
