@@ -6,6 +6,7 @@
 // 128-bit key is random per scan and independent of the permutation seed.
 #include <cstdint>
 
+#include "wirespeed/address.hpp"
 #include "wirespeed/ports.hpp"
 #include "wirespeed/record.hpp"
 #include "wirespeed/simd.hpp"
@@ -37,6 +38,10 @@ public:
     // TCP keeps the protocol word 0, so its cookies are those of a plain SYN scanner.
     Cookie make(std::uint32_t target_ip, std::uint16_t target_port, std::uint32_t source_ip,
                 Proto proto = Proto::tcp) const noexcept;
+    // Either family. Two IPv4 addresses give exactly make(uint32_t...)'s
+    // cookie; otherwise a SipHash-2-4 of target, source (16 bytes each),
+    // port and protocol, whichever PRF the scan uses for IPv4.
+    Cookie make(IpAddress target, std::uint16_t target_port, IpAddress source, Proto proto = Proto::tcp) const noexcept;
     // The cookies of a burst: the same values as make(). With AES-NI, on the
     // scalar path four at a time so the AES round chains of independent
     // probes overlap; 8 chains on the AVX2 path, 4 blocks per VAES register

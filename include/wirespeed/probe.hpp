@@ -22,6 +22,7 @@ struct ProbeConfig {
     std::uint8_t ttl = 64;
     std::uint16_t window = 1024;
     TcpOptionsProfile options = TcpOptionsProfile::mss_only;
+    uint128 source_ip6 = 0;       // the source of IPv6 templates
 };
 
 // The per-probe values, from the cookie. Each probe module decides where they

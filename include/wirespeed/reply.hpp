@@ -51,13 +51,18 @@ struct ArpInfo {
     std::uint32_t target_ip;
 };
 
+class SourceAddresses;
+
 struct ReplyContext {
-    std::uint32_t source_ip; // our probes' source address (host order)
+    std::uint32_t source_ip; // our probes' source address (host order), when `sources` is null
     const CookieMaker* cookies;
     std::size_t max_frame = 9018; // jumbo guard
     // UDP replies from port 53 must echo the DNS transaction ID our probe
     // carried (true unless a port-53 payload was too short to carry one).
     bool udp_dns_id = true;
+    // Every source address of the scan, both families (--source-ip list);
+    // null: IPv4 only, from source_ip.
+    const SourceAddresses* sources = nullptr;
 };
 
 struct ParsedReply {

@@ -208,3 +208,19 @@ Cookie CookieMaker::make(std::uint32_t target_ip, std::uint16_t target_port, std
 }
 
 } // namespace ws
+
+namespace ws {
+
+Cookie CookieMaker::make(IpAddress target, std::uint16_t target_port, IpAddress source, Proto proto) const noexcept {
+    if (target.is_ipv4() && source.is_ipv4()) return make(target.ipv4(), target_port, source.ipv4(), proto);
+    // Five little-endian words: target high/low, source high/low, service.
+    // The length (40) in SipHash's last block keeps these messages apart
+    // from the 16-byte IPv4 ones under the same key.
+    std::uint64_t words[5] = {target.high(), target.low(), source.high(), source.low(),
+                              detail::service_word(target_port, proto)};
+    if constexpr (std::endian::native == std::endian::big)
+        for (auto& w : words) w = __builtin_bswap64(w);
+    return cookie_from_hash(siphash24(key_, words, sizeof words), source_ports_);
+}
+
+} // namespace ws
