@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <vector>
 
 #include "wirespeed/address.hpp"
 #include "wirespeed/ports.hpp"
@@ -20,8 +21,14 @@ namespace ws {
 // (an echo reply) and closed is silence.
 enum class Verdict : std::uint8_t { open, closed, filtered };
 
+// An inclusive range of IPv6 addresses.
+struct Ipv6Range {
+    uint128 first = 0, last = 0;
+};
+
 struct ReflectRules {
-    TargetSet hosts;                // addresses it answers for (probes and ARP)
+    TargetSet hosts;                // IPv4 addresses it answers for (probes and ARP)
+    std::vector<Ipv6Range> hosts6;  // IPv6 addresses it answers for (probes and Neighbor Solicitations)
     ProtocolPorts open_everywhere;  // open on every host ("22,80,U:53" as -p spells it)
     std::uint32_t open_permille = 0;     // plus a seeded share of the other TCP and UDP pairs
     std::uint32_t filtered_permille = 0; // answered with an ICMP unreachable; for ping, hosts that are filtered
@@ -35,6 +42,10 @@ struct ReflectRules {
     // independent draws. ICMP echo (port 0): open (up) but for a
     // filtered_permille share, never closed.
     Verdict verdict(std::uint32_t address, Proto proto, std::uint16_t port) const noexcept;
+    // Either family; an IPv4 address draws exactly verdict(uint32_t)'s.
+    Verdict verdict(IpAddress address, Proto proto, std::uint16_t port) const noexcept;
+    // Whether it answers for `address` (hosts or hosts6).
+    bool answers_for(IpAddress address) const noexcept;
     // Whether the answers to the reflector's n-th probe are lost: a seeded
     // draw per probe (not per pair), so a probe sent again may get through.
     bool drops(std::uint64_t n) const noexcept;
@@ -43,18 +54,22 @@ struct ReflectRules {
 // Writes every open pair of hosts x ports as "tcp:a.b.c.d:port" and
 // "udp:a.b.c.d:port" and, when `ping`, every up host as "icmp:a.b.c.d:0"
 // (the spelling of `plan --list`): address by address, TCP ports ascending,
-// then UDP, then ICMP. Returns the number of lines.
+// then UDP, then ICMP; then the same for every address of hosts6, as
+// "tcp:2001:db8::1:port" (RFC 5952 text; keep hosts6 small). Returns the
+// number of lines.
 std::uint64_t write_ground_truth(const ReflectRules& rules, const ProtocolPorts& ports, bool ping, std::FILE* out);
 
 // One probe as the reflector reads it: what its answer needs. The pointers
 // point into the frame parse_probe() read.
 struct ReflectRequest {
     Proto proto = Proto::tcp;
+    AddressFamily family = AddressFamily::ipv4;
     MacAddress source_mac{};
-    std::uint32_t source_ip = 0, destination_ip = 0;     // host order
+    IpAddress source{}, destination{};                   // either family
+    std::uint32_t source_ip = 0, destination_ip = 0;     // IPv4 only (host order); 0 for IPv6
     std::uint16_t source_port = 0, destination_port = 0; // 0 for ICMP echo
     std::uint32_t sequence = 0; // TCP: the SYN's sequence number; ICMP echo: identifier << 16 | sequence number
-    const std::uint8_t* ip = nullptr; // the probe's IPv4 header: what an ICMP error quotes
+    const std::uint8_t* ip = nullptr; // the probe's IP header: what an ICMP error quotes
     std::size_t ip_length = 0;        // its total length (header, L4, payload), all inside the frame
     const std::uint8_t* l4 = nullptr; // its L4 header
     const std::uint8_t* payload = nullptr; // UDP or echo data (null when empty)
@@ -62,9 +77,18 @@ struct ReflectRequest {
 };
 
 // A TCP SYN (no ACK, RST or FIN), a UDP datagram or an ICMP echo request in
-// Ethernet + IPv4 (any IHL, not a fragment), its lengths consistent; false
-// for anything else. Never reads past `len` (fuzzed: fuzz_reflect).
+// Ethernet + IPv4 (any IHL, not a fragment), or the same in Ethernet + IPv6
+// (no extension header, as our probes are sent; ICMPv6 echo request), its
+// lengths consistent; false for anything else. Never reads past `len`
+// (fuzzed: fuzz_reflect).
 bool parse_probe(const std::uint8_t* frame, std::size_t len, ReflectRequest& out) noexcept;
+
+// The reflector's NDP: when `frame` is a valid Neighbor Solicitation for an
+// address of rules.hosts6, writes the solicited Neighbor Advertisement (our
+// `mac`) into `out` and returns its length (86 bytes); 0 otherwise or when
+// it does not fit `capacity`. The IPv6 counterpart of answering ARP requests.
+std::size_t reflect_neighbor(const ReflectRules& rules, const std::uint8_t* frame, std::size_t len,
+                             const MacAddress& mac, std::uint8_t* out, std::size_t capacity) noexcept;
 
 // Who answers: the reflector's MAC, and (tests) whether the answer's cookie is
 // to be broken: TCP flips the acknowledgment's top bit, UDP answers source
@@ -90,15 +114,19 @@ enum class Forgery : std::uint8_t { none, bad_cookie, bad_l4_checksum, bad_ip_ch
 // Writes the answers' kinds into `out` (room for 4), returns how many.
 unsigned answer_plan(const ReflectRules& rules, Forgery* out) noexcept;
 // reflect_answer() for one of them: a checksum forgery is the open answer
-// with the L4 (TCP, UDP or ICMP) resp. IPv4 header checksum spoiled.
+// with the L4 (TCP, UDP, ICMP or ICMPv6) resp. IPv4 header checksum spoiled.
+// IPv6 has no header checksum: bad_ip_checksum gives no frame (0) for an
+// IPv6 probe.
 std::size_t reflect_forged(const ReflectRequest& probe, Verdict verdict, Forgery forgery, const MacAddress& mac,
                            std::uint8_t* out, std::size_t capacity) noexcept;
 
-// Shared by the modules' reflect(): an ICMP destination unreachable (`code`)
-// quoting `probe` (at most the 128-byte frame build_icmp_unreachable() allows);
-// with from.bad_cookie the low bit of the quoted byte at `cookie_byte` (an
-// offset from the probe's IPv4 header) is flipped, the ICMP checksum still
-// right. 0 when it does not fit.
+// Shared by the modules' reflect(): an ICMP destination unreachable (`code`,
+// an ICMPv4 type 3 code) quoting `probe` (at most the 128-byte frame
+// build_icmp_unreachable() allows); for an IPv6 probe an ICMPv6 one (type 1,
+// the code mapped: 3 port -> 4 port, 13 admin -> 1 admin, 1 host -> 3
+// address, others -> 0 no route). With from.bad_cookie the low bit of the
+// quoted byte at `cookie_byte` (an offset from the probe's IP header) is
+// flipped, the ICMP checksum still right. 0 when it does not fit.
 std::size_t reflect_unreachable(const ReflectRequest& probe, std::uint8_t code, const Responder& from,
                                 std::size_t cookie_byte, std::uint8_t* out, std::size_t capacity) noexcept;
 

@@ -1,11 +1,14 @@
 #pragma once
 // Reply parsing: Ethernet (optionally one 802.1Q tag) -> IPv4 (any IHL, no
-// fragments) -> the probe module of the IP protocol (TCP SYN-ACK / RST, a UDP
-// datagram, an ICMP echo reply), an ICMP destination unreachable quoting one
-// of our probes (classified by the quoted probe's module), or ARP. Never reads past `len`; every rejection has a reason. The
-// IPv4 header checksum, the TCP checksum (pseudo header included) and the
-// ICMP checksum are verified before any field behind them is believed, in
-// software unless the NIC already did (RxChecksums).
+// fragments) or IPv6 (hop-by-hop, routing and destination options headers
+// skipped, no fragments) -> the probe module of the IP protocol (TCP SYN-ACK
+// / RST, a UDP datagram, an ICMP or ICMPv6 echo reply), an ICMP / ICMPv6
+// destination unreachable quoting one of our probes (classified by the quoted
+// probe's module), ARP, or NDP (NS, NA, RA). Never reads past `len`; every
+// rejection has a reason. The IPv4 header checksum, the TCP and UDP checksums
+// (pseudo header included) and the ICMP / ICMPv6 checksums are verified
+// before any field behind them is believed, in software unless the NIC
+// already did (RxChecksums; ICMP and ICMPv6 always in software).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -21,12 +24,15 @@ enum class ReplyKind : std::uint8_t {
     arp_request, // `arp` is filled
     arp_reply,   // `arp` is filled
     rejected,    // see `reject`
+    ndp_solicit,   // IPv6 Neighbor Solicitation: `ndp` is filled (target_ip may or may not be ours)
+    ndp_advert,    // IPv6 Neighbor Advertisement: `ndp` is filled
+    router_advert, // IPv6 Router Advertisement: `ndp` is filled (sender_ip = the router)
 };
 
 enum class RejectReason : std::uint8_t {
     truncated,        // shorter than the headers it claims
     oversized,        // longer than any frame we accept (jumbo guard)
-    not_ipv4,         // ethertype neither IPv4 nor ARP (after at most one VLAN tag)
+    not_ipv4,         // ethertype neither IPv4, IPv6 nor ARP (after at most one VLAN tag)
     bad_ip_header,    // version != 4, IHL < 5, total length inconsistent
     fragment,         // MF set or non-zero offset
     not_for_us,       // destination is not our source IP
@@ -39,7 +45,9 @@ enum class RejectReason : std::uint8_t {
     bad_ip_checksum,  // IPv4 header checksum wrong (or the NIC said so)
     bad_tcp_checksum, // TCP checksum over pseudo header + segment wrong (or the NIC said so)
     bad_icmp_checksum, // ICMP checksum over the message wrong
-    bad_udp_checksum, // UDP checksum (when not 0) over pseudo header + datagram wrong
+    bad_udp_checksum, // UDP checksum (when not 0) over pseudo header + datagram wrong; 0 over IPv6
+    bad_ipv6_header,  // version != 6, payload length 0 (jumbogram) or too many extension headers
+    bad_ndp,          // NDP message with hop limit != 255, code != 0, short body, bad option or target
     count_            // number of reasons (array size)
 };
 constexpr std::size_t reject_reason_count = std::size_t(RejectReason::count_);
@@ -51,7 +59,23 @@ struct ArpInfo {
     std::uint32_t target_ip;
 };
 
+// An NDP message (RFC 4861) the RX lcore acts on. NS: sender = the
+// solicitor (:: for duplicate address detection), target = the address asked
+// for; NA: sender = the advertiser's source address, target = the address
+// advertised; RA: sender = the router, target = the RA's destination.
+// sender_mac: from the source (NS, RA) or target (NA) link-layer address
+// option, else the Ethernet source.
+struct NdpInfo {
+    MacAddress sender_mac;
+    uint128 sender_ip;
+    uint128 target_ip;
+};
+
 class SourceAddresses;
+namespace wire {
+struct Ipv4;
+struct Ipv6;
+} // namespace wire
 
 struct ReplyContext {
     std::uint32_t source_ip; // our probes' source address (host order), when `sources` is null
@@ -74,6 +98,10 @@ struct ParsedReply {
     std::uint16_t local_port; // our source port the reply was sent to
     const std::uint8_t* data = nullptr; // UDP: the reply's payload (inside the frame), else null
     std::uint16_t data_len = 0;
+    // Ours: the address the reply was sent to (for --send-reset: the RST's
+    // source), when kind == result. For an ICMP error, where it was sent.
+    IpAddress local_address{};
+    NdpInfo ndp{}; // when kind is ndp_solicit, ndp_advert or router_advert
 };
 
 // What the NIC's RX checksum offload already decided (DPDK's
@@ -87,36 +115,60 @@ struct RxChecksums {
 };
 
 // What a module's classify() sees: an L4 segment addressed to us, its length
-// taken from the IPv4 total length (never Ethernet padding).
-struct L4Reply {
+// taken from the IPv4 total length / IPv6 payload length (never Ethernet
+// padding). F is the family (wire::Ipv4: host-order uint32_t addresses;
+// wire::Ipv6: uint128), so each module's classify is written once.
+template <class F>
+struct L4ReplyOf {
     const std::uint8_t* l4;
     std::size_t len;
-    std::uint32_t source; // the replying address (host order)
-    std::uint8_t ttl;
-    ChecksumHint l4_hint; // the NIC's verdict on the L4 checksum (TCP/UDP)
+    typename F::Address source;      // the replying address
+    typename F::Address destination; // ours: the address the reply was sent to (the cookie's source)
+    std::uint8_t ttl;                // TTL / hop limit
+    // The NIC's verdict on the L4 checksum (TCP/UDP). ICMPv6: `good`, since
+    // parse_reply verified it (pseudo header included) before dispatching.
+    ChecksumHint l4_hint;
 };
+using L4Reply = L4ReplyOf<wire::Ipv4>;
+using L4Reply6 = L4ReplyOf<wire::Ipv6>;
 
 // What a module's classify_quote() sees: an ICMP destination unreachable
-// quoting a probe of the module's protocol (from our address, not a fragment).
-struct QuotedProbe {
-    std::uint32_t target;     // the quoted destination (host order)
-    const std::uint8_t* ip;   // the quoted IPv4 header
-    const std::uint8_t* l4;   // the quoted L4 header: at least 8 bytes
+// quoting a probe of the module's protocol (from one of our addresses, not a fragment).
+template <class F>
+struct QuotedProbeOf {
+    typename F::Address target; // the quoted destination
+    typename F::Address source; // the quoted source: ours, the cookie's source
+    const std::uint8_t* ip;     // the quoted IP header
+    const std::uint8_t* l4;     // the quoted L4 header: at least 8 bytes
     std::size_t l4_len;
-    std::uint8_t code;        // ICMP type 3 code
-    std::uint8_t ttl;         // TTL of the ICMP message
-    std::uint32_t from;       // the ICMP message's sender (host order): the target itself or a router
+    std::uint8_t code;          // ICMP type 3 / ICMPv6 type 1 code
+    Reason reason;              // the code as our reason word (each family's codes mapped)
+    std::uint8_t ttl;           // TTL / hop limit of the ICMP message
+    typename F::Address from;   // the ICMP message's sender: the target itself or a router
 };
+using QuotedProbe = QuotedProbeOf<wire::Ipv4>;
+using QuotedProbe6 = QuotedProbeOf<wire::Ipv6>;
 
 // Fills reply.record with a result (elapsed_ms left 0 for the RX lcore).
 void fill_result(ParsedReply& reply, std::uint32_t address, Proto proto, std::uint16_t port, std::uint16_t window,
                  std::uint8_t ttl, PortState state, Reason reason) noexcept;
+// The same for an IPv6 address (or any IpAddress).
+void fill_result(ParsedReply& reply, IpAddress address, Proto proto, std::uint16_t port, std::uint16_t window,
+                 std::uint8_t ttl, PortState state, Reason reason) noexcept;
+inline void fill_result(ParsedReply& reply, uint128 address, Proto proto, std::uint16_t port, std::uint16_t window,
+                        std::uint8_t ttl, PortState state, Reason reason) noexcept {
+    fill_result(reply, IpAddress::from_ipv6(address), proto, port, window, ttl, state, reason);
+}
 inline void reject(ParsedReply& reply, RejectReason reason) noexcept {
     reply.kind = ReplyKind::rejected;
     reply.reject = reason;
 }
 // ICMP type 3 code -> our reason words (nmap's).
 Reason reason_from_unreach_code(std::uint8_t code) noexcept;
+// ICMPv6 type 1 code -> the same words: 0 no route -> net-unreach, 1 admin
+// prohibited -> admin-prohibited, 3 address unreachable -> host-unreach,
+// 4 port unreachable -> port-unreach, others -> unreach-other.
+Reason reason_from_unreach6_code(std::uint8_t code) noexcept;
 inline bool in_range(PortRange range, std::uint16_t port) noexcept { return port >= range.first && port <= range.last; }
 
 ParsedReply parse_reply(const std::uint8_t* frame, std::size_t len, const ReplyContext& context) noexcept;

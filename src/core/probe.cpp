@@ -45,9 +45,35 @@ std::uint16_t checksum_fold(std::uint32_t sum) noexcept {
 ProbeTemplate::ProbeTemplate(const ProbeConfig& config) : ProbeTemplate(config, ProbeSlot{Proto::tcp, 0, 0}, nullptr, 0) {}
 
 ProbeTemplate::ProbeTemplate(const ProbeConfig& config, const ProbeSlot& slot, const std::uint8_t* payload,
-                             std::size_t payload_len) {
-    probes::Modules::with_kind(probes::kind_of(slot.proto),
-                               [&]<class M>() { M::build(*this, config, slot, payload, payload_len); });
+                             std::size_t payload_len)
+    : ProbeTemplate(config, slot, payload, payload_len, AddressFamily::ipv4) {}
+
+ProbeTemplate::ProbeTemplate(const ProbeConfig& config, const ProbeSlot& slot, const std::uint8_t* payload,
+                             std::size_t payload_len, AddressFamily family) {
+    probes::Modules::with_kind(probes::kind_of(slot.proto), [&]<class M>() {
+        if (family == AddressFamily::ipv6)
+            M::template build<wire::Ipv6>(*this, config, slot, payload, payload_len);
+        else
+            M::template build<wire::Ipv4>(*this, config, slot, payload, payload_len);
+    });
+}
+
+void ProbeTemplate::write6(std::uint8_t* frame, const ProbeFields6& fields) const noexcept {
+    std::memcpy(frame, frame_, size_);
+    patch6(frame, fields);
+}
+
+void ProbeTemplate::patch6(std::uint8_t* frame, const ProbeFields6& fields) const noexcept {
+    probes::Modules::with_kind(kind_, [&]<class M>() { M::template patch6<false>(frame, *this, fields); });
+}
+
+void ProbeTemplate::write6_for_offload(std::uint8_t* frame, const ProbeFields6& fields) const noexcept {
+    std::memcpy(frame, frame_, size_);
+    patch6_for_offload(frame, fields);
+}
+
+void ProbeTemplate::patch6_for_offload(std::uint8_t* frame, const ProbeFields6& fields) const noexcept {
+    probes::Modules::with_kind(kind_, [&]<class M>() { M::template patch6<true>(frame, *this, fields); });
 }
 
 void ProbeTemplate::write_for_offload(std::uint8_t* frame, const ProbeFields& fields) const noexcept {
@@ -93,6 +119,119 @@ std::size_t build_tcp_segment(std::uint8_t* out, const TcpSegment& segment) noex
         pseudo_header_sum(segment.source_ip, segment.destination_ip, proto_tcp, segment_len);
     put16(tcp + 16, checksum_fold(checksum_partial(tcp, segment_len, pseudo)));
     return tcp_off + segment_len;
+}
+
+std::size_t build_tcp_segment6(std::uint8_t* out, const TcpSegment6& segment) noexcept {
+    put_ethernet(out, segment.destination_mac, segment.source_mac, ethertype_ipv6);
+    const std::size_t segment_len = tcp_len + (segment.with_mss ? 4 : 0);
+    put_ipv6(out + ip_off, std::uint16_t(segment_len), proto_tcp, segment.hop_limit, segment.source_ip,
+             segment.destination_ip);
+    std::uint8_t* tcp = out + l4_off6;
+    put16(tcp + 0, segment.source_port);
+    put16(tcp + 2, segment.destination_port);
+    put32(tcp + 4, segment.sequence);
+    put32(tcp + 8, segment.acknowledgment);
+    tcp[12] = std::uint8_t((segment_len / 4) << 4);
+    tcp[13] = segment.flags;
+    put16(tcp + 14, segment.window);
+    put16(tcp + 16, 0);
+    put16(tcp + 18, 0);
+    if (segment.with_mss)
+        write_tcp_options(tcp + tcp_len, TcpOptionsProfile::mss_only);
+    const std::uint32_t pseudo = pseudo_header_sum6(segment.source_ip, segment.destination_ip, proto_tcp, segment_len);
+    put16(tcp + 16, checksum_fold(checksum_partial(tcp, segment_len, pseudo)));
+    return l4_off6 + segment_len;
+}
+
+namespace {
+
+constexpr std::size_t max_icmp6_quote = out_capacity - eth_len - ip6_len - icmp_header_len;
+constexpr std::uint8_t ndp_hop_limit = 255; // RFC 4861: receivers drop NDP with any other
+
+// An ICMPv6 message of `message_len` bytes already at out + l4_off6: the
+// Ethernet and IPv6 headers before it and its checksum (pseudo header
+// included). Returns the frame length.
+std::size_t finish_icmp6(std::uint8_t* out, const MacAddress& source_mac, const MacAddress& destination_mac,
+                         uint128 source_ip, uint128 destination_ip, std::uint8_t hop_limit,
+                         std::size_t message_len) noexcept {
+    put_ethernet(out, destination_mac, source_mac, ethertype_ipv6);
+    put_ipv6(out + ip_off, std::uint16_t(message_len), proto_icmpv6, hop_limit, source_ip, destination_ip);
+    std::uint8_t* icmp = out + l4_off6;
+    put16(icmp + 2, 0);
+    const std::uint32_t pseudo = pseudo_header_sum6(source_ip, destination_ip, proto_icmpv6, message_len);
+    put16(icmp + 2, checksum_fold(checksum_partial(icmp, message_len, pseudo)));
+    return l4_off6 + message_len;
+}
+
+// A link-layer address option (RFC 4861 4.6.1): type, length 1 (8 bytes), MAC.
+void put_lla_option(std::uint8_t* p, std::uint8_t type, const MacAddress& mac) noexcept {
+    p[0] = type;
+    p[1] = 1;
+    std::memcpy(p + 2, mac.data(), 6);
+}
+
+constexpr uint128 all_nodes = (uint128{0xff02000000000000ull} << 64) | 1;
+constexpr uint128 all_routers = (uint128{0xff02000000000000ull} << 64) | 2;
+
+} // namespace
+
+MacAddress multicast_mac(uint128 group) noexcept {
+    // RFC 2464 7: 33:33 and the group's low 32 bits.
+    return MacAddress{0x33, 0x33, std::uint8_t(group >> 24), std::uint8_t(group >> 16), std::uint8_t(group >> 8),
+                      std::uint8_t(group)};
+}
+
+std::size_t build_icmp6_unreachable(std::uint8_t* out, const MacAddress& source_mac, const MacAddress& destination_mac,
+                                    uint128 source_ip, uint128 destination_ip, std::uint8_t code,
+                                    const std::uint8_t* quoted_ip, std::size_t quoted_len) noexcept {
+    const std::size_t quote = quoted_len < max_icmp6_quote ? quoted_len : max_icmp6_quote;
+    std::uint8_t* icmp = out + l4_off6;
+    icmp[0] = 1; // destination unreachable
+    icmp[1] = code;
+    put32(icmp + 4, 0); // unused
+    if (quote)
+        std::memcpy(icmp + icmp_header_len, quoted_ip, quote);
+    return finish_icmp6(out, source_mac, destination_mac, source_ip, destination_ip, 64, icmp_header_len + quote);
+}
+
+std::size_t build_neighbor_solicit(std::uint8_t* out, const MacAddress& our_mac, uint128 our_ip,
+                                   uint128 target_ip) noexcept {
+    const uint128 group = solicited_node(target_ip);
+    std::uint8_t* icmp = out + l4_off6;
+    icmp[0] = 135;
+    icmp[1] = 0;
+    put32(icmp + 4, 0); // reserved
+    put128(icmp + 8, target_ip);
+    put_lla_option(icmp + 24, 1, our_mac); // source link-layer address
+    return finish_icmp6(out, our_mac, multicast_mac(group), our_ip, group, ndp_hop_limit, 32);
+}
+
+std::size_t build_neighbor_advert(std::uint8_t* out, const MacAddress& our_mac, uint128 our_ip, const MacAddress& to_mac,
+                                  uint128 to_ip, bool solicited) noexcept {
+    constexpr std::uint32_t flag_solicited = 0x40000000u, flag_override = 0x20000000u;
+    // Duplicate address detection (a solicitation from ::) is answered to all-nodes, unsolicited.
+    const bool dad = to_ip == 0;
+    std::uint8_t* icmp = out + l4_off6;
+    icmp[0] = 136;
+    icmp[1] = 0;
+    put32(icmp + 4, flag_override | (solicited && !dad ? flag_solicited : 0));
+    put128(icmp + 8, our_ip);
+    put_lla_option(icmp + 24, 2, our_mac); // target link-layer address
+    return finish_icmp6(out, our_mac, dad ? multicast_mac(all_nodes) : to_mac, our_ip, dad ? all_nodes : to_ip,
+                        ndp_hop_limit, 32);
+}
+
+std::size_t build_router_solicit(std::uint8_t* out, const MacAddress& our_mac, uint128 our_ip) noexcept {
+    std::uint8_t* icmp = out + l4_off6;
+    icmp[0] = 133;
+    icmp[1] = 0;
+    put32(icmp + 4, 0); // reserved
+    std::size_t len = 8;
+    if (our_ip != 0) { // RFC 4861 4.1: no source link-layer option from ::
+        put_lla_option(icmp + 8, 1, our_mac);
+        len += 8;
+    }
+    return finish_icmp6(out, our_mac, multicast_mac(all_routers), our_ip, all_routers, ndp_hop_limit, len);
 }
 
 std::size_t build_icmp_unreachable(std::uint8_t* out, const MacAddress& source_mac, const MacAddress& destination_mac,

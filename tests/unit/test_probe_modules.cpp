@@ -408,7 +408,7 @@ TEST(ProbeModules, ExtremeFields) {
 TEST(UdpProbe, OverlongPayloadIsCutToMaxPayload) {
     const Bytes big = random_bytes(ws::ProbeTemplate::max_payload + 100, 4);
     const ws::ProbeTemplate t = udp_template(make_config(), 9, big);
-    ASSERT_EQ(t.size(), ws::ProbeTemplate::max_frame);
+    ASSERT_EQ(t.size(), ws::ProbeTemplate::max_frame_ipv4);
     const Bytes cut(big.begin(), big.begin() + ws::ProbeTemplate::max_payload);
     const ws::ProbeFields f{0xc0000205, 9, 40000, 7, 8};
     EXPECT_EQ(written(t, f, false), expected_udp(make_config(), f, cut, false, false));
@@ -547,7 +547,7 @@ TEST(ProbeSet, UdpSlotsSharePerDistinctPayload) {
     EXPECT_TRUE(set.has(ws::ProbeKind::tcp_syn));
     EXPECT_TRUE(set.has(ws::ProbeKind::udp));
     EXPECT_TRUE(set.has(ws::ProbeKind::icmp_echo));
-    EXPECT_EQ(set.max_frame(), ws::ProbeTemplate::max_frame);
+    EXPECT_EQ(set.max_frame(), ws::ProbeTemplate::max_frame_ipv4);
 
     auto slot_of = [&](ws::Proto proto, std::uint16_t port, std::uint16_t payload) {
         for (std::uint32_t s = 0; s < slots.count(); ++s)

@@ -363,8 +363,9 @@ TEST_F(ReplyTest, NotForUs) {
 
 TEST_F(ReplyTest, NotIpv4) {
     Bytes frame = build(reply_segment(target_ip, 443, 0x12));
+    // An IPv4 packet under the IPv6 ethertype is a bad IPv6 header, not silently IPv4.
     put16(&frame[12], 0x86dd);
-    expect_rejected(frame, ws::RejectReason::not_ipv4);
+    expect_rejected(frame, ws::RejectReason::bad_ipv6_header);
     put16(&frame[12], 0x88cc); // LLDP
     expect_rejected(frame, ws::RejectReason::not_ipv4);
 }

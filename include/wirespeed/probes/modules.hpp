@@ -24,6 +24,11 @@ struct ModuleList {
     static bool with_ip_protocol(std::uint8_t ip_protocol, F&& f) {
         return ((M::ip_protocol == ip_protocol ? (f.template operator()<M>(), true) : false) || ...);
     }
+    // By IPv6 next header (ICMPv6 echo is 58, not 1).
+    template <class F>
+    static bool with_ip_protocol6(std::uint8_t next_header, F&& f) {
+        return ((M::ip_protocol6 == next_header ? (f.template operator()<M>(), true) : false) || ...);
+    }
     template <class F>
     static void for_each(F&& f) {
         (f.template operator()<M>(), ...);

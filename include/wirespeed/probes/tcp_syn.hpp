@@ -23,6 +23,7 @@ struct TcpSyn {
     static constexpr ProbeKind kind = ProbeKind::tcp_syn;
     static constexpr Proto proto = Proto::tcp;
     static constexpr std::uint8_t ip_protocol = wire::proto_tcp;
+    static constexpr std::uint8_t ip_protocol6 = wire::proto_tcp; // its replies' next header over IPv6
     static constexpr const char* name = "tcp_syn";
 
     static constexpr std::size_t tcp_len = 20;
@@ -54,43 +55,56 @@ struct TcpSyn {
     }
 
     // One template serves every TCP slot: the destination port is patched.
+    // F is the address family (wire::Ipv4 or wire::Ipv6).
+    template <class F = wire::Ipv4>
     static void build(ProbeTemplate& t, const ProbeConfig& config, const ProbeSlot&, const std::uint8_t*, std::size_t) noexcept {
         std::uint8_t* f = t.frame_;
-        wire::put_ethernet(f, config.destination_mac, config.source_mac, wire::ethertype_ipv4);
-        std::uint8_t* tcp = f + wire::l4_off;
+        wire::put_ethernet(f, config.destination_mac, config.source_mac, F::ethertype);
+        std::uint8_t* tcp = f + F::l4_off;
         const std::size_t segment_len = tcp_len + write_options(tcp + tcp_len, config.options);
-        t.size_ = wire::l4_off + segment_len;
+        t.size_ = F::l4_off + segment_len;
         // Per-probe fields stay zero in the template, so the partial sums
         // cover exactly the constant words and patch() only adds the others.
-        wire::put_ipv4(f + wire::ip_off, std::uint16_t(wire::ip_len + segment_len), 0, wire::ip_flag_df, config.ttl,
-                       wire::proto_tcp, config.source_ip, 0);
+        F::put_header(f + wire::ip_off, segment_len, config.ttl, wire::proto_tcp, F::source(config), 0);
         wire::put32(tcp + 8, 0); // ack
         tcp[12] = std::uint8_t((segment_len / 4) << 4);
         tcp[13] = 0x02; // SYN
         wire::put16(tcp + 14, config.window);
-        const std::uint32_t pseudo = pseudo_header_sum(config.source_ip, 0, wire::proto_tcp, segment_len);
+        const std::uint32_t pseudo = F::pseudo_sum(F::source(config), 0, wire::proto_tcp, segment_len);
         t.kind_ = kind;
+        t.family_ = F::family;
         t.l4_checksum_ = L4Checksum::tcp;
-        t.ip_sum_base_ = wire::fold16(ones_sum(f + wire::ip_off, wire::ip_len));
+        t.ip_sum_base_ = F::header_sum(f + wire::ip_off);
         t.l4_sum_base_ = wire::fold16(ones_sum(tcp, segment_len, pseudo));
         t.pseudo_sum_base_ = wire::fold16(pseudo);
     }
 
+    // The per-probe words, written once over the family: the IP words (F),
+    // then ports, sequence and the checksum finished from the partial sums.
+    template <class F, bool Offload>
+    static void patch_as(std::uint8_t* frame, const ProbeTemplate& t, const typename F::Fields& p) noexcept {
+        const std::uint32_t dst = F::template patch_header<Offload>(frame, t, p);
+        constexpr std::size_t shift = F::l4_off - wire::l4_off; // 0 for IPv4, 20 for IPv6
+        wire::put16(frame + shift + sport_at, p.source_port);
+        wire::put16(frame + shift + dport_at, p.destination_port);
+        wire::put32(frame + shift + seq_at, p.sequence);
+        if constexpr (Offload)
+            wire::put16(frame + shift + sum_at, std::uint16_t(wire::fold16(t.pseudo_sum_base_ + dst)));
+        else
+            wire::put16(frame + shift + sum_at, wire::finish(t.l4_sum_base_ + dst + p.source_port + p.destination_port +
+                                                             (p.sequence >> 16) + (p.sequence & 0xffff)));
+    }
     template <bool Offload>
     static void patch(std::uint8_t* frame, const ProbeTemplate& t, const ProbeFields& p) noexcept {
-        wire::patch_ipv4<Offload>(frame, t.ip_sum_base_, p.destination_ip, p.ip_id);
-        wire::put16(frame + sport_at, p.source_port);
-        wire::put16(frame + dport_at, p.destination_port);
-        wire::put32(frame + seq_at, p.sequence);
-        const std::uint32_t dst = wire::address_sum(p.destination_ip);
-        if constexpr (Offload)
-            wire::put16(frame + sum_at, std::uint16_t(wire::fold16(t.pseudo_sum_base_ + dst)));
-        else
-            wire::put16(frame + sum_at, wire::finish(t.l4_sum_base_ + dst + p.source_port + p.destination_port +
-                                                     (p.sequence >> 16) + (p.sequence & 0xffff)));
+        patch_as<wire::Ipv4, Offload>(frame, t, p);
+    }
+    template <bool Offload>
+    static void patch6(std::uint8_t* frame, const ProbeTemplate& t, const ProbeFields6& p) noexcept {
+        patch_as<wire::Ipv6, Offload>(frame, t, p);
     }
 
-    static void classify(ParsedReply& reply, const L4Reply& in, const ReplyContext& context) noexcept {
+    template <class F>
+    static void classify(ParsedReply& reply, const L4ReplyOf<F>& in, const ReplyContext& context) noexcept {
         constexpr std::uint8_t syn = 0x02, rst = 0x04, ack = 0x10;
         const std::uint8_t* tcp = in.l4;
         if (in.len < tcp_len) return reject(reply, RejectReason::truncated);
@@ -100,7 +114,7 @@ struct TcpSyn {
         // The whole segment under the pseudo header; TCP has no "no checksum" 0.
         if (in.l4_hint == ChecksumHint::bad ||
             (in.l4_hint == ChecksumHint::unknown &&
-             !checksum_ok(tcp, in.len, pseudo_header_sum(in.source, context.source_ip, wire::proto_tcp, in.len))))
+             !checksum_ok(tcp, in.len, F::pseudo_sum(in.source, in.destination, wire::proto_tcp, in.len))))
             return reject(reply, RejectReason::bad_tcp_checksum);
         const std::uint16_t sport = wire::load16(tcp);
         const std::uint16_t dport = wire::load16(tcp + 2);
@@ -109,7 +123,7 @@ struct TcpSyn {
         const std::uint8_t flags = tcp[13];
         // Cheap range check first: most stray traffic never pays for a PRF call.
         if (!in_range(context.cookies->source_ports(), dport)) return reject(reply, RejectReason::wrong_source_port);
-        const Cookie cookie = context.cookies->make(in.source, sport, context.source_ip, proto);
+        const Cookie cookie = F::cookie(*context.cookies, in.source, sport, in.destination, proto);
         if (cookie.source_port != dport) return reject(reply, RejectReason::bad_cookie);
         const std::uint32_t isn = cookie.isn, isn1 = cookie.isn + 1;
         PortState state;
@@ -134,19 +148,21 @@ struct TcpSyn {
         reply.local_port = dport;
     }
 
-    static void classify_quote(ParsedReply& reply, const QuotedProbe& q, const ReplyContext& context) noexcept {
+    template <class F>
+    static void classify_quote(ParsedReply& reply, const QuotedProbeOf<F>& q, const ReplyContext& context) noexcept {
         const std::uint16_t sport = wire::load16(q.l4);
         const std::uint16_t dport = wire::load16(q.l4 + 2);
         const std::uint32_t seq = wire::load32(q.l4 + 4);
         if (!in_range(context.cookies->source_ports(), sport)) return reject(reply, RejectReason::wrong_source_port);
-        const Cookie cookie = context.cookies->make(q.target, dport, context.source_ip, proto);
+        const Cookie cookie = F::cookie(*context.cookies, q.target, dport, q.source, proto);
         if (cookie.source_port != sport || cookie.isn != seq) return reject(reply, RejectReason::bad_cookie);
-        fill_result(reply, q.target, proto, dport, 0, q.ttl, PortState::filtered, reason_from_unreach_code(q.code));
+        fill_result(reply, q.target, proto, dport, 0, q.ttl, PortState::filtered, q.reason);
         reply.tcp_seq = 0; // no segment from the target: nothing to reset
         reply.local_port = sport;
     }
 
     // ---- the lab reflector (reflect.hpp). A SYN without ACK, RST or FIN is a probe.
+    template <class F = wire::Ipv4> // the same over either family
     static bool parse_probe(ReflectRequest& out, const std::uint8_t* tcp, std::size_t len) noexcept {
         if (len < tcp_len) return false;
         const std::size_t header_len = std::size_t(tcp[12] >> 4) * 4;
@@ -159,8 +175,11 @@ struct TcpSyn {
     }
 
     // The reflector's ISN for a connection: any deterministic value works.
+    // (An IPv4 address's mapped form folds back to the address itself.)
     static std::uint32_t reflector_isn(const ReflectRequest& probe) noexcept {
-        return (probe.destination_ip * 2654435761u) ^ (std::uint32_t{probe.destination_port} << 16) ^ probe.source_port;
+        const uint128 d = probe.destination.bits;
+        const auto folded = std::uint32_t(d ^ (d >> 64) ^ (d >> 96));
+        return (folded * 2654435761u) ^ (std::uint32_t{probe.destination_port} << 16) ^ probe.source_port;
     }
 
     // Open: a SYN-ACK (MSS 1460); closed: RST+ACK, like Linux; filtered: ICMP
@@ -172,6 +191,23 @@ struct TcpSyn {
         if (verdict == Verdict::filtered)
             return reflect_unreachable(probe, 3, from, std::size_t(probe.l4 - probe.ip) + 7, out, capacity);
         const bool open = verdict == Verdict::open;
+        if (probe.family == AddressFamily::ipv6) {
+            if (capacity < wire::l4_off6 + tcp_len + (open ? 4 : 0)) return 0;
+            TcpSegment6 seg{};
+            seg.source_mac = from.mac;
+            seg.destination_mac = probe.source_mac;
+            seg.source_ip = probe.destination.bits;
+            seg.destination_ip = probe.source.bits;
+            seg.source_port = probe.destination_port;
+            seg.destination_port = probe.source_port;
+            seg.hop_limit = 64;
+            seg.acknowledgment = (probe.sequence + 1) ^ (from.bad_cookie ? 0x80000000u : 0u);
+            seg.flags = open ? 0x12 : 0x14;
+            seg.sequence = open ? reflector_isn(probe) : 0;
+            seg.window = open ? 65535 : 0;
+            seg.with_mss = open;
+            return build_tcp_segment6(out, seg);
+        }
         if (capacity < wire::l4_off + tcp_len + (open ? 4 : 0)) return 0; // MSS on the SYN-ACK
         TcpSegment seg{};
         seg.source_mac = from.mac;

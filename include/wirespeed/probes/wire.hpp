@@ -1,7 +1,8 @@
 #pragma once
 // Byte-level helpers shared by the probe modules: big-endian loads and
-// stores, Ethernet and IPv4 headers, checksum folding. Inline: they sit on
-// the TX and RX hot paths.
+// stores, Ethernet, IPv4 and IPv6 headers, checksum folding, and the two
+// address-family policies (Ipv4, Ipv6) the modules are written over once.
+// Inline: they sit on the TX and RX hot paths.
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +10,8 @@
 
 #include "wirespeed/address.hpp"
 #include "wirespeed/checksum.hpp"
+#include "wirespeed/cookie.hpp"
+#include "wirespeed/probe.hpp"
 
 namespace ws::wire {
 
@@ -18,6 +21,10 @@ constexpr std::size_t ip_off = eth_len;
 constexpr std::size_t l4_off = eth_len + ip_len;
 constexpr std::uint16_t ethertype_ipv4 = 0x0800;
 constexpr std::uint16_t ethertype_arp = 0x0806;
+constexpr std::uint16_t ethertype_ipv6 = 0x86dd;
+constexpr std::size_t ip6_len = 40; // the fixed header; our probes carry no extension header
+constexpr std::size_t l4_off6 = eth_len + ip6_len;
+constexpr std::uint8_t proto_icmpv6 = 58;
 constexpr std::uint16_t ip_flag_df = 0x4000;
 constexpr std::uint8_t proto_icmp = 1;
 constexpr std::uint8_t proto_tcp = 6;
@@ -85,5 +92,132 @@ inline void patch_ipv4(std::uint8_t* frame, std::uint32_t ip_sum_base, std::uint
     put32(frame + ip_dst_at, destination);
     put16(frame + ip_sum_at, Offload ? 0 : finish(ip_sum_base + ip_id + address_sum(destination)));
 }
+
+// ---- IPv6
+
+inline void put128(std::uint8_t* p, uint128 v) noexcept {
+    put32(p, std::uint32_t(v >> 96));
+    put32(p + 4, std::uint32_t(v >> 64));
+    put32(p + 8, std::uint32_t(v >> 32));
+    put32(p + 12, std::uint32_t(v));
+}
+inline uint128 load128(const std::uint8_t* p) noexcept {
+    return (uint128{load32(p)} << 96) | (uint128{load32(p + 4)} << 64) | (uint128{load32(p + 8)} << 32) | load32(p + 12);
+}
+
+// The sum of an IPv6 address's eight 16-bit words, folded below 2^17 like
+// address_sum()'s: the 32-bit halves add without carry in 64 bits, and
+// 2^16 = 1 modulo 0xffff lets the folds go 16 bits at a time.
+constexpr std::uint32_t address_sum6(uint128 a) noexcept {
+    const auto hi = std::uint64_t(a >> 64), lo = std::uint64_t(a);
+    std::uint64_t s = (hi >> 32) + (hi & 0xffffffffu) + (lo >> 32) + (lo & 0xffffffffu);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    return std::uint32_t(s);
+}
+// RFC 8200 8.1: both addresses, the upper-layer length (32 bits) and the next header.
+constexpr std::uint32_t pseudo_header_sum6(uint128 source, uint128 destination, std::uint8_t next_header,
+                                           std::size_t l4_length) noexcept {
+    return address_sum6(source) + address_sum6(destination) + next_header + std::uint32_t(l4_length >> 16) +
+           std::uint32_t(l4_length & 0xffff);
+}
+
+// The fixed IPv6 header: traffic class 0, flow label `flow` (20 bits).
+inline void put_ipv6(std::uint8_t* ip, std::uint16_t payload_length, std::uint8_t next_header, std::uint8_t hop_limit,
+                     uint128 source, uint128 destination, std::uint32_t flow = 0) noexcept {
+    put32(ip, 0x60000000u | (flow & 0xfffff));
+    put16(ip + 4, payload_length);
+    ip[6] = next_header;
+    ip[7] = hop_limit;
+    put128(ip + 8, source);
+    put128(ip + 24, destination);
+}
+
+// ---- The address families: what the probe modules' build/patch/classify
+// are written over, once. Everything L3 lives here; the modules only say
+// where their L4 words go (offsets relative to l4_off).
+
+struct Ipv4 {
+    using Address = std::uint32_t; // host order
+    using Fields = ProbeFields;
+    static constexpr AddressFamily family = AddressFamily::ipv4;
+    static constexpr std::uint16_t ethertype = ethertype_ipv4;
+    static constexpr std::size_t header_len = ip_len;
+    static constexpr std::size_t l4_off = wire::l4_off;
+    static constexpr std::uint8_t icmp_protocol = proto_icmp;
+    static constexpr std::uint8_t echo_request = 8, echo_reply = 0;
+    static constexpr bool icmp_pseudo_header = false; // ICMPv4 sums the message only
+    static constexpr bool udp_zero_checksum_ok = true; // RFC 768: 0 is "no checksum"
+
+    static Address source(const ProbeConfig& config) noexcept { return config.source_ip; }
+    static IpAddress ip(Address a) noexcept { return IpAddress::from_ipv4(a); }
+    static Address of(IpAddress a) noexcept { return a.ipv4(); }
+    static constexpr std::uint32_t address_sum(Address a) noexcept { return wire::address_sum(a); }
+    static constexpr std::uint32_t pseudo_sum(Address s, Address d, std::uint8_t protocol, std::size_t len) noexcept {
+        return pseudo_header_sum(s, d, protocol, len);
+    }
+    // Header with `l4_len` bytes behind it, ID 0; the checksum field stays 0.
+    static void put_header(std::uint8_t* ip, std::size_t l4_len, std::uint8_t ttl, std::uint8_t protocol, Address source,
+                           Address destination, bool dont_fragment = true) noexcept {
+        put_ipv4(ip, std::uint16_t(ip_len + l4_len), 0, dont_fragment ? ip_flag_df : 0, ttl, protocol, source,
+                 destination);
+    }
+    static void finish_header(std::uint8_t* ip) noexcept { put16(ip + 10, wire::finish(ones_sum(ip, ip_len))); }
+    static std::uint32_t header_sum(const std::uint8_t* ip) noexcept { return fold16(ones_sum(ip, ip_len)); }
+    // The per-probe IP words; returns the destination's sum for the L4 checksum.
+    template <bool Offload>
+    static std::uint32_t patch_header(std::uint8_t* frame, const ProbeTemplate& t, const Fields& p) noexcept {
+        patch_ipv4<Offload>(frame, t.ip_sum_base_, p.destination_ip, p.ip_id);
+        return address_sum(p.destination_ip);
+    }
+    static std::uint16_t quoted_ip_id(const std::uint8_t* ip) noexcept { return load16(ip + 4); }
+    static Address quoted_source(const std::uint8_t* ip) noexcept { return load32(ip + 12); }
+    static Address quoted_destination(const std::uint8_t* ip) noexcept { return load32(ip + 16); }
+    static Cookie cookie(const CookieMaker& cookies, Address target, std::uint16_t port, Address source,
+                         Proto proto) noexcept {
+        return cookies.make(target, port, source, proto);
+    }
+};
+
+struct Ipv6 {
+    using Address = uint128;
+    using Fields = ProbeFields6;
+    static constexpr AddressFamily family = AddressFamily::ipv6;
+    static constexpr std::uint16_t ethertype = ethertype_ipv6;
+    static constexpr std::size_t header_len = ip6_len;
+    static constexpr std::size_t l4_off = l4_off6;
+    static constexpr std::uint8_t icmp_protocol = proto_icmpv6;
+    static constexpr std::uint8_t echo_request = 128, echo_reply = 129;
+    static constexpr bool icmp_pseudo_header = true;    // ICMPv6 sums the pseudo header too (RFC 4443 2.3)
+    static constexpr bool udp_zero_checksum_ok = false; // RFC 8200 8.1: a zero UDP checksum is discarded
+
+    static Address source(const ProbeConfig& config) noexcept { return config.source_ip6; }
+    static IpAddress ip(Address a) noexcept { return IpAddress::from_ipv6(a); }
+    static Address of(IpAddress a) noexcept { return a.bits; }
+    static constexpr std::uint32_t address_sum(Address a) noexcept { return address_sum6(a); }
+    static constexpr std::uint32_t pseudo_sum(Address s, Address d, std::uint8_t protocol, std::size_t len) noexcept {
+        return pseudo_header_sum6(s, d, protocol, len);
+    }
+    static void put_header(std::uint8_t* ip, std::size_t l4_len, std::uint8_t hop_limit, std::uint8_t next_header,
+                           Address source, Address destination, bool = true) noexcept {
+        put_ipv6(ip, std::uint16_t(l4_len), next_header, hop_limit, source, destination);
+    }
+    static void finish_header(std::uint8_t*) noexcept {} // no header checksum
+    static std::uint32_t header_sum(const std::uint8_t*) noexcept { return 0; }
+    // Flow label's low 16 bits (the IP ID's stand-in) and the destination.
+    template <bool>
+    static std::uint32_t patch_header(std::uint8_t* frame, const ProbeTemplate&, const Fields& p) noexcept {
+        put16(frame + ip_off + 2, p.ip_id);
+        put128(frame + ip_off + 24, p.destination_ip);
+        return address_sum6(p.destination_ip);
+    }
+    static std::uint16_t quoted_ip_id(const std::uint8_t* ip) noexcept { return load16(ip + 2); }
+    static Address quoted_source(const std::uint8_t* ip) noexcept { return load128(ip + 8); }
+    static Address quoted_destination(const std::uint8_t* ip) noexcept { return load128(ip + 24); }
+    static Cookie cookie(const CookieMaker& cookies, Address target, std::uint16_t port, Address source,
+                         Proto proto) noexcept {
+        return cookies.make(IpAddress::from_ipv6(target), port, IpAddress::from_ipv6(source), proto);
+    }
+};
 
 } // namespace ws::wire
