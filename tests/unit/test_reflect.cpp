@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -14,6 +15,7 @@
 #include "wirespeed/probe.hpp"
 #include "wirespeed/probes/modules.hpp"
 #include "wirespeed/reply.hpp"
+#include "wirespeed/sources.hpp"
 
 namespace {
 
@@ -316,6 +318,222 @@ TEST_F(ReflectRoundTrip, AnswersFitExactlyTheirLengthAndNeverExceedTheirCapacity
             EXPECT_EQ(exact, Bytes(big.begin(), big.begin() + long(need)));
         }
     }
+}
+
+// ---- IPv6: the same round trips, the probe sent from the second of two sources
+
+const ws::uint128 our_ip6 = *ws::parse_ipv6("2001:db8::64");
+const ws::uint128 other_ip6 = *ws::parse_ipv6("2001:db8::1");
+const ws::uint128 target_ip6 = *ws::parse_ipv6("2001:db8:13::5");
+
+class ReflectRoundTrip6 : public ReflectRoundTrip {
+protected:
+    ws::SourceAddresses sources;
+
+    void SetUp() override {
+        sources.add(ws::IpAddress::from_ipv6(other_ip6));
+        sources.add(ws::IpAddress::from_ipv6(our_ip6));
+        sources.add(ws::IpAddress::from_ipv4(our_ip));
+        context.sources = &sources;
+    }
+
+    Bytes probe6(ws::ProbeSlot slot, const Bytes& payload = {}) const {
+        ws::ProbeConfig config;
+        config.source_mac = scanner_mac;
+        config.destination_mac = reflector_mac;
+        config.source_ip6 = our_ip6;
+        const ws::ProbeTemplate t(config, slot, payload.data(), payload.size(), ws::AddressFamily::ipv6);
+        const ws::Cookie c = cookies.make(ws::IpAddress::from_ipv6(target_ip6), slot.port,
+                                          ws::IpAddress::from_ipv6(our_ip6), slot.proto);
+        Bytes frame(t.size());
+        t.write6(frame.data(), ws::ProbeFields6{target_ip6, slot.port, c.source_port, c.isn, c.ip_id});
+        return frame;
+    }
+};
+
+TEST_F(ReflectRoundTrip6, ParsesEachModulesProbe) {
+    const Bytes syn = probe6({ws::Proto::tcp, 443, 0});
+    ws::ReflectRequest r;
+    ASSERT_TRUE(ws::parse_probe(syn.data(), syn.size(), r));
+    EXPECT_EQ(r.family, ws::AddressFamily::ipv6);
+    EXPECT_EQ(r.proto, ws::Proto::tcp);
+    EXPECT_TRUE(r.source == ws::IpAddress::from_ipv6(our_ip6));
+    EXPECT_TRUE(r.destination == ws::IpAddress::from_ipv6(target_ip6));
+    EXPECT_EQ(r.source_ip, 0u); // the IPv4-only fields stay 0
+    EXPECT_EQ(r.destination_port, 443);
+    EXPECT_EQ(r.ip_length, syn.size() - 14);
+
+    const Bytes udp = probe6({ws::Proto::udp, 161, 0}, Bytes(30, 0x30));
+    ASSERT_TRUE(ws::parse_probe(udp.data(), udp.size(), r));
+    EXPECT_EQ(r.proto, ws::Proto::udp);
+    EXPECT_EQ(r.payload_len, 30u);
+    EXPECT_EQ(r.payload, udp.data() + 14 + 40 + 8);
+
+    const Bytes echo = probe6({ws::Proto::icmp, 0, 0});
+    ASSERT_TRUE(ws::parse_probe(echo.data(), echo.size(), r));
+    EXPECT_EQ(r.proto, ws::Proto::icmp);
+
+    // Every cut refused; an ICMPv4 echo type inside ICMPv6 is not a probe.
+    for (const Bytes& frame : {syn, udp, echo})
+        for (std::size_t len = 0; len < frame.size(); ++len) {
+            const Bytes cut(frame.begin(), frame.begin() + long(len));
+            EXPECT_FALSE(ws::parse_probe(cut.data(), cut.size(), r)) << len;
+        }
+    Bytes v4_type = echo;
+    v4_type[54] = 8;
+    EXPECT_FALSE(ws::parse_probe(v4_type.data(), v4_type.size(), r));
+}
+
+TEST_F(ReflectRoundTrip6, EveryAnswerParsesBackAsTheVerdict) {
+    const Expect cases[] = {
+        {{ws::Proto::tcp, 80, 0}, ws::Verdict::open, ws::PortState::open, ws::Reason::syn_ack},
+        {{ws::Proto::tcp, 80, 0}, ws::Verdict::closed, ws::PortState::closed, ws::Reason::reset},
+        {{ws::Proto::tcp, 80, 0}, ws::Verdict::filtered, ws::PortState::filtered, ws::Reason::port_unreach},
+        {{ws::Proto::udp, 53, 0}, ws::Verdict::open, ws::PortState::open, ws::Reason::udp_response},
+        {{ws::Proto::udp, 161, 0}, ws::Verdict::open, ws::PortState::open, ws::Reason::udp_response},
+        {{ws::Proto::udp, 161, 0}, ws::Verdict::closed, ws::PortState::closed, ws::Reason::port_unreach},
+        {{ws::Proto::udp, 161, 0}, ws::Verdict::filtered, ws::PortState::filtered, ws::Reason::admin_prohibited},
+        {{ws::Proto::icmp, 0, 0}, ws::Verdict::open, ws::PortState::up, ws::Reason::echo_reply},
+        {{ws::Proto::icmp, 0, 0}, ws::Verdict::filtered, ws::PortState::filtered, ws::Reason::host_unreach},
+    };
+    const Bytes dns_query = {0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 7, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0, 0, 16, 0, 3};
+    for (const Expect& e : cases) {
+        SCOPED_TRACE(std::string(ws::to_string(e.slot.proto)) + " " + std::to_string(e.slot.port) + " verdict " +
+                     std::to_string(int(e.verdict)));
+        const Bytes payload = e.slot.proto != ws::Proto::udp ? Bytes{} : e.slot.port == 53 ? dns_query : Bytes(60, 0x30);
+        const Bytes frame = probe6(e.slot, payload);
+        ws::ReflectRequest request;
+        ASSERT_TRUE(ws::parse_probe(frame.data(), frame.size(), request));
+        const Bytes reply = answer(request, e.verdict);
+        ASSERT_GT(reply.size(), 0u);
+        const ws::ParsedReply parsed = parse(reply);
+        ASSERT_EQ(parsed.kind, ws::ReplyKind::result) << ws::to_string(parsed.reject);
+        EXPECT_EQ(parsed.record.family, ws::AddressFamily::ipv6);
+        EXPECT_TRUE(parsed.record.address() == ws::IpAddress::from_ipv6(target_ip6));
+        EXPECT_TRUE(parsed.local_address == ws::IpAddress::from_ipv6(our_ip6));
+        EXPECT_EQ(parsed.record.proto, e.slot.proto);
+        EXPECT_EQ(parsed.record.port, e.slot.port);
+        EXPECT_EQ(parsed.record.state, e.state);
+        EXPECT_EQ(parsed.record.reason, e.reason);
+        if (e.state == ws::PortState::open && e.slot.proto == ws::Proto::udp) {
+            ASSERT_EQ(parsed.data_len, payload.size());
+            EXPECT_EQ(Bytes(parsed.data, parsed.data + parsed.data_len), Bytes(frame.begin() + 62, frame.end()));
+        }
+        const ws::ParsedReply forged = parse(answer(request, e.verdict, true));
+        ASSERT_EQ(forged.kind, ws::ReplyKind::rejected);
+        EXPECT_EQ(forged.reject, ws::RejectReason::bad_cookie);
+    }
+    ws::ReflectRequest request;
+    const Bytes echo = probe6({ws::Proto::icmp, 0, 0});
+    ASSERT_TRUE(ws::parse_probe(echo.data(), echo.size(), request));
+    EXPECT_EQ(answer(request, ws::Verdict::closed).size(), 0u); // ping's closed is silence
+}
+
+TEST_F(ReflectRoundTrip6, ForgeriesAreRejectedAndThereIsNoHeaderChecksumToSpoil) {
+    const struct {
+        ws::ProbeSlot slot;
+        ws::RejectReason l4;
+    } cases[] = {{{ws::Proto::tcp, 80, 0}, ws::RejectReason::bad_tcp_checksum},
+                 {{ws::Proto::udp, 161, 0}, ws::RejectReason::bad_udp_checksum},
+                 {{ws::Proto::icmp, 0, 0}, ws::RejectReason::bad_icmp_checksum}};
+    for (const auto& c : cases) {
+        const Bytes frame = probe6(c.slot, c.slot.proto == ws::Proto::udp ? Bytes{1, 2, 3} : Bytes{});
+        ws::ReflectRequest request;
+        ASSERT_TRUE(ws::parse_probe(frame.data(), frame.size(), request));
+        auto forged = [&](ws::Forgery f) {
+            Bytes out(256);
+            out.resize(ws::reflect_forged(request, ws::Verdict::closed, f, reflector_mac, out.data(), out.size()));
+            return out;
+        };
+        EXPECT_EQ(parse(forged(ws::Forgery::bad_cookie)).reject, ws::RejectReason::bad_cookie);
+        EXPECT_EQ(parse(forged(ws::Forgery::bad_l4_checksum)).reject, c.l4);
+        EXPECT_EQ(forged(ws::Forgery::bad_ip_checksum).size(), 0u);
+    }
+}
+
+TEST_F(ReflectRoundTrip6, AnswersNeverExceedTheirCapacity) {
+    for (const Bytes& frame : {probe6({ws::Proto::tcp, 80, 0}), probe6({ws::Proto::udp, 161, 0}, Bytes(1400, 0x30)),
+                               probe6({ws::Proto::icmp, 0, 0})}) {
+        ws::ReflectRequest request;
+        ASSERT_TRUE(ws::parse_probe(frame.data(), frame.size(), request));
+        for (ws::Verdict verdict : {ws::Verdict::open, ws::Verdict::closed, ws::Verdict::filtered}) {
+            Bytes big(2048);
+            const std::size_t need = ws::reflect_answer(request, verdict, {reflector_mac, false}, big.data(), big.size());
+            if (need == 0) continue;
+            Bytes short_by_one(need - 1);
+            EXPECT_EQ(ws::reflect_answer(request, verdict, {reflector_mac, false}, short_by_one.data(),
+                                         short_by_one.size()),
+                      0u);
+            Bytes exact(need);
+            EXPECT_EQ(ws::reflect_answer(request, verdict, {reflector_mac, false}, exact.data(), exact.size()), need);
+        }
+    }
+}
+
+TEST(ReflectRules6, VerdictsOfBothFamilies) {
+    ws::ReflectRules rules = rules_for("198.19.0.0/24");
+    for (std::uint32_t a = 0xc6130000; a < 0xc6130100; ++a)
+        for (ws::Proto proto : {ws::Proto::tcp, ws::Proto::udp, ws::Proto::icmp})
+            for (std::uint16_t port : {0, 22, 1000, 1001})
+                ASSERT_EQ(rules.verdict(ws::IpAddress::from_ipv4(a), proto, port), rules.verdict(a, proto, port));
+    unsigned open = 0, filtered = 0;
+    const ws::uint128 base = *ws::parse_ipv6("2001:db8:13::");
+    for (ws::uint128 a = base; a < base + 2000; ++a) {
+        EXPECT_EQ(rules.verdict(ws::IpAddress::from_ipv6(a), ws::Proto::tcp, 22), ws::Verdict::open);
+        const ws::Verdict v = rules.verdict(ws::IpAddress::from_ipv6(a), ws::Proto::tcp, 1000);
+        open += v == ws::Verdict::open;
+        filtered += v == ws::Verdict::filtered;
+    }
+    EXPECT_GT(open, 120u); // ~10% each
+    EXPECT_LT(open, 280u);
+    EXPECT_GT(filtered, 120u);
+    EXPECT_LT(filtered, 280u);
+
+    rules.hosts6.push_back({base, base + 15});
+    EXPECT_TRUE(rules.answers_for(ws::IpAddress::from_ipv6(base + 15)));
+    EXPECT_FALSE(rules.answers_for(ws::IpAddress::from_ipv6(base + 16)));
+    EXPECT_TRUE(rules.answers_for(ws::IpAddress::from_ipv4(0xc6130005)));
+    EXPECT_FALSE(rules.answers_for(ws::IpAddress::from_ipv4(0xc6140005)));
+}
+
+TEST(ReflectRules6, GroundTruthListsIpv6Hosts) {
+    ws::ReflectRules rules;
+    rules.open_everywhere = ws::parse_protocol_ports("22");
+    rules.hosts6.push_back({*ws::parse_ipv6("2001:db8::1"), *ws::parse_ipv6("2001:db8::2")});
+    std::FILE* out = std::tmpfile();
+    ASSERT_NE(out, nullptr);
+    EXPECT_EQ(ws::write_ground_truth(rules, ws::parse_protocol_ports("22"), true, out), 4u);
+    std::rewind(out);
+    char buf[256] = {};
+    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, out);
+    std::fclose(out);
+    EXPECT_EQ(std::string(buf, n), "tcp:2001:db8::1:22\nicmp:2001:db8::1:0\ntcp:2001:db8::2:22\nicmp:2001:db8::2:0\n");
+}
+
+TEST(ReflectNeighbor, AnswersSolicitationsForItsAddressesOnly) {
+    ws::ReflectRules rules;
+    const ws::uint128 host = *ws::parse_ipv6("2001:db8:13::5");
+    rules.hosts6.push_back({host, host});
+    const ws::uint128 scanner = *ws::parse_ipv6("2001:db8::64");
+    Bytes ns(128), out(128);
+    ns.resize(ws::build_neighbor_solicit(ns.data(), scanner_mac, scanner, host));
+    const std::size_t n = ws::reflect_neighbor(rules, ns.data(), ns.size(), reflector_mac, out.data(), out.size());
+    ASSERT_EQ(n, 86u);
+    out.resize(n);
+    const ws::ParsedReply na = ws::parse_reply(out.data(), out.size(), ws::ReplyContext{0, nullptr});
+    ASSERT_EQ(na.kind, ws::ReplyKind::ndp_advert) << ws::to_string(na.reject);
+    EXPECT_EQ(na.ndp.sender_mac, reflector_mac);
+    EXPECT_TRUE(na.ndp.target_ip == host);
+    EXPECT_TRUE(std::equal(scanner_mac.begin(), scanner_mac.end(), out.begin())); // unicast back
+    EXPECT_EQ(out[58], 0x60);                                                    // solicited, override
+
+    Bytes other(128);
+    other.resize(ws::build_neighbor_solicit(other.data(), scanner_mac, scanner, host + 1));
+    EXPECT_EQ(ws::reflect_neighbor(rules, other.data(), other.size(), reflector_mac, out.data(), 128), 0u);
+    EXPECT_EQ(ws::reflect_neighbor(rules, ns.data(), ns.size(), reflector_mac, out.data(), 85), 0u); // no room
+    Bytes na_frame(128);
+    na_frame.resize(ws::build_neighbor_advert(na_frame.data(), scanner_mac, scanner, reflector_mac, host, true));
+    EXPECT_EQ(ws::reflect_neighbor(rules, na_frame.data(), na_frame.size(), reflector_mac, out.data(), 128), 0u);
 }
 
 } // namespace
