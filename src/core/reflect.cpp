@@ -126,6 +126,8 @@ bool parse_probe6(const std::uint8_t* frame, std::size_t len, ReflectRequest& ou
     std::memcpy(out.source_mac.data(), frame + 6, 6);
     out.source = IpAddress::from_ipv6(wire::load128(ip + 8));
     out.destination = IpAddress::from_ipv6(wire::load128(ip + 24));
+    // IPv4-mapped addresses never appear on the wire (RFC 4291 2.5.5.2): not a probe of ours.
+    if (out.source.is_ipv4() || out.destination.is_ipv4()) return false;
     out.ip = ip;
     out.ip_length = wire::ip6_len + payload;
     out.l4 = ip + wire::ip6_len;

@@ -13,6 +13,7 @@
 
 #include "wirespeed/reflect.hpp"
 #include "wirespeed/reply.hpp"
+#include "wirespeed/sources.hpp"
 
 namespace {
 
@@ -74,7 +75,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(probe.payload_len == 0 || inside(probe.payload, probe.payload_len, probe.ip, probe.ip_length));
     check(probe.proto == ws::Proto::icmp ? probe.destination_port == 0 && probe.source_port == 0 : true);
 
-    const ws::ReplyContext context{probe.source_ip, &cookies, std::size_t{1} << 17}; // no jumbo guard: answers echo any payload
+    ws::ReplyContext context{probe.source_ip, &cookies, std::size_t{1} << 17}; // no jumbo guard: answers echo any payload
+    // An IPv6 probe's answer is for us when its source is one of ours.
+    ws::SourceAddresses sources;
+    const bool ipv6 = probe.family == ws::AddressFamily::ipv6;
+    if (ipv6) {
+        check(probe.source_ip == 0 && probe.destination_ip == 0 && !probe.source.is_ipv4());
+        sources.add(probe.source);
+        context.sources = &sources;
+    } else {
+        check(probe.source == ws::IpAddress::from_ipv4(probe.source_ip) &&
+              probe.destination == ws::IpAddress::from_ipv4(probe.destination_ip));
+    }
     for (ws::Verdict verdict : {ws::Verdict::open, ws::Verdict::closed, ws::Verdict::filtered}) {
         const Built real = build(probe, verdict, ws::Forgery::none, context);
         if (real.len == 0) {
@@ -85,7 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(valid || cookie_reject(real.parsed));
         if (valid) {
             const ws::ResultRecord& r = real.parsed.record;
-            check(r.ipv4() == probe.destination_ip && r.proto == probe.proto && r.port == probe.destination_port);
+            check(r.address() == probe.destination && r.proto == probe.proto && r.port == probe.destination_port);
             check(r.state == state_of(probe.proto, verdict));
         }
         // Forgeries claim open; never a result. A bad cookie is refused for
@@ -95,7 +107,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(bad_cookie.len > 0);
         if (valid) check(cookie_reject(bad_cookie.parsed));
         const Built bad_ip = build(probe, verdict, ws::Forgery::bad_ip_checksum, context);
-        check(bad_ip.parsed.kind == ws::ReplyKind::rejected && bad_ip.parsed.reject == ws::RejectReason::bad_ip_checksum);
+        if (ipv6) // no IPv6 header checksum to spoil: no such forgery
+            check(bad_ip.len == 0);
+        else
+            check(bad_ip.parsed.kind == ws::ReplyKind::rejected && bad_ip.parsed.reject == ws::RejectReason::bad_ip_checksum);
         const Built bad_l4 = build(probe, verdict, ws::Forgery::bad_l4_checksum, context);
         const ws::RejectReason l4_reason = probe.proto == ws::Proto::tcp   ? ws::RejectReason::bad_tcp_checksum
                                            : probe.proto == ws::Proto::udp ? ws::RejectReason::bad_udp_checksum

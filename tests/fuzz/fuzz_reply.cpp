@@ -7,7 +7,9 @@
 // every input, and a result from the raw bytes must verify by the reference.
 // Every result is checked against the frame it came from: which protocol
 // carried it, which states and reasons that protocol can give, and where a
-// UDP answer's data lies.
+// UDP answer's data lies. IPv6 the same way (extension headers walked as the
+// parser walks them, results only for our IPv6 source), and NDP only from
+// hop-limit-255 ICMPv6 of its types.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -16,6 +18,7 @@
 #include "wirespeed/checksum.hpp"
 #include "wirespeed/probe.hpp"
 #include "wirespeed/reply.hpp"
+#include "wirespeed/sources.hpp"
 
 namespace {
 
@@ -141,14 +144,150 @@ void check_result(const ws::ParsedReply& r, const std::uint8_t* f, std::size_t s
     if (rec.state == ws::PortState::up) check(rec.proto == ws::Proto::icmp && rec.port == 0);
 }
 
+// ---- IPv6
+
+// Our IPv6 source (the seeds' replies go to it).
+const ws::uint128 source_ip6 = (ws::uint128{0x20010db800000000ull} << 64) | 1; // 2001:db8::1
+constexpr std::uint8_t ip_icmpv6 = 58;
+
+ws::uint128 load128(const std::uint8_t* p) {
+    ws::uint128 v = 0;
+    for (int i = 0; i < 16; ++i) v = (v << 8) | p[i];
+    return v;
+}
+
+// The IPv6 packet and its upper-layer header, with the walk the parser does
+// (hop-by-hop, routing, destination options; at most 8; no fragment).
+struct Layout6 {
+    std::size_t ip = 0, l4 = 0, end = 0; // offsets in the frame
+    std::uint8_t next = 0;
+};
+bool layout6(const std::uint8_t* f, std::size_t size, Layout6& out) {
+    if (size < 14) return false;
+    std::size_t ip = 14;
+    std::uint16_t type = load16(f + 12);
+    if (type == 0x8100) {
+        if (size < 18) return false;
+        type = load16(f + 16);
+        ip = 18;
+    }
+    if (type != 0x86dd || size < ip + 40 || (f[ip] >> 4) != 6) return false;
+    const std::size_t payload = load16(f + ip + 4);
+    if (payload == 0 || ip + 40 + payload > size) return false;
+    const std::size_t end = ip + 40 + payload;
+    std::size_t at = ip + 40;
+    std::uint8_t next = f[ip + 6];
+    for (int n = 0; next == 0 || next == 43 || next == 60; ++n) {
+        if (n == 8 || end - at < 8) return false;
+        const std::size_t len = (std::size_t(f[at + 1]) + 1) * 8;
+        if (len > end - at) return false;
+        next = f[at];
+        at += len;
+    }
+    if (next == 44) return false;
+    out = {ip, at, end, next};
+    return true;
+}
+
+// The IPv6 pseudo-header sum, word by word.
+std::uint32_t pseudo6(const std::uint8_t* ip, std::uint8_t next, std::size_t len) {
+    std::uint32_t sum = next + std::uint32_t(len >> 16) + std::uint32_t(len & 0xffff);
+    for (int i = 8; i < 40; i += 2) sum += load16(ip + i);
+    return sum;
+}
+
+// An ICMPv6 error's quote: the probe with next header `protocol` we sent to the result's address.
+bool quoted6(const std::uint8_t* icmp, std::size_t len, std::uint8_t protocol, const ws::ResultRecord& rec) {
+    const std::uint8_t* q = icmp + 8;
+    return len >= 8 + 40 + 8 && q[6] == protocol && load128(q + 8) == source_ip6 &&
+           ws::IpAddress::from_ipv6(load128(q + 24)) == rec.address();
+}
+
+void check_result6(const ws::ParsedReply& r, const std::uint8_t* f, std::size_t size, const Layout6& l) {
+    const ws::ResultRecord& rec = r.record;
+    const std::uint8_t* ip = f + l.ip;
+    const std::uint8_t* l4 = f + l.l4;
+    const std::size_t l4_len = l.end - l.l4;
+    const ws::IpAddress from = ws::IpAddress::from_ipv6(load128(ip + 8));
+    check(rec.family == ws::AddressFamily::ipv6 || rec.address().is_ipv4()); // a mapped target is IPv4 in the record
+    check(rec.elapsed_ms == 0);
+    check(rec.reserved[0] == 0 && rec.reserved[1] == 0 && rec.reserved[2] == 0);
+    check(r.local_address == ws::IpAddress::from_ipv6(source_ip6) && load128(ip + 24) == source_ip6);
+    const bool our_port = r.local_port >= 40000 && r.local_port <= 40999;
+    if (r.data != nullptr || r.data_len != 0)
+        check(rec.proto == ws::Proto::udp && rec.state == ws::PortState::open);
+    const bool quote = l.next == ip_icmpv6 && l4[0] == 1;
+    switch (rec.proto) {
+    case ws::Proto::tcp:
+        check(our_port);
+        if (l.next == ip_tcp) {
+            check((rec.state == ws::PortState::open && rec.reason == ws::Reason::syn_ack) ||
+                  (rec.state == ws::PortState::closed && rec.reason == ws::Reason::reset));
+            check(rec.address() == from);
+        } else {
+            check(quote && quoted6(l4, l4_len, ip_tcp, rec));
+            check(rec.state == ws::PortState::filtered && unreach_reason(rec.reason) && rec.window == 0);
+        }
+        break;
+    case ws::Proto::udp:
+        check(our_port && rec.window == 0);
+        if (l.next == ip_udp) {
+            check(rec.state == ws::PortState::open && rec.reason == ws::Reason::udp_response);
+            check(rec.address() == from && rec.port == load16(l4));
+            const std::size_t udp_length = load16(l4 + 4);
+            check(udp_length >= 8 && udp_length <= l4_len);
+            const std::size_t want = udp_length - 8 < 512 ? udp_length - 8 : 512;
+            check(r.data == l4 + 8 && r.data_len == want);
+            check(r.data >= f && r.data + r.data_len <= f + size);
+        } else {
+            check(quote && quoted6(l4, l4_len, ip_udp, rec));
+            check(unreach_reason(rec.reason) && (rec.reason == ws::Reason::port_unreach) == (l4[1] == 4));
+            if (l4[1] == 4 && from == rec.address())
+                check(rec.state == ws::PortState::closed);
+            else
+                check(rec.state == ws::PortState::filtered);
+        }
+        break;
+    case ws::Proto::icmp:
+        check(l.next == ip_icmpv6 && rec.port == 0 && r.local_port == 0 && rec.window == 0);
+        if (l4[0] == 129) {
+            check(rec.state == ws::PortState::up && rec.reason == ws::Reason::echo_reply && rec.address() == from);
+        } else {
+            check(quote && quoted6(l4, l4_len, ip_icmpv6, rec));
+            check(rec.state == ws::PortState::filtered && unreach_reason(rec.reason));
+        }
+        break;
+    default: check(false);
+    }
+}
+
+// NDP only from an ICMPv6 message of the right type, sent with hop limit 255.
+void check_ndp(const ws::ParsedReply& r, const std::uint8_t* f, std::size_t size) {
+    Layout6 l;
+    check(layout6(f, size, l) && l.next == ip_icmpv6 && f[l.ip + 7] == 255);
+    const std::uint8_t type = f[l.l4];
+    check(r.kind == (type == 135 ? ws::ReplyKind::ndp_solicit
+                     : type == 136 ? ws::ReplyKind::ndp_advert
+                                   : ws::ReplyKind::router_advert));
+    check(type >= 134 && type <= 136 && f[l.l4 + 1] == 0);
+    check(r.ndp.sender_ip == load128(f + l.ip + 8));
+    check(r.data == nullptr && r.data_len == 0);
+}
+
 void check_any(const ws::ParsedReply& r, const std::uint8_t* f, std::size_t size) {
     switch (r.kind) {
     case ws::ReplyKind::result: {
         Layout l;
-        check(layout(f, size, l));
-        check_result(r, f, size, l);
+        Layout6 l6;
+        if (layout(f, size, l))
+            check_result(r, f, size, l);
+        else
+            check(layout6(f, size, l6)), check_result6(r, f, size, l6);
         break;
     }
+    case ws::ReplyKind::ndp_solicit:
+    case ws::ReplyKind::ndp_advert:
+    case ws::ReplyKind::router_advert: check_ndp(r, f, size); break;
     case ws::ReplyKind::arp_request:
     case ws::ReplyKind::arp_reply: check(r.data == nullptr && r.data_len == 0); break;
     case ws::ReplyKind::rejected:
@@ -213,10 +352,62 @@ bool checksums_hold(const std::uint8_t* f, const Layout& l) {
     return ws::checksum_fold(ws::checksum_partial(l4, len)) == 0;
 }
 
+// The upper-layer checksum of an IPv6 packet, fixed by the reference sum
+// (TCP, UDP over its own length when consistent, ICMPv6).
+void fix_checksums6(std::uint8_t* f, const Layout6& l) {
+    std::uint8_t* ip = f + l.ip;
+    std::uint8_t* l4 = f + l.l4;
+    std::size_t len = l.end - l.l4;
+    std::size_t at = 0;
+    if (l.next == ip_tcp && len >= 20) {
+        at = 16;
+    } else if (l.next == ip_udp && len >= 8) {
+        const std::size_t udp_length = load16(l4 + 4);
+        if (udp_length < 8 || udp_length > len) return;
+        len = udp_length;
+        at = 6;
+    } else if (l.next == ip_icmpv6 && len >= 4) {
+        at = 2;
+    } else {
+        return;
+    }
+    store16(l4 + at, 0);
+    const std::uint16_t sum = ws::checksum_fold(ws::checksum_partial(l4, len, pseudo6(ip, l.next, len)));
+    store16(l4 + at, l.next == ip_udp && sum == 0 ? 0xffff : sum);
+}
+
+bool checksums_hold6(const std::uint8_t* f, const Layout6& l) {
+    const std::uint8_t* l4 = f + l.l4;
+    std::size_t len = l.end - l.l4;
+    if (l.next == ip_udp) {
+        if (len < 8 || load16(l4 + 6) == 0) return false; // zero is no checksum, refused over IPv6
+        const std::size_t udp_length = load16(l4 + 4);
+        if (udp_length < 8 || udp_length > len) return false;
+        len = udp_length;
+    }
+    return ws::checksum_fold(ws::checksum_partial(l4, len, pseudo6(f + l.ip, l.next, len))) == 0;
+}
+
+// The scan's sources: the IPv4 one of the seeds and one IPv6 address.
+const ws::SourceAddresses& sources() {
+    static const ws::SourceAddresses s = [] {
+        ws::SourceAddresses a;
+        a.add(ws::IpAddress::from_ipv4(source_ip));
+        a.add(ws::IpAddress::from_ipv6(source_ip6));
+        return a;
+    }();
+    return s;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const ws::ReplyContext context{source_ip, &cookies};
+    // The classic context (one IPv4 source, no source set) must behave as
+    // before on everything; the rest runs with both families' sources.
+    const ws::ReplyContext v4_only{source_ip, &cookies};
+    check_any(ws::parse_reply(data, size, v4_only), data, size);
+    ws::ReplyContext context{source_ip, &cookies};
+    context.sources = &sources();
 
     // The fast sum equals the reference on every byte string (both zeros equal).
     const std::uint16_t fast = ws::ones_sum(data, size);
@@ -227,7 +418,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_any(raw, data, size);
     Layout l;
     const bool ipv4 = layout(data, size, l);
-    if (raw.kind == ws::ReplyKind::result) check(ipv4 && checksums_hold(data, l));
+    Layout6 l6;
+    const bool ipv6 = layout6(data, size, l6);
+    if (raw.kind == ws::ReplyKind::result)
+        check((ipv4 && checksums_hold(data, l)) || (ipv6 && checksums_hold6(data, l6)));
 
     // The NIC vouched for both checksums: the parser must not sum, and
     // anything the raw parse accepted is accepted the same way.
@@ -240,8 +434,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const ws::ParsedReply bad =
         ws::parse_reply(data, size, context, ws::RxChecksums{ws::ChecksumHint::bad, ws::ChecksumHint::bad});
     check_any(bad, data, size);
-    check(bad.kind != ws::ReplyKind::result); // a bad IPv4 verdict rejects every IPv4 frame
+    // A bad IPv4 verdict rejects every IPv4 frame, a bad L4 verdict every
+    // TCP and UDP one; ICMPv6 is always summed in software.
+    if (bad.kind == ws::ReplyKind::result) check(ipv6 && l6.next == ip_icmpv6);
 
+    if (ipv6) {
+        auto fixed = std::make_unique<std::uint8_t[]>(size);
+        std::memcpy(fixed.get(), data, size);
+        fix_checksums6(fixed.get(), l6);
+        const ws::ParsedReply deep = ws::parse_reply(fixed.get(), size, context);
+        check_any(deep, fixed.get(), size);
+        if (deep.kind == ws::ReplyKind::rejected)
+            check(deep.reject != ws::RejectReason::bad_tcp_checksum && deep.reject != ws::RejectReason::bad_icmp_checksum &&
+                  deep.reject != ws::RejectReason::bad_udp_checksum);
+    }
     if (ipv4) {
         // An exactly-sized copy (ASan sees any read past it) with fixed checksums.
         auto fixed = std::make_unique<std::uint8_t[]>(size);

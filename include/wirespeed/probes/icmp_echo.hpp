@@ -124,7 +124,7 @@ struct IcmpEcho {
     static std::size_t answer(const ReflectRequest& probe, const Responder& from, std::uint8_t* out,
                               std::size_t capacity) noexcept {
         const std::size_t message_len = icmp_len + probe.payload_len;
-        if (capacity < F::l4_off + message_len || F::header_len + message_len > 0xffff) return 0;
+        if (capacity < F::l4_off + message_len || message_len > F::max_l4_len) return 0;
         const auto us = F::of(probe.destination), them = F::of(probe.source);
         wire::put_ethernet(out, probe.source_mac, from.mac, F::ethertype);
         F::put_header(out + wire::ip_off, message_len, 64, F::icmp_protocol, us, them, false);

@@ -178,7 +178,7 @@ struct Udp {
     static std::size_t answer(const ReflectRequest& probe, const Responder& from, std::uint8_t* out,
                               std::size_t capacity) noexcept {
         const std::size_t datagram_len = udp_len + probe.payload_len;
-        if (capacity < F::l4_off + datagram_len || F::header_len + datagram_len > 0xffff) return 0;
+        if (capacity < F::l4_off + datagram_len || datagram_len > F::max_l4_len) return 0;
         const auto us = F::of(probe.destination), them = F::of(probe.source);
         wire::put_ethernet(out, probe.source_mac, from.mac, F::ethertype);
         F::put_header(out + wire::ip_off, datagram_len, 64, wire::proto_udp, us, them);

@@ -144,6 +144,7 @@ struct Ipv4 {
     static constexpr std::uint16_t ethertype = ethertype_ipv4;
     static constexpr std::size_t header_len = ip_len;
     static constexpr std::size_t l4_off = wire::l4_off;
+    static constexpr std::size_t max_l4_len = 0xffff - ip_len; // the total length counts the header
     static constexpr std::uint8_t icmp_protocol = proto_icmp;
     static constexpr std::uint8_t echo_request = 8, echo_reply = 0;
     static constexpr bool icmp_pseudo_header = false; // ICMPv4 sums the message only
@@ -186,6 +187,7 @@ struct Ipv6 {
     static constexpr std::uint16_t ethertype = ethertype_ipv6;
     static constexpr std::size_t header_len = ip6_len;
     static constexpr std::size_t l4_off = l4_off6;
+    static constexpr std::size_t max_l4_len = 0xffff; // the payload length does not
     static constexpr std::uint8_t icmp_protocol = proto_icmpv6;
     static constexpr std::uint8_t echo_request = 128, echo_reply = 129;
     static constexpr bool icmp_pseudo_header = true;    // ICMPv6 sums the pseudo header too (RFC 4443 2.3)
