@@ -8,6 +8,7 @@
 
 #include "wirespeed/address.hpp"
 #include "wirespeed/ports.hpp"
+#include "wirespeed/sources.hpp"
 #include "wirespeed/probe.hpp"
 
 namespace ws {
@@ -33,6 +34,7 @@ struct ScanConfig {
     std::vector<std::string> exclude_specs;
     std::vector<std::string> exclude_files;
     std::optional<std::string> blocklist_file; // replaces the default blocklist
+    std::uint64_t max_targets = std::uint64_t{1} << 32; // --max-targets: addresses a scan may enumerate
     std::string ports_spec;
     bool ping = false;                      // --ping: one ICMP echo probe per host
     std::string nmap_payloads = "/usr/share/nmap/nmap-payloads"; // --nmap-payloads FILE (UDP payload database)
@@ -40,9 +42,10 @@ struct ScanConfig {
 
     unsigned tx_cores = 1;
     unsigned rx_cores = 1;
-    std::optional<std::uint32_t> source_ip;
+    SourceAddresses sources; // --source-ip; empty: the interface's addresses
     PortRange source_ports{40000, 60999};
-    std::optional<std::uint32_t> gateway_ip;
+    std::optional<std::uint32_t> gateway_ip;  // --gateway-ip: one next hop per family
+    std::optional<uint128> gateway_ip6;
     std::optional<MacAddress> gateway_mac;
     TcpOptionsProfile tcp_options = TcpOptionsProfile::mss_only;
     std::uint8_t ttl = 64;

@@ -1,11 +1,15 @@
 #pragma once
-// Target specifications -> a sorted set of disjoint, non-adjacent IPv4
-// intervals with exact 64-bit counts (0.0.0.0/0 is 2^32 addresses).
+// Target specifications -> a sorted set of disjoint, non-adjacent intervals
+// of each family with exact counts (0.0.0.0/0 is 2^32 addresses; IPv6 counts
+// are 128-bit). A scan's host index runs over the IPv4 addresses first, then
+// the IPv6 ones, each in ascending order.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "wirespeed/address.hpp"
 
 namespace ws {
 
@@ -16,16 +20,38 @@ struct Ipv4Interval {
     friend bool operator==(const Ipv4Interval&, const Ipv4Interval&) = default;
 };
 
+struct Ipv6Interval {
+    uint128 first;
+    uint128 last; // inclusive
+    uint128 size() const noexcept { return last - first + 1; } // 0 for ::/0 (2^128 wraps)
+    friend bool operator==(const Ipv6Interval&, const Ipv6Interval&) = default;
+};
+
 class TargetSet {
 public:
     TargetSet() = default;
     // Takes any intervals (unsorted, overlapping); normalises them.
-    static TargetSet from_intervals(std::vector<Ipv4Interval> intervals);
+    static TargetSet from_intervals(std::vector<Ipv4Interval> intervals, std::vector<Ipv6Interval> ipv6 = {});
 
+    // The IPv4 part (what at() indexes).
     const std::vector<Ipv4Interval>& intervals() const noexcept { return intervals_; }
-    std::uint64_t count() const noexcept { return count_; }
-    bool empty() const noexcept { return count_ == 0; }
+    const std::vector<Ipv6Interval>& ipv6_intervals() const noexcept { return intervals6_; }
+    std::uint64_t ipv4_count() const noexcept { return count_; }
+    uint128 ipv6_count() const noexcept { return count6_; } // 2^128 - 1 stands for ::/0
+    // Both families; saturates at UINT64_MAX (a /64 is more than a scan can index).
+    std::uint64_t count() const noexcept {
+        const uint128 total = exact_count();
+        return total > UINT64_MAX ? UINT64_MAX : std::uint64_t(total);
+    }
+    // Both families, saturating at 2^128 - 1.
+    uint128 exact_count() const noexcept {
+        const uint128 total = uint128{count_} + count6_;
+        return total < count6_ ? ~uint128{0} : total;
+    }
+    bool empty() const noexcept { return count_ == 0 && count6_ == 0; }
+    bool has_ipv6() const noexcept { return !intervals6_.empty(); }
     bool contains(std::uint32_t address) const noexcept;
+    bool contains(IpAddress address) const noexcept; // also in sets too large to index (a blocklist)
 
     // index in [0, count()) -> address, in ascending address order: O(1) for
     // sets whose intervals spread over the index space (a bucket table over
@@ -51,12 +77,21 @@ public:
     }
     // address -> index, or UINT64_MAX when the address is not in the set.
     std::uint64_t index_of(std::uint32_t address) const noexcept;
+    // i in [0, ipv6_count()) -> the i-th IPv6 address (needs ipv6_count() < 2^64).
+    uint128 at_ipv6(std::uint64_t i) const noexcept;
+    // Host index over both families: [0, ipv4_count()) IPv4, then IPv6.
+    IpAddress address_at(std::uint64_t host) const noexcept {
+        return host < count_ ? IpAddress::from_ipv4(at(host)) : IpAddress::from_ipv6(at_ipv6(host - count_));
+    }
+    std::uint64_t index_of(IpAddress address) const noexcept;
 
     void add(const TargetSet& other);
     // Removes other's addresses; returns how many were actually removed.
     std::uint64_t subtract(const TargetSet& other);
 
-    friend bool operator==(const TargetSet& a, const TargetSet& b) { return a.intervals_ == b.intervals_; }
+    friend bool operator==(const TargetSet& a, const TargetSet& b) {
+        return a.intervals_ == b.intervals_ && a.intervals6_ == b.intervals6_;
+    }
 
 private:
     void rebuild_index();
@@ -67,11 +102,17 @@ private:
     std::vector<std::uint32_t> buckets_;
     unsigned bucket_shift_ = 0;
     std::uint64_t count_ = 0;
+    std::vector<Ipv6Interval> intervals6_;
+    std::vector<std::uint64_t> starts6_; // empty when count6_ does not fit 64 bits (never indexed then)
+    uint128 count6_ = 0;
 };
 
 // One spec: "a.b.c.d", "a.b.c.d/n" (n 0-32; host bits are masked off),
-// "a.b.c.d-e.f.g.h" (first <= last). Throws ws::Error naming the bad spec.
-Ipv4Interval parse_target_spec(std::string_view spec);
+// "a.b.c.d-e.f.g.h" (first <= last), and the same for IPv6 ("2001:db8::1",
+// "2001:db8::/118", "2001:db8::1-2001:db8::ff"; n 0-128). IPv4-mapped IPv6
+// addresses are their IPv4 addresses. Throws ws::Error naming the bad spec.
+Ipv4Interval parse_target_spec(std::string_view spec); // IPv4 only
+TargetSet parse_target(std::string_view spec);          // either family
 // Comma- and/or whitespace-separated list of specs.
 TargetSet parse_targets(std::string_view list);
 // A file: one or more specs per line, '#' starts a comment, blank lines ignored.

@@ -284,12 +284,18 @@ int run_plan_command(const ws::ScanConfig& config, const std::string& list) {
     if (count) {
         const std::uint64_t n = std::min(*count, plan.shard.size());
         std::string out;
-        char ip[16];
+        char ip[ws::max_ip_text];
         for (std::uint64_t i = 0; i < n; ++i) {
             const ws::Target t = plan.space->at(plan.shard.begin + i);
             out += ws::to_string(t.proto);
             out += ':';
-            out.append(ip, ws::format_ipv4(t.address, ip));
+            if (t.v6) { // [2001:db8::1]:80, as in a URL
+                out += '[';
+                out.append(ip, ws::format_ip(plan.space->address_of(t), ip));
+                out += ']';
+            } else {
+                out.append(ip, ws::format_ipv4(t.address, ip));
+            }
             fmt::format_to(std::back_inserter(out), ":{}\n", t.port);
             if (out.size() >= (1u << 20)) {
                 write_stdout(out);
@@ -303,8 +309,9 @@ int run_plan_command(const ws::ScanConfig& config, const std::string& list) {
     const ws::ProbeSlots& slots = plan.space->slots();
     const std::uint64_t attempts = std::uint64_t{config.retries} + 1;
     const std::uint64_t probes = plan.shard.size() * attempts;
+    const std::size_t blocks = targets.intervals().size() + targets.ipv6_intervals().size();
     fmt::print("targets   {} addresses in {} block{} ({} requested, {} removed by the {}, {} excluded)\n",
-               targets.count(), targets.intervals().size(), targets.intervals().size() == 1 ? "" : "s", plan.requested,
+               targets.count(), blocks, blocks == 1 ? "" : "s", plan.requested,
                plan.blocklisted, config.blocklist_file ? fmt::format("blocklist {}", *config.blocklist_file) : "default blocklist",
                plan.excluded);
     std::string what;

@@ -56,6 +56,19 @@ namespace {
 
 constexpr Commands everywhere = scan_command | plan_command | reflect_command; // the port options
 
+// "a,b" -> {"a", "b"}; "" -> {} (--gateway-ip).
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (!text.empty()) {
+        const std::size_t end = text.find(',', start);
+        out.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    return out;
+}
+
 // "a b  c" -> {"a", "b", "c"} (--eal).
 std::vector<std::string> words(const std::string& text) {
     std::vector<std::string> out;
@@ -94,6 +107,10 @@ std::vector<OptionSpec> make_table() {
         {.names = "--blocklist", .group = "Targets", .help = "replaces the default blocklist (an empty file means none)",
          .value = maybe_text(), .echo_unset = "\"FILE\"  (not set: the default blocklist applies)",
          .to_config = [](const V& v, C& c) { c.blocklist_file = as_maybe_text(v); }},
+        {.names = "--max-targets", .group = "Targets",
+         .help = "refuse to enumerate more target addresses than this (an IPv6 /64 wants a hitlist: -iL)",
+         .value = text("4294967296"), .toml = Toml::string_or_integer,
+         .to_config = [](const V& v, C& c) { c.max_targets = uint_option("--max-targets", as_text(v), UINT64_MAX); }},
         {.names = "--shard", .group = "Targets", .help = "I/N: scan share I (0-based) of N",
          .value = text(),
          .to_config = [](const V& v, C& c) {
@@ -133,20 +150,29 @@ std::vector<OptionSpec> make_table() {
          .to_config = [](const V& v, C& c) { c.rx_cores = as_number(v); }},
 
         // ---------------------------------------------------------------- Probe
-        {.names = "--source-ip", .group = "Probe", .help = "probe source address (default: the interface's address)",
+        {.names = "--source-ip", .group = "Probe",
+         .help = "probe source addresses of either family: a list, range or CIDR (default: the interface's addresses)",
          .value = text(),
          .to_config = [](const V& v, C& c) {
-             if (!as_text(v).empty()) c.source_ip = ipv4_option("--source-ip", as_text(v));
+             if (!as_text(v).empty()) c.sources = SourceAddresses::parse(as_text(v));
          }},
         {.names = "--source-port", .group = "Probe", .help = "source port range A-B (default 40000-60999)",
          .value = text(),
          .to_config = [](const V& v, C& c) {
              if (!as_text(v).empty()) c.source_ports = parse_port_range(as_text(v));
          }},
-        {.names = "--gateway-ip", .group = "Probe", .help = "next hop (default: the interface's default route)",
+        {.names = "--gateway-ip", .group = "Probe",
+         .help = "next hop, one per family: A or A,B (default: the interface's default routes)",
          .value = text(), .resume = OnResume::apply,
          .to_config = [](const V& v, C& c) {
-             if (!as_text(v).empty()) c.gateway_ip = ipv4_option("--gateway-ip", as_text(v));
+             for (const auto& item : split_list(as_text(v))) {
+                 const auto ip = parse_ip(item);
+                 if (!ip) throw Error(fmt::format("invalid --gateway-ip \"{}\": not an IPv4 or IPv6 address", item));
+                 if (ip->is_ipv4() ? c.gateway_ip.has_value() : c.gateway_ip6.has_value())
+                     throw Error(fmt::format("invalid --gateway-ip \"{}\": one gateway per address family", as_text(v)));
+                 if (ip->is_ipv4()) c.gateway_ip = ip->ipv4();
+                 else c.gateway_ip6 = ip->bits;
+             }
          }},
         {.names = "--gateway-mac", .group = "Probe", .help = "next hop MAC; skips ARP",
          .value = text(), .resume = OnResume::apply,

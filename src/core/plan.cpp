@@ -1,5 +1,6 @@
 #include "wirespeed/plan.hpp"
 
+#include <cmath>
 #include <random>
 
 #include <fmt/format.h>
@@ -71,6 +72,17 @@ ScanPlan build_plan(const ScanConfig& config) {
     if (targets.empty())
         throw Error(fmt::format("no targets left to scan: {} requested, {} removed by the blocklist, {} excluded",
                                 plan.requested, plan.blocklisted, plan.excluded));
+    if (targets.exact_count() > config.max_targets) {
+        // An IPv6 /64 is 2^64 addresses: no sweep enumerates that; a hitlist does.
+        const std::string count = targets.exact_count() > UINT64_MAX
+                                      ? fmt::format("2^{:.0f}", std::log2(double(targets.exact_count())))
+                                      : fmt::format("{}", std::uint64_t(targets.exact_count()));
+        throw Error(fmt::format("refusing to enumerate {} target addresses (--max-targets {}): {}", count,
+                                config.max_targets,
+                                targets.has_ipv6() ? "IPv6 prefixes this large are scanned from a hitlist of known "
+                                                     "addresses (-iL FILE), or raise --max-targets"
+                                                   : "raise --max-targets"));
+    }
 
     const ProbeSlots slots = build_slots(config, plan.payloads);
     if (config.shard_count == 0 || config.shard_index >= config.shard_count)

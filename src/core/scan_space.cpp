@@ -17,9 +17,14 @@ __extension__ using u128 = unsigned __int128;
 
 constexpr u128 max_space = u128{1} << 63; // Permutation's limit
 
+// IPv6 targets travel as 32-bit indices in Target::address.
+constexpr uint128 max_ipv6_hosts = uint128{1} << 32;
+
 std::uint64_t checked_size(const TargetSet& targets, const ProbeSlots& slots) {
     if (targets.empty()) throw Error("no targets left to scan");
     if (slots.empty()) throw Error("no ports to scan");
+    if (targets.ipv6_count() > max_ipv6_hosts)
+        throw Error("more than 2^32 IPv6 targets in one scan: name a hitlist (-iL) or smaller prefixes");
     const u128 size = static_cast<u128>(targets.count()) * slots.count();
     if (size > max_space)
         throw Error(fmt::format("scan space of {} hosts x {} probes per host is too large", targets.count(), slots.count()));
@@ -48,6 +53,7 @@ ScanSpace::ScanSpace(TargetSet targets, const PortSet& tcp_ports, std::uint64_t 
 
 ScanSpace::ScanSpace(TargetSet targets, ProbeSlots slots, std::uint64_t seed)
     : targets_(std::move(targets)),
+      ipv4_hosts_(targets_.ipv4_count()),
       slots_(std::move(slots)),
       seed_(seed),
       hosts_(targets_.count()),
@@ -67,14 +73,14 @@ Target ScanSpace::at(std::uint64_t position) const noexcept {
     // before the permutation scatters them.
     const std::uint64_t slot = j / divider_->hosts;
     const std::uint64_t host_index = j - slot * hosts_;
-    const ProbeSlot& s = slots_.at(static_cast<std::uint32_t>(slot));
-    return {targets_.at(host_index), s.port, s.proto, static_cast<std::uint32_t>(slot)};
+    return host_target(host_index, slot);
 }
 
 void ScanSpace::at_burst(std::uint64_t first, unsigned count, Target* out) const noexcept {
     std::uint64_t permuted[64];
     permutation_.forward_burst(first, count, permuted);
-    if (permutation_.simd_path() == SimdPath::avx512 && targets_.intervals().size() <= detail::max_vector_intervals &&
+    if (permutation_.simd_path() == SimdPath::avx512 && !targets_.has_ipv6() &&
+        targets_.intervals().size() <= detail::max_vector_intervals &&
         size_ <= detail::vector_map_limit)
         return detail::map_burst_avx512(permuted, count, hosts_, host_scale_, targets_, &slots_.at(0), slots_.count(),
                                         port_range_, out);
@@ -84,12 +90,47 @@ void ScanSpace::at_burst(std::uint64_t first, unsigned count, Target* out) const
     const std::uint64_t hosts = hosts_;
     const ProbeSlots& slots = slots_;
     const TargetSet& targets = targets_;
+    if (targets.has_ipv6()) {
+        for (unsigned i = 0; i < count; ++i) {
+            const std::uint64_t slot = permuted[i] / hosts_divider;
+            out[i] = host_target(permuted[i] - slot * hosts, slot);
+        }
+        return;
+    }
     for (unsigned i = 0; i < count; ++i) {
         const std::uint64_t slot = permuted[i] / hosts_divider;
         const std::uint64_t host_index = permuted[i] - slot * hosts;
         const ProbeSlot& s = slots.at(static_cast<std::uint32_t>(slot));
-        out[i] = {targets.at(host_index), s.port, s.proto, static_cast<std::uint32_t>(slot)};
+        out[i] = {targets.at(host_index), s.port, s.proto, 0, static_cast<std::uint32_t>(slot)};
     }
+}
+
+std::uint64_t ScanSpace::dense_index(IpAddress address, Proto proto, std::uint16_t port) const noexcept {
+    const std::uint64_t host_index = targets_.index_of(address);
+    if (host_index == UINT64_MAX) return UINT64_MAX;
+    const std::uint32_t key = slots_.key_index(proto, port);
+    if (key == UINT32_MAX) return UINT64_MAX;
+    return std::uint64_t{key} * hosts_ + host_index;
+}
+
+std::uint64_t ScanSpace::dense_index(const Target& t) const noexcept {
+    const std::uint64_t host_index = t.v6 ? ipv4_hosts_ + t.address : targets_.index_of(t.address);
+    if (host_index == UINT64_MAX) return UINT64_MAX;
+    const std::uint32_t key = slots_.key_index(t.proto, t.port);
+    if (key == UINT32_MAX) return UINT64_MAX;
+    return std::uint64_t{key} * hosts_ + host_index;
+}
+
+Target ScanSpace::target_of(IpAddress address, std::uint32_t slot) const noexcept {
+    const std::uint64_t host_index = targets_.index_of(address);
+    if (host_index == UINT64_MAX || slot >= slots_.count()) return {0, 0, Proto::tcp, 0, UINT32_MAX};
+    return host_target(host_index, slot);
+}
+
+std::uint64_t ScanSpace::position_of(IpAddress address, std::uint32_t slot) const noexcept {
+    const std::uint64_t host_index = targets_.index_of(address);
+    if (host_index == UINT64_MAX || slot >= slots_.count()) return UINT64_MAX;
+    return permutation_.inverse(std::uint64_t{slot} * hosts_ + host_index);
 }
 
 std::uint64_t ScanSpace::dense_index(std::uint32_t address, Proto proto, std::uint16_t port) const noexcept {

@@ -30,46 +30,92 @@ std::string quote(std::string_view token) { return detail::quote(token, 96); }
 using detail::is_space;
 using detail::trim;
 
+// A spec's intervals, by family.
+struct SpecIntervals {
+    std::vector<Ipv4Interval> v4;
+    std::vector<Ipv6Interval> v6;
+    std::size_t size() const noexcept { return v4.size() + v6.size(); }
+};
+
+constexpr uint128 mapped_first = IpAddress::ipv4_mapped_prefix;          // ::ffff:0.0.0.0
+constexpr uint128 mapped_last = IpAddress::ipv4_mapped_prefix | 0xffffffffu; // ::ffff:255.255.255.255
+
+// An IPv6 interval; the part inside ::ffff:0:0/96 is IPv4 (a dual-stack
+// socket's view of those addresses), the rest stays IPv6.
+void add_ipv6(uint128 first, uint128 last, SpecIntervals& out) {
+    if (last < mapped_first || first > mapped_last) {
+        out.v6.push_back({first, last});
+        return;
+    }
+    if (first < mapped_first) out.v6.push_back({first, mapped_first - 1});
+    const uint128 lo = std::max(first, mapped_first), hi = std::min(last, mapped_last);
+    out.v4.push_back({std::uint32_t(lo), std::uint32_t(hi)});
+    if (last > mapped_last) out.v6.push_back({mapped_last + 1, last});
+}
+
+void add_address_range(IpAddress first, IpAddress last, SpecIntervals& out) {
+    if (first.is_ipv4() && last.is_ipv4()) out.v4.push_back({first.ipv4(), last.ipv4()});
+    else add_ipv6(first.bits, last.bits, out);
+}
+
 // Returns nullopt on success, else the reason (without the token): the file
 // parser needs the reason separately so it can prefix file:line, and it must
-// not pay for exceptions while chunks race each other.
-std::optional<std::string> try_parse_spec(std::string_view spec, Ipv4Interval& out) {
+// not pay for exceptions while chunks race each other. Appends to out.
+std::optional<std::string> try_parse_spec(std::string_view spec, SpecIntervals& out) {
     if (spec.empty()) return std::string("empty target");
 
     if (const auto slash = spec.find('/'); slash != std::string_view::npos) {
         const auto addr_text = spec.substr(0, slash);
         const auto len_text = spec.substr(slash + 1);
-        const auto address = parse_ipv4(addr_text);
-        if (!address) return quote(addr_text) + " is not an IPv4 address";
+        const bool v6_text = addr_text.find(':') != std::string_view::npos;
+        const auto address = parse_ip(addr_text);
+        if (!address) return quote(addr_text) + (v6_text ? " is not an IPv6 address" : " is not an IPv4 address");
+        // The prefix length counts bits of the address as written: /n of an
+        // IPv4-mapped literal counts its 128 bits.
+        const unsigned bits = v6_text ? 128 : 32;
+        const std::string bad_length = "prefix length must be 0-" + std::to_string(bits);
         unsigned length = 0;
-        if (len_text.empty() || len_text.size() > 2) return std::string("prefix length must be 0-32");
+        if (len_text.empty() || len_text.size() > 3) return bad_length;
         for (char c : len_text) {
-            if (c < '0' || c > '9') return std::string("prefix length must be 0-32");
+            if (c < '0' || c > '9') return bad_length;
             length = length * 10 + unsigned(c - '0');
         }
-        if (length > 32) return std::string("prefix length must be 0-32");
-        // Shift in 64 bits: a 32-bit shift by 32 is undefined.
-        const auto host_mask = std::uint32_t((std::uint64_t{1} << (32 - length)) - 1);
-        out.first = *address & ~host_mask;
-        out.last = out.first | host_mask;
+        if (length > bits) return bad_length;
+        if (!v6_text) {
+            // Shift in 64 bits: a 32-bit shift by 32 is undefined.
+            const auto host_mask = std::uint32_t((std::uint64_t{1} << (32 - length)) - 1);
+            const std::uint32_t first = address->ipv4() & ~host_mask;
+            out.v4.push_back({first, first | host_mask});
+            return std::nullopt;
+        }
+        const unsigned host_bits = 128 - length;
+        const uint128 host_mask = host_bits == 128 ? ~uint128{0} : (uint128{1} << host_bits) - 1;
+        const uint128 first = address->bits & ~host_mask;
+        add_ipv6(first, first | host_mask, out);
         return std::nullopt;
     }
 
     if (const auto dash = spec.find('-'); dash != std::string_view::npos) {
         const auto first_text = spec.substr(0, dash);
         const auto last_text = spec.substr(dash + 1);
-        const auto first = parse_ipv4(first_text);
-        if (!first) return "range start " + quote(first_text) + " is not an IPv4 address";
-        const auto last = parse_ipv4(last_text);
-        if (!last) return "range end " + quote(last_text) + " is not an IPv4 address";
+        const auto first = parse_ip(first_text);
+        if (!first) return "range start " + quote(first_text) + " is not an IPv4 or IPv6 address";
+        const auto last = parse_ip(last_text);
+        if (!last) return "range end " + quote(last_text) + " is not an IPv4 or IPv6 address";
+        if (first->is_ipv4() != last->is_ipv4()) return std::string("range ends are of different address families");
         if (*first > *last) return std::string("range start is after its end");
-        out = {*first, *last};
+        add_address_range(*first, *last, out);
         return std::nullopt;
     }
 
-    const auto address = parse_ipv4(spec);
-    if (!address) return std::string("not an IPv4 address, CIDR block or range (a.b.c.d, a.b.c.d/n, a.b.c.d-e.f.g.h)");
-    out = {*address, *address};
+    if (spec.find('%') != std::string_view::npos)
+        return std::string("zone ids (%) are not scan targets: name a global address");
+    const auto address = parse_ip(spec);
+    if (!address)
+        return std::string(spec.find(':') != std::string_view::npos
+                               ? "not an IPv6 address, CIDR block or range (2001:db8::1, 2001:db8::/118, a-b)"
+                               : "not an IPv4 address, CIDR block or range (a.b.c.d, a.b.c.d/n, a.b.c.d-e.f.g.h)");
+    add_address_range(*address, *address, out);
     return std::nullopt;
 }
 
@@ -77,7 +123,7 @@ std::optional<std::string> try_parse_spec(std::string_view spec, Ipv4Interval& o
 // hold at most one comma: ",," or a leading/trailing comma is an empty target,
 // which is almost always a typo worth stopping for. Returns the error message
 // (without any file:line prefix) or nullopt.
-std::optional<std::string> parse_list_into(std::string_view list, std::vector<Ipv4Interval>& out) {
+std::optional<std::string> parse_list_into(std::string_view list, SpecIntervals& out) {
     std::size_t pos = 0;
     bool expecting_item = false; // true right after a comma
     while (true) {
@@ -91,9 +137,7 @@ std::optional<std::string> parse_list_into(std::string_view list, std::vector<Ip
         std::size_t end = pos;
         while (end < list.size() && !is_space(list[end]) && list[end] != ',') ++end;
         const auto token = list.substr(pos, end - pos);
-        Ipv4Interval interval{};
-        if (auto why = try_parse_spec(token, interval)) return "invalid target " + quote(token) + ": " + *why;
-        out.push_back(interval);
+        if (auto why = try_parse_spec(token, out)) return "invalid target " + quote(token) + ": " + *why;
         pos = end;
         while (pos < list.size() && is_space(list[pos])) ++pos;
         expecting_item = false;
@@ -107,9 +151,10 @@ std::optional<std::string> parse_list_into(std::string_view list, std::vector<Ip
 // Above this many intervals the sort is worth handing to TBB.
 constexpr std::size_t parallel_sort_threshold = 1 << 16;
 
-void sort_intervals(std::vector<Ipv4Interval>& intervals) {
+template <class Interval>
+void sort_intervals(std::vector<Interval>& intervals) {
     // Ties need no order: merging keeps the larger end whichever comes first.
-    const auto by_first = [](const Ipv4Interval& a, const Ipv4Interval& b) { return a.first < b.first; };
+    const auto by_first = [](const Interval& a, const Interval& b) { return a.first < b.first; };
     if (intervals.size() >= parallel_sort_threshold)
         tbb::parallel_sort(intervals.begin(), intervals.end(), by_first);
     else
@@ -118,12 +163,14 @@ void sort_intervals(std::vector<Ipv4Interval>& intervals) {
 
 // Input sorted by first. Adjacent intervals merge too, so the representation
 // is canonical and operator== means set equality.
-std::vector<Ipv4Interval> merge_sorted(const std::vector<Ipv4Interval>& sorted) {
-    std::vector<Ipv4Interval> merged;
+template <class Interval>
+std::vector<Interval> merge_sorted(const std::vector<Interval>& sorted) {
+    std::vector<Interval> merged;
     merged.reserve(sorted.size());
     for (const auto& iv : sorted) {
         if (iv.first > iv.last) continue; // malformed by hand: treat as empty
-        if (!merged.empty() && std::uint64_t{iv.first} <= std::uint64_t{merged.back().last} + 1) {
+        // "last + 1" cannot overflow: compared as first - 1 <= last instead.
+        if (!merged.empty() && (iv.first <= merged.back().last || iv.first - 1 <= merged.back().last)) {
             merged.back().last = std::max(merged.back().last, iv.last);
         } else {
             merged.push_back(iv);
@@ -135,15 +182,35 @@ std::vector<Ipv4Interval> merge_sorted(const std::vector<Ipv4Interval>& sorted) 
 
 } // namespace
 
-TargetSet TargetSet::from_intervals(std::vector<Ipv4Interval> intervals) {
+TargetSet TargetSet::from_intervals(std::vector<Ipv4Interval> intervals, std::vector<Ipv6Interval> ipv6) {
     sort_intervals(intervals);
+    sort_intervals(ipv6);
     TargetSet set;
     set.intervals_ = merge_sorted(intervals);
+    set.intervals6_ = merge_sorted(ipv6);
     set.rebuild_index();
     return set;
 }
 
 void TargetSet::rebuild_index() {
+    // IPv6: 128-bit running total; indexable (starts6_) only below 2^64.
+    starts6_.clear();
+    uint128 total6 = 0;
+    bool saturated = false;
+    for (const auto& iv : intervals6_) {
+        const uint128 size = iv.size();
+        if (size == 0 || total6 + size < total6) saturated = true; // ::/0, or the sum wrapped
+        if (!saturated) total6 += size;
+    }
+    count6_ = saturated ? ~uint128{0} : total6;
+    if (!saturated && total6 <= UINT64_MAX) {
+        starts6_.resize(intervals6_.size());
+        std::uint64_t at = 0;
+        for (std::size_t i = 0; i < intervals6_.size(); ++i) {
+            starts6_[i] = at;
+            at += std::uint64_t(intervals6_[i].size());
+        }
+    }
     starts_.resize(intervals_.size());
     std::uint64_t total = 0;
     for (std::size_t i = 0; i < intervals_.size(); ++i) {
@@ -185,58 +252,120 @@ std::uint64_t TargetSet::index_of(std::uint32_t address) const noexcept {
     return starts_[i] + (address - intervals_[i].first);
 }
 
+uint128 TargetSet::at_ipv6(std::uint64_t i) const noexcept {
+    // The last interval whose start is <= i (branchless, as at()).
+    const std::uint64_t* base = starts6_.data();
+    std::size_t n = starts6_.size();
+    while (n > 1) {
+        const std::size_t half = n / 2;
+        base = base[half] <= i ? base + half : base;
+        n -= half;
+    }
+    const std::size_t k = std::size_t(base - starts6_.data());
+    return intervals6_[k].first + (i - starts6_[k]);
+}
+
+namespace {
+
+// The interval holding a, or SIZE_MAX.
+std::size_t find_ipv6(const std::vector<Ipv6Interval>& intervals, uint128 a) noexcept {
+    const auto it = std::upper_bound(intervals.begin(), intervals.end(), a,
+                                     [](uint128 x, const Ipv6Interval& iv) { return x < iv.first; });
+    if (it == intervals.begin()) return SIZE_MAX;
+    const auto i = std::size_t(it - intervals.begin()) - 1;
+    return a > intervals[i].last ? SIZE_MAX : i;
+}
+
+} // namespace
+
+bool TargetSet::contains(IpAddress address) const noexcept {
+    if (address.is_ipv4()) return contains(address.ipv4());
+    return find_ipv6(intervals6_, address.bits) != SIZE_MAX;
+}
+
+std::uint64_t TargetSet::index_of(IpAddress address) const noexcept {
+    if (address.is_ipv4()) return index_of(address.ipv4());
+    if (starts6_.empty()) return UINT64_MAX; // too large to index (never a scan's set)
+    const std::size_t i = find_ipv6(intervals6_, address.bits);
+    if (i == SIZE_MAX) return UINT64_MAX;
+    return count_ + starts6_[i] + std::uint64_t(address.bits - intervals6_[i].first);
+}
+
+namespace {
+
+template <class Interval>
+std::vector<Interval> union_of(const std::vector<Interval>& a, const std::vector<Interval>& b) {
+    std::vector<Interval> both;
+    both.reserve(a.size() + b.size());
+    const auto by_first = [](const Interval& x, const Interval& y) { return x.first < y.first; };
+    std::merge(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(both), by_first);
+    return merge_sorted(both);
+}
+
+// a minus cut, both canonical. Cursor arithmetic avoids "last + 1" overflow
+// at the top of the address space with an explicit "done" flag.
+template <class Interval>
+std::vector<Interval> difference(const std::vector<Interval>& a, const std::vector<Interval>& cut) {
+    std::vector<Interval> kept;
+    kept.reserve(a.size() + cut.size());
+    std::size_t j = 0;
+    for (const auto& iv : a) {
+        auto cursor = iv.first;
+        bool done = false;
+        while (j < cut.size() && cut[j].last < cursor) ++j;
+        for (std::size_t k = j; k < cut.size() && !done && cut[k].first <= iv.last; ++k) {
+            if (cut[k].first > cursor) kept.push_back({cursor, decltype(cursor)(cut[k].first - 1)});
+            if (cut[k].last >= iv.last) done = true;
+            else if (cut[k].last >= cursor) cursor = cut[k].last + 1;
+        }
+        if (!done) kept.push_back({cursor, iv.last});
+    }
+    kept.shrink_to_fit();
+    return kept;
+}
+
+} // namespace
+
 void TargetSet::add(const TargetSet& other) {
-    std::vector<Ipv4Interval> both;
-    both.reserve(intervals_.size() + other.intervals_.size());
-    const auto by_first = [](const Ipv4Interval& a, const Ipv4Interval& b) { return a.first < b.first; };
-    std::merge(intervals_.begin(), intervals_.end(), other.intervals_.begin(), other.intervals_.end(),
-               std::back_inserter(both), by_first);
-    intervals_ = merge_sorted(both);
+    intervals_ = union_of(intervals_, other.intervals_);
+    intervals6_ = union_of(intervals6_, other.intervals6_);
     rebuild_index();
 }
 
 std::uint64_t TargetSet::subtract(const TargetSet& other) {
-    const auto& cut = other.intervals_;
-    std::vector<Ipv4Interval> kept;
-    kept.reserve(intervals_.size() + cut.size());
-    std::size_t j = 0;
-    for (const auto& iv : intervals_) {
-        // 64-bit cursor: after a cut ending at 255.255.255.255 it moves to 2^32.
-        std::uint64_t cursor = iv.first;
-        const std::uint64_t end = iv.last;
-        while (j < cut.size() && cut[j].last < cursor) ++j;
-        // cut[j] may also overlap the next interval, so only k advances here.
-        for (std::size_t k = j; k < cut.size() && cut[k].first <= end && cursor <= end; ++k) {
-            if (cut[k].first > cursor) kept.push_back({std::uint32_t(cursor), cut[k].first - 1});
-            cursor = std::max<std::uint64_t>(cursor, std::uint64_t{cut[k].last} + 1);
-        }
-        if (cursor <= end) kept.push_back({std::uint32_t(cursor), std::uint32_t(end)});
-    }
+    const uint128 before = exact_count();
+    intervals_ = difference(intervals_, other.intervals_);
+    intervals6_ = difference(intervals6_, other.intervals6_);
     // Pieces of one interval are separated by cuts and intervals were already
     // non-adjacent, so the result is still canonical.
-    const auto before = count_;
-    intervals_ = std::move(kept);
-    intervals_.shrink_to_fit();
     rebuild_index();
-    return before - count_;
+    const uint128 removed = before - exact_count();
+    return removed > UINT64_MAX ? UINT64_MAX : std::uint64_t(removed);
+}
+
+TargetSet parse_target(std::string_view spec) {
+    SpecIntervals intervals;
+    if (auto why = try_parse_spec(spec, intervals)) throw Error("invalid target " + quote(spec) + ": " + *why);
+    return TargetSet::from_intervals(std::move(intervals.v4), std::move(intervals.v6));
 }
 
 Ipv4Interval parse_target_spec(std::string_view spec) {
-    Ipv4Interval interval{};
-    if (auto why = try_parse_spec(spec, interval)) throw Error("invalid target " + quote(spec) + ": " + *why);
-    return interval;
+    const TargetSet set = parse_target(spec);
+    if (set.has_ipv6() || set.intervals().size() != 1)
+        throw Error("invalid target " + quote(spec) + ": not an IPv4 address, CIDR block or range");
+    return set.intervals().front();
 }
 
 TargetSet parse_targets(std::string_view list) {
-    std::vector<Ipv4Interval> intervals;
+    SpecIntervals intervals;
     if (auto error = parse_list_into(list, intervals)) throw Error(*error);
-    return TargetSet::from_intervals(std::move(intervals));
+    return TargetSet::from_intervals(std::move(intervals.v4), std::move(intervals.v6));
 }
 
 namespace {
 
 struct ChunkResult {
-    std::vector<Ipv4Interval> intervals;
+    SpecIntervals intervals;
     std::uint64_t lines = 0;      // newlines consumed; valid only when no error
     std::uint64_t error_line = 0; // 0-based within the chunk
     std::optional<std::string> error;
@@ -316,12 +445,18 @@ TargetSet parse_target_text(std::string_view text, std::string_view origin, cons
     }
 
     std::vector<Ipv4Interval> all;
-    all.reserve(total);
+    std::vector<Ipv6Interval> all6;
+    std::size_t total6 = 0;
+    for (const auto& r : results) total6 += r.intervals.v6.size();
+    all.reserve(total - total6);
+    all6.reserve(total6);
     for (auto& r : results) {
-        all.insert(all.end(), r.intervals.begin(), r.intervals.end());
-        std::vector<Ipv4Interval>().swap(r.intervals);
+        all.insert(all.end(), r.intervals.v4.begin(), r.intervals.v4.end());
+        all6.insert(all6.end(), r.intervals.v6.begin(), r.intervals.v6.end());
+        std::vector<Ipv4Interval>().swap(r.intervals.v4);
+        std::vector<Ipv6Interval>().swap(r.intervals.v6);
     }
-    return TargetSet::from_intervals(std::move(all));
+    return TargetSet::from_intervals(std::move(all), std::move(all6));
 }
 
 namespace {
@@ -340,7 +475,7 @@ struct FileDescriptor {
 // A pipe, FIFO or device: parse complete lines as they arrive, so memory
 // holds at most one partial line (bounded by max_line) plus the intervals.
 TargetSet parse_stream(int fd, bool fifo, const std::string& path, std::string_view what, const TextLimits& limits) {
-    std::vector<Ipv4Interval> all;
+    SpecIntervals all;
     std::string pending;
     std::uint64_t line_base = 0, total = 0;
     std::size_t compact_at = std::size_t{1} << 20;
@@ -353,12 +488,15 @@ TargetSet parse_stream(int fd, bool fifo, const std::string& path, std::string_v
         parse_chunk(lines, r, limits.max_line);
         if (r.error) fail_at(r);
         line_base += r.lines;
-        all.insert(all.end(), r.intervals.begin(), r.intervals.end());
+        all.v4.insert(all.v4.end(), r.intervals.v4.begin(), r.intervals.v4.end());
+        all.v6.insert(all.v6.end(), r.intervals.v6.begin(), r.intervals.v6.end());
         // An endless writer repeating itself must not grow memory: merge
         // whenever the list doubles (amortised O(n log n)).
         if (all.size() >= compact_at) {
-            sort_intervals(all);
-            all = merge_sorted(all);
+            sort_intervals(all.v4);
+            all.v4 = merge_sorted(all.v4);
+            sort_intervals(all.v6);
+            all.v6 = merge_sorted(all.v6);
             compact_at = std::max<std::size_t>(compact_at, all.size() * 2);
         }
     };
@@ -398,7 +536,7 @@ TargetSet parse_stream(int fd, bool fifo, const std::string& path, std::string_v
     if (fifo && total == 0)
         throw Error("cannot read " + std::string(what) + " " + quote(path) + ": a FIFO or pipe that gave no data (no writer?)");
     if (!pending.empty()) parse_lines(pending);
-    return TargetSet::from_intervals(std::move(all));
+    return TargetSet::from_intervals(std::move(all.v4), std::move(all.v6));
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -65,51 +66,115 @@ std::string format_duration(double seconds) {
     return fmt::format("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
 }
 
+// One frame out of TX queue 0 of the port (bring-up only: no lcore runs yet).
+void send_frame(const Port& port, rte_mempool* pool, const std::function<std::size_t(std::uint8_t*)>& build) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    if (!m) return;
+    const std::size_t len = build(rte_pktmbuf_mtod(m, std::uint8_t*));
+    m->data_len = std::uint16_t(len);
+    m->pkt_len = std::uint32_t(len);
+    if (rte_eth_tx_burst(port.id(), 0, &m, 1) != 1) rte_pktmbuf_free(m);
+}
+
+// Answers ARP and Neighbor Solicitations for our sources during bring-up, so
+// the far side can already reach us while we resolve our own next hop.
+void answer_neighbours(const Port& port, rte_mempool* pool, const MacAddress& our_mac, const SourceAddresses& sources,
+                       const ParsedReply& r) {
+    if (r.kind == ReplyKind::arp_request && sources.contains_ipv4(r.arp.target_ip))
+        send_frame(port, pool, [&](std::uint8_t* out) {
+            return build_arp(out, true, our_mac, r.arp.target_ip, r.arp.sender_mac, r.arp.sender_ip);
+        });
+    if (r.kind == ReplyKind::ndp_solicit && r.ndp.sender_ip != 0 && sources.contains_ipv6(r.ndp.target_ip))
+        send_frame(port, pool, [&](std::uint8_t* out) {
+            return build_neighbor_advert(out, our_mac, r.ndp.target_ip, r.ndp.sender_mac, r.ndp.sender_ip, true);
+        });
+}
+
+// Polls every RX queue in turn for up to a second: with several (af_packet's
+// fanout group, af_xdp on a multi-queue interface) a reply lands on any one.
+// `match` returns the MAC once it has the answer.
+std::optional<MacAddress> poll_for(const Port& port, const std::vector<QueueRef>& rx_queues, rte_mempool* pool,
+                                   const MacAddress& our_mac, const SourceAddresses& sources, const ReplyContext& context,
+                                   const std::function<std::optional<MacAddress>(const ParsedReply&)>& match) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    unsigned polls = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+        rte_mbuf* frames[burst_size];
+        const QueueRef queue = rx_queues[polls++ % rx_queues.size()];
+        const std::uint16_t n = rte_eth_rx_burst(queue.port, queue.queue, frames, burst_size);
+        std::optional<MacAddress> found;
+        for (std::uint16_t i = 0; i < n; ++i) {
+            const ParsedReply r = parse_reply(rte_pktmbuf_mtod(frames[i], const std::uint8_t*), frames[i]->data_len, context);
+            if (auto mac = match(r)) found = mac;
+            answer_neighbours(port, pool, our_mac, sources, r);
+        }
+        if (n) rte_pktmbuf_free_bulk(frames, n);
+        if (found) return found;
+        if (n == 0) rte_delay_us_sleep(1000);
+    }
+    return std::nullopt;
+}
+
 // Gateway MAC by ARP from the scanner itself, before any lcore runs: the main
-// lcore owns TX queue 0 and RX queue 0 for the moment. Answers ARP requests
-// for our source address meanwhile, so the far side can already reach us.
-MacAddress resolve_mac(const Port& port, const std::vector<QueueRef>& rx_queues, rte_mempool* pool, const MacAddress& our_mac, std::uint32_t source_ip,
-                       std::uint32_t target_ip, const CookieMaker& cookies, int verbosity) {
-    const ReplyContext context{source_ip, &cookies};
+// lcore owns TX queue 0 and RX queue 0 for the moment.
+MacAddress resolve_mac(const Port& port, const std::vector<QueueRef>& rx_queues, rte_mempool* pool, const MacAddress& our_mac,
+                       const SourceAddresses& sources, std::uint32_t target_ip, const CookieMaker& cookies, int verbosity) {
+    ReplyContext context{sources.ipv4(0), &cookies};
+    context.sources = &sources;
     constexpr int attempts = 5;
     for (int attempt = 0; attempt < attempts && signals_received() == 0; ++attempt) {
-        if (rte_mbuf* m = rte_pktmbuf_alloc(pool)) {
-            const std::size_t len = build_arp(rte_pktmbuf_mtod(m, std::uint8_t*), false, our_mac, source_ip, MacAddress{}, target_ip);
-            m->data_len = std::uint16_t(len);
-            m->pkt_len = std::uint32_t(len);
-            if (rte_eth_tx_burst(port.id(), 0, &m, 1) != 1) rte_pktmbuf_free(m);
-        }
+        send_frame(port, pool, [&](std::uint8_t* out) {
+            return build_arp(out, false, our_mac, sources.ipv4(0), MacAddress{}, target_ip);
+        });
         if (verbosity >= 1)
             fmt::print(stderr, "wirespeed: ARP who-has {} (attempt {}/{})\n", format_ipv4(target_ip), attempt + 1, attempts);
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-        unsigned polls = 0;
-        while (std::chrono::steady_clock::now() < deadline) {
-            // Every RX queue in turn: with several (af_packet's fanout group,
-            // af_xdp on a multi-queue interface) the reply lands on any one.
-            rte_mbuf* frames[burst_size];
-            const QueueRef queue = rx_queues[polls++ % rx_queues.size()];
-            const std::uint16_t n = rte_eth_rx_burst(queue.port, queue.queue, frames, burst_size);
-            std::optional<MacAddress> found;
-            for (std::uint16_t i = 0; i < n; ++i) {
-                const ParsedReply r = parse_reply(rte_pktmbuf_mtod(frames[i], const std::uint8_t*), frames[i]->data_len, context);
-                if (r.kind == ReplyKind::arp_reply && r.arp.sender_ip == target_ip) found = r.arp.sender_mac;
-                if (r.kind == ReplyKind::arp_request && r.arp.target_ip == source_ip) {
-                    if (rte_mbuf* m = rte_pktmbuf_alloc(pool)) {
-                        const std::size_t len = build_arp(rte_pktmbuf_mtod(m, std::uint8_t*), true, our_mac, source_ip,
-                                                          r.arp.sender_mac, r.arp.sender_ip);
-                        m->data_len = std::uint16_t(len);
-                        m->pkt_len = std::uint32_t(len);
-                        if (rte_eth_tx_burst(port.id(), 0, &m, 1) != 1) rte_pktmbuf_free(m);
-                    }
-                }
-            }
-            if (n) rte_pktmbuf_free_bulk(frames, n);
-            if (found) return *found;
-            if (n == 0) rte_delay_us_sleep(1000);
-        }
+        const auto found = poll_for(port, rx_queues, pool, our_mac, sources, context, [&](const ParsedReply& r) -> std::optional<MacAddress> {
+            if (r.kind == ReplyKind::arp_reply && r.arp.sender_ip == target_ip) return r.arp.sender_mac;
+            return std::nullopt;
+        });
+        if (found) return *found;
     }
     throw Error(fmt::format("no ARP reply from gateway {} after {} attempts: check --gateway-ip or pass --gateway-mac",
                             format_ipv4(target_ip), attempts));
+}
+
+// The IPv6 next hop's MAC by Neighbor Solicitation; with no gateway known (no
+// IPv6 default route on the interface), a Router Solicitation: the first
+// router that advertises itself is the next hop.
+MacAddress resolve_mac6(const Port& port, const std::vector<QueueRef>& rx_queues, rte_mempool* pool, const MacAddress& our_mac,
+                        const SourceAddresses& sources, std::optional<uint128> gateway, const CookieMaker& cookies,
+                        int verbosity) {
+    ReplyContext context{sources.ipv4_count() ? sources.ipv4(0) : 0, &cookies};
+    context.sources = &sources;
+    const uint128 source = sources.ipv6(0);
+    constexpr int attempts = 5;
+    for (int attempt = 0; attempt < attempts && signals_received() == 0; ++attempt) {
+        send_frame(port, pool, [&](std::uint8_t* out) {
+            return gateway ? build_neighbor_solicit(out, our_mac, source, *gateway) : build_router_solicit(out, our_mac, source);
+        });
+        if (verbosity >= 1)
+            fmt::print(stderr, "wirespeed: {} (attempt {}/{})\n",
+                       gateway ? "neighbor solicitation for " + format_ipv6(*gateway) : std::string("router solicitation"),
+                       attempt + 1, attempts);
+        const auto found = poll_for(port, rx_queues, pool, our_mac, sources, context, [&](const ParsedReply& r) -> std::optional<MacAddress> {
+            if (gateway && r.kind == ReplyKind::ndp_advert && r.ndp.target_ip == *gateway) return r.ndp.sender_mac;
+            if (!gateway && r.kind == ReplyKind::router_advert) return r.ndp.sender_mac;
+            return std::nullopt;
+        });
+        if (found) return *found;
+    }
+    if (gateway)
+        throw Error(fmt::format("no neighbor advertisement from IPv6 gateway {} after {} attempts: check --gateway-ip or pass --gateway-mac",
+                                format_ipv6(*gateway), attempts));
+    throw Error(fmt::format("no IPv6 gateway: the interface has no IPv6 default route and no router answered {} router "
+                            "solicitations; pass --gateway-ip or --gateway-mac", attempts));
+}
+
+std::string format_sources(const SourceAddresses& sources) {
+    std::string out;
+    for (const std::uint32_t a : sources.ipv4_list()) out += (out.empty() ? "" : ",") + format_ipv4(a);
+    for (const uint128 a : sources.ipv6_list()) out += (out.empty() ? "" : ",") + format_ipv6(a);
+    return out;
 }
 
 struct Totals {
@@ -170,7 +235,7 @@ std::string recall_json(const ScanOutcome& o) {
 // The metadata file is opened in bring-up (so a bad path fails before the
 // first packet) and written once at the end; close() reports any write error.
 void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup,
-                    const Port& port, const ScanOutcome& outcome, double tx_pps, double send_duration, std::uint32_t source_ip,
+                    const Port& port, const ScanOutcome& outcome, double tx_pps, double send_duration, const std::string& sources,
                     const MacAddress& gateway_mac, const std::string& phases) {
     const auto& c = outcome.counters;
     std::string rejected;
@@ -189,7 +254,7 @@ void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& 
                c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, outcome.up, outcome.open_filtered,
                c.duplicates, c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->slots().key_count(),
                config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
-               outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, outcome.repairs, outcome.resent, config.retries, to_string(plan.space->simd_path()), format_ipv4(source_ip), format_mac(gateway_mac), rejected, args, json_string(setup.effective_config), argv,
+               outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, outcome.repairs, outcome.resent, config.retries, to_string(plan.space->simd_path()), sources, format_mac(gateway_mac), rejected, args, json_string(setup.effective_config), argv,
                setup.tx_lcores.size(), setup.rx_lcores.size(), fmt::join(outcome.tx_sent, ","), fmt::join(outcome.rx_received, ","), phases, outcome.all_answered, recall_json(outcome), port.caps().driver, format_mac(port.mac()),
                outcome.rx_queues, outcome.tx_queues, port.rx_desc(), port.tx_desc(), port.rss(), port.tx_checksum_offload()));
     file.close();
@@ -292,10 +357,15 @@ struct ScanState {
     std::unique_ptr<StatusFile> status;
     std::unique_ptr<OutputFile> metadata;
     double start_unix = 0;
-    std::uint32_t source_ip = 0;
+    SourceAddresses sources;   // --source-ip, or the interface's addresses
+    std::uint32_t source_ip = 0; // the first IPv4 source (ARP, the single-source fast path)
     std::unique_ptr<CookieMaker> cookies;
-    MacAddress gateway_mac{};
-    std::unique_ptr<ProbeSet> probes;
+    MacAddress gateway_mac{};  // IPv4 next hop
+    MacAddress gateway_mac6{}; // IPv6 next hop
+    std::unique_ptr<ProbeSet> probes; // the first source's templates (the fast path's only ones)
+    // IPv6 targets or several sources: every source's templates, and the
+    // general TX loop that picks one per probe.
+    std::unique_ptr<SourceProbeSets> source_sets;
     int template_tag = -1; // mbuf dynfield offset (multi-template scans), see TxLcore
     RunFlags flags;
     std::vector<std::unique_ptr<ResultRing>> result_rings;
@@ -447,9 +517,18 @@ void open_files(ScanState& s, const ScanConfig& config, const ScanPlan& plan, co
 // ---- bring-up, stage 3: addresses, cookie key, gateway MAC (ARP), template
 void resolve_addresses(ScanState& s, const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup) {
     const unsigned tx_count = unsigned(setup.tx_lcores.size());
-    if (config.source_ip) s.source_ip = *config.source_ip;
-    else if (auto ip = config.port.interface.empty() ? std::nullopt : interface_ipv4(config.port.interface)) s.source_ip = *ip;
-    else throw Error("no source address: pass --source-ip (the interface has no IPv4 address)");
+    const TargetSet& targets = plan.space->targets();
+    s.sources = config.sources;
+    if (s.sources.empty() && !config.port.interface.empty()) {
+        if (auto ip = interface_ipv4(config.port.interface)) s.sources.add(IpAddress::from_ipv4(*ip));
+        if (auto ip = interface_ipv6(config.port.interface)) s.sources.add(IpAddress::from_ipv6(*ip));
+    }
+    if (targets.ipv4_count() && s.sources.ipv4_count() == 0)
+        throw Error("IPv4 targets but no IPv4 source address: pass --source-ip (the interface has no IPv4 address)");
+    if (targets.has_ipv6() && s.sources.ipv6_count() == 0)
+        throw Error("IPv6 targets but no IPv6 source address: pass --source-ip with an IPv6 address "
+                    "(the interface has no global IPv6 address)");
+    s.source_ip = s.sources.ipv4_count() ? s.sources.ipv4(0) : 0;
     if (setup.resume && setup.resume->slots.size() != tx_count)
         throw Error(fmt::format("cannot resume: the checkpoint has {} TX slices, this scan has {} TX cores",
                                 setup.resume->slots.size(), tx_count));
@@ -462,27 +541,75 @@ void resolve_addresses(ScanState& s, const ScanConfig& config, const ScanPlan& p
         fmt::print(stderr, "wirespeed: SIMD path {} (permutation {}, cookies {} with {}; best on this CPU: {})\n",
                    to_string(simd), to_string(plan.space->simd_path()), to_string(s.cookies->simd_path()),
                    s.cookies->prf() == CookiePrf::aesni ? "AES" : "SipHash, scalar", to_string(best_simd_path()));
+    // A resumed scan's key picks the same source for every target again.
+    s.sources.set_key(s.cookies->key().k1 ^ 0x736f75726365ULL);
     const MacAddress our_mac = s.port->mac();
-    if (config.gateway_mac) {
-        s.gateway_mac = *config.gateway_mac;
-    } else {
-        std::optional<std::uint32_t> gateway = config.gateway_ip;
-        if (!gateway && !config.port.interface.empty()) gateway = default_gateway(config.port.interface);
-        if (!gateway && plan.space->targets().count() == 1) gateway = plan.space->targets().at(0); // on-link single host
-        if (!gateway) throw Error("no gateway: the interface has no default route; pass --gateway-ip or --gateway-mac");
-        s.gateway_mac = resolve_mac(*s.port, s.rx_queues, s.rx_pool->get(), our_mac, s.source_ip, *gateway, *s.cookies, config.verbosity);
+    const std::string& iface = config.port.interface;
+    if (targets.ipv4_count()) {
+        if (config.gateway_mac) {
+            s.gateway_mac = *config.gateway_mac;
+        } else {
+            std::optional<std::uint32_t> gateway = config.gateway_ip;
+            if (!gateway && !iface.empty()) gateway = default_gateway(iface);
+            if (!gateway && targets.count() == 1) gateway = targets.at(0); // on-link single host
+            if (!gateway) throw Error("no gateway: the interface has no default route; pass --gateway-ip or --gateway-mac");
+            s.gateway_mac = resolve_mac(*s.port, s.rx_queues, s.rx_pool->get(), our_mac, s.sources, *gateway, *s.cookies, config.verbosity);
+        }
+    }
+    if (targets.has_ipv6()) {
+        if (config.gateway_mac) {
+            s.gateway_mac6 = *config.gateway_mac;
+        } else {
+            std::optional<uint128> gateway = config.gateway_ip6;
+            if (!gateway && !iface.empty()) gateway = default_gateway6(iface);
+            if (!gateway && targets.count() == 1) gateway = targets.at_ipv6(0); // on-link single host
+            // No route: ask the link's routers (Router Solicitation).
+            s.gateway_mac6 = resolve_mac6(*s.port, s.rx_queues, s.rx_pool->get(), our_mac, s.sources, gateway, *s.cookies,
+                                          config.verbosity);
+        }
     }
     if (config.verbosity >= 1)
-        fmt::print(stderr, "wirespeed: port {} ({}) mac {} source {} gateway mac {}\n", s.port->id(), s.port->caps().driver,
-                   format_mac(our_mac), format_ipv4(s.source_ip), format_mac(s.gateway_mac));
-    const ProbeConfig probe_config{our_mac, s.gateway_mac, s.source_ip, config.ttl, 1024, config.tcp_options};
-    s.probes = std::make_unique<ProbeSet>(probe_config, plan.space->slots(),
-                                          [&plan](const ProbeSlot& slot) { return plan.payload(slot); });
-    // Pre-fill the pools with the most used template and patch probes in
-    // place; with several templates (UDP payloads) each mbuf's tag says which
-    // one it holds, and a probe copies its own only when the tag differs.
-    s.template_tag = s.probes->single_template() ? -1 : template_tag_field();
+        fmt::print(stderr, "wirespeed: port {} ({}) mac {} sources {} gateway mac {} (IPv6 {})\n", s.port->id(),
+                   s.port->caps().driver, format_mac(our_mac), format_sources(s.sources), format_mac(s.gateway_mac),
+                   format_mac(s.gateway_mac6));
+    const auto payload_of = [&plan](const ProbeSlot& slot) { return plan.payload(slot); };
+    ProbeConfig probe_config{our_mac, s.gateway_mac, s.source_ip, config.ttl, 1024, config.tcp_options};
+    const bool general = targets.has_ipv6() || s.sources.ipv4_count() > 1;
+    if (!general) {
+        s.probes = std::make_unique<ProbeSet>(probe_config, plan.space->slots(), payload_of);
+        // Pre-fill the pools with the most used template and patch probes in
+        // place; with several templates (UDP payloads) each mbuf's tag says which
+        // one it holds, and a probe copies its own only when the tag differs.
+        s.template_tag = s.probes->single_template() ? -1 : template_tag_field();
+        for (auto& pool : s.tx_pools) prefill_tx_pool(pool->get(), *s.probes, s.template_tag);
+        return;
+    }
+    // One ProbeSet per source; tags number the templates of all sets in turn.
+    auto sets = std::make_unique<SourceProbeSets>();
+    sets->space = plan.space.get();
+    sets->sources = &s.sources;
+    sets->cookies = s.cookies.get();
+    std::uint32_t tag = 0;
+    if (targets.ipv4_count())
+        for (const std::uint32_t source : s.sources.ipv4_list()) {
+            probe_config.source_ip = source;
+            sets->ipv4.emplace_back(probe_config, plan.space->slots(), payload_of);
+            sets->ipv4_tag.push_back(tag);
+            tag += std::uint32_t(sets->ipv4.back().template_count());
+        }
+    probe_config.destination_mac = s.gateway_mac6;
+    for (const uint128 source : s.sources.ipv6_list()) {
+        probe_config.source_ip6 = source;
+        sets->ipv6.emplace_back(probe_config, plan.space->slots(), payload_of, AddressFamily::ipv6);
+        sets->ipv6_tag.push_back(tag);
+        tag += std::uint32_t(sets->ipv6.back().template_count());
+    }
+    // The first set's own copy: the pools are pre-filled from it, and its tag
+    // numbers are the first set's (base 0), so an mbuf's tag stays truthful.
+    s.probes = std::make_unique<ProbeSet>(!sets->ipv4.empty() ? sets->ipv4.front() : sets->ipv6.front());
+    s.template_tag = template_tag_field();
     for (auto& pool : s.tx_pools) prefill_tx_pool(pool->get(), *s.probes, s.template_tag);
+    s.source_sets = std::move(sets);
 }
 
 // ---- bring-up, stage 4: per-lcore state, rings, collector (with a first
@@ -512,7 +639,9 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
         tx->template_tag = s.template_tag;
         tx->cookies = s.cookies.get();
         tx->source_ip = s.source_ip;
-        tx->checksum_offload = s.port->tx_checksum_offload(s.probes->has(ProbeKind::udp));
+        tx->source_sets = s.source_sets.get();
+        // IPv6 probes finish their own checksums (no per-family offload setup yet).
+        tx->checksum_offload = !plan.space->has_ipv6() && s.port->tx_checksum_offload(s.probes->has(ProbeKind::udp));
         tx->flags = &s.flags;
         tx->tsc_hz = tsc_hz;
         tx->answered_bits = s.sink->answered_bitmap();
@@ -543,6 +672,7 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
         rx->data_results = s.data_rings.back()->get();
         rx->control = s.control_rings.back()->get();
         rx->context = ReplyContext{s.source_ip, s.cookies.get()};
+        rx->context.sources = &s.sources;
         rx->context.udp_dns_id = dns_ids_everywhere(plan);
         rx->our_mac = s.port->mac();
         rx->send_reset = config.send_reset;
@@ -563,7 +693,7 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
     // Canaries (adaptive mode) and the verify pass's delivery sample (both modes) draw on responders.
     if (config.rate_mode == RateMode::adaptive || config.verify > 0)
         s.sink->set_reply_hook([&canaries = s.canaries](const ResultRecord& r, bool first) {
-            canaries.on_reply(r.ipv4(), Canaries::service_of(r.proto, r.port), first);
+            if (r.family == AddressFamily::ipv4) canaries.on_reply(r.ipv4(), Canaries::service_of(r.proto, r.port), first);
         });
     if (SqliteWriter* db = s.sink->database()) {
         CheckpointSource source;
@@ -604,7 +734,7 @@ struct LoopResult {
 // handful, no pacing). Never from the RX pool: on af_xdp that is the UMEM.
 void inject_probes(ScanState& s, const std::vector<Target>& targets, std::uint64_t rate) {
     const auto start = std::chrono::steady_clock::now();
-    const bool offload = s.port->tx_checksum_offload(s.probes->has(ProbeKind::udp));
+    const bool offload = s.txs[0]->checksum_offload;
     for (std::size_t i = 0; i < targets.size(); ++i) {
         if (signals_received()) return;
         if (rate) {
@@ -615,9 +745,13 @@ void inject_probes(ScanState& s, const std::vector<Target>& targets, std::uint64
         rte_mbuf* m = rte_pktmbuf_alloc(s.tx_pools[0]->get());
         if (!m) continue; // a sample that cannot answer: only ever pessimistic
         const Target& t = targets[i];
-        const Cookie cookie = s.cookies->make(t.address, t.port, s.source_ip, t.proto);
-        const ProbeFields fields{t.address, t.port, cookie.source_port, cookie.isn, cookie.ip_id};
-        write_any_probe(m, *s.probes, t.slot, offload, s.template_tag, fields);
+        if (s.source_sets) {
+            write_any_target(m, *s.source_sets, s.template_tag, offload, t);
+        } else {
+            const Cookie cookie = s.cookies->make(t.address, t.port, s.source_ip, t.proto);
+            const ProbeFields fields{t.address, t.port, cookie.source_port, cookie.isn, cookie.ip_id};
+            write_any_probe(m, *s.probes, t.slot, offload, s.template_tag, fields);
+        }
         while (rte_ring_sp_enqueue(s.inject_ring->get(), m) != 0) {
             if (signals_received()) {
                 rte_pktmbuf_free(m);
@@ -639,7 +773,7 @@ std::vector<Target> sample_non_responders(ScanState& s, const ScanPlan& plan, st
         for (std::uint64_t attempt = 0; attempt < want * 20 && sample.size() < want && size; ++attempt) {
             const std::uint64_t position = plan.shard.begin + rng() % size;
             const Target t = plan.space->at(position);
-            if (!sink.answered(t.address, t.proto, t.port) && taken.insert(position).second) sample.push_back(t);
+            if (!sink.answered(plan.space->address_of(t), t.proto, t.port) && taken.insert(position).second) sample.push_back(t);
         }
     });
     return sample;
@@ -652,7 +786,7 @@ std::optional<Target> target_of(const ScanPlan& plan, std::uint32_t address, std
     const auto port = std::uint16_t(service);
     const std::uint32_t key = plan.space->slots().key_index(proto, port);
     if (key == UINT32_MAX) return std::nullopt;
-    return Target{address, port, proto, plan.space->slots().first_slot_of(key)};
+    return Target{address, port, proto, 0, plan.space->slots().first_slot_of(key)};
 }
 
 // A random sample of this shard's pairs that did answer (the verify pass's
@@ -661,23 +795,26 @@ std::optional<Target> target_of(const ScanPlan& plan, std::uint32_t address, std
 std::vector<Target> sample_responders(ScanState& s, const ScanPlan& plan, std::uint64_t want, std::uint64_t seed) {
     std::vector<Target> sample;
     std::unordered_set<std::uint64_t> keys; // (address, service), as the canaries key them
-    auto key = [](std::uint32_t address, Proto proto, std::uint16_t port) {
-        return (std::uint64_t{address} << 24) | Canaries::service_of(proto, port);
+    // IPv6 targets (t.v6, address = an index) get bit 56, apart from IPv4 addresses.
+    auto key = [](const Target& t) {
+        return (std::uint64_t{t.v6} << 56) | (std::uint64_t{t.address} << 24) | Canaries::service_of(t.proto, t.port);
     };
     s.collector->call([&](ResultSink& sink) {
         const std::uint64_t size = plan.shard.size();
         std::mt19937_64 rng(seed);
         for (std::uint64_t attempt = 0; attempt < want * 64 && sample.size() < want && size; ++attempt) {
             const Target t = plan.space->at(plan.shard.begin + rng() % size);
-            if (sink.answered(t.address, t.proto, t.port) && keys.insert(key(t.address, t.proto, t.port)).second)
+            if (sink.answered(plan.space->address_of(t), t.proto, t.port) && keys.insert(key(t)).second)
                 sample.push_back(t);
         }
     });
     for (const auto& [address, service] : s.canaries.sample_reservoir(want - sample.size()))
-        if (const auto t = target_of(plan, address, service); t && keys.insert(key(address, t->proto, t->port)).second)
+        if (const auto t = target_of(plan, address, service); t && keys.insert(key(*t)).second)
             sample.push_back(*t);
+    // The canaries follow IPv4 pairs (their reservoir and delivery group are keyed by IPv4 address).
     std::vector<std::pair<std::uint32_t, std::uint32_t>> group;
-    for (const Target& t : sample) group.emplace_back(t.address, Canaries::service_of(t.proto, t.port));
+    for (const Target& t : sample)
+        if (!t.v6) group.emplace_back(t.address, Canaries::service_of(t.proto, t.port));
     s.canaries.set_delivery_group(group);
     return sample;
 }
@@ -685,7 +822,8 @@ std::vector<Target> sample_responders(ScanState& s, const ScanPlan& plan, std::u
 std::uint64_t count_answered(ScanState& s, const std::vector<Target>& sample) {
     std::uint64_t answered = 0;
     s.collector->call([&](ResultSink& sink) {
-        for (const Target& t : sample) answered += sink.answered(t.address, t.proto, t.port);
+        const ScanSpace& space = *s.txs.front()->space;
+        for (const Target& t : sample) answered += sink.answered(space.address_of(t), t.proto, t.port);
     });
     return answered;
 }
@@ -1050,7 +1188,7 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
     if (s.metadata) {
         c.status = status();
         attempt([&] {
-            write_metadata(*s.metadata, config, plan, setup, *s.port, outcome, tx_pps, send_duration, s.source_ip, s.gateway_mac,
+            write_metadata(*s.metadata, config, plan, setup, *s.port, outcome, tx_pps, send_duration, format_sources(s.sources), s.gateway_mac,
                            format_phases(s, setup, "json"));
         });
     }
@@ -1141,7 +1279,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     try {
         s.collector->start();
         for (unsigned i = 0; i < s.rxs.size(); ++i) lcores.launch(rx_lcore_main, s.rxs[i].get(), setup.rx_lcores[i], "RX");
-        lcore_function_t* tx_main = tx_lcore_function(*s.probes); // the probe module's loop, chosen once
+        lcore_function_t* tx_main = tx_lcore_function(*s.probes, s.source_sets != nullptr); // the probe module's loop, chosen once
         for (unsigned i = 0; i < s.txs.size(); ++i) lcores.launch(tx_main, s.txs[i].get(), setup.tx_lcores[i], "TX");
         s.phase_done("launch", setup);
         if (config.verbosity >= 1) fmt::print(stderr, "wirespeed: start-up: {}\n", format_phases(s, setup, "text"));

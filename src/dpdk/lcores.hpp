@@ -21,6 +21,7 @@
 #include "wirespeed/probes/modules.hpp"
 #include "wirespeed/reply.hpp"
 #include "wirespeed/scan_space.hpp"
+#include "wirespeed/sources.hpp"
 
 namespace ws::dp {
 
@@ -38,6 +39,19 @@ struct Counter {
     std::atomic<std::uint64_t> value{0};
     void add(std::uint64_t n) noexcept { value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
     std::uint64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
+};
+
+// The templates of a scan that probes IPv6 targets or leaves from several
+// source addresses: a template's source address is part of its frame and of
+// its partial checksums, so there is one ProbeSet per source, per family.
+// Every template has a tag number (its set's base + its index in the set),
+// which the TX mbufs record to know which frame they hold.
+struct SourceProbeSets {
+    const ScanSpace* space = nullptr;
+    const SourceAddresses* sources = nullptr;
+    const CookieMaker* cookies = nullptr;
+    std::vector<ProbeSet> ipv4, ipv6; // in SourceAddresses order
+    std::vector<std::uint32_t> ipv4_tag, ipv6_tag;
 };
 
 struct alignas(64) RunFlags {
@@ -61,6 +75,9 @@ struct alignas(64) TxLcore {
     int template_tag = -1;
     const CookieMaker* cookies = nullptr;
     std::uint32_t source_ip = 0;
+    // IPv6 targets or several sources: each probe picks its source and its
+    // family's template from these (the TX loop is the general one then).
+    const SourceProbeSets* source_sets = nullptr;
     bool checksum_offload = false; // the NIC finishes IPv4 and TCP/UDP checksums
     std::vector<rte_ring*> control_rings; // frames from RX lcores (ARP replies, RSTs)
     const RunFlags* flags = nullptr;
@@ -132,6 +149,13 @@ inline void request_checksum_offload(rte_mbuf* m, L4Checksum l4) noexcept {
     m->l2_len = 14;
     m->l3_len = 20;
 }
+// IPv6 has no header checksum: only the L4 one is the NIC's.
+inline void request_checksum_offload6(rte_mbuf* m, L4Checksum l4) noexcept {
+    m->ol_flags |= RTE_MBUF_F_TX_IPV6 |
+                   (l4 == L4Checksum::tcp ? RTE_MBUF_F_TX_TCP_CKSUM : l4 == L4Checksum::udp ? RTE_MBUF_F_TX_UDP_CKSUM : 0);
+    m->l2_len = 14;
+    m->l3_len = 40;
+}
 
 // One probe of module M into an mbuf of a pre-filled TX pool (mbuf data
 // survives free/alloc): the template copied first only when the mbuf holds
@@ -155,6 +179,44 @@ inline void write_probe(rte_mbuf* m, const ProbeTemplate& t, int template_tag, s
     m->pkt_len = std::uint32_t(t.size());
 }
 
+// The IPv6 twin of write_probe (templates always tagged: IPv6 scans are general ones).
+template <class M, bool Offload>
+inline void write_probe6(rte_mbuf* m, const ProbeTemplate& t, int template_tag, std::uint32_t template_index,
+                         const ProbeFields6& fields) noexcept {
+    auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
+    auto* held = RTE_MBUF_DYNFIELD(m, template_tag, std::uint32_t*);
+    if (*held != template_index) {
+        std::memcpy(frame, t.bytes(), t.size());
+        *held = template_index;
+    }
+    M::template patch6<Offload>(frame, t, fields);
+    if constexpr (Offload) request_checksum_offload6(m, t.l4_checksum());
+    m->data_len = std::uint16_t(t.size());
+    m->pkt_len = std::uint32_t(t.size());
+}
+
+// One probe of the general path: the target's source (a keyed pick), that
+// source's template of the target's family, the cookie over (target, port,
+// protocol, source), the patch. M is the module, or MixedModules.
+template <class M, bool Offload>
+inline void write_target_probe(rte_mbuf* m, const SourceProbeSets& sets, int template_tag, const Target& t) noexcept {
+    if (!t.v6) {
+        const std::uint32_t k = sets.sources->pick_ipv4(t.address);
+        const std::uint32_t source = sets.sources->ipv4(k);
+        const ProbeSet& set = sets.ipv4[k];
+        const Cookie c = sets.cookies->make(t.address, t.port, source, t.proto);
+        write_probe<M, Offload>(m, set.for_slot(t.slot), template_tag, sets.ipv4_tag[k] + set.template_index(t.slot),
+                                ProbeFields{t.address, t.port, c.source_port, c.isn, c.ip_id});
+        return;
+    }
+    const uint128 target = sets.space->targets().at_ipv6(t.address);
+    const std::uint32_t k = sets.sources->pick_ipv6(target);
+    const ProbeSet& set = sets.ipv6[k];
+    const Cookie c = sets.cookies->make(IpAddress::from_ipv6(target), t.port, IpAddress::from_ipv6(sets.sources->ipv6(k)), t.proto);
+    write_probe6<M, Offload>(m, set.for_slot(t.slot), template_tag, sets.ipv6_tag[k] + set.template_index(t.slot),
+                             ProbeFields6{target, t.port, c.source_port, c.isn, c.ip_id});
+}
+
 // Any module, chosen per probe (the control loop's canaries and verify probes).
 inline void write_any_probe(rte_mbuf* m, const ProbeSet& probes, std::uint32_t slot, bool offload, int template_tag,
                             const ProbeFields& fields) noexcept {
@@ -173,7 +235,17 @@ struct MixedModules {
     static void patch(std::uint8_t* frame, const ProbeTemplate& t, const ProbeFields& fields) noexcept {
         probes::Modules::with_kind(t.kind(), [&]<class M>() { M::template patch<Offload>(frame, t, fields); });
     }
+    template <bool Offload>
+    static void patch6(std::uint8_t* frame, const ProbeTemplate& t, const ProbeFields6& fields) noexcept {
+        probes::Modules::with_kind(t.kind(), [&]<class M>() { M::template patch6<Offload>(frame, t, fields); });
+    }
 };
+
+// A control-plane probe (canaries, verify) for any target, on whichever path the TX lcores use.
+inline void write_any_target(rte_mbuf* m, const SourceProbeSets& sets, int template_tag, bool offload, const Target& t) noexcept {
+    if (offload) write_target_probe<MixedModules, true>(m, sets, template_tag, t);
+    else write_target_probe<MixedModules, false>(m, sets, template_tag, t);
+}
 
 // Writes the most used template into every mbuf of a TX pool (before any is
 // allocated), and its index into each mbuf's tag when the scan has several
@@ -183,7 +255,8 @@ void prefill_tx_pool(rte_mempool* pool, const ProbeSet& probes, int template_tag
 int template_tag_field();
 // The TX lcore function for a scan's probes, chosen at launch: one module's
 // loop when every slot is of that module, MixedModules' otherwise.
-lcore_function_t* tx_lcore_function(const ProbeSet& probes);
+// `general`: the scan has IPv6 targets or several sources (TxLcore::source_sets).
+lcore_function_t* tx_lcore_function(const ProbeSet& probes, bool general);
 int rx_lcore_main(void* arg); // arg: RxLcore*
 
 } // namespace ws::dp

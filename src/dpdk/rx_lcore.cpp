@@ -9,6 +9,7 @@
 
 #include "lcores.hpp"
 #include "wirespeed/probe.hpp"
+#include "wirespeed/sources.hpp"
 
 namespace ws::dp {
 namespace {
@@ -20,10 +21,11 @@ void hand_over(RxLcore& rx, rte_mbuf* m) {
     }
 }
 
+// Asked for arp.target_ip, one of our sources.
 void answer_arp(RxLcore& rx, const ArpInfo& arp) {
     rte_mbuf* m = rte_pktmbuf_alloc(rx.pool);
     if (!m) return;
-    const std::size_t len = build_arp(rte_pktmbuf_mtod(m, std::uint8_t*), true, rx.our_mac, rx.context.source_ip,
+    const std::size_t len = build_arp(rte_pktmbuf_mtod(m, std::uint8_t*), true, rx.our_mac, arp.target_ip,
                                       arp.sender_mac, arp.sender_ip);
     m->data_len = std::uint16_t(len);
     m->pkt_len = std::uint32_t(len);
@@ -31,19 +33,56 @@ void answer_arp(RxLcore& rx, const ArpInfo& arp) {
     rx.arp_answered.add(1);
 }
 
+// A Neighbor Solicitation for one of our IPv6 sources (DAD probes, from ::, are not answered).
+void answer_ndp(RxLcore& rx, const NdpInfo& ndp) {
+    rte_mbuf* m = rte_pktmbuf_alloc(rx.pool);
+    if (!m) return;
+    const std::size_t len = build_neighbor_advert(rte_pktmbuf_mtod(m, std::uint8_t*), rx.our_mac, ndp.target_ip, ndp.sender_mac,
+                                                  ndp.sender_ip, true);
+    m->data_len = std::uint16_t(len);
+    m->pkt_len = std::uint32_t(len);
+    hand_over(rx, m);
+    rx.arp_answered.add(1);
+}
+
+bool ours(const RxLcore& rx, std::uint32_t address) noexcept {
+    return rx.context.sources ? rx.context.sources->contains_ipv4(address) : address == rx.context.source_ip;
+}
+
 // A kernel-bypassed scanner has no kernel to reset half-open connections for it.
 void send_reset(RxLcore& rx, const ParsedReply& reply, const MacAddress& peer_mac) {
     rte_mbuf* m = rte_pktmbuf_alloc(rx.pool);
     if (!m) return;
+    // Our ISN + 1 is what the peer acknowledged; the cookie of the source the reply came to.
+    const IpAddress peer = reply.record.address();
+    const Cookie cookie = rx.context.cookies->make(peer, reply.record.port, reply.local_address, Proto::tcp);
+    if (!peer.is_ipv4()) {
+        TcpSegment6 rst{};
+        rst.source_mac = rx.our_mac;
+        rst.destination_mac = peer_mac;
+        rst.source_ip = reply.local_address.bits;
+        rst.destination_ip = peer.bits;
+        rst.source_port = reply.local_port;
+        rst.destination_port = reply.record.port;
+        rst.sequence = cookie.isn + 1;
+        rst.acknowledgment = 0;
+        rst.flags = 0x04; // RST
+        rst.window = 0;
+        rst.hop_limit = 64;
+        const std::size_t len = build_tcp_segment6(rte_pktmbuf_mtod(m, std::uint8_t*), rst);
+        m->data_len = std::uint16_t(len);
+        m->pkt_len = std::uint32_t(len);
+        hand_over(rx, m);
+        rx.resets_sent.add(1);
+        return;
+    }
     TcpSegment rst{};
     rst.source_mac = rx.our_mac;
     rst.destination_mac = peer_mac;
-    rst.source_ip = rx.context.source_ip;
-    rst.destination_ip = reply.record.ipv4();
+    rst.source_ip = reply.local_address.ipv4();
+    rst.destination_ip = peer.ipv4();
     rst.source_port = reply.local_port;
     rst.destination_port = reply.record.port;
-    rst.sequence = 0; // filled below: our ISN + 1 is what the peer acknowledged
-    const Cookie cookie = rx.context.cookies->make(rst.destination_ip, rst.destination_port, rx.context.source_ip, Proto::tcp);
     rst.sequence = cookie.isn + 1;
     rst.acknowledgment = 0;
     rst.flags = 0x04; // RST
@@ -138,7 +177,14 @@ int rx_lcore_main(void* arg) {
                 }
                 break;
             case ReplyKind::arp_request:
-                if (reply.arp.target_ip == rx.context.source_ip) answer_arp(rx, reply.arp);
+                if (ours(rx, reply.arp.target_ip)) answer_arp(rx, reply.arp);
+                break;
+            case ReplyKind::ndp_solicit:
+                if (reply.ndp.sender_ip != 0 && rx.context.sources && rx.context.sources->contains_ipv6(reply.ndp.target_ip))
+                    answer_ndp(rx, reply.ndp);
+                break;
+            case ReplyKind::ndp_advert:
+            case ReplyKind::router_advert:
                 break;
             case ReplyKind::arp_reply:
                 break;

@@ -67,7 +67,7 @@ unsigned take_targets(const TxLcore& tx, std::uint64_t& cursor, std::uint64_t en
 }
 
 bool answered(const TxLcore& tx, const Target& t) {
-    const std::uint64_t index = tx.space->dense_index(t.address, t.proto, t.port);
+    const std::uint64_t index = tx.space->dense_index(t);
     if (index == UINT64_MAX) return false;
     // Written by the collector thread (atomic_ref stores); never written here.
     auto& shared = const_cast<std::uint64_t&>(tx.answered_bits[index >> 6]);
@@ -133,7 +133,7 @@ void write_burst(const TxLcore& tx, rte_mbuf** mbufs, const Target* targets, con
 // Staged: all targets, then all cookies, then all frames, so the independent
 // permutation and PRF computations of a burst overlap instead of waiting on
 // each other.
-template <class M>
+template <class M, bool General>
 unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
     Target targets[burst_size];
     unsigned filled = 0;
@@ -145,6 +145,16 @@ unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
         std::uint64_t slot = tx.next_slot.load(std::memory_order_relaxed);
         filled += take_targets(tx, slot, tx.schedule->slots(), targets + filled, want - filled);
         tx.next_slot.store(slot, std::memory_order_relaxed);
+    }
+    if constexpr (General) {
+        // IPv6 targets or several sources: per probe, the target's source
+        // and family pick the template and go into the cookie.
+        const SourceProbeSets& sets = *tx.source_sets;
+        if (tx.checksum_offload)
+            for (unsigned i = 0; i < filled; ++i) write_target_probe<M, true>(mbufs[i], sets, tx.template_tag, targets[i]);
+        else
+            for (unsigned i = 0; i < filled; ++i) write_target_probe<M, false>(mbufs[i], sets, tx.template_tag, targets[i]);
+        return filled;
     }
     Cookie cookies[burst_size];
     tx.cookies->make_burst(targets, filled, tx.source_ip, cookies);
@@ -187,7 +197,7 @@ int template_tag_field() {
     return offset;
 }
 
-template <class M>
+template <class M, bool General>
 int tx_lcore_main(void* arg) {
     TxLcore& tx = *static_cast<TxLcore*>(arg);
     const RunFlags& flags = *tx.flags;
@@ -228,7 +238,7 @@ int tx_lcore_main(void* arg) {
                 continue;
             }
             pending_first = 0;
-            pending_count = craft_probes<M>(tx, pending, grant);
+            pending_count = craft_probes<M, General>(tx, pending, grant);
             if (pending_count < grant) rte_pktmbuf_free_bulk(pending + pending_count, grant - pending_count);
         }
         const std::uint16_t sent = rte_eth_tx_burst(tx.port, tx.queue, pending + pending_first, std::uint16_t(pending_count));
@@ -245,10 +255,12 @@ int tx_lcore_main(void* arg) {
     return 0;
 }
 
-lcore_function_t* tx_lcore_function(const ProbeSet& probes) {
-    lcore_function_t* chosen = &tx_lcore_main<MixedModules>;
+lcore_function_t* tx_lcore_function(const ProbeSet& probes, bool general) {
+    lcore_function_t* chosen = general ? &tx_lcore_main<MixedModules, true> : &tx_lcore_main<MixedModules, false>;
     if (probes.single_kind())
-        probes::Modules::with_kind(probes.kind(), [&]<class M>() { chosen = &tx_lcore_main<M>; });
+        probes::Modules::with_kind(probes.kind(), [&]<class M>() {
+            chosen = general ? &tx_lcore_main<M, true> : &tx_lcore_main<M, false>;
+        });
     return chosen;
 }
 

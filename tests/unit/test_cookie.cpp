@@ -243,7 +243,7 @@ TEST(CookieBurst, MixedProtocolsEqualOneAtATime) {
         const Proto protos[] = {Proto::tcp, Proto::udp, Proto::icmp, Proto::udp, Proto::tcp};
         for (std::uint32_t i = 0; i < 41; ++i) {
             const Proto proto = protos[i % 5];
-            targets.push_back({0xc6130000u + i * 7919u, std::uint16_t(proto == Proto::icmp ? 0 : 1 + i * 1777), proto,
+            targets.push_back({0xc6130000u + i * 7919u, std::uint16_t(proto == Proto::icmp ? 0 : 1 + i * 1777), proto, 0,
                                i});
         }
         for (std::size_t n : {1u, 4u, 5u, 8u, 41u}) {

@@ -164,7 +164,7 @@ TEST(ScanSpace, WholeInternetSampled) {
     for (auto [a, p] : {std::pair<std::uint32_t, std::uint16_t>{0, 1}, {0xffffffff, 65535}, {0, 65535}, {0xffffffff, 1}}) {
         const std::uint64_t pos = space.position_of_tcp(a, p);
         ASSERT_LT(pos, size);
-        EXPECT_EQ(space.at(pos), (ws::Target{a, p, ws::Proto::tcp, std::uint32_t(p - 1)})); // slot = port index
+        EXPECT_EQ(space.at(pos), (ws::Target{a, p, ws::Proto::tcp, 0, std::uint32_t(p - 1)})); // slot = port index
     }
 }
 

@@ -145,7 +145,7 @@ TEST(Simd, CookieBurstIdenticalOnEveryPath) {
         const ws::PortRange ports{std::min(a, b), std::max(a, b)};
         const std::size_t count = 1 + rng() % 70; // crosses the 32-probe chunks
         std::vector<ws::Target> targets(count);
-        for (auto& t : targets) t = {std::uint32_t(rng()), std::uint16_t(rng()), protos[rng() % 3], std::uint32_t(rng())};
+        for (auto& t : targets) t = {std::uint32_t(rng()), std::uint16_t(rng()), protos[rng() % 3], 0, std::uint32_t(rng())};
         const std::uint32_t source_ip = std::uint32_t(rng());
         for (ws::CookiePrf prf : {ws::CookiePrf::siphash, ws::CookiePrf::aesni}) {
             ws::CookieMaker maker(key, ports, prf);
@@ -198,9 +198,9 @@ TEST(Simd, ScanSpaceBurstIdenticalOnEveryPath) {
             for (ws::SimdPath p : paths) {
                 space.set_simd_path(p);
                 ws::Target got[65];
-                got[count] = {0xabcdef, 1, ws::Proto::udp, 77};
+                got[count] = {0xabcdef, 1, ws::Proto::udp, 0, 77};
                 space.at_burst(first, count, got);
-                ASSERT_EQ(got[count], (ws::Target{0xabcdef, 1, ws::Proto::udp, 77})) << ws::to_string(p);
+                ASSERT_EQ(got[count], (ws::Target{0xabcdef, 1, ws::Proto::udp, 0, 77})) << ws::to_string(p);
                 for (unsigned i = 0; i < count; ++i)
                     ASSERT_EQ(got[i], expected[i]) << ws::to_string(p) << " trial " << trial << " index " << first + i;
             }

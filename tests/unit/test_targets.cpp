@@ -284,7 +284,7 @@ TEST(Blocklist, DefaultParsesAndContainsEveryRange) {
         EXPECT_EQ(blocklist.index_of(range.last) - blocklist.index_of(range.first), range.size() - 1) << cidr;
         EXPECT_NE(text.find(cidr), std::string_view::npos) << cidr;
     }
-    EXPECT_EQ(blocklist.count(), blocklist_union_size());
+    EXPECT_EQ(blocklist.ipv4_count(), blocklist_union_size());
     EXPECT_FALSE(blocklist.contains(ip("8.8.8.8")));
     EXPECT_FALSE(blocklist.contains(ip("1.1.1.1")));
     EXPECT_FALSE(blocklist.contains(ip("223.255.255.255")));
@@ -506,6 +506,113 @@ TEST(TargetFileBounds, FifoWithoutWriterFailsAtOnce) {
     ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
     EXPECT_NE(load_error(path.string(), "target file", {}).find("no data"), std::string::npos);
     std::filesystem::remove(path);
+}
+
+
+std::string fmt_hex(int i) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "2001:db8:1:%x::%x", i / 100, i % 100 + 1);
+    return buf;
+}
+
+// ---------------------------------------------------------------- IPv6
+
+uint128 ip6(const char* text) {
+    auto a = parse_ipv6(text);
+    if (!a) throw std::invalid_argument(text);
+    return *a;
+}
+
+TEST(TargetSpec6, PrefixesRangesAndAddresses) {
+    const TargetSet a = parse_targets("2001:db8:1::/118");
+    ASSERT_EQ(a.ipv6_intervals().size(), 1u);
+    EXPECT_EQ(a.ipv6_intervals()[0], (Ipv6Interval{ip6("2001:db8:1::"), ip6("2001:db8:1::3ff")}));
+    EXPECT_EQ(a.ipv4_count(), 0u);
+    EXPECT_EQ(a.count(), 1024u);
+    // Host bits masked off, as for IPv4.
+    EXPECT_EQ(parse_targets("2001:db8:1::77/120"), parse_targets("2001:db8:1::-2001:db8:1::ff"));
+    EXPECT_EQ(parse_targets("2001:db8::5").count(), 1u);
+    EXPECT_EQ(parse_targets("2001:db8::/128").count(), 1u);
+    // /0 counts all 2^128 addresses without wrapping to zero.
+    const TargetSet all = parse_targets("::/0");
+    EXPECT_EQ(all.count(), UINT64_MAX);
+    EXPECT_FALSE(all.empty());
+}
+
+TEST(TargetSpec6, MixedListsKeepEachFamily) {
+    const TargetSet t = parse_targets("198.19.0.0/30, 2001:db8:1::/126 2001:db8:1::2 198.19.0.9");
+    EXPECT_EQ(t.ipv4_count(), 5u);
+    EXPECT_EQ(t.ipv6_count(), 4u);
+    EXPECT_EQ(t.count(), 9u);
+    // Host index: IPv4 ascending, then IPv6 ascending; index_of inverts it.
+    std::vector<std::string> seen;
+    for (std::uint64_t i = 0; i < t.count(); ++i) {
+        seen.push_back(format_ip(t.address_at(i)));
+        EXPECT_EQ(t.index_of(t.address_at(i)), i);
+    }
+    EXPECT_EQ(seen, (std::vector<std::string>{"198.19.0.0", "198.19.0.1", "198.19.0.2", "198.19.0.3", "198.19.0.9",
+                                              "2001:db8:1::", "2001:db8:1::1", "2001:db8:1::2", "2001:db8:1::3"}));
+    EXPECT_EQ(t.index_of(*parse_ip("2001:db8:1::4")), UINT64_MAX);
+    EXPECT_TRUE(t.contains(*parse_ip("2001:db8:1::3")));
+}
+
+TEST(TargetSpec6, MappedAddressesAreIpv4) {
+    EXPECT_EQ(parse_targets("::ffff:198.19.0.1"), parse_targets("198.19.0.1"));
+    EXPECT_EQ(parse_targets("::ffff:198.19.0.0/120"), parse_targets("198.19.0.0/24"));
+    // A prefix straddling the mapped block splits into both families.
+    const TargetSet t = parse_targets("::fffe:ffff:ffff-::1:0:0:1");
+    EXPECT_EQ(t.ipv4_count(), std::uint64_t{1} << 32);
+    EXPECT_EQ(t.ipv6_count(), uint128{3});
+}
+
+TEST(TargetSpec6, ErrorsNameTheToken) {
+    struct Case {
+        const char* spec;
+        const char* expect;
+    };
+    for (const auto& c : std::vector<Case>{
+             {"2001:db8::/129", "invalid target \"2001:db8::/129\": prefix length must be 0-128"},
+             {"fe80::1%eth0", "invalid target \"fe80::1%eth0\": zone ids (%) are not scan targets"},
+             {"2001:db8::g", "invalid target \"2001:db8::g\": not an IPv6 address"},
+             {"2001:db8:::1/64", "invalid target \"2001:db8:::1/64\": \"2001:db8:::1\" is not an IPv6 address"},
+             {"2001:db8::9-2001:db8::1", "range start is after its end"},
+             {"198.19.0.1-2001:db8::1", "range ends are of different address families"},
+             {"1:2:3:4:5:6:7:8:9", "invalid target \"1:2:3:4:5:6:7:8:9\""},
+         }) {
+        const auto message = error_of([&] { parse_targets(c.spec); });
+        EXPECT_NE(message.find(c.expect), std::string::npos) << c.spec << " -> " << message;
+        EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    }
+}
+
+TEST(TargetSpec6, SubtractAndBlocklist) {
+    TargetSet t = parse_targets("2001:db8:1::/120, 198.19.0.0/24");
+    EXPECT_EQ(t.subtract(parse_targets("2001:db8:1::10-2001:db8:1::1f, 198.19.0.0/25")), 16u + 128u);
+    EXPECT_EQ(t.ipv6_count(), uint128{240});
+    EXPECT_FALSE(t.contains(*parse_ip("2001:db8:1::1a")));
+    EXPECT_TRUE(t.contains(*parse_ip("2001:db8:1::20")));
+    // Cuts at the top of the address space must not wrap.
+    TargetSet top = parse_targets("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00/120");
+    EXPECT_EQ(top.subtract(parse_targets("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff0/124")), 16u);
+    EXPECT_EQ(top.ipv6_count(), uint128{240});
+    // The default blocklist holds documentation, multicast, link-local... but never the mapped (IPv4) block.
+    const TargetSet blocked = default_blocklist();
+    for (const char* a : {"2001:db8::1", "ff02::1", "fe80::1", "fd00::1", "::1", "2002::1", "3fff::1", "100::1", "64:ff9b::1"})
+        EXPECT_TRUE(blocked.contains(*parse_ip(a))) << a;
+    for (const char* a : {"2600::1", "2a00:1450::1", "8.8.8.8"}) EXPECT_FALSE(blocked.contains(*parse_ip(a))) << a;
+}
+
+TEST(TargetSpec6, HitlistFileWithBothFamilies) {
+    std::string text = "# hitlist\n";
+    for (int i = 0; i < 5000; ++i) text += fmt_hex(i) + "\n";
+    text += "198.19.0.1\n2001:db8:2::1, 2001:db8:2::2\n";
+    const TempFile file(text);
+    const TargetSet t = load_target_file(file.path.string());
+    EXPECT_EQ(t.ipv6_count(), uint128{5002});
+    EXPECT_EQ(t.ipv4_count(), 1u);
+    const TempFile bad("2001:db8::1\n2001:db8::zz\n");
+    const auto message = error_of([&] { load_target_file(bad.path.string()); });
+    EXPECT_NE(message.find(":2: invalid target \"2001:db8::zz\""), std::string::npos) << message;
 }
 
 } // namespace
