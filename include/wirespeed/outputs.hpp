@@ -119,6 +119,14 @@ private:
     std::FILE* file_ = nullptr;
 };
 
+// The order of every output sorted by address: IPv4 before IPv6, each
+// numerically (2001:db8::9 before 2001:db8::10), as the database's
+// ORDER BY family, ip_key. IpAddress's own <=> is not it: ::1 sorts below
+// every IPv4-mapped address.
+constexpr bool address_less(IpAddress a, IpAddress b) noexcept {
+    return a.is_ipv4() != b.is_ipv4() ? a.is_ipv4() : a.bits < b.bits;
+}
+
 // Results grouped by host, for the formats that print every port of a host
 // together (xml, grepable). About 8 bytes per result plus the map's per-host cost.
 class HostTable {
@@ -131,16 +139,19 @@ public:
         std::uint8_t ttl;
     };
     struct Host {
-        std::uint32_t address;
+        IpAddress address; // either family
         std::vector<Port> ports;
     };
     void add(const ResultRecord& record);
-    // Hosts by ascending address, their ports by ascending (port, proto); a
+    // Hosts in address_less order, their ports by ascending (port, proto); a
     // repeated (port, proto) is kept once, as first added. Empties the table.
     std::vector<Host> take_sorted();
 
 private:
-    std::unordered_map<std::uint32_t, std::vector<Port>> hosts_;
+    struct AddressHash {
+        std::size_t operator()(IpAddress a) const noexcept;
+    };
+    std::unordered_map<IpAddress, std::vector<Port>, AddressHash> hosts_;
 };
 
 // Port -> service name, from nmap-services (name, "80/tcp", frequency), else
