@@ -243,6 +243,9 @@ SqliteWriter::SqliteWriter(const std::string& path, const ScanRecord& scan) : pa
 SqliteWriter::SqliteWriter(const std::string& path, std::int64_t resume_scan_id)
     : scan_id_(resume_scan_id), resumed_(true), path_(path) {
     open_database();
+    // Rows inserted by hand with the old column list have no ip_key; the
+    // resume reads every row anyway (replay), so one more pass is cheap.
+    store::fill_missing_ip_keys(db_, path_);
     exec(fmt::format("UPDATE scans SET status='running', finished_at=NULL WHERE id={}", scan_id_).c_str());
     prepare_insert();
 }

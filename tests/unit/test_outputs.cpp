@@ -890,6 +890,49 @@ TEST(Merge6, OldIpv4DatabasesStayReadableAndGetKeys) {
                                    }));
 }
 
+// A row another program inserted with the old column list (the CLI tests do)
+// has no ip_key: resume and merge derive it, and merge still dedups it.
+TEST(Merge6, RowsInsertedWithTheOldColumnListGetKeys) {
+    TempDir dir;
+    const std::string db_path = dir / "scan.db", other = dir / "other.db";
+    std::int64_t scan_id = 0;
+    {
+        SqliteWriter w(db_path, ScanRecord{.seed = 1});
+        scan_id = w.scan_id();
+        w.checkpoint("f", 1, 1, 2, "0", 1.0);
+        w.commit();
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at) VALUES"
+                           "(1, '2001:db8::9', 80, 'tcp', 'open', 'syn-ack', 64, 1024, 1.0),"
+                           "(1, '198.19.0.7', 80, 'tcp', 'open', 'syn-ack', 64, 1024, 2.0)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    { SqliteWriter resumed(db_path, scan_id); }
+    const std::vector<std::string> keyed = {"4 00000000000000000000FFFFC6130007 198.19.0.7 80",
+                                            "6 20010DB8000000000000000000000009 2001:db8::9 80"};
+    EXPECT_EQ(keyed_rows(db_path), keyed);
+
+    // Merged into a database whose own copy of a row has no key yet.
+    {
+        SqliteWriter w(other, ScanRecord{.seed = 2});
+        w.finish(ScanCounters{});
+    }
+    ASSERT_EQ(sqlite3_open(other.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at) VALUES"
+                           "(1, '2001:db8::9', 80, 'tcp', 'open', 'syn-ack', 64, 1024, 0.5)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    merge_databases({db_path}, other);
+    EXPECT_EQ(keyed_rows(other), keyed);
+    EXPECT_EQ(std::get<3>(merged_rows(other).front()), 0.5) << "the earlier copy stays";
+}
+
 TEST(Merge6, OldDatabaseWithACorruptAddressIsNamedAndLeftAsItWas) {
     TempDir dir;
     const std::string old_db = dir / "old.db";
