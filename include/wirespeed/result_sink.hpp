@@ -47,7 +47,8 @@ struct ScanCounters {
 
 // SQLite: results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at, data,
 // family, ip_key) and scans(...); ip is format_ip() text of either family, and
-// ORDER BY family, ip_key sorts addresses (see src/store/results_schema.hpp). Everything through prepared statements; one transaction per batch.
+// ORDER BY family, ip_key sorts addresses (see src/store/results_schema.hpp).
+// Everything through prepared statements; one transaction per batch.
 class SqliteWriter {
 public:
     // The CREATE TABLE IF NOT EXISTS statements of a wirespeed database
