@@ -303,7 +303,7 @@ store::IpColumns merged_address(const Db& src, std::uint64_t row, const std::str
 void bind_address(sqlite3_stmt* insert, const store::IpColumns& ip) {
     sqlite3_bind_text(insert, 2, ip.text, ip.text_len, SQLITE_TRANSIENT);
     sqlite3_bind_int(insert, 11, ip.family);
-    sqlite3_bind_blob(insert, 12, ip.key.data(), int(ip.key.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_blob(insert, 12, ip.key().data(), int(ip.key().size()), SQLITE_TRANSIENT);
 }
 
 bool same_file(const std::string& a, const std::string& b) {

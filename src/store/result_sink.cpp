@@ -175,7 +175,7 @@ CREATE TABLE IF NOT EXISTS results (
   seen_at REAL NOT NULL,
   data BLOB,
   -- ip is format_ip() text (a dotted quad, or RFC 5952 IPv6); family is 4 or 6;
-  -- ip_key is the address's 16 bytes in network order (IPv4 as ::ffff:a.b.c.d).
+  -- ip_key is the address in network byte order (4 bytes for IPv4, 16 for IPv6).
   -- ORDER BY family, ip_key sorts IPv4 before IPv6, each numerically.
   family INTEGER NOT NULL DEFAULT 4,
   ip_key BLOB
@@ -328,7 +328,7 @@ void SqliteWriter::insert(const ResultRecord& record, double seen_at_unix, std::
     if (data.empty()) sqlite3_bind_null(insert_, 10);
     else sqlite3_bind_blob(insert_, 10, data.data(), int(data.size()), SQLITE_TRANSIENT);
     sqlite3_bind_int(insert_, 11, ip.family);
-    sqlite3_bind_blob(insert_, 12, ip.key.data(), int(ip.key.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_blob(insert_, 12, ip.key().data(), int(ip.key().size()), SQLITE_TRANSIENT);
     const int rc = sqlite3_step(insert_);
     sqlite3_reset(insert_);
     if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "insert result");

@@ -43,7 +43,7 @@ void derive_function(sqlite3_context* context, int, sqlite3_value** argv) {
     }
     const IpColumns columns = ip_columns(*address);
     if (*static_cast<const Derived*>(sqlite3_user_data(context)) == Derived::family) sqlite3_result_int(context, columns.family);
-    else sqlite3_result_blob(context, columns.key.data(), int(columns.key.size()), SQLITE_TRANSIENT);
+    else sqlite3_result_blob(context, columns.key().data(), int(columns.key().size()), SQLITE_TRANSIENT);
 }
 
 void register_functions(sqlite3* db, const std::string& path) {
@@ -60,7 +60,7 @@ IpColumns ip_columns(IpAddress address) noexcept {
     IpColumns c;
     c.text_len = int(format_ip(address, c.text));
     c.family = int(address.family());
-    address.to_bytes(c.key.data());
+    address.to_bytes(c.bytes.data());
     return c;
 }
 

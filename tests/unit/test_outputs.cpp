@@ -814,8 +814,8 @@ TEST(Merge6, ShardsOfAMixedScanMergeIntoOne) {
     };
     EXPECT_EQ(merged_rows(out), expected);
     EXPECT_EQ(keyed_rows(out), (std::vector<std::string>{
-                                   "4 00000000000000000000FFFFC6130007 198.19.0.7 22",
-                                   "4 00000000000000000000FFFFC613000C 198.19.0.12 22",
+                                   "4 C6130007 198.19.0.7 22",
+                                   "4 C613000C 198.19.0.12 22",
                                    "6 20010DB8000000000000000000000009 2001:db8::9 80",
                                    "6 20010DB8000000000000000000000010 2001:db8::10 80",
                                    "6 20010DB8000100000000000000000005 2001:db8:1::5 443",
@@ -865,8 +865,8 @@ TEST(Merge6, OldIpv4DatabasesStayReadableAndGetKeys) {
     merge_databases({old_db, mixed}, out);
     const auto rows = keyed_rows(out);
     ASSERT_EQ(rows.size(), 8u); // 2 + 7, less 198.19.0.12 tcp/22, in both
-    EXPECT_EQ(rows.front(), "4 00000000000000000000FFFFC61200C8 198.18.0.200 80");
-    EXPECT_EQ(rows[1], "4 00000000000000000000FFFFC6130007 198.19.0.7 80");
+    EXPECT_EQ(rows.front(), "4 C61200C8 198.18.0.200 80");
+    EXPECT_EQ(rows[1], "4 C6130007 198.19.0.7 80");
     EXPECT_EQ(rows.back(), "6 20010DB8000100000000000000000005 2001:db8:1::5 443");
 
     // Merged into: the old output gets the columns, its rows their keys.
@@ -884,8 +884,8 @@ TEST(Merge6, OldIpv4DatabasesStayReadableAndGetKeys) {
         w.finish(ScanCounters{});
     }
     EXPECT_EQ(keyed_rows(resumed), (std::vector<std::string>{
-                                       "4 00000000000000000000FFFFC6130007 198.19.0.7 80",
-                                       "4 00000000000000000000FFFFC613000C 198.19.0.12 22",
+                                       "4 C6130007 198.19.0.7 80",
+                                       "4 C613000C 198.19.0.12 22",
                                        "6 20010DB8000000000000000000000009 2001:db8::9 22",
                                    }));
 }
@@ -912,7 +912,7 @@ TEST(Merge6, RowsInsertedWithTheOldColumnListGetKeys) {
               SQLITE_OK);
     sqlite3_close(db);
     { SqliteWriter resumed(db_path, scan_id); }
-    const std::vector<std::string> keyed = {"4 00000000000000000000FFFFC6130007 198.19.0.7 80",
+    const std::vector<std::string> keyed = {"4 C6130007 198.19.0.7 80",
                                             "6 20010DB8000000000000000000000009 2001:db8::9 80"};
     EXPECT_EQ(keyed_rows(db_path), keyed);
 
