@@ -25,9 +25,13 @@ void export_database(const std::string& db_path, const std::string& out_path, st
 
 // Creates (or opens) `output` with the wirespeed schema and copies into it
 // every `scans` row of every input (new ids, all other columns kept) and
-// every result, re-pointed at the new scan ids. Results are unique by
-// (ip, port, proto) in the merged database: of duplicates (across inputs, or
+// every result, re-pointed at the new scan ids, with its family and ip_key
+// derived from its `ip` (either family; inputs written before IPv6 have
+// neither column, and an older `output` gets them). Results are unique by
+// (address, port, proto) in the merged database: of duplicates (across inputs, or
 // with rows already in `output`) the one seen first (lowest seen_at) stays.
+// A result whose ip is no address throws ws::Error naming the input, the row
+// and the value.
 // Checkpoints are not copied: a merged database is not resumable. One
 // transaction: on any error nothing is written. Inputs that are missing or
 // not wirespeed databases, or that are `output` itself, throw ws::Error

@@ -15,8 +15,9 @@
 //
 // xml and grepable group ports by host, and results arrive in random order
 // across hosts (the scan order is a permutation), so those two writers keep
-// every result in memory (about 8 bytes per port plus ~40 per host) and write
-// the whole document at finish(); flush() does nothing for them. An
+// every result in memory (about 8 bytes per port plus ~60 per host: its
+// 16-byte address of either family, a vector, the map node) and write the
+// whole document at finish(); flush() does nothing for them. An
 // interrupted run that still reaches finish() gets a complete document.
 #include <cstdint>
 #include <cstdio>
@@ -119,6 +120,14 @@ private:
     std::FILE* file_ = nullptr;
 };
 
+// The order of every output sorted by address: IPv4 before IPv6, each
+// numerically (2001:db8::9 before 2001:db8::10), as the database's
+// ORDER BY family, ip_key. IpAddress's own <=> is not it: ::1 sorts below
+// every IPv4-mapped address.
+constexpr bool address_less(IpAddress a, IpAddress b) noexcept {
+    return a.is_ipv4() != b.is_ipv4() ? a.is_ipv4() : a.bits < b.bits;
+}
+
 // Results grouped by host, for the formats that print every port of a host
 // together (xml, grepable). About 8 bytes per result plus the map's per-host cost.
 class HostTable {
@@ -131,16 +140,19 @@ public:
         std::uint8_t ttl;
     };
     struct Host {
-        std::uint32_t address;
+        IpAddress address; // either family
         std::vector<Port> ports;
     };
     void add(const ResultRecord& record);
-    // Hosts by ascending address, their ports by ascending (port, proto); a
+    // Hosts in address_less order, their ports by ascending (port, proto); a
     // repeated (port, proto) is kept once, as first added. Empties the table.
     std::vector<Host> take_sorted();
 
 private:
-    std::unordered_map<std::uint32_t, std::vector<Port>> hosts_;
+    struct AddressHash {
+        std::size_t operator()(IpAddress a) const noexcept;
+    };
+    std::unordered_map<IpAddress, std::vector<Port>, AddressHash> hosts_;
 };
 
 // Port -> service name, from nmap-services (name, "80/tcp", frequency), else

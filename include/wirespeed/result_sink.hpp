@@ -45,8 +45,10 @@ struct ScanCounters {
     std::string status = "complete"; // complete | interrupted | failed
 };
 
-// SQLite: results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at, data)
-// and scans(...). Everything through prepared statements; one transaction per batch.
+// SQLite: results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at, data,
+// family, ip_key) and scans(...); ip is format_ip() text of either family, and
+// ORDER BY family, ip_key sorts addresses (see src/store/results_schema.hpp).
+// Everything through prepared statements; one transaction per batch.
 class SqliteWriter {
 public:
     // The CREATE TABLE IF NOT EXISTS statements of a wirespeed database
@@ -79,7 +81,6 @@ private:
     void open_database();
     void begin(); // opens a transaction unless one is open
     void prepare_insert();
-    void add_data_column();
     void exec(const char* sql);
     ::sqlite3* db_ = nullptr;
     ::sqlite3_stmt* insert_ = nullptr;
@@ -90,16 +91,27 @@ private:
     std::string path_;
 };
 
+// The address a record holds, by its family: IPv6 only when the record says
+// so; anything else (ipv4, or a record built before family existed) is the
+// IPv4 address in addr[12..15], so IPv4 text stays what it always was.
+inline IpAddress record_address(const ResultRecord& record) noexcept {
+    return record.family == AddressFamily::ipv6 ? record.address() : IpAddress::from_ipv4(record.ipv4());
+}
+
 // Exact "seen before?" over (address, protocol, port): a bitmap over the
 // scan's dense key index when it fits in `bitmap_limit_bytes` (keys/8 bytes),
-// else a hash set of the keys actually seen (16 bytes x results, bounded by
-// the replies).
+// else hash sets of the keys actually seen (bounded by the replies): IPv4
+// keys packed in 8 bytes, IPv6 keys (128-bit address, protocol, port) in a
+// set of their own, so the two families can never collide.
 class Deduplicator {
 public:
     Deduplicator(const ScanSpace* space, std::uint64_t bitmap_limit_bytes = 512ull << 20);
     ~Deduplicator();
     bool first_time(std::uint32_t address, Proto proto, std::uint16_t port);
     bool seen(std::uint32_t address, Proto proto, std::uint16_t port) const; // no insert
+    // Either family; an IPv4 address here is the same key as its uint32_t form.
+    bool first_time(IpAddress address, Proto proto, std::uint16_t port);
+    bool seen(IpAddress address, Proto proto, std::uint16_t port) const;
     std::uint64_t memory_bytes() const noexcept;
     // The bitmap over ScanSpace::dense_index, or nullptr when the scan is too
     // large for one. Other threads may read it (std::atomic_ref, relaxed) while
@@ -155,6 +167,7 @@ public:
     std::uint64_t duplicates() const noexcept { return duplicates_; }
     // Has (address, protocol, port) answered (any state, kept or not)? The collector thread only.
     bool answered(std::uint32_t address, Proto proto, std::uint16_t port) const { return dedup_.seen(address, proto, port); }
+    bool answered(IpAddress address, Proto proto, std::uint16_t port) const { return dedup_.seen(address, proto, port); }
     const std::uint64_t* answered_bitmap() const noexcept { return dedup_.shared_bitmap(); }
     std::uint64_t rows() const noexcept { return rows_; }
 

@@ -29,7 +29,9 @@ struct ResumePoint {
 // with a checkpoint). Throws ws::Error naming the path when there is none.
 ResumePoint load_resume_point(const std::string& db_path);
 
-// Every result of a scan, in insertion order, with its reply bytes (UDP).
+// Every result of a scan, in insertion order, with its reply bytes (UDP);
+// addresses of either family. Throws ws::Error naming the row and the value
+// when an ip is no address.
 void for_each_result(const std::string& db_path, std::int64_t scan_id,
                      const std::function<void(const ResultRecord&, double seen_at_unix, std::span<const std::uint8_t> data)>& fn);
 

@@ -63,6 +63,8 @@ public:
     // Result key -> key_index * hosts + host_index in [0, keys()), or
     // UINT64_MAX when the scan has no such key. For exact dedup.
     std::uint64_t dense_index(std::uint32_t address, Proto proto, std::uint16_t port) const noexcept;
+    // Either family (issue 11): UINT64_MAX for an address outside the space.
+    std::uint64_t dense_index(IpAddress address, Proto proto, std::uint16_t port) const noexcept;
     std::uint64_t dense_index(std::uint32_t address, std::uint16_t tcp_port) const noexcept {
         return dense_index(address, Proto::tcp, tcp_port);
     }

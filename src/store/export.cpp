@@ -25,6 +25,8 @@
 #include "wirespeed/result_sink.hpp"
 #include "wirespeed/resume.hpp"
 
+#include "results_schema.hpp"
+
 namespace ws {
 namespace {
 
@@ -242,7 +244,7 @@ void export_database(const std::string& db_path, const std::string& out_path, st
             return Error(fmt::format("corrupt result in database \"{}\": row {} has {} \"{}\"", db_path, row, column, value));
         };
         const std::string ip = column_text(st, 0);
-        const auto address = parse_ipv4(ip);
+        const auto address = parse_ip(ip);
         if (!address) throw bad("ip", ip);
         const std::int64_t port = sqlite3_column_int64(st, 1);
         if (port < 0 || port > 65535) throw bad("port", std::to_string(port));
@@ -255,7 +257,7 @@ void export_database(const std::string& db_path, const std::string& out_path, st
         if (!reason) throw bad("reason", reason_text);
 
         ResultRecord r{};
-        r.set_ipv4(*address);
+        r.set_address(*address);
         r.port = std::uint16_t(port);
         r.proto = *proto;
         r.state = *state;
@@ -277,12 +279,31 @@ namespace {
 constexpr const char* scan_columns = "started_at, finished_at, status, seed, targets, ports, shard, rate, probes, config, "
                                      "sent, replies, open, closed, filtered, duplicates, drops, duration_s";
 constexpr int scan_column_count = 18;
-constexpr const char* result_columns = "scan_id, ip, port, proto, state, reason, ttl, window, seen_at, data";
-constexpr int result_column_count = 10;
+// The columns copied as they are (the SELECT below), then the address columns
+// merge derives from `ip` itself, since an older input has no family/ip_key.
+constexpr const char* result_columns = "scan_id, ip, port, proto, state, reason, ttl, window, seen_at, data, family, ip_key";
+constexpr int copied_result_columns = 10;
+constexpr int result_column_count = 12;
 // The SELECT list for a source database (an older one has no data column).
 std::string result_select(const Db& db) {
     return fmt::format("SELECT scan_id, ip, port, proto, state, reason, ttl, window, seen_at, {} FROM results ORDER BY rowid",
                        data_column(db));
+}
+
+// A result's `ip` as merge writes it: parsed (either family), so the merged
+// row's text is format_ip()'s and its family and ip_key agree with it.
+store::IpColumns merged_address(const Db& src, std::uint64_t row, const std::string& ip) {
+    const auto address = parse_ip(ip);
+    if (!address)
+        throw Error(fmt::format("corrupt result in database \"{}\": row {} has ip \"{}\"", src.path(), row, ip));
+    return store::ip_columns(*address);
+}
+
+// Binds ip, family and ip_key (parameters 2, 11 and 12 of the results insert).
+void bind_address(sqlite3_stmt* insert, const store::IpColumns& ip) {
+    sqlite3_bind_text(insert, 2, ip.text, ip.text_len, SQLITE_TRANSIENT);
+    sqlite3_bind_int(insert, 11, ip.family);
+    sqlite3_bind_blob(insert, 12, ip.key().data(), int(ip.key().size()), SQLITE_TRANSIENT);
 }
 
 bool same_file(const std::string& a, const std::string& b) {
@@ -333,6 +354,9 @@ void merge_databases(const std::vector<std::string>& inputs, const std::string& 
     out.exec(SqliteWriter::schema_sql());
 
     Transaction tx(out);
+    // An output written before IPv6 gets family and ip_key (inside the
+    // transaction: a merge that fails leaves it as it was).
+    store::upgrade_results_table(out.get(), output);
     const std::string insert_scan_sql = fmt::format("INSERT INTO scans({}) VALUES({})", scan_columns,
                                                     fmt::join(std::vector<std::string>(scan_column_count, "?"), ","));
     const std::string insert_result_sql = fmt::format("INSERT INTO results({}) VALUES({})", result_columns,
@@ -353,23 +377,29 @@ void merge_databases(const std::vector<std::string>& inputs, const std::string& 
         }
         const std::string results_sql = result_select(*src);
         Statement results(*src, results_sql.c_str(), not_wirespeed);
+        std::uint64_t row = 0; // in the input's rowid order, as export counts them
         while (results.step()) {
             const std::int64_t old_id = sqlite3_column_int64(results.get(), 0);
             const auto it = new_id.find(old_id);
             if (it == new_id.end())
                 throw Error(fmt::format("{} \"{}\": a result belongs to scan {}, which has no scans row", not_wirespeed,
                                         src->path(), old_id));
+            ++row;
             sqlite3_bind_int64(insert_result.get(), 1, it->second);
-            for (int c = 1; c < result_column_count; ++c)
+            for (int c = 2; c < copied_result_columns; ++c)
                 sqlite3_bind_value(insert_result.get(), c + 1, sqlite3_column_value(results.get(), c));
+            bind_address(insert_result.get(), merged_address(*src, row, column_text(results.get(), 1)));
             insert_result.step();
             insert_result.reset();
         }
     }
-    // One row per (ip, port, proto): the earliest seen_at stays (on a tie,
-    // the first inserted). Survivors keep their rowid order.
+    // Rows of `output` another program inserted without an ip_key get theirs,
+    // so that the address below is one value per address, whatever its text.
+    store::fill_missing_ip_keys(out.get(), output);
+    // One row per (address, port, proto): the earliest seen_at stays (on a
+    // tie, the first inserted). Survivors keep their rowid order.
     out.exec("DELETE FROM results WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER "
-             "(PARTITION BY ip, port, proto ORDER BY seen_at, rowid) AS n FROM results) WHERE n > 1)");
+             "(PARTITION BY ip_key, port, proto ORDER BY seen_at, rowid) AS n FROM results) WHERE n > 1)");
     out.exec("CREATE INDEX IF NOT EXISTS results_ip_port ON results(ip, port)");
     tx.commit();
 }

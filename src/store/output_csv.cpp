@@ -53,11 +53,11 @@ public:
     }
     void write(const ResultRecord& r, double seen_at_unix, std::span<const std::uint8_t> data) override {
         fmt::memory_buffer line;
-        char text[32];
+        char text[max_ip_text];
         for (std::size_t i = 0; i < fields_.size(); ++i) {
             if (i) line.push_back(',');
             switch (fields_[i]) {
-            case 0: append_field(line, std::string_view(text, format_ipv4(r.ipv4(), text))); break;
+            case 0: append_field(line, std::string_view(text, format_ip(record_address(r), text))); break;
             case 1: fmt::format_to(std::back_inserter(line), "{}", r.port); break;
             case 2: append_field(line, to_string(r.proto)); break;
             case 3: append_field(line, to_string(r.state)); break;

@@ -44,8 +44,8 @@ public:
         };
         put("# wirespeed {} scan initiated {} as: {}\n", wirespeed_version, format_ctime(info_.start_unix), one_line(info_.args));
         for (const auto& host : hosts) {
-            char ip[16];
-            format_ipv4(host.address, ip);
+            char ip[max_ip_text];
+            format_ip(host.address, ip);
             // A ping answer is the host's status line (nmap -sn's "Status: Up").
             bool ports = false;
             for (const auto& p : host.ports) {

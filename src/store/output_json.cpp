@@ -14,8 +14,8 @@ class JsonWriter final : public OutputWriter {
 public:
     JsonWriter(const std::string& path, OutputMode mode) : file_(path, mode) {}
     void write(const ResultRecord& r, double seen_at_unix, std::span<const std::uint8_t> data) override {
-        char ip[16];
-        format_ipv4(r.ipv4(), ip);
+        char ip[max_ip_text];
+        format_ip(record_address(r), ip);
         fmt::memory_buffer line;
         fmt::format_to(std::back_inserter(line),
                        "{{\"ip\":\"{}\",\"port\":{},\"proto\":\"{}\",\"state\":\"{}\",\"reason\":\"{}\",\"ttl\":{},"

@@ -12,8 +12,8 @@ class ListWriter final : public OutputWriter {
 public:
     ListWriter(const std::string& path, OutputMode mode) : file_(path, mode) { file_.write("#masscan\n"); }
     void write(const ResultRecord& r, double seen_at_unix, std::span<const std::uint8_t>) override {
-        char ip[16];
-        format_ipv4(r.ipv4(), ip);
+        char ip[max_ip_text];
+        format_ip(record_address(r), ip);
         fmt::memory_buffer line;
         fmt::format_to(std::back_inserter(line), "{} {} {} {} {}\n", to_string(r.state), to_string(r.proto), r.port,
                        ip, static_cast<long long>(seen_at_unix));

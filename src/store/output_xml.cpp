@@ -105,10 +105,11 @@ public:
                 if (p.state == PortState::open && why->state != PortState::open) why = &p;
             for (const auto& p : host.ports)
                 if (p.proto == Proto::icmp) why = &p;
-            char ip[16];
-            format_ipv4(host.address, ip);
+            char ip[max_ip_text];
+            format_ip(host.address, ip);
             put("<host><status state=\"up\" reason=\"{}\" reason_ttl=\"{}\"/>\n", to_string(why->reason), unsigned(why->ttl));
-            put("<address addr=\"{}\" addrtype=\"ipv4\"/>\n<ports>", ip);
+            // nmap.dtd's addrtype is (ipv4 | ipv6 | mac).
+            put("<address addr=\"{}\" addrtype=\"{}\"/>\n<ports>", ip, host.address.is_ipv4() ? "ipv4" : "ipv6");
             for (const auto& p : host.ports) {
                 if (p.proto == Proto::icmp) continue; // the ping is the host's status, not a port
                 put("<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"{}\"/>",

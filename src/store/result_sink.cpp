@@ -14,14 +14,68 @@
 #include "wirespeed/error.hpp"
 #include "wirespeed/scan_space.hpp"
 
+#include "results_schema.hpp"
+
 namespace ws {
 
 // ---------------------------------------------------------------- dedup
 
+namespace {
+
+// An IPv6 result key: the whole address, the protocol and the port, compared
+// field by field, so no two distinct keys can be equal (unlike a packed or
+// truncated form).
+struct Ipv6Key {
+    uint128 address;
+    Proto proto;
+    std::uint16_t port;
+    friend bool operator==(const Ipv6Key&, const Ipv6Key&) = default;
+};
+
+// murmur3's 64-bit finalizer over both halves: replies cluster in a few
+// prefixes and differ in the low bits, and every bit must reach the bucket.
+struct Ipv6KeyHash {
+    static std::uint64_t mix(std::uint64_t h) noexcept {
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ull;
+        h ^= h >> 33;
+        return h;
+    }
+    std::size_t operator()(const Ipv6Key& k) const noexcept {
+        const std::uint64_t tail = (std::uint64_t(k.proto) << 16) | k.port;
+        return mix(mix(std::uint64_t(k.address >> 64) ^ tail) ^ std::uint64_t(k.address));
+    }
+};
+
+std::uint64_t ipv4_key(std::uint32_t address, Proto proto, std::uint16_t port) noexcept {
+    return (std::uint64_t{address} << 24) | (std::uint64_t(proto) << 16) | port;
+}
+
+} // namespace
+
 struct Deduplicator::Impl {
     const ScanSpace* space = nullptr;
-    std::vector<std::uint64_t> bits;           // dense-index bitmap, when it fits
-    std::unordered_set<std::uint64_t> seen;    // (address << 24 | proto << 16 | port) otherwise
+    std::vector<std::uint64_t> bits;                     // dense-index bitmap, when it fits
+    std::unordered_set<std::uint64_t> seen;              // IPv4 otherwise: ipv4_key()
+    std::unordered_set<Ipv6Key, Ipv6KeyHash> seen_ipv6; // IPv6 otherwise
+
+    // The bitmap's index of a key, or UINT64_MAX when it has none (no bitmap,
+    // or a key outside the scan space: a validated reply from an earlier scan
+    // with the same cookie key still gets exact dedup through the sets).
+    template <typename Address>
+    std::uint64_t bit_index(Address address, Proto proto, std::uint16_t port) const noexcept {
+        return bits.empty() ? UINT64_MAX : space->dense_index(address, proto, port);
+    }
+    bool test_and_set(std::uint64_t index) noexcept {
+        std::uint64_t& word = bits[index >> 6];
+        const std::uint64_t bit = 1ull << (index & 63);
+        const bool first = (word & bit) == 0;
+        if (first) std::atomic_ref<std::uint64_t>(word).store(word | bit, std::memory_order_relaxed);
+        return first;
+    }
+    bool test(std::uint64_t index) const noexcept { return (bits[index >> 6] >> (index & 63)) & 1; }
 };
 
 Deduplicator::Deduplicator(const ScanSpace* space, std::uint64_t bitmap_limit_bytes) : impl_(std::make_unique<Impl>()) {
@@ -31,34 +85,31 @@ Deduplicator::Deduplicator(const ScanSpace* space, std::uint64_t bitmap_limit_by
 
 Deduplicator::~Deduplicator() = default;
 
-namespace {
-std::uint64_t hash_key(std::uint32_t address, Proto proto, std::uint16_t port) noexcept {
-    return (std::uint64_t{address} << 24) | (std::uint64_t(proto) << 16) | port;
-}
-} // namespace
-
 bool Deduplicator::first_time(std::uint32_t address, Proto proto, std::uint16_t port) {
-    if (!impl_->bits.empty()) {
-        const std::uint64_t index = impl_->space->dense_index(address, proto, port);
-        if (index != UINT64_MAX) {
-            std::uint64_t& word = impl_->bits[index >> 6];
-            const std::uint64_t bit = 1ull << (index & 63);
-            const bool first = (word & bit) == 0;
-            if (first) std::atomic_ref<std::uint64_t>(word).store(word | bit, std::memory_order_relaxed);
-            return first;
-        }
-        // A validated reply from outside the scan space (e.g. a retry of an
-        // earlier scan with the same key) still gets exact dedup below.
-    }
-    return impl_->seen.insert(hash_key(address, proto, port)).second;
+    const std::uint64_t index = impl_->bit_index(address, proto, port);
+    if (index != UINT64_MAX) return impl_->test_and_set(index);
+    return impl_->seen.insert(ipv4_key(address, proto, port)).second;
 }
 
 bool Deduplicator::seen(std::uint32_t address, Proto proto, std::uint16_t port) const {
-    if (!impl_->bits.empty()) {
-        const std::uint64_t index = impl_->space->dense_index(address, proto, port);
-        if (index != UINT64_MAX) return (impl_->bits[index >> 6] >> (index & 63)) & 1;
-    }
-    return impl_->seen.count(hash_key(address, proto, port)) != 0;
+    const std::uint64_t index = impl_->bit_index(address, proto, port);
+    if (index != UINT64_MAX) return impl_->test(index);
+    return impl_->seen.count(ipv4_key(address, proto, port)) != 0;
+}
+
+bool Deduplicator::first_time(IpAddress address, Proto proto, std::uint16_t port) {
+    // IPv4 through the uint32_t path: one key per result whichever overload saw it.
+    if (address.is_ipv4()) return first_time(address.ipv4(), proto, port);
+    const std::uint64_t index = impl_->bit_index(address, proto, port);
+    if (index != UINT64_MAX) return impl_->test_and_set(index);
+    return impl_->seen_ipv6.insert(Ipv6Key{address.bits, proto, port}).second;
+}
+
+bool Deduplicator::seen(IpAddress address, Proto proto, std::uint16_t port) const {
+    if (address.is_ipv4()) return seen(address.ipv4(), proto, port);
+    const std::uint64_t index = impl_->bit_index(address, proto, port);
+    if (index != UINT64_MAX) return impl_->test(index);
+    return impl_->seen_ipv6.count(Ipv6Key{address.bits, proto, port}) != 0;
 }
 
 const std::uint64_t* Deduplicator::shared_bitmap() const noexcept {
@@ -66,7 +117,8 @@ const std::uint64_t* Deduplicator::shared_bitmap() const noexcept {
 }
 
 std::uint64_t Deduplicator::memory_bytes() const noexcept {
-    return impl_->bits.size() * 8 + impl_->seen.size() * 32;
+    // Per entry: the key plus a node's next pointer and cached hash, rounded.
+    return impl_->bits.size() * 8 + impl_->seen.size() * 32 + impl_->seen_ipv6.size() * 48;
 }
 
 // ---------------------------------------------------------------- SQLite
@@ -121,7 +173,12 @@ CREATE TABLE IF NOT EXISTS results (
   ttl INTEGER NOT NULL,
   window INTEGER NOT NULL,
   seen_at REAL NOT NULL,
-  data BLOB
+  data BLOB,
+  -- ip is format_ip() text (a dotted quad, or RFC 5952 IPv6); family is 4 or 6;
+  -- ip_key is the address in network byte order (4 bytes for IPv4, 16 for IPv6).
+  -- ORDER BY family, ip_key sorts IPv4 before IPv6, each numerically.
+  family INTEGER NOT NULL DEFAULT 4,
+  ip_key BLOB
 );
 )sql";
 
@@ -145,25 +202,15 @@ void SqliteWriter::open_database() {
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=NORMAL");
     exec(schema);
-    add_data_column();
-}
-
-// Databases written before UDP results had bytes to keep: add the column, so
-// they can be resumed and merged with newer ones.
-void SqliteWriter::add_data_column() {
-    sqlite3_stmt* st = nullptr;
-    bool present = false;
-    if (sqlite3_prepare_v2(db_, "SELECT 1 FROM pragma_table_info('results') WHERE name='data'", -1, &st, nullptr) != SQLITE_OK)
-        sqlite_fail(db_, path_, "read the results table's columns");
-    present = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    if (!present) exec("ALTER TABLE results ADD COLUMN data BLOB");
+    // Databases written before UDP answers kept their bytes, or before IPv6:
+    // add those columns, so they can be resumed and merged with newer ones.
+    store::upgrade_results_table(db_, path_);
 }
 
 void SqliteWriter::prepare_insert() {
     if (sqlite3_prepare_v2(db_,
-                           "INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at, data) "
-                           "VALUES(?,?,?,?,?,?,?,?,?,?)",
+                           "INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at, data, family, ip_key) "
+                           "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &insert_, nullptr) != SQLITE_OK)
         sqlite_fail(db_, path_, "prepare results insert");
     sqlite3_bind_int64(insert_, 1, scan_id_);
@@ -196,6 +243,9 @@ SqliteWriter::SqliteWriter(const std::string& path, const ScanRecord& scan) : pa
 SqliteWriter::SqliteWriter(const std::string& path, std::int64_t resume_scan_id)
     : scan_id_(resume_scan_id), resumed_(true), path_(path) {
     open_database();
+    // Rows inserted by hand with the old column list have no ip_key; the
+    // resume reads every row anyway (replay), so one more pass is cheap.
+    store::fill_missing_ip_keys(db_, path_);
     exec(fmt::format("UPDATE scans SET status='running', finished_at=NULL WHERE id={}", scan_id_).c_str());
     prepare_insert();
 }
@@ -263,12 +313,11 @@ void SqliteWriter::exec(const char* sql) {
 
 void SqliteWriter::insert(const ResultRecord& record, double seen_at_unix, std::span<const std::uint8_t> data) {
     begin();
-    char ip[16];
-    const std::size_t ip_len = format_ipv4(record.ipv4(), ip);
+    const store::IpColumns ip = store::ip_columns(record_address(record));
     const auto proto = to_string(record.proto);
     const auto state = to_string(record.state);
     const auto reason = to_string(record.reason);
-    sqlite3_bind_text(insert_, 2, ip, int(ip_len), SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert_, 2, ip.text, ip.text_len, SQLITE_TRANSIENT);
     sqlite3_bind_int(insert_, 3, record.port);
     sqlite3_bind_text(insert_, 4, proto.data(), int(proto.size()), SQLITE_STATIC);
     sqlite3_bind_text(insert_, 5, state.data(), int(state.size()), SQLITE_STATIC);
@@ -278,6 +327,8 @@ void SqliteWriter::insert(const ResultRecord& record, double seen_at_unix, std::
     sqlite3_bind_double(insert_, 9, seen_at_unix);
     if (data.empty()) sqlite3_bind_null(insert_, 10);
     else sqlite3_bind_blob(insert_, 10, data.data(), int(data.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int(insert_, 11, ip.family);
+    sqlite3_bind_blob(insert_, 12, ip.key().data(), int(ip.key().size()), SQLITE_TRANSIENT);
     const int rc = sqlite3_step(insert_);
     sqlite3_reset(insert_);
     if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "insert result");
@@ -319,6 +370,11 @@ void SqliteWriter::finish(const ScanCounters& c) {
 
 // ---------------------------------------------------------------- sink
 
+namespace {
+IpAddress as_ip_address(std::uint32_t address) noexcept { return IpAddress::from_ipv4(address); }
+[[maybe_unused]] IpAddress as_ip_address(IpAddress address) noexcept { return address; }
+} // namespace
+
 ResultSink::ResultSink(SinkOptions options, const ScanSpace* space, double start_unix)
     : options_(options), dedup_(space), start_unix_(start_unix), space_(space) {}
 
@@ -332,14 +388,16 @@ std::uint64_t ResultSink::add_unanswered_udp(IndexRange shard, double seen_at_un
         const ProbeSlot& k = slots.key(key);
         if (k.proto != Proto::udp) continue;
         for (std::uint64_t host = 0; host < targets.count(); ++host) {
-            const std::uint32_t address = targets.at(host);
+            // auto: a uint32_t today, an IpAddress once targets hold IPv6;
+            // dedup and the record take either.
+            const auto address = targets.at(host);
             if (!whole) { // only this shard's probes (a key's first payload decides)
                 const std::uint64_t position = space_->position_of(address, slots.first_slot_of(key));
                 if (position < shard.begin || position >= shard.end) continue;
             }
             if (!dedup_.first_time(address, Proto::udp, k.port)) continue;
             ResultRecord r{};
-            r.set_ipv4(address);
+            r.set_address(as_ip_address(address));
             r.port = k.port;
             r.proto = Proto::udp;
             r.state = PortState::open_filtered;
@@ -368,7 +426,7 @@ void ResultSink::add(const ResultWithData* results, std::size_t count) {
 }
 
 void ResultSink::add_one(const ResultRecord& r, std::span<const std::uint8_t> data) {
-    const bool first = dedup_.first_time(r.ipv4(), r.proto, r.port);
+    const bool first = dedup_.first_time(record_address(r), r.proto, r.port);
     if (reply_hook_) reply_hook_(r, first);
     if (!first) {
         ++duplicates_;
@@ -394,7 +452,7 @@ void ResultSink::count_state(PortState state) noexcept {
 }
 
 void ResultSink::replay(const ResultRecord& r, double seen_at_unix, std::span<const std::uint8_t> data) {
-    if (!dedup_.first_time(r.ipv4(), r.proto, r.port)) return;
+    if (!dedup_.first_time(record_address(r), r.proto, r.port)) return;
     count_state(r.state);
     for (auto& out : outputs_) out->write(r, seen_at_unix, data);
     ++rows_;

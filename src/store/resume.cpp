@@ -98,11 +98,18 @@ void for_each_result(const std::string& db_path, std::int64_t scan_id,
                  db_path);
     sqlite3_bind_int64(st.handle, 1, scan_id);
     int rc;
+    std::uint64_t row = 0;
     while ((rc = sqlite3_step(st.handle)) == SQLITE_ROW) {
+        ++row;
         ResultRecord r{};
-        const auto ip = parse_ipv4(text(st.handle, 0));
-        if (!ip) continue;
-        r.set_ipv4(*ip);
+        // Either family. A row that is no address cannot be replayed (nor
+        // deduplicated against the resumed run): refuse the resume, naming it.
+        const std::string ip_text = text(st.handle, 0);
+        const auto ip = parse_ip(ip_text);
+        if (!ip)
+            throw Error(fmt::format("corrupt result in database \"{}\": row {} of scan {} has ip \"{}\"", db_path, row, scan_id,
+                                    ip_text));
+        r.set_address(*ip);
         r.port = std::uint16_t(sqlite3_column_int(st.handle, 1));
         const std::string proto = text(st.handle, 2);
         r.proto = proto == "udp" ? Proto::udp : proto == "icmp" ? Proto::icmp : Proto::tcp;

@@ -182,8 +182,18 @@ std::string format_ctime(double unix_seconds) {
 
 // ---------------------------------------------------------------- host table
 
+std::size_t HostTable::AddressHash::operator()(IpAddress a) const noexcept {
+    // Both halves matter (IPv6 hosts differ in the low half, IPv4 ones in the
+    // low 32 bits); std::hash of a uint64_t is the identity, so mix.
+    std::uint64_t h = a.high() * 0x9e3779b97f4a7c15ull ^ a.low();
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return std::size_t(h);
+}
+
 void HostTable::add(const ResultRecord& r) {
-    hosts_[r.ipv4()].push_back(Port{r.port, r.proto, r.state, r.reason, r.ttl});
+    hosts_[record_address(r)].push_back(Port{r.port, r.proto, r.state, r.reason, r.ttl});
 }
 
 std::vector<HostTable::Host> HostTable::take_sorted() {
@@ -199,7 +209,7 @@ std::vector<HostTable::Host> HostTable::take_sorted() {
         hosts.push_back(Host{address, std::move(ports)});
     }
     hosts_.clear();
-    std::sort(hosts.begin(), hosts.end(), [](const Host& a, const Host& b) { return a.address < b.address; });
+    std::sort(hosts.begin(), hosts.end(), [](const Host& a, const Host& b) { return address_less(a.address, b.address); });
     return hosts;
 }
 

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -567,6 +568,394 @@ TEST(Merge, ErrorsNameThePath) {
     EXPECT_NE(error_of([&] { merge_databases({good}, dir / "text.db"); }).find("\"" + (dir / "text.db") + "\""),
               std::string::npos);
     EXPECT_FALSE(error_of([&] { merge_databases({}, out); }).empty());
+}
+
+// ---------------------------------------------------------------- both families (issue 11)
+
+ResultRecord rec6(const char* address, std::uint16_t port, PortState state, Reason reason, std::uint8_t ttl,
+                  std::uint16_t window, std::uint32_t elapsed_ms) {
+    ResultRecord r = rec(0, port, state, reason, ttl, window, elapsed_ms);
+    const auto parsed = parse_ip(address);
+    EXPECT_TRUE(parsed && !parsed->is_ipv4()) << address;
+    if (parsed) r.set_address(*parsed);
+    return r;
+}
+
+constexpr std::uint32_t h18_200 = 0xc61200c8u; // 198.18.0.200
+
+// IPv4 and IPv6 hosts interleaved in arrival order; ::9 and ::10 sort the
+// other way round as text.
+std::vector<ResultRecord> mixed_records() {
+    return {
+        rec6("2001:db8::10", 80, PortState::open, Reason::syn_ack, 64, 1000, 1500),
+        rec(h12, 22, PortState::open, Reason::syn_ack, 63, 2000, 1750),
+        rec6("2001:db8:1::5", 443, PortState::open, Reason::syn_ack, 57, 3000, 2000),
+        rec(h18_200, 80, PortState::open, Reason::syn_ack, 64, 4000, 2250),
+        rec6("2001:db8::9", 22, PortState::closed, Reason::reset, 64, 0, 2500),
+        rec(h7, 443, PortState::open, Reason::syn_ack, 64, 5000, 3000),
+        rec6("2001:db8::9", 80, PortState::open, Reason::syn_ack, 64, 6000, 3001),
+    };
+}
+
+// The hosts of mixed_records() as every sorted output lists them.
+const std::vector<std::string> mixed_hosts_sorted = {"198.18.0.200", "198.19.0.7", "198.19.0.12",
+                                                     "2001:db8::9",  "2001:db8::10", "2001:db8:1::5"};
+
+TEST(Outputs6, AddressOrderIsIpv4ThenIpv6Numerically) {
+    std::vector<IpAddress> addresses;
+    for (const char* text : {"2001:db8:1::5", "2001:db8::10", "198.19.0.12", "2001:db8::9", "198.18.0.200", "198.19.0.7"})
+        addresses.push_back(*parse_ip(text));
+    std::sort(addresses.begin(), addresses.end(), address_less);
+    std::vector<std::string> texts;
+    for (const IpAddress a : addresses) texts.push_back(format_ip(a));
+    EXPECT_EQ(texts, mixed_hosts_sorted);
+    EXPECT_FALSE(address_less(*parse_ip("2001:db8::9"), *parse_ip("2001:db8::9")));
+}
+
+TEST(Outputs6, ListHasCompressedText) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_list_writer(dir / "scan.list"));
+    auto records = mixed_records();
+    records.resize(3);
+    run_sink(records, std::move(outs));
+    EXPECT_EQ(slurp(dir / "scan.list"), "#masscan\nopen tcp 80 2001:db8::10 1700000001\nopen tcp 22 198.19.0.12 1700000001\n"
+                                        "open tcp 443 2001:db8:1::5 1700000002\n# end\n");
+}
+
+TEST(Outputs6, JsonLinesParseWithBothFamilies) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_json_writer(dir / "scan.json"));
+    run_sink(mixed_records(), std::move(outs));
+    const std::string text = slurp(dir / "scan.json");
+    EXPECT_EQ(lines_of(text).front(),
+              R"({"ip":"2001:db8::10","port":80,"proto":"tcp","state":"open","reason":"syn-ack","ttl":64,"window":1000,"ts":1700000001.5})");
+    if (!have_command("python3")) GTEST_SKIP() << "python3 not installed";
+    // Every line one JSON object; every ip the canonical text of its address.
+    const std::string out = run_python(dir, R"py(
+import ipaddress, json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    a = ipaddress.ip_address(o["ip"])
+    assert str(a) == o["ip"], o["ip"]
+    print("%s v%d %d %s" % (o["ip"], a.version, o["port"], o["state"]))
+)py", dir / "scan.json");
+    EXPECT_EQ(out, "2001:db8::10 v6 80 open\n198.19.0.12 v4 22 open\n2001:db8:1::5 v6 443 open\n198.18.0.200 v4 80 open\n"
+                   "2001:db8::9 v6 22 closed\n198.19.0.7 v4 443 open\n2001:db8::9 v6 80 open\n");
+}
+
+TEST(Outputs6, CsvParsesWithBothFamilies) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_csv_writer(dir / "all.csv", ""));
+    outs.push_back(make_csv_writer(dir / "some.csv", "port,ip"));
+    run_sink(mixed_records(), std::move(outs));
+    const auto lines = lines_of(slurp(dir / "all.csv"));
+    ASSERT_EQ(lines.size(), 8u);
+    EXPECT_EQ(lines[1], "2001:db8::10,80,tcp,open,syn-ack,64,1000,1700000001.5,");
+    if (!have_command("python3")) GTEST_SKIP() << "python3 not installed";
+    EXPECT_EQ(run_python(dir, csv_dump, dir / "all.csv"),
+              "ip|port|proto|state|reason|ttl|window|ts|data\n"
+              "2001:db8::10|80|tcp|open|syn-ack|64|1000|1700000001.5|\n"
+              "198.19.0.12|22|tcp|open|syn-ack|63|2000|1700000001.75|\n"
+              "2001:db8:1::5|443|tcp|open|syn-ack|57|3000|1700000002|\n"
+              "198.18.0.200|80|tcp|open|syn-ack|64|4000|1700000002.25|\n"
+              "2001:db8::9|22|tcp|closed|reset|64|0|1700000002.5|\n"
+              "198.19.0.7|443|tcp|open|syn-ack|64|5000|1700000003|\n"
+              "2001:db8::9|80|tcp|open|syn-ack|64|6000|1700000003.001|\n");
+    EXPECT_EQ(lines_of(run_python(dir, csv_dump, dir / "some.csv"))[3], "443|2001:db8:1::5");
+}
+
+// addr, addrtype and ports of every host, in document order.
+const char* xml_hosts_dump = R"py(
+import sys, xml.etree.ElementTree as ET
+for host in ET.parse(sys.argv[1]).getroot().findall("host"):
+    addr = host.find("address")
+    ports = ["%s/%s" % (p.get("portid"), p.find("state").get("state")) for p in host.find("ports").findall("port")]
+    print(addr.get("addr"), addr.get("addrtype"), " ".join(ports))
+)py";
+
+const std::string mixed_xml_hosts = "198.18.0.200 ipv4 80/open\n198.19.0.7 ipv4 443/open\n198.19.0.12 ipv4 22/open\n"
+                                    "2001:db8::9 ipv6 22/closed 80/open\n2001:db8::10 ipv6 80/open\n"
+                                    "2001:db8:1::5 ipv6 443/open\n";
+
+void expect_valid_nmap_xml(const TempDir& dir, const std::string& path) {
+    if (!std::filesystem::exists("/usr/share/nmap/nmap.dtd") || !have_command("xmllint")) return;
+    const std::string log = dir / "xmllint.log";
+    EXPECT_EQ(std::system(fmt::format("xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd {} > {} 2>&1", path, log).c_str()), 0)
+        << slurp(log) << slurp(path);
+}
+
+TEST(Outputs6, XmlValidatesWithIpv6Hosts) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_xml_writer(dir / "scan.xml", fixed_info()));
+    run_sink(mixed_records(), std::move(outs));
+    const std::string text = slurp(dir / "scan.xml");
+    EXPECT_NE(text.find("<address addr=\"2001:db8:1::5\" addrtype=\"ipv6\"/>"), std::string::npos) << text;
+    EXPECT_NE(text.find("<address addr=\"198.19.0.7\" addrtype=\"ipv4\"/>"), std::string::npos) << text;
+    EXPECT_NE(text.find("<hosts up=\"6\" down=\"0\" total=\"6\"/>"), std::string::npos);
+    if (!std::filesystem::exists("/usr/share/nmap/nmap.dtd") || !have_command("xmllint"))
+        GTEST_SKIP() << "nmap.dtd or xmllint missing";
+    expect_valid_nmap_xml(dir, dir / "scan.xml");
+    if (!have_command("python3")) return;
+    EXPECT_EQ(run_python(dir, xml_hosts_dump, dir / "scan.xml"), mixed_xml_hosts);
+}
+
+std::vector<std::string> grepable_hosts(const std::string& path) {
+    std::vector<std::string> hosts;
+    for (const auto& line : lines_of(slurp(path)))
+        if (line.starts_with("Host: ")) hosts.push_back(line);
+    return hosts;
+}
+
+TEST(Outputs6, GrepableListsIpv4ThenIpv6) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_grepable_writer(dir / "scan.gnmap", fixed_info()));
+    run_sink(mixed_records(), std::move(outs));
+    const auto hosts = grepable_hosts(dir / "scan.gnmap");
+    ASSERT_EQ(hosts.size(), mixed_hosts_sorted.size());
+    for (std::size_t i = 0; i < hosts.size(); ++i)
+        EXPECT_TRUE(hosts[i].starts_with("Host: " + mixed_hosts_sorted[i] + " ()\tPorts: ")) << hosts[i];
+    EXPECT_EQ(hosts[3], "Host: 2001:db8::9 ()\tPorts: " + grepable_port(22, "closed") + ", " + grepable_port(80, "open"));
+    EXPECT_NE(lines_of(slurp(dir / "scan.gnmap")).back().find(" -- 6 IP addresses (6 hosts up) "), std::string::npos);
+}
+
+TEST(Export6, EqualsLiveOutputWithBothFamilies) {
+    TempDir dir;
+    const std::string db = dir / "mixed.db";
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_json_writer(dir / "live.json"));
+    outs.push_back(make_csv_writer(dir / "live.csv", ""));
+    outs.push_back(make_list_writer(dir / "live.list"));
+    outs.push_back(make_grepable_writer(dir / "live.gnmap", fixed_info()));
+    outs.push_back(make_xml_writer(dir / "live.xml", fixed_info()));
+    run_sink(mixed_records(), std::move(outs), db,
+             ScanRecord{.seed = 9, .targets = "198.18.0.200,198.19.0.0/24,2001:db8::/64,2001:db8:1::5", .ports = "22,80,443"});
+    for (const char* format : {"json", "csv", "list"}) {
+        const std::string out = dir / fmt::format("export.{}", format);
+        export_database(db, out, format, "", std::nullopt);
+        EXPECT_EQ(slurp(out), slurp(dir / fmt::format("live.{}", format))) << format;
+    }
+    export_database(db, dir / "export.gnmap", "grepable", "", std::nullopt);
+    EXPECT_EQ(grepable_hosts(dir / "export.gnmap"), grepable_hosts(dir / "live.gnmap"));
+    export_database(db, dir / "export.xml", "xml", "", std::nullopt);
+    expect_valid_nmap_xml(dir, dir / "export.xml");
+    if (!have_command("python3")) return;
+    EXPECT_EQ(run_python(dir, xml_hosts_dump, dir / "export.xml"), mixed_xml_hosts);
+}
+
+// Writes `ip` into row `rowid` of a database's results, as damage would.
+void set_ip(const std::string& path, int rowid, const char* ip) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, fmt::format("UPDATE results SET ip = '{}' WHERE rowid = {}", ip, rowid).c_str(), nullptr, nullptr,
+                           nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+}
+
+TEST(Export6, CorruptAddressIsNamed) {
+    TempDir dir;
+    const std::string db = dir / "bad.db";
+    run_sink(mixed_records(), {}, db);
+    set_ip(db, 3, "2001:db8::g");
+    EXPECT_EQ(error_of([&] { export_database(db, dir / "o.json", "json", "", std::nullopt); }),
+              fmt::format("corrupt result in database \"{}\": row 3 has ip \"2001:db8::g\"", db));
+    EXPECT_EQ(error_of([&] { merge_databases({db}, dir / "merged.db"); }),
+              fmt::format("corrupt result in database \"{}\": row 3 has ip \"2001:db8::g\"", db));
+}
+
+// family, ip_key (hex) and ip of every result, in the schema's address order.
+std::vector<std::string> keyed_rows(const std::string& path) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT family, hex(ip_key), ip, port FROM results ORDER BY family, ip_key, port", -1, &st,
+                                 nullptr),
+              SQLITE_OK);
+    std::vector<std::string> rows;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        rows.push_back(fmt::format("{} {} {} {}", sqlite3_column_int(st, 0), reinterpret_cast<const char*>(sqlite3_column_text(st, 1)),
+                                   reinterpret_cast<const char*>(sqlite3_column_text(st, 2)), sqlite3_column_int(st, 3)));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rows;
+}
+
+// Two shards of a mixed scan, one address of each family answering in both.
+TEST(Merge6, ShardsOfAMixedScanMergeIntoOne) {
+    TempDir dir;
+    const std::string a = dir / "shard0.db", b = dir / "shard1.db", out = dir / "merged.db";
+    {
+        SqliteWriter w(a, ScanRecord{.seed = 1, .targets = "A", .shard = "0/2"});
+        w.insert(rec6("2001:db8::10", 80, PortState::open, Reason::syn_ack, 64, 1, 0), start + 10);
+        w.insert(rec(h7, 22, PortState::open, Reason::syn_ack, 64, 1, 0), start + 11);
+        w.insert(rec6("2001:db8:1::5", 443, PortState::open, Reason::syn_ack, 64, 1, 0), start + 12);
+        w.finish(ScanCounters{.sent = 10});
+    }
+    {
+        SqliteWriter w(b, ScanRecord{.seed = 1, .targets = "A", .shard = "1/2"});
+        w.insert(rec6("2001:db8::10", 80, PortState::open, Reason::syn_ack, 64, 1, 0), start + 5); // earlier than a's
+        w.insert(rec6("2001:db8::9", 80, PortState::open, Reason::syn_ack, 64, 1, 0), start + 6);
+        w.insert(rec(h7, 22, PortState::open, Reason::syn_ack, 64, 1, 0), start + 20);              // later than a's
+        w.insert(rec(h12, 22, PortState::open, Reason::syn_ack, 64, 1, 0), start + 21);
+        w.finish(ScanCounters{.sent = 10});
+    }
+    merge_databases({a, b}, out);
+    const std::vector<MergedRow> expected = {
+        {"198.19.0.7", 22, "open", start + 11, 1},
+        {"2001:db8:1::5", 443, "open", start + 12, 1},
+        {"2001:db8::10", 80, "open", start + 5, 2},
+        {"2001:db8::9", 80, "open", start + 6, 2},
+        {"198.19.0.12", 22, "open", start + 21, 2},
+    };
+    EXPECT_EQ(merged_rows(out), expected);
+    EXPECT_EQ(keyed_rows(out), (std::vector<std::string>{
+                                   "4 C6130007 198.19.0.7 22",
+                                   "4 C613000C 198.19.0.12 22",
+                                   "6 20010DB8000000000000000000000009 2001:db8::9 80",
+                                   "6 20010DB8000000000000000000000010 2001:db8::10 80",
+                                   "6 20010DB8000100000000000000000005 2001:db8:1::5 443",
+                               }));
+    merge_databases({b}, out); // again: nothing new
+    EXPECT_EQ(merged_rows(out), expected);
+    export_database(out, dir / "merged.gnmap", "grepable", "", std::nullopt);
+    const auto hosts = grepable_hosts(dir / "merged.gnmap");
+    ASSERT_EQ(hosts.size(), 5u);
+    EXPECT_TRUE(hosts[2].starts_with("Host: 2001:db8::9 ()")) << hosts[2];
+    EXPECT_TRUE(hosts[4].starts_with("Host: 2001:db8:1::5 ()")) << hosts[4];
+}
+
+// A database as wirespeed wrote it before IPv6 (and before UDP bytes): no
+// data, family or ip_key column.
+void write_old_database(const std::string& path) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* sql = R"sql(
+CREATE TABLE scans (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL DEFAULT 'running',
+  seed INTEGER NOT NULL, targets TEXT NOT NULL, ports TEXT NOT NULL, shard TEXT, rate INTEGER, probes INTEGER, config TEXT,
+  sent INTEGER, replies INTEGER, open INTEGER, closed INTEGER, filtered INTEGER, duplicates INTEGER, drops INTEGER, duration_s REAL);
+CREATE TABLE checkpoints (scan_id INTEGER PRIMARY KEY REFERENCES scans(id), fingerprint TEXT NOT NULL, seed INTEGER NOT NULL,
+  cookie_k0 INTEGER NOT NULL, cookie_k1 INTEGER NOT NULL, slots TEXT NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE results (scan_id INTEGER NOT NULL REFERENCES scans(id), ip TEXT NOT NULL, port INTEGER NOT NULL,
+  proto TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL, ttl INTEGER NOT NULL, window INTEGER NOT NULL,
+  seen_at REAL NOT NULL);
+INSERT INTO scans(started_at, finished_at, status, seed, targets, ports) VALUES('2023-11-14T22:13:20Z', NULL, 'running', 5, '198.19.0.0/24', '22,80');
+INSERT INTO checkpoints VALUES(1, 'f', 5, 1, 2, '3', 1700000000.0);
+INSERT INTO results VALUES(1, '198.19.0.12', 22, 'tcp', 'open', 'syn-ack', 64, 100, 1700000001.0);
+INSERT INTO results VALUES(1, '198.19.0.7', 80, 'tcp', 'open', 'syn-ack', 64, 100, 1700000002.0);
+)sql";
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(db);
+}
+
+TEST(Merge6, OldIpv4DatabasesStayReadableAndGetKeys) {
+    TempDir dir;
+    const std::string old_db = dir / "old.db", mixed = dir / "mixed.db", out = dir / "merged.db";
+    write_old_database(old_db);
+    // Read as it is: export needs none of the new columns.
+    export_database(old_db, dir / "old.list", "list", "", std::nullopt);
+    EXPECT_EQ(slurp(dir / "old.list"), "#masscan\nopen tcp 22 198.19.0.12 1700000001\nopen tcp 80 198.19.0.7 1700000002\n# end\n");
+    run_sink(mixed_records(), {}, mixed);
+    merge_databases({old_db, mixed}, out);
+    const auto rows = keyed_rows(out);
+    ASSERT_EQ(rows.size(), 8u); // 2 + 7, less 198.19.0.12 tcp/22, in both
+    EXPECT_EQ(rows.front(), "4 C61200C8 198.18.0.200 80");
+    EXPECT_EQ(rows[1], "4 C6130007 198.19.0.7 80");
+    EXPECT_EQ(rows.back(), "6 20010DB8000100000000000000000005 2001:db8:1::5 443");
+
+    // Merged into: the old output gets the columns, its rows their keys.
+    const std::string old_out = dir / "old-out.db";
+    write_old_database(old_out);
+    merge_databases({mixed}, old_out);
+    EXPECT_EQ(keyed_rows(old_out), rows);
+
+    // Resumed: the writer adds the columns and derives the keys.
+    const std::string resumed = dir / "resumed.db";
+    write_old_database(resumed);
+    {
+        SqliteWriter w(resumed, 1);
+        w.insert(rec6("2001:db8::9", 22, PortState::open, Reason::syn_ack, 64, 1, 0), start + 3);
+        w.finish(ScanCounters{});
+    }
+    EXPECT_EQ(keyed_rows(resumed), (std::vector<std::string>{
+                                       "4 C6130007 198.19.0.7 80",
+                                       "4 C613000C 198.19.0.12 22",
+                                       "6 20010DB8000000000000000000000009 2001:db8::9 22",
+                                   }));
+}
+
+// A row another program inserted with the old column list (the CLI tests do)
+// has no ip_key: resume and merge derive it, and merge still dedups it.
+TEST(Merge6, RowsInsertedWithTheOldColumnListGetKeys) {
+    TempDir dir;
+    const std::string db_path = dir / "scan.db", other = dir / "other.db";
+    std::int64_t scan_id = 0;
+    {
+        SqliteWriter w(db_path, ScanRecord{.seed = 1});
+        scan_id = w.scan_id();
+        w.checkpoint("f", 1, 1, 2, "0", 1.0);
+        w.commit();
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at) VALUES"
+                           "(1, '2001:db8::9', 80, 'tcp', 'open', 'syn-ack', 64, 1024, 1.0),"
+                           "(1, '198.19.0.7', 80, 'tcp', 'open', 'syn-ack', 64, 1024, 2.0)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    { SqliteWriter resumed(db_path, scan_id); }
+    const std::vector<std::string> keyed = {"4 C6130007 198.19.0.7 80",
+                                            "6 20010DB8000000000000000000000009 2001:db8::9 80"};
+    EXPECT_EQ(keyed_rows(db_path), keyed);
+
+    // Merged into a database whose own copy of a row has no key yet.
+    {
+        SqliteWriter w(other, ScanRecord{.seed = 2});
+        w.finish(ScanCounters{});
+    }
+    ASSERT_EQ(sqlite3_open(other.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "INSERT INTO results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at) VALUES"
+                           "(1, '2001:db8::9', 80, 'tcp', 'open', 'syn-ack', 64, 1024, 0.5)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    merge_databases({db_path}, other);
+    EXPECT_EQ(keyed_rows(other), keyed);
+    EXPECT_EQ(std::get<3>(merged_rows(other).front()), 0.5) << "the earlier copy stays";
+}
+
+TEST(Merge6, OldDatabaseWithACorruptAddressIsNamedAndLeftAsItWas) {
+    TempDir dir;
+    const std::string old_db = dir / "old.db";
+    write_old_database(old_db);
+    set_ip(old_db, 2, "198.19.0");
+    try {
+        SqliteWriter w(old_db, 1);
+        ADD_FAILURE() << "opened a database with a corrupt address";
+    } catch (const IoError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  fmt::format("database error on \"{}\": corrupt result: ip \"198.19.0\" is not an IPv4 or IPv6 address", old_db));
+    }
+    // All or nothing: no half-added columns.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(old_db.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info('results') WHERE name IN ('family', 'ip_key')", -1,
+                                 &st, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(st, 0), 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
 }
 
 

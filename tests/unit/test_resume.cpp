@@ -1,10 +1,12 @@
 #include "wirespeed/resume.hpp"
 
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "wirespeed/db_lock.hpp"
@@ -100,6 +102,75 @@ TEST(Resume, FailedScansResume) {
         writer.finish(ScanCounters{.status = "failed"});
     }
     EXPECT_EQ(load_resume_point(path).status, "failed");
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+ResultRecord result(const char* address, std::uint16_t port, Proto proto, std::uint8_t ttl) {
+    ResultRecord r{};
+    r.set_address(*parse_ip(address));
+    r.port = port;
+    r.proto = proto;
+    r.state = PortState::open;
+    r.reason = proto == Proto::udp ? Reason::udp_response : Reason::syn_ack;
+    r.ttl = ttl;
+    r.window = proto == Proto::tcp ? 1024 : 0;
+    return r;
+}
+
+// A resumed scan replays the committed results of both families exactly
+// (address, family, every field, UDP bytes), and its dedup knows them.
+TEST(Resume, MixedResultsRoundTrip) {
+    const std::string path = "/tmp/ws-resume-mixed-" + std::to_string(getpid()) + ".db";
+    const std::uint8_t dns[] = {0x12, 0x34, 0x81, 0x80};
+    const std::vector<ResultRecord> written = {
+        result("2001:db8:1::5", 443, Proto::tcp, 57),
+        result("198.19.0.7", 22, Proto::tcp, 64),
+        result("2001:db8::10", 53, Proto::udp, 63),
+        result("198.18.0.200", 53, Proto::udp, 62),
+    };
+    std::int64_t scan_id = 0;
+    {
+        SqliteWriter writer(path, ScanRecord{.seed = 4});
+        scan_id = writer.scan_id();
+        for (std::size_t i = 0; i < written.size(); ++i)
+            writer.insert(written[i], 1e9 + double(i),
+                          written[i].proto == Proto::udp ? std::span<const std::uint8_t>(dns) : std::span<const std::uint8_t>());
+        writer.checkpoint("f", 4, 1, 2, encode_slots({1}), 1.0);
+        writer.commit();
+    }
+    ResultSink sink(SinkOptions{}, nullptr, 0);
+    std::vector<std::string> replayed;
+    for_each_result(path, scan_id, [&](const ResultRecord& r, double seen_at, std::span<const std::uint8_t> data) {
+        replayed.push_back(fmt::format("{} {} {} {} {} {} {} {}", format_ip(r.address()), int(r.family), r.port, to_string(r.proto),
+                                       to_string(r.reason), r.ttl, r.window, data.size()));
+        EXPECT_EQ(seen_at, 1e9 + double(replayed.size() - 1));
+        sink.replay(r, seen_at, data);
+    });
+    EXPECT_EQ(replayed, (std::vector<std::string>{
+                            "2001:db8:1::5 6 443 tcp syn-ack 57 1024 0",
+                            "198.19.0.7 4 22 tcp syn-ack 64 1024 0",
+                            "2001:db8::10 6 53 udp udp-response 63 0 4",
+                            "198.18.0.200 4 53 udp udp-response 62 0 4",
+                        }));
+    EXPECT_EQ(sink.open(), 4u);
+    for (const ResultRecord& r : written) {
+        EXPECT_TRUE(sink.answered(r.address(), r.proto, r.port)) << format_ip(r.address());
+        sink.add(&r, 1); // the resumed run hearing it again: a duplicate
+    }
+    EXPECT_EQ(sink.duplicates(), written.size());
+
+    // A damaged row is named, never skipped in silence.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE results SET ip = '2001:db8::1::5' WHERE rowid = 3", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    try {
+        for_each_result(path, scan_id, [](const ResultRecord&, double, std::span<const std::uint8_t>) {});
+        ADD_FAILURE() << "read a corrupt address";
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  fmt::format("corrupt result in database \"{}\": row 3 of scan {} has ip \"2001:db8::1::5\"", path, scan_id));
+    }
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 

@@ -194,6 +194,112 @@ TEST(Store, UnansweredUdpIsOpenFiltered) {
     }
 }
 
+// ---------------------------------------------------------------- IPv6
+
+IpAddress ip(const char* text) {
+    const auto address = parse_ip(text);
+    EXPECT_TRUE(address) << text;
+    return address.value_or(IpAddress{});
+}
+
+ResultRecord make_record6(const char* address, std::uint16_t port, PortState state, Reason reason) {
+    ResultRecord r = make_record(0, port, state, reason);
+    r.set_address(ip(address));
+    return r;
+}
+
+// IPv6 results have no dense index (until the scan space holds IPv6 targets)
+// and go through the fallback hash set, with or without a bitmap beside it.
+TEST(Store, DedupOfIpv6ThroughTheHashSet) {
+    ScanSpace space(TargetSet::from_intervals({{0xc6130000u, 0xc61300ffu}}), PortSet::from_ports({22, 80}), 1);
+    Deduplicator with_bitmap(&space);
+    Deduplicator without_space(nullptr);
+    ASSERT_NE(with_bitmap.shared_bitmap(), nullptr);
+    for (Deduplicator* d : {&with_bitmap, &without_space}) {
+        const std::uint64_t before = d->memory_bytes();
+        const IpAddress a = ip("2001:db8:1::5"), b = ip("2001:db8:1::6");
+        EXPECT_FALSE(d->seen(a, Proto::tcp, 80));
+        EXPECT_TRUE(d->first_time(a, Proto::tcp, 80));
+        EXPECT_FALSE(d->first_time(a, Proto::tcp, 80));
+        EXPECT_TRUE(d->seen(a, Proto::tcp, 80));
+        // Another address, protocol or port is another result.
+        EXPECT_FALSE(d->seen(b, Proto::tcp, 80));
+        EXPECT_FALSE(d->seen(a, Proto::udp, 80));
+        EXPECT_FALSE(d->seen(a, Proto::tcp, 81));
+        EXPECT_TRUE(d->first_time(a, Proto::udp, 80));
+        EXPECT_TRUE(d->first_time(a, Proto::tcp, 81));
+        EXPECT_TRUE(d->first_time(b, Proto::tcp, 80));
+        // The high half counts: same low 64 bits, other prefix.
+        EXPECT_TRUE(d->first_time(ip("2001:db8:2::5"), Proto::tcp, 80));
+        EXPECT_GT(d->memory_bytes(), before);
+    }
+}
+
+// An IPv6 address whose low 32 bits spell an IPv4 address of the scan is not
+// that IPv4 address; an IPv4 address is one key whichever overload sees it.
+TEST(Store, DedupKeepsTheFamiliesApart) {
+    ScanSpace space(TargetSet::from_intervals({{0xc6130000u, 0xc61300ffu}}), PortSet::from_ports({80}), 1);
+    for (const std::uint64_t limit : {512ull << 20, 0ull}) { // bitmap, then hash set only
+        Deduplicator d(&space, limit);
+        EXPECT_TRUE(d.first_time(0xc6130005u, Proto::tcp, 80));               // 198.19.0.5
+        EXPECT_FALSE(d.seen(ip("2001:db8::c613:5"), Proto::tcp, 80));          // low 32 bits 0xc6130005
+        EXPECT_TRUE(d.first_time(ip("2001:db8::c613:5"), Proto::tcp, 80));
+        EXPECT_FALSE(d.first_time(ip("198.19.0.5"), Proto::tcp, 80));          // the same IPv4 result
+        EXPECT_FALSE(d.first_time(ip("::ffff:198.19.0.5"), Proto::tcp, 80));   // mapped text: IPv4 too
+        EXPECT_TRUE(d.first_time(ip("198.19.0.6"), Proto::tcp, 80));
+        EXPECT_FALSE(d.first_time(0xc6130006u, Proto::tcp, 80));
+        // Outside the scan space: exact through the IPv4 set, still one key.
+        EXPECT_TRUE(d.first_time(ip("198.18.0.1"), Proto::tcp, 80));
+        EXPECT_FALSE(d.first_time(0xc6120001u, Proto::tcp, 80));
+    }
+}
+
+TEST(Store, SinkWritesBothFamiliesWithFamilyAndKey) {
+    TempDir dir;
+    const std::string db_path = (dir.path / "mixed.db").string();
+    ScanSpace space(TargetSet::from_intervals({{0xc6130000u, 0xc61300ffu}}), PortSet::from_ports({22, 80}), 7);
+    ResultSink sink(SinkOptions{.keep_closed = false}, &space, 1'700'000'000.0);
+    sink.set_database(std::make_unique<SqliteWriter>(db_path, ScanRecord{.seed = 7}));
+    const ResultRecord records[] = {
+        make_record6("2001:db8::10", 80, PortState::open, Reason::syn_ack),
+        make_record(0xc6130007u, 22, PortState::open, Reason::syn_ack),
+        make_record6("2001:DB8:0:0:0:0:0:10", 80, PortState::open, Reason::syn_ack), // duplicate, other text
+        make_record6("2001:db8::9", 22, PortState::open, Reason::syn_ack),
+        make_record6("2001:db8::9", 80, PortState::closed, Reason::reset), // not kept
+        make_record(0xc6130005u, 80, PortState::open, Reason::syn_ack),
+    };
+    sink.add(records, std::size(records));
+    EXPECT_TRUE(sink.answered(ip("2001:db8::9"), Proto::tcp, 80)) << "answered, even though not kept";
+    EXPECT_FALSE(sink.answered(ip("2001:db8::9"), Proto::tcp, 443));
+    EXPECT_TRUE(sink.answered(ip("198.19.0.7"), Proto::tcp, 22));
+    EXPECT_TRUE(sink.answered(0xc6130007u, Proto::tcp, 22));
+    sink.finish(ScanCounters{});
+    EXPECT_EQ(sink.duplicates(), 1u);
+    EXPECT_EQ(sink.open(), 4u);
+    EXPECT_EQ(sink.closed(), 1u);
+
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT ip, port, family, hex(ip_key) FROM results ORDER BY family, ip_key, port", -1, &st,
+                                 nullptr),
+              SQLITE_OK);
+    std::vector<std::string> rows;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        rows.push_back(fmt::format("{} {} {} {}", reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
+                                   sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
+                                   reinterpret_cast<const char*>(sqlite3_column_text(st, 3))));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    // IPv4 first, then IPv6, each by number (::9 before ::10, unlike text).
+    EXPECT_EQ(rows, (std::vector<std::string>{
+                        "198.19.0.5 80 4 C6130005",
+                        "198.19.0.7 22 4 C6130007",
+                        "2001:db8::9 22 6 20010DB8000000000000000000000009",
+                        "2001:db8::10 80 6 20010DB8000000000000000000000010",
+                    }));
+}
+
 TEST(Store, UncreatableDatabaseNamesThePath) {
     try {
         SqliteWriter writer("/nonexistent-dir/x/scan.db", ScanRecord{});
