@@ -668,7 +668,8 @@ check_v6() { # NAME CHECK_MIXED_ARGS...
 
 # The IPv6 ground truth with standard tools from the scanner namespace, no
 # wirespeed: the routes and addresses the scanner side resolves its gateway
-# from; TCP connect() to open pairs (every-host ports, few-hosts ports, edges
+# from; the gateway's answer to a raw NDP solicitation from a source only
+# wirespeed would hold (tests/lab/ndp_check.py); TCP connect() to open pairs (every-host ports, few-hosts ports, edges
 # of the /112) succeeds and to others is refused; dig gets the AAAA record from
 # dnsmasq on 2001:db8:1::35; udp_check.py gets DNS from the open pair and port
 # unreachable from a sample of closed ones; ping6 answers from the /112's
@@ -682,6 +683,11 @@ test_v6_truth() {
   got=$(ip netns exec "$SCAN_NS" ip -6 -o addr show dev "$IFACE" scope global | awk '{print $4}')
   [[ $got == "2001:db8::1/64" ]] || { fail $name "scanner global IPv6 address: '$got'"; return; }
   [[ $(wc -l < "$TRUTH6") -eq $(wc -l < "$TRUTH") ]] || { fail $name "truth6.txt and truth.txt differ in size"; return; }
+  # The gateway answers NDP for itself to a source the scanner's kernel does
+  # not hold (2001:db8::7), as wirespeed will ask it.
+  local gw_mac; gw_mac=$(ip netns exec "$TARGET_NS" cat "/sys/class/net/$T_IF/address")
+  got=$(ip netns exec "$SCAN_NS" timeout 20 python3 "$ROOT/tests/lab/ndp_check.py" "$IFACE" 2001:db8::7 2001:db8::2 2>&1)
+  [[ $got == "$gw_mac" ]] || { fail $name "NDP for 2001:db8::2 from 2001:db8::7: '$got', the target's MAC is $gw_mac"; return; }
   local pairs=() p
   for p in "[2001:db8:1::]:22" "[2001:db8:1::ffff]:443" "[2001:db8:1::5]:31337" "[2001:db8:1::5]:65535" \
            "[2001:db8:1::fc8]:8080" "[2001:db8:1::35]:53" "[2001:db8:1::5]:8080" "[2001:db8:1::6]:31337" \
