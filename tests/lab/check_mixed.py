@@ -74,6 +74,17 @@ if a.db:
         need_bytes("db", key, data)
         rows.append(key)
     compare("db", rows)
+    # Where the schema has them, family (4 or 6) and ip_key (the address's
+    # bytes in network order) must agree with the text.
+    columns = {c[1] for c in db.execute("PRAGMA table_info(results)")}
+    if {"family", "ip_key"} <= columns:
+        bad = []
+        for ip, family, key in db.execute("SELECT ip, family, ip_key FROM results"):
+            address = ipaddress.ip_address(ip)
+            if family != address.version or bytes(key or b"") != address.packed:
+                bad.append(f"{ip} family {family} ip_key {bytes(key or b'').hex()}")
+        if bad:
+            problems.append(f"db: {len(bad)} rows whose family/ip_key disagree with ip, e.g. {' / '.join(bad[:3])}")
     status = db.execute("SELECT status FROM scans ORDER BY id DESC LIMIT 1").fetchone()[0]
     if status != "complete":
         problems.append(f"db: scan status {status}, not complete")
