@@ -30,6 +30,43 @@
 # answers ICMP port unreachable. Every 198.19.0.0/16 host answers ping (ICMP
 # echo). Neither is rate-limited. Daemon configs, pid files and logs live in
 # $LAB_DIR, so labs with different prefixes never share a file.
+#
+# IPv6, on the same veth pair beside IPv4 (2001:db8::/32, the documentation
+# range, never routed anywhere):
+#
+#   <P>-s  2001:db8::1/64  <== veth ==> <P>-t  2001:db8::2/64
+#   default via 2001:db8::2            local 2001:db8:1::/112 dev lo (AnyIP)
+#
+# Who owns what, as on the IPv4 side: the scanner namespace's kernel owns
+# 2001:db8::1 (like 198.18.0.1), the interface's address and a scan source at
+# once; any other source (198.18.0.7, 2001:db8::7, ...) is wirespeed's alone,
+# and wirespeed answers ARP / NDP for it itself (with --xdp the kernel sees no
+# frame of the scan's queues, so it must for 198.18.0.1 / 2001:db8::1 too).
+# The target's kernel owns 2001:db8::2 (the scanner's IPv6 default gateway,
+# resolved by NDP) and answers for all of 2001:db8:1::/112. Addresses are
+# nodad and DAD is off (usable at once); no router advertisement is sent or
+# accepted, no forwarding; ICMPv6 errors are not rate-limited either. The
+# kernels' own IPv6 chatter (MLD reports, NDP) is on the link like ARP is.
+#
+# An IPv6 lab host mirrors the IPv4 host of the same index: 198.19.X.Y is host
+# X*256+Y, and 2001:db8:1::(X*256+Y in hex) is the same host, with the same
+# open ports, as far as the /112 reaches (198.19.0.0/22 and 2001:db8:1::/118
+# are the same 1024 hosts). Open TCP ports ($LAB_DIR/truth6.txt as [ip]:port,
+# the address in RFC 5952 text, as python's ipaddress prints it):
+#   every host of 2001:db8:1::/112:  22, 80, 443
+#   a few hosts: 8080 on 2001:db8:1::a, 2001:db8:1::34d, 2001:db8:1::fc8
+#                1023 on 2001:db8:1::202;  3306 on 2001:db8:1::101
+#                65535 on 2001:db8:1::5, 2001:db8:1::909;  31337 on 2001:db8:1::5
+#                53 on 2001:db8:1::35 (dnsmasq, DNS over TCP)
+# Open UDP ports ($LAB_DIR/truth6_udp.txt): [2001:db8:1::35]:53, the same
+# dnsmasq (dns.lab.test also has that AAAA record). NTP and SNMP are IPv4
+# only: every other UDP port of every 2001:db8:1::/112 host is closed, the
+# kernel answers ICMPv6 port unreachable; from the probed address itself in
+# 2001:db8:1::/116 (the 4096 hosts the IPv4 /20 mirrors: they are real
+# addresses on lo too), beyond it from 2001:db8::2 (an AnyIP address is never
+# the source of the kernel's errors), which a scanner calls "filtered" (nmap's
+# rule). Every 2001:db8:1::/112 host answers ping6. truth.txt / truth_udp.txt
+# stay IPv4 only, as they always were.
 set -euo pipefail
 
 cmd=${1:-status}
@@ -52,11 +89,22 @@ export LAB_UDP="$DNS_IP:53 $NTP_IP:123 $SNMP_IP:161"
 export LAB_DAEMON_TCP="$DNS_IP:53" # TCP listeners the daemons open themselves
 DAEMONS="dnsmasq chronyd snmpd"     # $LAB_DIR/NAME.pid each
 
+# IPv6 (see the header): the scanner's and the target's addresses on the
+# veth, the AnyIP block, and the IPv6 twins of the few-hosts listeners.
+S_IP6=2001:db8::1
+T_IP6=2001:db8::2
+NET6=2001:db8:1::/112
+NET6_HELD=2001:db8:1::/116 # also real addresses on lo (see up): UDP closed = unreachable from the host itself
+export LAB_FEW6="[2001:db8:1::a]:8080 [2001:db8:1::34d]:8080 [2001:db8:1::fc8]:8080 [2001:db8:1::202]:1023 [2001:db8:1::101]:3306 [2001:db8:1::5]:65535 [2001:db8:1::909]:65535 [2001:db8:1::5]:31337"
+DNS6_IP=2001:db8:1::35
+export LAB_UDP6="[$DNS6_IP]:53"
+export LAB_DAEMON_TCP6="[$DNS6_IP]:53"
+
 ns_exists() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
 
 write_truth() {
-  python3 - "$LAB_DIR/truth.txt" "$LAB_DIR/truth_udp.txt" <<'PY'
-import os, sys
+  python3 - "$LAB_DIR/truth.txt" "$LAB_DIR/truth_udp.txt" "$LAB_DIR/truth6.txt" "$LAB_DIR/truth6_udp.txt" <<'PY'
+import ipaddress, os, sys
 every = [int(p) for p in os.environ["LAB_EVERY_PORTS"].split()]
 pairs = set()
 for host in range(65536):
@@ -76,6 +124,30 @@ def write(path, pairs):
             f.write("%s:%d\n" % (ip, port))
 write(sys.argv[1], pairs | few("LAB_FEW") | few("LAB_DAEMON_TCP"))
 write(sys.argv[2], few("LAB_UDP"))
+# IPv6: [ip]:port, RFC 5952 text (ipaddress's), host = the low 16 bits.
+base = int(ipaddress.IPv6Address("2001:db8:1::"))
+def v6(host):
+    return str(ipaddress.IPv6Address(base | host))
+pairs6 = set()
+for host in range(65536):
+    ip = v6(host)
+    for port in every:
+        pairs6.add((host, port, ip))
+def few6(var):
+    out = set()
+    for item in os.environ[var].split():
+        ip, _, port = item.rpartition(":")
+        addr = ipaddress.IPv6Address(ip.strip("[]"))
+        host = int(addr) - base
+        assert 0 <= host < 65536 and str(addr) == ip.strip("[]"), item
+        out.add((host, int(port), str(addr)))
+    return out
+def write6(path, pairs):
+    with open(path, "w") as f:
+        for host, port, ip in sorted(pairs):
+            f.write("[%s]:%d\n" % (ip, port))
+write6(sys.argv[3], pairs6 | few6("LAB_FEW6") | few6("LAB_DAEMON_TCP6"))
+write6(sys.argv[4], few6("LAB_UDP6"))
 PY
 }
 
@@ -85,6 +157,7 @@ start_listeners() {
   ip netns exec "$TARGET_NS" python3 - "$LAB_DIR/listeners.pid" >/dev/null 2>&1 <<'PY' &
 import os, signal, socket, sys, time
 IP_FREEBIND = 15
+IPV6_FREEBIND = 78
 socks = []
 def listen(addr, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -93,11 +166,24 @@ def listen(addr, port):
     s.bind((addr, port))
     s.listen(4096)
     socks.append(s)
+def listen6(addr, port):
+    # IPv6 only: the IPv4 listeners above keep IPv4 to themselves.
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.setsockopt(socket.IPPROTO_IPV6, IPV6_FREEBIND, 1)
+    s.bind((addr, port))
+    s.listen(4096)
+    socks.append(s)
 for port in os.environ["LAB_EVERY_PORTS"].split():
     listen("0.0.0.0", int(port))
+    listen6("::", int(port))
 for item in os.environ["LAB_FEW"].split():
     ip, port = item.split(":")
     listen(ip, int(port))
+for item in os.environ["LAB_FEW6"].split():
+    ip, _, port = item.rpartition(":")
+    listen6(ip.strip("[]"), int(port))
 with open(sys.argv[1], "w") as f:
     f.write(str(os.getpid()))
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
@@ -141,15 +227,18 @@ start_udp_services() {
   for ip in $DNS_IP $NTP_IP $SNMP_IP; do
     ip netns exec "$TARGET_NS" ip addr add "$ip/32" dev lo
   done
+  ip netns exec "$TARGET_NS" ip -6 addr replace "$DNS6_IP/128" dev lo nodad # (up added it already)
 
   # DNS: no resolv.conf, no /etc/hosts, no upstream; answers its own names
-  # (REFUSED for any other: there is nowhere to forward it).
+  # (REFUSED for any other: there is nowhere to forward it). One dnsmasq
+  # serves both families: $DNS_IP and $DNS6_IP.
   ip netns exec "$TARGET_NS" dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --no-poll \
-    --bind-interfaces --listen-address="$DNS_IP" --port=53 \
-    --host-record=dns.lab.test,"$DNS_IP" --host-record=ntp.lab.test,"$NTP_IP" \
+    --bind-interfaces --listen-address="$DNS_IP" --listen-address="$DNS6_IP" --port=53 \
+    --host-record=dns.lab.test,"$DNS_IP","$DNS6_IP" --host-record=ntp.lab.test,"$NTP_IP" \
     --host-record=snmp.lab.test,"$SNMP_IP" --local=/lab.test/ \
     --pid-file="$LAB_DIR/dnsmasq.pid" --log-facility="$LAB_DIR/dnsmasq.log"
   wait_udp dnsmasq "$DNS_IP:53"
+  wait_udp dnsmasq "[$DNS6_IP]:53"
 
   # NTP: a server with no sources at all (no server/pool line) serving its own
   # clock at stratum 10; -x never touches the clock; no command sockets.
@@ -217,21 +306,50 @@ up() {
   mkdir -p "$LAB_DIR"
   ip netns add "$SCAN_NS"
   ip netns add "$TARGET_NS"
+  # IPv6 on, but quiet and immediate: set in "default" before the veth exists,
+  # so its ends are created with them (lo already is: it only needs IPv6 on).
+  # No DAD (addresses usable at once), no router solicitation or
+  # advertisement taken, no autoconfiguration, no forwarding.
+  for ns in "$SCAN_NS" "$TARGET_NS"; do
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
+    for conf in all default; do
+      ip netns exec "$ns" sysctl -qw net.ipv6.conf.$conf.forwarding=0 net.ipv6.conf.$conf.accept_ra=0 \
+        net.ipv6.conf.$conf.autoconf=0 net.ipv6.conf.$conf.router_solicitations=0 \
+        net.ipv6.conf.$conf.accept_dad=0 net.ipv6.conf.$conf.dad_transmits=0 net.ipv6.conf.$conf.accept_redirects=0
+    done
+  done
   # LAB_QUEUES queue pairs on both ends: the target's kernel spreads its
   # replies over its TX queues by flow hash, and each arrives on the scanner
   # side's RX queue of the same number (one af_xdp socket per queue).
   ip link add "$S_IF" netns "$SCAN_NS" numtxqueues "$QUEUES" numrxqueues "$QUEUES" type veth \
     peer name "$T_IF" netns "$TARGET_NS" numtxqueues "$QUEUES" numrxqueues "$QUEUES"
   for ns in "$SCAN_NS" "$TARGET_NS"; do
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
     ip netns exec "$ns" ip link set lo up
   done
   ip netns exec "$SCAN_NS" ip addr add 198.18.0.1/24 dev "$S_IF"
+  ip netns exec "$SCAN_NS" ip -6 addr add "$S_IP6/64" dev "$S_IF" nodad
   ip netns exec "$SCAN_NS" ip link set "$S_IF" up
   ip netns exec "$SCAN_NS" ip route add default via 198.18.0.2
+  ip netns exec "$SCAN_NS" ip -6 route add default via "$T_IP6" dev "$S_IF"
   ip netns exec "$TARGET_NS" ip addr add 198.18.0.2/24 dev "$T_IF"
+  ip netns exec "$TARGET_NS" ip -6 addr add "$T_IP6/64" dev "$T_IF" nodad
   ip netns exec "$TARGET_NS" ip link set "$T_IF" up
   ip netns exec "$TARGET_NS" ip route add local "$NET" dev lo
+  ip netns exec "$TARGET_NS" ip -6 route add local "$NET6" dev lo
+  # ... and every address of $NET6_HELD on lo as well: the AnyIP route alone
+  # answers TCP, UDP and ping for all of $NET6, but the kernel's ICMPv6
+  # errors (port unreachable) leave from 2001:db8::2, not from the probed
+  # address (icmp6_send takes the destination as source only for an address
+  # an interface holds), and an unreachable from another host says
+  # "filtered", not "closed" (nmap's rule, and wirespeed's). Not all 65536:
+  # adding addresses slows down with each one held (4096 take about a
+  # second, 30000 two minutes). Before any daemon starts: dnsmasq re-reads
+  # every address on each notification.
+  python3 -c 'import ipaddress, sys
+net = ipaddress.IPv6Network(sys.argv[1])
+for address in net:
+    print("address add %s/128 dev lo nodad" % address)' "$NET6_HELD" |
+    ip netns exec "$TARGET_NS" timeout 60 ip -batch -
   # Stateless SYN-ACKs: no SYN queue to overflow, no SYN-ACK retransmits.
   ip netns exec "$TARGET_NS" sysctl -qw net.ipv4.tcp_syncookies=2 net.ipv4.tcp_synack_retries=0
   ip netns exec "$TARGET_NS" sysctl -qw net.core.netdev_max_backlog=100000 2>/dev/null || true
@@ -244,6 +362,11 @@ up() {
     net.ipv4.icmp_echo_ignore_all=0
   ip netns exec "$TARGET_NS" sysctl -qw net.ipv4.icmp_msgs_per_sec=100000000 \
     net.ipv4.icmp_msgs_burst=100000000 2>/dev/null || true
+  # The same for ICMPv6 (whose errors share the global budget above): no
+  # per-destination limit, and every echo answered, anycast-looking
+  # destinations (2001:db8:1::, the AnyIP block's first address) included.
+  ip netns exec "$TARGET_NS" sysctl -qw net.ipv6.icmp.ratelimit=0 net.ipv6.icmp.echo_ignore_all=0 \
+    net.ipv6.icmp.echo_ignore_anycast=0
   # Full checksums on the wire, so captures and parsers see what a NIC would.
   for pair in "$SCAN_NS:$S_IF" "$TARGET_NS:$T_IF"; do
     ip netns exec "${pair%%:*}" ethtool -K "${pair#*:}" tx off rx off >/dev/null 2>&1 || true
@@ -252,7 +375,7 @@ up() {
   start_udp_services
   write_truth
   trap - EXIT
-  echo "lab $P: up: scanner namespace $SCAN_NS (interface $S_IF), targets $NET in $TARGET_NS; truth $LAB_DIR/truth.txt (tcp), $LAB_DIR/truth_udp.txt (udp)"
+  echo "lab $P: up: scanner namespace $SCAN_NS (interface $S_IF), targets $NET and $NET6 in $TARGET_NS; truth $LAB_DIR/truth.txt (tcp), $LAB_DIR/truth_udp.txt (udp), $LAB_DIR/truth6.txt, $LAB_DIR/truth6_udp.txt (IPv6)"
 }
 
 down() {
@@ -284,6 +407,8 @@ status() {
     [[ -f "$LAB_DIR/truth.txt" ]] && echo "  truth: $(wc -l < "$LAB_DIR/truth.txt") open tcp pairs in $LAB_DIR/truth.txt"
     [[ -f "$LAB_DIR/truth_udp.txt" ]] &&
       echo "  truth: $(wc -l < "$LAB_DIR/truth_udp.txt") open udp pairs in $LAB_DIR/truth_udp.txt (every other udp port closed; every host answers ping)"
+    [[ -f "$LAB_DIR/truth6.txt" ]] &&
+      echo "  truth: $(wc -l < "$LAB_DIR/truth6.txt") open tcp pairs in $LAB_DIR/truth6.txt, $(wc -l < "$LAB_DIR/truth6_udp.txt") open udp in $LAB_DIR/truth6_udp.txt (IPv6, $NET6)"
   fi
   return 0
 }

@@ -8,6 +8,14 @@ Each given output must hold exactly the expected set of "state proto port ip"
 (TCP open iff in TRUTH, UDP open iff in TRUTH_UDP, else closed; "up icmp 0 ip"
 for every host with --ping), once each. UDP open rows must carry the reply's
 bytes (DB BLOB, NDJSON/CSV base64). Prints one line per problem; exit 1 if any.
+
+Both families: NET may be several networks, comma-separated
+(198.19.0.0/22,2001:db8:1::/118), and TRUTH / TRUTH_UDP several files
+(truth.txt,truth6.txt); an IPv4 pair is ip:port, an IPv6 pair [ip]:port. Every
+address in every output must be in canonical text (an IPv6 one RFC 5952's, as
+python's ipaddress prints it): a row naming the same host otherwise counts as
+missing plus unexpected. --open-only: a scan without --show closed (only open
+ports, and with --ping the up hosts, are expected).
 """
 import argparse, base64, collections, csv, ipaddress, json, re, sqlite3, sys
 import xml.etree.ElementTree as ET
@@ -18,18 +26,31 @@ ap.add_argument("truth"); ap.add_argument("truth_udp")
 for o in ("db", "list", "json", "csv", "xml", "grepable"):
     ap.add_argument("--" + o)
 ap.add_argument("--ping", action="store_true")
+ap.add_argument("--open-only", action="store_true")
 a = ap.parse_args()
 
-open_tcp = set(open(a.truth).read().split())
-open_udp = set(open(a.truth_udp).read().split())
+def read_pairs(files):
+    out = set()
+    for path in files.split(","):
+        out.update(open(path).read().split())
+    return out
+
+def pair(ip, port):
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+open_tcp = read_pairs(a.truth)
+open_udp = read_pairs(a.truth_udp)
 want = set()
-for ip in map(str, ipaddress.ip_network(a.net)):
-    for port in a.tcp.split():
-        want.add(("open" if f"{ip}:{port}" in open_tcp else "closed", "tcp", port, ip))
-    for port in a.udp.split():
-        want.add(("open" if f"{ip}:{port}" in open_udp else "closed", "udp", port, ip))
-    if a.ping:
-        want.add(("up", "icmp", "0", ip))
+for net in a.net.split(","):
+    for ip in map(str, ipaddress.ip_network(net)):
+        for port in a.tcp.split():
+            want.add(("open" if pair(ip, port) in open_tcp else "closed", "tcp", port, ip))
+        for port in a.udp.split():
+            want.add(("open" if pair(ip, port) in open_udp else "closed", "udp", port, ip))
+        if a.ping:
+            want.add(("up", "icmp", "0", ip))
+if a.open_only:
+    want = {w for w in want if w[0] in ("open", "up")}
 
 problems = []
 
@@ -53,6 +74,17 @@ if a.db:
         need_bytes("db", key, data)
         rows.append(key)
     compare("db", rows)
+    # Where the schema has them, family (4 or 6) and ip_key (the address's
+    # bytes in network order) must agree with the text.
+    columns = {c[1] for c in db.execute("PRAGMA table_info(results)")}
+    if {"family", "ip_key"} <= columns:
+        bad = []
+        for ip, family, key in db.execute("SELECT ip, family, ip_key FROM results"):
+            address = ipaddress.ip_address(ip)
+            if family != address.version or bytes(key or b"") != address.packed:
+                bad.append(f"{ip} family {family} ip_key {bytes(key or b'').hex()}")
+        if bad:
+            problems.append(f"db: {len(bad)} rows whose family/ip_key disagree with ip, e.g. {' / '.join(bad[:3])}")
     status = db.execute("SELECT status FROM scans ORDER BY id DESC LIMIT 1").fetchone()[0]
     if status != "complete":
         problems.append(f"db: scan status {status}, not complete")
@@ -94,6 +126,9 @@ if a.xml:
         problems.append(f"xml: scaninfo protocols {protocols}")
     for host in root.findall("host"):
         ip = host.find("address").get("addr")
+        addrtype = "ipv6" if ":" in ip else "ipv4"
+        if host.find("address").get("addrtype") != addrtype:
+            problems.append(f"xml: {ip} addrtype {host.find('address').get('addrtype')}, not {addrtype}")
         status = host.find("status")
         if a.ping:
             if status.get("reason") != "echo-reply":

@@ -14,6 +14,10 @@ has a timeout.
       as they go; counts the port unreachables and echo replies on a raw
       socket. Exits 0 when all N of each came back (no ICMP rate limit).
       Pairs listed in SKIP_FILE (ip:port lines) are never drawn.
+  udp_check.py burst6 N SKIP_FILE HELD  the same over IPv6: closed pairs in
+      the network HELD (e.g. 2001:db8:1::/116), whose unreachables must come
+      from the probed address itself, echo requests to 2001:db8:1::/112.
+  A pair is IP:PORT, or [IPV6]:PORT (the lab's truth6 files' form).
 """
 import os
 import random
@@ -81,9 +85,11 @@ def request(port):
 def probe(pair):
     ip, port = pair.rsplit(":", 1)
     port = int(port)
+    family = socket.AF_INET6 if ip.startswith("[") else socket.AF_INET
+    ip = ip.strip("[]")
     for _ in range(2):
         req, check = request(port)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(family, socket.SOCK_DGRAM)
         s.settimeout(1.0)
         try:
             s.connect((ip, port))
@@ -156,7 +162,64 @@ def burst(n, skip_file):
     return 0 if len(unreach) == n and len(replies) == n else 1
 
 
+def burst6(n, skip_file, held):
+    """burst's IPv6 twin: closed pairs drawn from HELD (the lab's hosts that
+    hold their address, so the unreachable must come from the probed
+    address itself), echo requests to hosts of 2001:db8:1::/112."""
+    import ipaddress
+    skip = set(open(skip_file).read().split())
+    held = ipaddress.IPv6Network(held)
+    base = int(ipaddress.IPv6Address("2001:db8:1::"))
+    rnd = random.Random(os.getpid())
+    pairs, hosts = set(), set()
+    while len(pairs) < n:
+        ip = str(held[rnd.randrange(held.num_addresses)])
+        pair = (ip, rnd.randrange(1024, 65536))
+        if "[%s]:%d" % pair not in skip:
+            pairs.add(pair)
+    while len(hosts) < n:
+        hosts.add(str(ipaddress.IPv6Address(base | rnd.randrange(65536))))
+
+    # ICMPv6 raw sockets get the message without the IPv6 header; the kernel
+    # fills in the checksum of what we send.
+    raw = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    raw.setsockopt(socket.SOL_SOCKET, 33, 32 << 20)  # SO_RCVBUFFORCE
+    udp = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    ident = os.getpid() & 0xFFFF
+    for ip, port in pairs:
+        udp.sendto(b"wirespeed lab burst", (ip, port))
+    for seq, ip in enumerate(sorted(hosts)):
+        raw.sendto(struct.pack("!BBHHH", 128, 0, 0, ident, seq & 0xFFFF) + b"wirespeed", (ip, 0))
+
+    unreach, replies, elsewhere = set(), set(), 0
+    raw.settimeout(2.0)
+    deadline = time.time() + 10
+    while (len(unreach) < n or len(replies) < n) and time.time() < deadline:
+        try:
+            icmp, addr = raw.recvfrom(65535)
+        except socket.timeout:
+            break
+        src = str(ipaddress.IPv6Address(addr[0].split("%")[0]))
+        if icmp[0] == 1 and icmp[1] == 4 and len(icmp) >= 8 + 40 + 4:
+            inner = icmp[8:]
+            if inner[6] == socket.IPPROTO_UDP:
+                dst = str(ipaddress.IPv6Address(inner[24:40]))
+                dport = struct.unpack("!H", inner[42:44])[0]
+                if (dst, dport) in pairs:
+                    if src == dst:
+                        unreach.add((dst, dport))
+                    else:
+                        elsewhere += 1
+        elif icmp[0] == 129 and struct.unpack("!H", icmp[4:6])[0] == ident and src in hosts:
+            replies.add(src)
+    print("port unreachable %d/%d (%d from another address), echo reply %d/%d"
+          % (len(unreach), n, elsewhere, len(replies), n))
+    return 0 if len(unreach) == n and len(replies) == n else 1
+
+
 def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "burst6":
+        return burst6(int(sys.argv[2]), sys.argv[3], sys.argv[4])
     if len(sys.argv) >= 3 and sys.argv[1] == "probe":
         for pair in sys.argv[2:]:
             state, detail = probe(pair)
