@@ -68,7 +68,6 @@ public:
     std::uint64_t dense_index(std::uint32_t address, std::uint16_t tcp_port) const noexcept {
         return dense_index(address, Proto::tcp, tcp_port);
     }
-    std::uint64_t dense_index(IpAddress address, Proto proto, std::uint16_t port) const noexcept;
     // A target of this space -> its dense index (no search for IPv6 targets).
     std::uint64_t dense_index(const Target& t) const noexcept;
     // The address a target names.

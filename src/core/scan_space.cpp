@@ -141,11 +141,6 @@ std::uint64_t ScanSpace::dense_index(std::uint32_t address, Proto proto, std::ui
     return std::uint64_t{key} * hosts_ + host_index;
 }
 
-// Stub until the IPv6 scan space lands: IPv6 results take the dedup hash set.
-std::uint64_t ScanSpace::dense_index(IpAddress address, Proto proto, std::uint16_t port) const noexcept {
-    return address.is_ipv4() ? dense_index(address.ipv4(), proto, port) : UINT64_MAX;
-}
-
 std::uint64_t ScanSpace::position_of(std::uint32_t address, std::uint32_t slot) const noexcept {
     const std::uint64_t host_index = targets_.index_of(address);
     if (host_index == UINT64_MAX || slot >= slots_.count()) return UINT64_MAX;

@@ -133,7 +133,7 @@ ScanConfig base_config(const std::string& db) {
     config.target_specs = {"198.19.0.0/24"};
     config.ports_spec = "1-100";
     config.blocklist_file = "/dev/null";
-    config.source_ip = 0xc6120064; // 198.18.0.100
+    config.sources = SourceAddresses::parse("198.18.0.100");
     config.gateway_ip = 0xc6130001; // resolved by ARP: the reflector answers for its hosts
     config.rate = 200'000;
     config.rate_mode = RateMode::fixed;
