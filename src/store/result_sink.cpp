@@ -370,11 +370,6 @@ void SqliteWriter::finish(const ScanCounters& c) {
 
 // ---------------------------------------------------------------- sink
 
-namespace {
-IpAddress as_ip_address(std::uint32_t address) noexcept { return IpAddress::from_ipv4(address); }
-[[maybe_unused]] IpAddress as_ip_address(IpAddress address) noexcept { return address; }
-} // namespace
-
 ResultSink::ResultSink(SinkOptions options, const ScanSpace* space, double start_unix)
     : options_(options), dedup_(space), start_unix_(start_unix), space_(space) {}
 
@@ -388,16 +383,14 @@ std::uint64_t ResultSink::add_unanswered_udp(IndexRange shard, double seen_at_un
         const ProbeSlot& k = slots.key(key);
         if (k.proto != Proto::udp) continue;
         for (std::uint64_t host = 0; host < targets.count(); ++host) {
-            // auto: a uint32_t today, an IpAddress once targets hold IPv6;
-            // dedup and the record take either.
-            const auto address = targets.at(host);
+            const IpAddress address = targets.address_at(host); // IPv4 hosts first, then IPv6
             if (!whole) { // only this shard's probes (a key's first payload decides)
                 const std::uint64_t position = space_->position_of(address, slots.first_slot_of(key));
                 if (position < shard.begin || position >= shard.end) continue;
             }
             if (!dedup_.first_time(address, Proto::udp, k.port)) continue;
             ResultRecord r{};
-            r.set_address(as_ip_address(address));
+            r.set_address(address);
             r.port = k.port;
             r.proto = Proto::udp;
             r.state = PortState::open_filtered;
