@@ -7,14 +7,15 @@
 
 namespace ws {
 
-ProbeSet::ProbeSet(const ProbeConfig& config, const ProbeSlots& slots, const PayloadLookup& payload_of) {
+ProbeSet::ProbeSet(const ProbeConfig& config, const ProbeSlots& slots, const PayloadLookup& payload_of,
+                   AddressFamily family) {
     std::uint32_t tcp_template = UINT32_MAX, icmp_template = UINT32_MAX;
     // UDP slots share a template when their payload (and whether it carries a
     // DNS ID) is the same: "-p U:-" is 65,535 slots but a few hundred payloads.
     std::map<std::pair<bool, std::vector<std::uint8_t>>, std::uint32_t> udp_templates;
     template_of_slot_.reserve(slots.count());
     auto add = [&](const ProbeSlot& slot, std::span<const std::uint8_t> payload) {
-        templates_.emplace_back(config, slot, payload.data(), payload.size());
+        templates_.emplace_back(config, slot, payload.data(), payload.size(), family);
         max_frame_ = std::max(max_frame_, templates_.back().size());
         return std::uint32_t(templates_.size() - 1);
     };
@@ -42,7 +43,8 @@ ProbeSet::ProbeSet(const ProbeConfig& config, const ProbeSlots& slots, const Pay
         }
         template_of_slot_.push_back(index);
     }
-    if (templates_.empty()) templates_.emplace_back(config); // no slots: never sent, but first() stays valid
+    if (templates_.empty()) // no slots: never sent, but first() stays valid
+        templates_.emplace_back(config, ProbeSlot{Proto::tcp, 0, 0}, nullptr, 0, family);
     for (const ProbeTemplate& t : templates_) single_kind_ = single_kind_ && t.kind() == templates_.front().kind();
     std::vector<std::uint64_t> uses(templates_.size(), 0);
     for (const std::uint32_t index : template_of_slot_) ++uses[index];
