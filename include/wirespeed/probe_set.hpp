@@ -16,9 +16,11 @@ class ProbeSet {
 public:
     // `payload_of` gives a UDP slot's payload bytes (empty: an empty datagram).
     using PayloadLookup = std::function<std::span<const std::uint8_t>(const ProbeSlot&)>;
-    // `family` ipv6: IPv6 frames from config.source_ip6.
+    // `family`: every template of one address family (an IPv6 set is built
+    // from config.source_ip6; its templates are patched with patch6).
     ProbeSet(const ProbeConfig& config, const ProbeSlots& slots, const PayloadLookup& payload_of,
              AddressFamily family = AddressFamily::ipv4);
+    AddressFamily family() const noexcept { return templates_.front().family(); }
 
     const ProbeTemplate& for_slot(std::uint32_t slot) const noexcept { return templates_[template_of_slot_[slot]]; }
     std::uint32_t template_index(std::uint32_t slot) const noexcept { return template_of_slot_[slot]; }

@@ -171,6 +171,14 @@ Reason reason_from_unreach_code(std::uint8_t code) noexcept;
 Reason reason_from_unreach6_code(std::uint8_t code) noexcept;
 inline bool in_range(PortRange range, std::uint16_t port) noexcept { return port >= range.first && port <= range.last; }
 
+// --send-reset: the RST that closes the half-open connection of a SYN-ACK
+// result (`reply` from parse_reply, kind result, proto tcp), from the address
+// the SYN-ACK was sent to (reply.local_address) to the target, either
+// family: sequence = our ISN + 1 from the cookie, IPv4 ID from the cookie,
+// TTL / hop limit 64. Writes at most 74 bytes into `out`; returns the length.
+std::size_t build_reset(std::uint8_t* out, const ParsedReply& reply, const MacAddress& our_mac,
+                        const MacAddress& peer_mac, const CookieMaker& cookies) noexcept;
+
 ParsedReply parse_reply(const std::uint8_t* frame, std::size_t len, const ReplyContext& context) noexcept;
 ParsedReply parse_reply(const std::uint8_t* frame, std::size_t len, const ReplyContext& context,
                         RxChecksums verified) noexcept;

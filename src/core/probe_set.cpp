@@ -43,7 +43,8 @@ ProbeSet::ProbeSet(const ProbeConfig& config, const ProbeSlots& slots, const Pay
         }
         template_of_slot_.push_back(index);
     }
-    if (templates_.empty()) templates_.emplace_back(config); // no slots: never sent, but first() stays valid
+    if (templates_.empty()) // no slots: never sent, but first() stays valid
+        templates_.emplace_back(config, ProbeSlot{Proto::tcp, 0, 0}, nullptr, 0, family);
     for (const ProbeTemplate& t : templates_) single_kind_ = single_kind_ && t.kind() == templates_.front().kind();
     std::vector<std::uint64_t> uses(templates_.size(), 0);
     for (const std::uint32_t index : template_of_slot_) ++uses[index];

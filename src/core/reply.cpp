@@ -376,6 +376,37 @@ std::string_view to_string(RejectReason reason) noexcept {
     return "unknown";
 }
 
+std::size_t build_reset(std::uint8_t* out, const ParsedReply& reply, const MacAddress& our_mac,
+                        const MacAddress& peer_mac, const CookieMaker& cookies) noexcept {
+    const IpAddress target = reply.record.address();
+    const Cookie cookie = cookies.make(target, reply.record.port, reply.local_address, Proto::tcp);
+    if (target.is_ipv4()) {
+        TcpSegment rst{};
+        rst.source_mac = our_mac;
+        rst.destination_mac = peer_mac;
+        rst.source_ip = reply.local_address.ipv4();
+        rst.destination_ip = target.ipv4();
+        rst.source_port = reply.local_port;
+        rst.destination_port = reply.record.port;
+        rst.sequence = cookie.isn + 1; // what the peer acknowledged
+        rst.flags = 0x04;
+        rst.ttl = 64;
+        rst.ip_id = cookie.ip_id;
+        return build_tcp_segment(out, rst);
+    }
+    TcpSegment6 rst{};
+    rst.source_mac = our_mac;
+    rst.destination_mac = peer_mac;
+    rst.source_ip = reply.local_address.bits;
+    rst.destination_ip = target.bits;
+    rst.source_port = reply.local_port;
+    rst.destination_port = reply.record.port;
+    rst.sequence = cookie.isn + 1;
+    rst.flags = 0x04;
+    rst.hop_limit = 64;
+    return build_tcp_segment6(out, rst);
+}
+
 ParsedReply parse_reply(const std::uint8_t* frame, std::size_t len, const ReplyContext& context,
                         RxChecksums verified) noexcept {
     ParsedReply reply{};

@@ -49,48 +49,12 @@ bool ours(const RxLcore& rx, std::uint32_t address) noexcept {
     return rx.context.sources ? rx.context.sources->contains_ipv4(address) : address == rx.context.source_ip;
 }
 
-// A kernel-bypassed scanner has no kernel to reset half-open connections for it.
+// A kernel-bypassed scanner has no kernel to reset half-open connections for
+// it: an RST from the address the SYN-ACK came to, either family.
 void send_reset(RxLcore& rx, const ParsedReply& reply, const MacAddress& peer_mac) {
     rte_mbuf* m = rte_pktmbuf_alloc(rx.pool);
     if (!m) return;
-    // Our ISN + 1 is what the peer acknowledged; the cookie of the source the reply came to.
-    const IpAddress peer = reply.record.address();
-    const Cookie cookie = rx.context.cookies->make(peer, reply.record.port, reply.local_address, Proto::tcp);
-    if (!peer.is_ipv4()) {
-        TcpSegment6 rst{};
-        rst.source_mac = rx.our_mac;
-        rst.destination_mac = peer_mac;
-        rst.source_ip = reply.local_address.bits;
-        rst.destination_ip = peer.bits;
-        rst.source_port = reply.local_port;
-        rst.destination_port = reply.record.port;
-        rst.sequence = cookie.isn + 1;
-        rst.acknowledgment = 0;
-        rst.flags = 0x04; // RST
-        rst.window = 0;
-        rst.hop_limit = 64;
-        const std::size_t len = build_tcp_segment6(rte_pktmbuf_mtod(m, std::uint8_t*), rst);
-        m->data_len = std::uint16_t(len);
-        m->pkt_len = std::uint32_t(len);
-        hand_over(rx, m);
-        rx.resets_sent.add(1);
-        return;
-    }
-    TcpSegment rst{};
-    rst.source_mac = rx.our_mac;
-    rst.destination_mac = peer_mac;
-    rst.source_ip = reply.local_address.ipv4();
-    rst.destination_ip = peer.ipv4();
-    rst.source_port = reply.local_port;
-    rst.destination_port = reply.record.port;
-    rst.sequence = cookie.isn + 1;
-    rst.acknowledgment = 0;
-    rst.flags = 0x04; // RST
-    rst.window = 0;
-    rst.ttl = 64;
-    rst.ip_id = cookie.ip_id;
-    rst.with_mss = false;
-    const std::size_t len = build_tcp_segment(rte_pktmbuf_mtod(m, std::uint8_t*), rst);
+    const std::size_t len = build_reset(rte_pktmbuf_mtod(m, std::uint8_t*), reply, rx.our_mac, peer_mac, *rx.context.cookies);
     m->data_len = std::uint16_t(len);
     m->pkt_len = std::uint32_t(len);
     hand_over(rx, m);

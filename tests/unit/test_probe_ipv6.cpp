@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "wirespeed/probe.hpp"
+#include "wirespeed/probe_set.hpp"
 #include "wirespeed/probe_slots.hpp"
 #include "wirespeed/reply.hpp"
 #include "wirespeed/sources.hpp"
@@ -293,6 +295,26 @@ TEST(Ipv6Probe, TcpSegment6IsByteExact) {
         c.ttl = 64;
         EXPECT_EQ(out, frame6(c, ws::ProbeFields6{target_ip6, 0, 0, 0, 0}, 6, tcp)) << mss;
     }
+}
+
+TEST(Ipv6Probe, ProbeSetOfOneFamily) {
+    const Bytes dns = {0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 1};
+    const auto slots = ws::ProbeSlots::build(ws::PortSet::from_ports({22, 80}), ws::PortSet::from_ports({53}), true,
+                                             [](std::uint16_t) { return 1u; });
+    const auto payload = [&](const ws::ProbeSlot& s) {
+        return s.proto == ws::Proto::udp ? std::span<const std::uint8_t>(dns) : std::span<const std::uint8_t>();
+    };
+    const ws::ProbeSet v6(make_config(), slots, payload, ws::AddressFamily::ipv6);
+    const ws::ProbeSet v4(make_config(), slots, payload);
+    EXPECT_EQ(v6.family(), ws::AddressFamily::ipv6);
+    EXPECT_EQ(v4.family(), ws::AddressFamily::ipv4);
+    ASSERT_EQ(v6.template_count(), v4.template_count());
+    for (std::uint32_t i = 0; i < v6.template_count(); ++i) {
+        EXPECT_EQ(v6.at(i).family(), ws::AddressFamily::ipv6);
+        EXPECT_EQ(v6.at(i).kind(), v4.at(i).kind());
+        EXPECT_EQ(v6.at(i).size(), v4.at(i).size() + 20);
+    }
+    EXPECT_EQ(v6.max_frame(), v4.max_frame() + 20);
 }
 
 // ---- NDP frames

@@ -476,6 +476,63 @@ TEST_F(Ipv6Reply, MalformedNdpIsRejected) {
     expect_rejected(short_ra, ws::RejectReason::bad_ndp);
 }
 
+// --send-reset: the RST leaves from the address the SYN-ACK came to.
+TEST_F(Ipv6Reply, ResetLeavesFromTheAddressTheSynAckCameTo) {
+    const ws::ParsedReply r = parse(tcp_reply(src2, 0x12, src2));
+    ASSERT_EQ(r.kind, ws::ReplyKind::result);
+    Bytes rst(128);
+    rst.resize(ws::build_reset(rst.data(), r, our_mac, gateway_mac, cookies));
+    ASSERT_EQ(rst.size(), 14u + 40 + 20);
+    const ws::Cookie c = cookie(target, 443, src2, ws::Proto::tcp);
+    ws::TcpSegment6 want{};
+    want.source_mac = our_mac;
+    want.destination_mac = gateway_mac;
+    want.source_ip = src2;
+    want.destination_ip = target;
+    want.source_port = c.source_port;
+    want.destination_port = 443;
+    want.sequence = c.isn + 1;
+    want.flags = 0x04;
+    want.hop_limit = 64;
+    Bytes expected(128);
+    expected.resize(ws::build_tcp_segment6(expected.data(), want));
+    EXPECT_EQ(rst, expected);
+    EXPECT_EQ(folded_sum(&rst[54], 20, pseudo6(src2, target, 6, 20)), 0xffff);
+
+    // IPv4: what the RX lcore built before many sources, from the source the SYN-ACK reached.
+    const ws::Cookie c4 = cookies.make(v4_target, 80, v4_src2);
+    ws::TcpSegment s{};
+    s.source_mac = gateway_mac;
+    s.destination_mac = our_mac;
+    s.source_ip = v4_target;
+    s.destination_ip = v4_src2;
+    s.source_port = 80;
+    s.destination_port = c4.source_port;
+    s.acknowledgment = c4.isn + 1;
+    s.flags = 0x12;
+    s.ttl = 50;
+    Bytes syn_ack(128);
+    syn_ack.resize(ws::build_tcp_segment(syn_ack.data(), s));
+    const ws::ParsedReply r4 = parse(syn_ack);
+    ASSERT_EQ(r4.kind, ws::ReplyKind::result);
+    Bytes rst4(128);
+    rst4.resize(ws::build_reset(rst4.data(), r4, our_mac, gateway_mac, cookies));
+    ws::TcpSegment want4{};
+    want4.source_mac = our_mac;
+    want4.destination_mac = gateway_mac;
+    want4.source_ip = v4_src2;
+    want4.destination_ip = v4_target;
+    want4.source_port = c4.source_port;
+    want4.destination_port = 80;
+    want4.sequence = c4.isn + 1;
+    want4.flags = 0x04;
+    want4.ttl = 64;
+    want4.ip_id = c4.ip_id;
+    Bytes expected4(128);
+    expected4.resize(ws::build_tcp_segment(expected4.data(), want4));
+    EXPECT_EQ(rst4, expected4);
+}
+
 // ---- IPv4 with several sources
 
 TEST_F(Ipv6Reply, Ipv4RepliesValidateAgainstTheSourceTheyWereSentTo) {

@@ -4,13 +4,18 @@
 // the ISN (acknowledged + 1 by the target) and the IP ID.
 //
 // A probe module is one header with these static members (see modules.hpp):
-//   kind, proto, ip_protocol, name      identity
-//   build(template, config, slot, payload, len)   the slot's frame + partial sums
-//   patch<Offload>(frame, template, fields)       per-probe words (TX hot path)
-//   classify(reply, l4, context)        a reply of ip_protocol -> result or reject
-//   classify_quote(reply, quote, context)  an ICMP unreachable quoting our probe
-//   parse_probe(request, l4, len)       the lab reflector: is this segment such a probe? (reflect.hpp)
+//   kind, proto, ip_protocol, ip_protocol6, name   identity (IPv4 protocol, IPv6 next header)
+//   build<F>(template, config, slot, payload, len)   the slot's frame + partial sums
+//   patch<Offload>(frame, template, fields)        per-probe words, IPv4 (TX hot path)
+//   patch6<Offload>(frame, template, fields6)      the same for an IPv6 template
+//   classify<F>(reply, l4, context)     a reply of ip_protocol -> result or reject
+//   classify_quote<F>(reply, quote, context)  an ICMP / ICMPv6 unreachable quoting our probe
+//   parse_probe<F>(request, l4, len)    the lab reflector: is this segment such a probe? (reflect.hpp)
 //   reflect(request, verdict, from, out, capacity)  how the lab reflector answers it
+// F is the address family, wire::Ipv4 or wire::Ipv6 (probes/wire.hpp): every
+// L3 difference (header, offsets, pseudo header, ICMP types, cookie input)
+// lives there, so each member is written once for both families; patch and
+// patch6 are patch_as<F> of one body.
 #include "wirespeed/cookie.hpp"
 #include "wirespeed/probe.hpp"
 #include "wirespeed/reflect.hpp"
