@@ -39,9 +39,14 @@ public:
     Cookie make(std::uint32_t target_ip, std::uint16_t target_port, std::uint32_t source_ip,
                 Proto proto = Proto::tcp) const noexcept;
     // Either family. Two IPv4 addresses give exactly make(uint32_t...)'s
-    // cookie; otherwise a SipHash-2-4 of target, source (16 bytes each),
-    // port and protocol, whichever PRF the scan uses for IPv4.
+    // cookie. IPv6: with AES, a two-block CBC-MAC under the scan key,
+    // E(E(target) ^ (source folded to 64 bits | port, protocol)); with
+    // SipHash, SipHash-2-4 of target, source, port and protocol (40 bytes).
     Cookie make(IpAddress target, std::uint16_t target_port, IpAddress source, Proto proto = Proto::tcp) const noexcept;
+    // IPv6 cookies of a burst: make(targets6[i], t[i].port, sources6[i], t[i].proto)
+    // for each i; with AES four chains at a time so their rounds overlap.
+    void make_burst6(const uint128* targets6, const Target* t, const uint128* sources6, std::size_t count,
+                     Cookie* out) const noexcept;
     // The cookies of a burst: the same values as make(). With AES-NI, on the
     // scalar path four at a time so the AES round chains of independent
     // probes overlap; 8 chains on the AVX2 path, 4 blocks per VAES register

@@ -217,6 +217,51 @@ inline void write_target_probe(rte_mbuf* m, const SourceProbeSets& sets, int tem
                              ProbeFields6{target, t.port, c.source_port, c.isn, c.ip_id});
 }
 
+// A burst of the general path, staged as the fast path is: every target's
+// address and source first, then the cookies (IPv6 ones four AES chains at a
+// time), then the frames.
+template <class M, bool Offload>
+inline void write_target_burst(rte_mbuf** mbufs, const SourceProbeSets& sets, int template_tag, const Target* targets,
+                               unsigned count) noexcept {
+    uint128 targets6[burst_size], sources6[burst_size];
+    Target lanes6[burst_size];
+    unsigned index6[burst_size], n6 = 0;
+    std::uint32_t source_index[burst_size];
+    Cookie cookies[burst_size], cookies6[burst_size];
+    for (unsigned i = 0; i < count; ++i) {
+        const Target& t = targets[i];
+        if (t.v6) {
+            const uint128 a = sets.space->targets().at_ipv6(t.address);
+            const std::uint32_t k = sets.sources->pick_ipv6(a);
+            source_index[i] = k;
+            targets6[n6] = a;
+            sources6[n6] = sets.sources->ipv6(k);
+            lanes6[n6] = t;
+            index6[n6++] = i;
+        } else {
+            const std::uint32_t k = sets.sources->pick_ipv4(t.address);
+            source_index[i] = k;
+            cookies[i] = sets.cookies->make(t.address, t.port, sets.sources->ipv4(k), t.proto);
+        }
+    }
+    sets.cookies->make_burst6(targets6, lanes6, sources6, n6, cookies6);
+    for (unsigned j = 0; j < n6; ++j) cookies[index6[j]] = cookies6[j];
+    for (unsigned i = 0, j = 0; i < count; ++i) {
+        const Target& t = targets[i];
+        const Cookie& c = cookies[i];
+        const std::uint32_t k = source_index[i];
+        if (t.v6) {
+            const ProbeSet& set = sets.ipv6[k];
+            write_probe6<M, Offload>(mbufs[i], set.for_slot(t.slot), template_tag, sets.ipv6_tag[k] + set.template_index(t.slot),
+                                     ProbeFields6{targets6[j++], t.port, c.source_port, c.isn, c.ip_id});
+        } else {
+            const ProbeSet& set = sets.ipv4[k];
+            write_probe<M, Offload>(mbufs[i], set.for_slot(t.slot), template_tag, sets.ipv4_tag[k] + set.template_index(t.slot),
+                                    ProbeFields{t.address, t.port, c.source_port, c.isn, c.ip_id});
+        }
+    }
+}
+
 // Any module, chosen per probe (the control loop's canaries and verify probes).
 inline void write_any_probe(rte_mbuf* m, const ProbeSet& probes, std::uint32_t slot, bool offload, int template_tag,
                             const ProbeFields& fields) noexcept {

@@ -149,11 +149,8 @@ unsigned craft_probes(TxLcore& tx, rte_mbuf** mbufs, unsigned want) {
     if constexpr (General) {
         // IPv6 targets or several sources: per probe, the target's source
         // and family pick the template and go into the cookie.
-        const SourceProbeSets& sets = *tx.source_sets;
-        if (tx.checksum_offload)
-            for (unsigned i = 0; i < filled; ++i) write_target_probe<M, true>(mbufs[i], sets, tx.template_tag, targets[i]);
-        else
-            for (unsigned i = 0; i < filled; ++i) write_target_probe<M, false>(mbufs[i], sets, tx.template_tag, targets[i]);
+        if (tx.checksum_offload) write_target_burst<M, true>(mbufs, *tx.source_sets, tx.template_tag, targets, filled);
+        else write_target_burst<M, false>(mbufs, *tx.source_sets, tx.template_tag, targets, filled);
         return filled;
     }
     Cookie cookies[burst_size];

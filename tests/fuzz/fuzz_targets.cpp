@@ -35,8 +35,36 @@ void check_set(const ws::TargetSet& set) {
         if (intervals[i].first > 0) check(!set.contains(intervals[i].first - 1));
         if (intervals[i].last < UINT32_MAX) check(set.index_of(intervals[i].last + 1) == UINT64_MAX);
     }
-    check(total == set.count());
-    check(set.empty() == (total == 0));
+    check(total == set.ipv4_count());
+    // IPv6: the same shape in 128 bits; the IPv4-mapped block is IPv4, never here.
+    const auto& v6 = set.ipv6_intervals();
+    ws::uint128 total6 = 0;
+    bool wrapped = false;
+    const bool indexable = set.ipv6_count() <= UINT64_MAX;
+    for (std::size_t i = 0; i < v6.size(); ++i) {
+        check(v6[i].first <= v6[i].last);
+        if (i > 0) check(v6[i - 1].last + 1 < v6[i].first && v6[i - 1].last + 1 != 0);
+        check(!(v6[i].first <= (ws::IpAddress::ipv4_mapped_prefix | 0xffffffffu) &&
+                v6[i].last >= ws::IpAddress::ipv4_mapped_prefix));
+        const ws::IpAddress first = ws::IpAddress::from_ipv6(v6[i].first), last = ws::IpAddress::from_ipv6(v6[i].last);
+        check(set.contains(first) && set.contains(last));
+        if (v6[i].first > 0 && !ws::IpAddress::from_ipv6(v6[i].first - 1).is_ipv4())
+            check(!set.contains(ws::IpAddress::from_ipv6(v6[i].first - 1)));
+        if (indexable) {
+            check(set.index_of(first) == total + std::uint64_t(total6));
+            check(set.at_ipv6(std::uint64_t(total6)) == v6[i].first);
+            check(set.address_at(total + std::uint64_t(total6)) == first);
+        }
+        const ws::uint128 size = v6[i].size();
+        if (size == 0 || total6 + size < total6) wrapped = true;
+        total6 += size;
+        if (indexable && !wrapped) {
+            check(set.index_of(last) == total + std::uint64_t(total6) - 1);
+            check(set.at_ipv6(std::uint64_t(total6) - 1) == v6[i].last);
+        }
+    }
+    check(wrapped ? set.ipv6_count() == ~ws::uint128{0} : set.ipv6_count() == total6);
+    check(set.empty() == (total == 0 && v6.empty()));
 }
 
 } // namespace

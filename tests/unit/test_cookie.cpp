@@ -261,3 +261,45 @@ TEST(CookieBurst, MixedProtocolsEqualOneAtATime) {
 
 } // namespace
 } // namespace ws
+
+namespace ws {
+namespace {
+
+// IPv6 cookies: the burst form equals make() lane by lane on both PRFs, the
+// source and the target's every bit count, and IPv4 pairs keep the IPv4 cookie.
+TEST(Cookie6, BurstEqualsSingleAndEveryBitCounts) {
+    for (CookiePrf prf : {CookiePrf::siphash, CookiePrf::aesni}) {
+        const CookieMaker maker(CookieKey{0x1111222233334444ull, 0x5555666677778888ull}, PortRange{40000, 60999}, prf);
+        std::vector<uint128> targets, sources;
+        std::vector<Target> lanes;
+        for (std::uint32_t i = 0; i < 23; ++i) {
+            targets.push_back((uint128{0x20010db800010000ull} << 64) | (std::uint64_t{i} * 0x9e3779b97f4a7c15ull));
+            sources.push_back((uint128{0x20010db800000000ull} << 64) | (1 + i % 3));
+            lanes.push_back({i, std::uint16_t(1 + i * 97), i % 2 ? Proto::udp : Proto::tcp, 1, i});
+        }
+        std::vector<Cookie> burst(targets.size());
+        maker.make_burst6(targets.data(), lanes.data(), sources.data(), targets.size(), burst.data());
+        for (std::size_t i = 0; i < targets.size(); ++i) {
+            const Cookie one = maker.make(IpAddress::from_ipv6(targets[i]), lanes[i].port, IpAddress::from_ipv6(sources[i]),
+                                          lanes[i].proto);
+            EXPECT_EQ(burst[i].isn, one.isn) << i;
+            EXPECT_EQ(burst[i].source_port, one.source_port) << i;
+            EXPECT_EQ(burst[i].ip_id, one.ip_id) << i;
+        }
+        const IpAddress t = IpAddress::from_ipv6(targets[5]), s = IpAddress::from_ipv6(sources[5]);
+        const std::uint32_t isn = maker.make(t, 80, s, Proto::tcp).isn;
+        int same = 0;
+        for (int bit = 0; bit < 128; ++bit) {
+            same += maker.make(IpAddress::from_ipv6(t.bits ^ (uint128{1} << bit)), 80, s, Proto::tcp).isn == isn;
+            same += maker.make(t, 80, IpAddress::from_ipv6(s.bits ^ (uint128{1} << bit)), Proto::tcp).isn == isn;
+        }
+        EXPECT_EQ(same, 0);
+        EXPECT_NE(maker.make(t, 81, s, Proto::tcp).isn, isn);
+        EXPECT_NE(maker.make(t, 80, s, Proto::udp).isn, isn);
+        const IpAddress v4 = IpAddress::from_ipv4(0xc6130005), src4 = IpAddress::from_ipv4(0xc6120001);
+        EXPECT_EQ(maker.make(v4, 80, src4, Proto::tcp).isn, maker.make(0xc6130005u, 80, 0xc6120001u, Proto::tcp).isn);
+    }
+}
+
+} // namespace
+} // namespace ws

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "wirespeed/error.hpp"
+#include "wirespeed/address.hpp"
 #include "wirespeed/scan_space.hpp"
 
 namespace {
@@ -296,3 +297,47 @@ TEST(ScanSpaceBurst, EqualsOneAtATime) {
 
 } // namespace
 } // namespace ws
+
+// ---------------------------------------------------------------- IPv6
+
+// A space of both families: every (address, slot) exactly once, IPv4 hosts
+// first then IPv6 by host index, and at(), at_burst(), dense_index(),
+// position_of() and target_of() agree on every path.
+TEST(ScanSpace, MixedFamiliesAreOnePermutation) {
+    const ws::TargetSet targets = ws::parse_targets("198.19.0.0/28, 2001:db8:1::/124, 2001:db8:2::7, 198.19.9.9");
+    ASSERT_EQ(targets.count(), 17u + 17u);
+    const ws::ProbeSlots slots = ws::ProbeSlots::tcp(port_range(20, 24));
+    for (ws::SimdPath path : {ws::SimdPath::scalar, ws::SimdPath::avx2, ws::SimdPath::avx512}) {
+        ws::ScanSpace space(targets, slots, 77);
+        space.set_simd_path(path);
+        ASSERT_EQ(space.size(), 34u * 5u);
+        std::map<std::pair<ws::IpAddress, std::uint16_t>, int> seen;
+        std::vector<ws::Target> burst(space.size());
+        for (std::uint64_t first = 0; first < space.size(); first += 64)
+            space.at_burst(first, unsigned(std::min<std::uint64_t>(64, space.size() - first)), burst.data() + first);
+        std::uint64_t v6 = 0;
+        for (std::uint64_t pos = 0; pos < space.size(); ++pos) {
+            const ws::Target t = space.at(pos);
+            ASSERT_EQ(burst[pos], t) << pos;
+            const ws::IpAddress a = space.address_of(t);
+            EXPECT_EQ(t.v6 != 0, !a.is_ipv4());
+            EXPECT_TRUE(targets.contains(a)) << ws::format_ip(a);
+            v6 += t.v6;
+            ++seen[{a, t.port}];
+            EXPECT_EQ(space.position_of(a, t.slot), pos);
+            EXPECT_EQ(space.dense_index(t), space.dense_index(a, t.proto, t.port));
+            EXPECT_EQ(space.target_of(a, t.slot), t);
+        }
+        EXPECT_EQ(seen.size(), space.size());
+        EXPECT_EQ(v6, 17u * 5u);
+        // Consecutive positions spread over both families (the permutation mixes them).
+        EXPECT_NE(space.at(0).v6 + space.at(1).v6 + space.at(2).v6 + space.at(3).v6, 0u);
+    }
+    EXPECT_EQ(targets.index_of(*ws::parse_ip("2001:db8:2::7")), 33u);
+    EXPECT_EQ(targets.address_at(17), *ws::parse_ip("2001:db8:1::"));
+}
+
+TEST(ScanSpace, MoreThan2To32Ipv6HostsRefused) {
+    EXPECT_THROW(ws::ScanSpace(ws::parse_targets("2001:db8::/95"), port_range(1, 1), 0), ws::Error);
+    EXPECT_NO_THROW(ws::ScanSpace(ws::parse_targets("2001:db8::/96"), port_range(1, 1), 0));
+}
