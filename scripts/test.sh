@@ -78,6 +78,8 @@ if build build/main --werror --buildtype=debugoptimized; then
   run_gtest unit build/main/tests/unit_tests
   log "hermetic data-plane tests (net_ring pair, in-process reflector)"
   run_gtest dataplane build/main/tests/dataplane/dataplane_tests
+  log "interface lookups (addresses, default routes: /proc parsers, a fresh namespace)"
+  run_gtest net-info build/main/tests/dataplane/net_info_tests
   WS=build/main/src/app/wirespeed
   run_script cli "CLI: bad input gives one line naming the value" tests/cli/bad_input.sh "$WS"
   run_script cli-config "CLI: config files, --echo round trip, plan" tests/cli/config.sh "$WS"

@@ -47,9 +47,12 @@ public:
     // The hash key (from the scan's cookie key, so a resumed scan picks the same sources).
     void set_key(std::uint64_t key) noexcept { key_ = key; }
     // Index of the source for a target (0 when the family has one source).
-    std::uint32_t pick_ipv4(std::uint32_t target) const noexcept { return pick(mix(target ^ key_), v4_.size()); }
+    // One source of the family: no hash at all (the common case).
+    std::uint32_t pick_ipv4(std::uint32_t target) const noexcept {
+        return v4_.size() == 1 ? 0 : pick(mix(target ^ key_), v4_.size());
+    }
     std::uint32_t pick_ipv6(uint128 target) const noexcept {
-        return pick(mix(std::uint64_t(target >> 64) ^ mix(std::uint64_t(target) ^ key_)), v6_.size());
+        return v6_.size() == 1 ? 0 : pick(mix(std::uint64_t(target >> 64) ^ mix(std::uint64_t(target) ^ key_)), v6_.size());
     }
     IpAddress source_for(IpAddress target) const noexcept {
         return target.is_ipv4() ? IpAddress::from_ipv4(v4_[pick_ipv4(target.ipv4())])

@@ -78,7 +78,19 @@ public:
     // address -> index, or UINT64_MAX when the address is not in the set.
     std::uint64_t index_of(std::uint32_t address) const noexcept;
     // i in [0, ipv6_count()) -> the i-th IPv6 address (needs ipv6_count() < 2^64).
-    uint128 at_ipv6(std::uint64_t i) const noexcept;
+    // Inline: the general TX loop calls it once per IPv6 probe.
+    uint128 at_ipv6(std::uint64_t i) const noexcept {
+        // The last interval whose start is <= i (branchless, as at()).
+        const std::uint64_t* base = starts6_.data();
+        std::size_t n = starts6_.size();
+        while (n > 1) {
+            const std::size_t half = n / 2;
+            base = base[half] <= i ? base + half : base;
+            n -= half;
+        }
+        const std::size_t k = std::size_t(base - starts6_.data());
+        return intervals6_[k].first + (i - starts6_[k]);
+    }
     // Host index over both families: [0, ipv4_count()) IPv4, then IPv6.
     IpAddress address_at(std::uint64_t host) const noexcept {
         return host < count_ ? IpAddress::from_ipv4(at(host)) : IpAddress::from_ipv6(at_ipv6(host - count_));

@@ -252,19 +252,6 @@ std::uint64_t TargetSet::index_of(std::uint32_t address) const noexcept {
     return starts_[i] + (address - intervals_[i].first);
 }
 
-uint128 TargetSet::at_ipv6(std::uint64_t i) const noexcept {
-    // The last interval whose start is <= i (branchless, as at()).
-    const std::uint64_t* base = starts6_.data();
-    std::size_t n = starts6_.size();
-    while (n > 1) {
-        const std::size_t half = n / 2;
-        base = base[half] <= i ? base + half : base;
-        n -= half;
-    }
-    const std::size_t k = std::size_t(base - starts6_.data());
-    return intervals6_[k].first + (i - starts6_[k]);
-}
-
 namespace {
 
 // The interval holding a, or SIZE_MAX.
