@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include <rte_mbuf.h>
@@ -160,11 +161,13 @@ inline void request_checksum_offload6(rte_mbuf* m, L4Checksum l4) noexcept {
 // One probe of module M into an mbuf of a pre-filled TX pool (mbuf data
 // survives free/alloc): the template copied first only when the mbuf holds
 // another one (template_tag >= 0 and its tag differs), then only the
-// per-probe fields patched. The TX lcores' burst loop instantiates it per
-// module, so no probe pays a dispatch.
-template <class M, bool Offload>
+// per-probe fields patched: ProbeFields with the module's IPv4 patch,
+// ProbeFields6 with its IPv6 one. The TX lcores' burst loop instantiates it
+// per module, so no probe pays a dispatch.
+template <class M, bool Offload, class Fields>
 inline void write_probe(rte_mbuf* m, const ProbeTemplate& t, int template_tag, std::uint32_t template_index,
-                        const ProbeFields& fields) noexcept {
+                        const Fields& fields) noexcept {
+    constexpr bool ipv6 = std::is_same_v<Fields, ProbeFields6>;
     auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
     if (template_tag >= 0) {
         auto* held = RTE_MBUF_DYNFIELD(m, template_tag, std::uint32_t*);
@@ -173,53 +176,21 @@ inline void write_probe(rte_mbuf* m, const ProbeTemplate& t, int template_tag, s
             *held = template_index;
         }
     }
-    M::template patch<Offload>(frame, t, fields);
-    if constexpr (Offload) request_checksum_offload(m, t.l4_checksum());
+    if constexpr (ipv6) M::template patch6<Offload>(frame, t, fields);
+    else M::template patch<Offload>(frame, t, fields);
+    if constexpr (Offload) {
+        if constexpr (ipv6) request_checksum_offload6(m, t.l4_checksum());
+        else request_checksum_offload(m, t.l4_checksum());
+    }
     m->data_len = std::uint16_t(t.size());
     m->pkt_len = std::uint32_t(t.size());
 }
 
-// The IPv6 twin of write_probe (templates always tagged: IPv6 scans are general ones).
-template <class M, bool Offload>
-inline void write_probe6(rte_mbuf* m, const ProbeTemplate& t, int template_tag, std::uint32_t template_index,
-                         const ProbeFields6& fields) noexcept {
-    auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
-    auto* held = RTE_MBUF_DYNFIELD(m, template_tag, std::uint32_t*);
-    if (*held != template_index) {
-        std::memcpy(frame, t.bytes(), t.size());
-        *held = template_index;
-    }
-    M::template patch6<Offload>(frame, t, fields);
-    if constexpr (Offload) request_checksum_offload6(m, t.l4_checksum());
-    m->data_len = std::uint16_t(t.size());
-    m->pkt_len = std::uint32_t(t.size());
-}
-
-// One probe of the general path: the target's source (a keyed pick), that
-// source's template of the target's family, the cookie over (target, port,
-// protocol, source), the patch. M is the module, or MixedModules.
-template <class M, bool Offload>
-inline void write_target_probe(rte_mbuf* m, const SourceProbeSets& sets, int template_tag, const Target& t) noexcept {
-    if (!t.v6) {
-        const std::uint32_t k = sets.sources->pick_ipv4(t.address);
-        const std::uint32_t source = sets.sources->ipv4(k);
-        const ProbeSet& set = sets.ipv4[k];
-        const Cookie c = sets.cookies->make(t.address, t.port, source, t.proto);
-        write_probe<M, Offload>(m, set.for_slot(t.slot), template_tag, sets.ipv4_tag[k] + set.template_index(t.slot),
-                                ProbeFields{t.address, t.port, c.source_port, c.isn, c.ip_id});
-        return;
-    }
-    const uint128 target = sets.space->targets().at_ipv6(t.address);
-    const std::uint32_t k = sets.sources->pick_ipv6(target);
-    const ProbeSet& set = sets.ipv6[k];
-    const Cookie c = sets.cookies->make(IpAddress::from_ipv6(target), t.port, IpAddress::from_ipv6(sets.sources->ipv6(k)), t.proto);
-    write_probe6<M, Offload>(m, set.for_slot(t.slot), template_tag, sets.ipv6_tag[k] + set.template_index(t.slot),
-                             ProbeFields6{target, t.port, c.source_port, c.isn, c.ip_id});
-}
-
-// A burst of the general path, staged as the fast path is: every target's
-// address and source first, then the cookies (IPv6 ones four AES chains at a
-// time), then the frames.
+// A burst of the general path (IPv6 targets or several sources), staged as
+// the fast path is: every target's address and its source (a keyed pick)
+// first, then the cookies over (target, port, protocol, source) (IPv6 ones
+// four AES chains at a time), then the frames, each from its source's
+// template of its family. M is the module, or MixedModules.
 template <class M, bool Offload>
 inline void write_target_burst(rte_mbuf** mbufs, const SourceProbeSets& sets, int template_tag, const Target* targets,
                                unsigned count) noexcept {
@@ -252,7 +223,7 @@ inline void write_target_burst(rte_mbuf** mbufs, const SourceProbeSets& sets, in
         const std::uint32_t k = source_index[i];
         if (t.v6) {
             const ProbeSet& set = sets.ipv6[k];
-            write_probe6<M, Offload>(mbufs[i], set.for_slot(t.slot), template_tag, sets.ipv6_tag[k] + set.template_index(t.slot),
+            write_probe<M, Offload>(mbufs[i], set.for_slot(t.slot), template_tag, sets.ipv6_tag[k] + set.template_index(t.slot),
                                      ProbeFields6{targets6[j++], t.port, c.source_port, c.isn, c.ip_id});
         } else {
             const ProbeSet& set = sets.ipv4[k];
@@ -288,8 +259,8 @@ struct MixedModules {
 
 // A control-plane probe (canaries, verify) for any target, on whichever path the TX lcores use.
 inline void write_any_target(rte_mbuf* m, const SourceProbeSets& sets, int template_tag, bool offload, const Target& t) noexcept {
-    if (offload) write_target_probe<MixedModules, true>(m, sets, template_tag, t);
-    else write_target_probe<MixedModules, false>(m, sets, template_tag, t);
+    if (offload) write_target_burst<MixedModules, true>(&m, sets, template_tag, &t, 1);
+    else write_target_burst<MixedModules, false>(&m, sets, template_tag, &t, 1);
 }
 
 // Writes the most used template into every mbuf of a TX pool (before any is
