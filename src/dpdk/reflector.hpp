@@ -1,6 +1,7 @@
 #pragma once
 // `wirespeed reflect`: a whole target network in software on one lcore. It
-// answers ARP for its hosts and every probe (TCP SYN, UDP, ICMP echo) the way
+// answers ARP and Neighbor Solicitations for its hosts (either family) and
+// every probe (TCP SYN, UDP, ICMP echo, over IPv4 or IPv6) the way
 // the probe's module says (its reflect(), per the rules' verdict), drops a
 // seeded share of answers when asked to, and counts what it saw. Runs on any
 // DPDK port, including one end of an in-process net_ring pair in the
@@ -35,7 +36,7 @@ struct alignas(64) Reflector {
     Counter udp_probes, echo_requests;
     Counter open_answers, closed_answers, filtered_answers; // real answers by verdict (forgeries not counted)
     Counter dropped;              // probes whose answers --drop-permille lost
-    Counter arp_replies, ignored;
+    Counter arp_replies, ndp_replies, ignored; // ndp_replies: Neighbor Advertisements
     Counter received, sent;       // frames taken from / handed to the port
     Counter tx_full;              // polls that found the TX queue full and held answers back (back-pressure)
     Counter nombuf;               // answers lost: no free mbuf (the pool outsizes what can be in flight; counted, never silent)

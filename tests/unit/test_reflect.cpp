@@ -507,7 +507,7 @@ TEST(ReflectRules6, GroundTruthListsIpv6Hosts) {
     char buf[256] = {};
     const std::size_t n = std::fread(buf, 1, sizeof buf - 1, out);
     std::fclose(out);
-    EXPECT_EQ(std::string(buf, n), "tcp:2001:db8::1:22\nicmp:2001:db8::1:0\ntcp:2001:db8::2:22\nicmp:2001:db8::2:0\n");
+    EXPECT_EQ(std::string(buf, n), "tcp:[2001:db8::1]:22\nicmp:[2001:db8::1]:0\ntcp:[2001:db8::2]:22\nicmp:[2001:db8::2]:0\n");
 }
 
 TEST(ReflectNeighbor, AnswersSolicitationsForItsAddressesOnly) {
