@@ -252,12 +252,13 @@ int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
     // reflector's own losses are nombuf and tx_dropped; both stay 0 with
     // back-pressure unless the pool runs dry or it is stopped mid-flight).
     fmt::print(stderr,
-               "wirespeed: reflector: {} SYNs, {} UDP probes, {} echo requests; answered {} open, {} closed, {} filtered; "
+               "wirespeed: reflector: {} SYNs, {} UDP probes, {} echo requests ({} over IPv6); answered {} open, {} closed, {} filtered; "
                "{} dropped (--drop-permille), {} ARP replies, {} neighbor adverts, {} ignored; frames in {}, out {}; "
                "tx_full {} (back-pressure), "
                "nombuf {}, tx_dropped {}; port ipackets {}, opackets {}, imissed {}, ierrors {}, oerrors {}, rx_nombuf {}; "
                "{:.1f} s\n",
-               reflector.syns.get(), reflector.udp_probes.get(), reflector.echo_requests.get(), reflector.open_answers.get(),
+               reflector.syns.get(), reflector.udp_probes.get(), reflector.echo_requests.get(), reflector.ipv6_probes.get(),
+               reflector.open_answers.get(),
                reflector.closed_answers.get(), reflector.filtered_answers.get(), reflector.dropped.get(),
                reflector.arp_replies.get(), reflector.ndp_replies.get(), reflector.ignored.get(), reflector.received.get(), reflector.sent.get(),
                reflector.tx_full.get(), reflector.nombuf.get(), reflector.tx_dropped.get(), ps.ipackets, ps.opackets,

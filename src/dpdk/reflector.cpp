@@ -61,6 +61,8 @@ void answer_burst(Reflector& r, rte_mbuf** in, std::uint16_t n, Held& held, cons
         ReflectRequest probe;
         if (parse_probe(data, len, probe) && r.rules->answers_for(probe.destination)) {
             probes_of(r, probe.proto).add(1);
+            if (probe.family == AddressFamily::ipv6) r.ipv6_probes.add(1);
+            if (r.by_source) [[unlikely]] r.by_source->record(probe.source);
             if (r.rules->drops(seen++)) {
                 r.dropped.add(1);
                 continue;
