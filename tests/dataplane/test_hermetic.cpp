@@ -451,7 +451,8 @@ ReflectRules rules_for(const std::string& hosts) {
 
 // A scan of `targets` from `sources`, each family's next hop a host of the
 // reflector's (so the MACs come from its ARP and NDP answers, none given):
-// TCP 20-24 and 80, UDP 53 (the DNS query), ping; closed pairs kept.
+// TCP 20-24 and 80, UDP 53 (the DNS query) and 123 (empty), ping; closed
+// pairs kept.
 ScanConfig config_for(const std::string& db, std::vector<std::string> targets, const char* sources,
                       const TempFile& no_payloads) {
     ScanConfig config = base_config(db);
@@ -460,7 +461,7 @@ ScanConfig config_for(const std::string& db, std::vector<std::string> targets, c
     const bool has_ipv4 = config.sources.ipv4_count() > 0;
     config.gateway_ip = has_ipv4 ? std::optional<std::uint32_t>(0xc6130001) : std::nullopt;
     config.gateway_ip6 = *parse_ipv6("2001:db8:1::1");
-    config.ports_spec = "20-24,80,U:53";
+    config.ports_spec = "20-24,80,U:53,123";
     config.ping = true;
     config.nmap_payloads = no_payloads.path;
     config.udp_payloads = {"53:" + hex(dns_version_query)};
@@ -488,10 +489,10 @@ TEST(Hermetic6, Ipv6OnlyScanExactAndResolvedByNdp) {
     const TempFile no_payloads("# none\n");
     ScanConfig config = config_for(db.path, {hosts6}, "2001:db8::100", no_payloads);
     const ScanPlan plan = build_plan(config);
-    ASSERT_EQ(plan.space->slots().count(), 6u + 1u + 1u);
+    ASSERT_EQ(plan.space->slots().count(), 6u + 2u + 1u);
     const ScanOutcome outcome = run_scan(config, plan, setup_for(lab.scanner_port()));
 
-    constexpr std::uint64_t hosts = 256, tcp = hosts * 6, udp = hosts, icmp = hosts;
+    constexpr std::uint64_t hosts = 256, tcp = hosts * 6, udp = hosts * 2, icmp = hosts;
     EXPECT_EQ(outcome.exit_code, 0);
     EXPECT_EQ(outcome.counters.sent, tcp + udp + icmp);
     const std::set<Row> expected = expected_rows(rules, plan, true);
@@ -533,7 +534,7 @@ TEST(Hermetic6, MixedFamiliesFromSeveralSourcesExact) {
     const ScanPlan plan = build_plan(config);
     const ScanOutcome outcome = run_scan(config, plan, setup_for(lab.scanner_port()));
 
-    constexpr std::uint64_t per_family = 256 * (6 + 1 + 1);
+    constexpr std::uint64_t per_family = 256 * (6 + 2 + 1);
     EXPECT_EQ(outcome.exit_code, 0);
     EXPECT_EQ(outcome.counters.sent, 2 * per_family);
     const std::set<Row> expected = expected_rows(rules, plan, true);
