@@ -518,6 +518,34 @@ TEST(Hermetic6, Ipv6OnlyScanExactAndResolvedByNdp) {
     EXPECT_EQ(by_source.begin()->first, IpAddress::from_ipv6(*parse_ipv6("2001:db8::100")));
 }
 
+// Forged answers over IPv6 (a wrong cookie; the right cookie with a wrong
+// TCP, UDP or ICMPv6 checksum, each claiming open or up): every one is
+// rejected for its reason, never a row. IPv6 has no header checksum, so the
+// IPv4-header forgery has no IPv6 counterpart.
+TEST(Hermetic6, Ipv6ForgeriesAreRejected) {
+    ReflectRules rules = rules_for(hosts6);
+    rules.forge_bad_cookies = true;
+    rules.forge_bad_checksums = true;
+    RingLab lab(rules);
+    TempDb db;
+    const TempFile no_payloads("# none\n");
+    ScanConfig config = config_for(db.path, {hosts6}, "2001:db8::100,2001:db8::101", no_payloads);
+    const ScanPlan plan = build_plan(config);
+    const ScanOutcome outcome = run_scan(config, plan, setup_for(lab.scanner_port()));
+
+    constexpr std::uint64_t hosts = 256, tcp = hosts * 6, udp = hosts * 2, icmp = hosts;
+    EXPECT_EQ(outcome.exit_code, 0);
+    EXPECT_EQ(read_rows(db.path), expected_rows(rules, plan, true));
+    EXPECT_EQ(outcome.rejected[std::size_t(RejectReason::bad_cookie)], tcp + udp + icmp);
+    EXPECT_EQ(outcome.rejected[std::size_t(RejectReason::bad_ip_checksum)], 0u);
+    EXPECT_EQ(outcome.rejected[std::size_t(RejectReason::bad_tcp_checksum)], tcp);
+    EXPECT_EQ(outcome.rejected[std::size_t(RejectReason::bad_udp_checksum)], udp);
+    EXPECT_EQ(outcome.rejected[std::size_t(RejectReason::bad_icmp_checksum)], icmp);
+    EXPECT_EQ(outcome.rejected[std::size_t(RejectReason::not_for_us)], 0u);
+    EXPECT_EQ(outcome.counters.duplicates, 0u);
+    EXPECT_EQ(lab.reflector().tx_dropped.get(), 0u);
+}
+
 // Both families in one scan, from three IPv4 and two IPv6 sources: each
 // target is probed from one source of its family (a keyed hash), the
 // reflector answers to that source, and the database holds exactly the
