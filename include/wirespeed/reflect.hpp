@@ -21,10 +21,8 @@ namespace ws {
 // (an echo reply) and closed is silence.
 enum class Verdict : std::uint8_t { open, closed, filtered };
 
-// An inclusive range of IPv6 addresses.
-struct Ipv6Range {
-    uint128 first = 0, last = 0;
-};
+// An inclusive range of IPv6 addresses (a TargetSet's IPv6 interval).
+using Ipv6Range = Ipv6Interval;
 
 struct ReflectRules {
     TargetSet hosts;                // IPv4 addresses it answers for (probes and ARP)
@@ -46,6 +44,9 @@ struct ReflectRules {
     Verdict verdict(IpAddress address, Proto proto, std::uint16_t port) const noexcept;
     // Whether it answers for `address` (hosts or hosts6).
     bool answers_for(IpAddress address) const noexcept;
+    // Sets hosts and hosts6 from one set of either family (--hosts, as
+    // parse_targets reads it): its IPv4 intervals and its IPv6 ones.
+    void set_hosts(const TargetSet& set);
     // Whether the answers to the reflector's n-th probe are lost: a seeded
     // draw per probe (not per pair), so a probe sent again may get through.
     bool drops(std::uint64_t n) const noexcept;
@@ -55,8 +56,8 @@ struct ReflectRules {
 // "udp:a.b.c.d:port" and, when `ping`, every up host as "icmp:a.b.c.d:0"
 // (the spelling of `plan --list`): address by address, TCP ports ascending,
 // then UDP, then ICMP; then the same for every address of hosts6, as
-// "tcp:2001:db8::1:port" (RFC 5952 text; keep hosts6 small). Returns the
-// number of lines.
+// "tcp:[2001:db8::1]:port" (RFC 5952 text in brackets, as `plan --list` and
+// a URL write it; keep hosts6 small). Returns the number of lines.
 std::uint64_t write_ground_truth(const ReflectRules& rules, const ProtocolPorts& ports, bool ping, std::FILE* out);
 
 // One probe as the reflector reads it: what its answer needs. The pointers

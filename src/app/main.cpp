@@ -165,10 +165,20 @@ struct ReflectOptions {
     unsigned queues = 1;
 };
 
+constexpr std::size_t max_reflect_ranges6 = 64;
+// --print-truth writes a line per open pair of every host: 2^24 IPv6 hosts
+// is already far more than a test compares (a /64 would never end).
+constexpr ws::uint128 max_truth_ipv6 = ws::uint128{1} << 24;
+
 ws::ReflectRules make_rules(const ReflectOptions& o) {
     ws::ReflectRules rules;
-    rules.hosts = ws::parse_targets(o.hosts);
-    if (rules.hosts.empty()) throw ws::Error(fmt::format("invalid --hosts \"{}\": no addresses", o.hosts));
+    // Either family, as scan targets are written ("198.19.0.0/16,2001:db8:1::/120").
+    const ws::TargetSet hosts = ws::parse_targets(o.hosts);
+    // answers_for walks the IPv6 ranges one by one, per probe: a lab's handful.
+    if (hosts.ipv6_intervals().size() > max_reflect_ranges6)
+        throw ws::Error(fmt::format("invalid --hosts \"{}\": more than {} IPv6 ranges", o.hosts, max_reflect_ranges6));
+    rules.set_hosts(hosts);
+    if (hosts.empty()) throw ws::Error(fmt::format("invalid --hosts \"{}\": no addresses", o.hosts));
     if (!o.open_ports.empty()) rules.open_everywhere = ws::parse_protocol_ports(o.open_ports);
     if (std::uint64_t{o.open_permille} + o.filtered_permille > 1000)
         throw ws::Error("invalid --open-permille/--filtered-permille: together at most 1000");
@@ -186,6 +196,13 @@ int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
     const ws::ReflectRules rules = make_rules(o);
     if (o.print_truth) {
         if (o.truth_ports.empty() && !o.truth_ping) throw ws::Error("--print-truth needs --truth-ports SPEC or --truth-ping");
+        ws::uint128 hosts6 = 0;
+        for (const ws::Ipv6Range& range : rules.hosts6) {
+            const ws::uint128 n = range.size(); // 0: ::/0
+            if (n == 0 || n > max_truth_ipv6 - hosts6) // no overflow: hosts6 <= max_truth_ipv6
+                throw ws::Error(fmt::format("--print-truth: --hosts \"{}\" holds more than 2^24 IPv6 addresses", o.hosts));
+            hosts6 += n;
+        }
         const ws::ProtocolPorts ports = o.truth_ports.empty() ? ws::ProtocolPorts{} : ws::parse_protocol_ports(o.truth_ports);
         ws::write_ground_truth(rules, ports, o.truth_ping, stdout);
         return 0;
@@ -235,13 +252,15 @@ int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
     // reflector's own losses are nombuf and tx_dropped; both stay 0 with
     // back-pressure unless the pool runs dry or it is stopped mid-flight).
     fmt::print(stderr,
-               "wirespeed: reflector: {} SYNs, {} UDP probes, {} echo requests; answered {} open, {} closed, {} filtered; "
-               "{} dropped (--drop-permille), {} ARP replies, {} ignored; frames in {}, out {}; tx_full {} (back-pressure), "
+               "wirespeed: reflector: {} SYNs, {} UDP probes, {} echo requests ({} over IPv6); answered {} open, {} closed, {} filtered; "
+               "{} dropped (--drop-permille), {} ARP replies, {} neighbor adverts, {} ignored; frames in {}, out {}; "
+               "tx_full {} (back-pressure), "
                "nombuf {}, tx_dropped {}; port ipackets {}, opackets {}, imissed {}, ierrors {}, oerrors {}, rx_nombuf {}; "
                "{:.1f} s\n",
-               reflector.syns.get(), reflector.udp_probes.get(), reflector.echo_requests.get(), reflector.open_answers.get(),
+               reflector.syns.get(), reflector.udp_probes.get(), reflector.echo_requests.get(), reflector.ipv6_probes.get(),
+               reflector.open_answers.get(),
                reflector.closed_answers.get(), reflector.filtered_answers.get(), reflector.dropped.get(),
-               reflector.arp_replies.get(), reflector.ignored.get(), reflector.received.get(), reflector.sent.get(),
+               reflector.arp_replies.get(), reflector.ndp_replies.get(), reflector.ignored.get(), reflector.received.get(), reflector.sent.get(),
                reflector.tx_full.get(), reflector.nombuf.get(), reflector.tx_dropped.get(), ps.ipackets, ps.opackets,
                ps.imissed, ps.ierrors, ps.oerrors, ps.rx_nombuf, seconds);
     return 0;
@@ -470,7 +489,7 @@ static int run_main(int argc, char** argv) {
     ReflectOptions reflect_options;
     ws::cli::OptionValues reflect_port; // only the port options are bound
     auto* reflect = app.add_subcommand("reflect", "answer TCP SYN, UDP and ping probes as a whole simulated network would (a lab target)");
-    reflect->add_option("--hosts", reflect_options.hosts, "addresses to answer for (default 198.19.0.0/16)");
+    reflect->add_option("--hosts", reflect_options.hosts, "addresses to answer for, either family, as scan targets are written (default 198.19.0.0/16)");
     reflect->add_option("--open-ports", reflect_options.open_ports, "ports open on every host (T:/U: prefixes like -p)");
     reflect->add_option("--open-permille", reflect_options.open_permille, "share of other TCP and UDP pairs that are open (0-1000)");
     reflect->add_option("--filtered-permille", reflect_options.filtered_permille,

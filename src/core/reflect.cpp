@@ -74,6 +74,11 @@ bool ReflectRules::answers_for(IpAddress address) const noexcept {
     return false;
 }
 
+void ReflectRules::set_hosts(const TargetSet& set) {
+    hosts = TargetSet::from_intervals(set.intervals());
+    hosts6 = set.ipv6_intervals();
+}
+
 bool ReflectRules::drops(std::uint64_t n) const noexcept {
     return drop_permille && mix(seed ^ 0x64726f7000000000ull ^ n) % 1000 < drop_permille;
 }
@@ -101,7 +106,7 @@ std::uint64_t write_ground_truth(const ReflectRules& rules, const ProtocolPorts&
             format_ipv6(a, ip6);
             auto line = [&](Proto proto, std::uint16_t port) {
                 if (rules.verdict(address, proto, port) != Verdict::open) return;
-                std::fprintf(out, "%s:%s:%u\n", to_string(proto).data(), ip6, unsigned(port));
+                std::fprintf(out, "%s:[%s]:%u\n", to_string(proto).data(), ip6, unsigned(port));
                 ++written;
             };
             for (std::uint16_t port : ports.tcp.ports()) line(Proto::tcp, port);

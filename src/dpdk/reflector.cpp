@@ -19,6 +19,13 @@ Counter& answers_of(Reflector& r, Verdict verdict) noexcept {
     return verdict == Verdict::open ? r.open_answers : verdict == Verdict::closed ? r.closed_answers : r.filtered_answers;
 }
 
+// Ethernet type IPv6, next header ICMPv6, ICMPv6 type 135: worth a full
+// look (no extension header: a solicitation for a host carries none).
+bool is_neighbor_solicitation(const std::uint8_t* data, std::size_t len) noexcept {
+    constexpr std::size_t next_header = 14 + 6, icmp_type = 14 + 40;
+    return len > icmp_type && data[12] == 0x86 && data[13] == 0xdd && data[next_header] == 58 && data[icmp_type] == 135;
+}
+
 // Answers of one queue not yet taken by its TX queue: at most one burst's
 // worth (each of up to burst_size probes draws up to 4 answers).
 struct Held {
@@ -52,13 +59,15 @@ void answer_burst(Reflector& r, rte_mbuf** in, std::uint16_t n, Held& held, cons
         const auto* data = rte_pktmbuf_mtod(in[i], const std::uint8_t*);
         const std::size_t len = in[i]->data_len;
         ReflectRequest probe;
-        if (parse_probe(data, len, probe) && r.rules->hosts.contains(probe.destination_ip)) {
+        if (parse_probe(data, len, probe) && r.rules->answers_for(probe.destination)) {
             probes_of(r, probe.proto).add(1);
+            if (probe.family == AddressFamily::ipv6) r.ipv6_probes.add(1);
+            if (r.by_source) [[unlikely]] r.by_source->record(probe.source);
             if (r.rules->drops(seen++)) {
                 r.dropped.add(1);
                 continue;
             }
-            const Verdict verdict = r.rules->verdict(probe.destination_ip, probe.proto, probe.destination_port);
+            const Verdict verdict = r.rules->verdict(probe.destination, probe.proto, probe.destination_port);
             for (unsigned a = 0; a < answers_per_probe; ++a) {
                 rte_mbuf* m = rte_pktmbuf_alloc(r.pool);
                 if (!m) {
@@ -76,6 +85,28 @@ void answer_burst(Reflector& r, rte_mbuf** in, std::uint16_t n, Held& held, cons
                 out[count++] = m;
                 if (answers[a] == Forgery::none) answers_of(r, verdict).add(1);
             }
+            continue;
+        }
+        // A Neighbor Solicitation (IPv6, next header ICMPv6, type 135) is
+        // answered by reflect_neighbor, which checks the rest; the cheap
+        // look first keeps an mbuf from being drawn for every other frame.
+        if (is_neighbor_solicitation(data, len)) {
+            rte_mbuf* m = rte_pktmbuf_alloc(r.pool);
+            if (!m) {
+                r.nombuf.add(1);
+                continue;
+            }
+            const std::size_t out_len = reflect_neighbor(*r.rules, data, len, r.mac, rte_pktmbuf_mtod(m, std::uint8_t*),
+                                                         rte_pktmbuf_tailroom(m));
+            if (out_len == 0) { // not for one of our hosts, or malformed
+                rte_pktmbuf_free(m);
+                r.ignored.add(1);
+                continue;
+            }
+            m->data_len = std::uint16_t(out_len);
+            m->pkt_len = std::uint32_t(out_len);
+            out[count++] = m;
+            r.ndp_replies.add(1);
             continue;
         }
         // Only ARP goes to the reply parser: anything else would need our cookies.

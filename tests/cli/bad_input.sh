@@ -77,6 +77,10 @@ check reflect-drop-permille 1 '"1001"' reflect --drop-permille 1001 --print-trut
 check reflect-truth-sctp 1 '"S:80"' reflect --print-truth --truth-ports S:80 --vdev net_null0
 check reflect-open-ports-junk 1 '"22,U:"' reflect --open-ports 22,U: --print-truth --truth-ping --vdev net_null0
 check reflect-truth-nothing 1 'truth-ping' reflect --print-truth --vdev net_null0
+check reflect-hosts6 1 '2001:db8::/129' reflect --hosts 198.19.0.0/24,2001:db8::/129 --print-truth --truth-ping --vdev net_null0
+check reflect-truth-huge6 1 '2001:db8::/64' reflect --hosts 2001:db8::/64 --print-truth --truth-ping --vdev net_null0
+RANGES6=$(for i in $(seq 1 65); do printf '2001:db8:%x::1,' "$i"; done)
+check reflect-many-ranges6 1 'more than 64 IPv6 ranges' reflect --hosts "${RANGES6%,}" --print-truth --truth-ping --vdev net_null0
 
 # plan's --list, config files (see also tests/cli/config.sh), more values out of range
 check plan-list-junk 1 '"abc"' plan 198.19.0.1 -p 80 --blocklist /dev/null --list abc

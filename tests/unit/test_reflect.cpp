@@ -496,6 +496,21 @@ TEST(ReflectRules6, VerdictsOfBothFamilies) {
     EXPECT_FALSE(rules.answers_for(ws::IpAddress::from_ipv4(0xc6140005)));
 }
 
+// --hosts of both families (parse_targets' text) splits into hosts and hosts6.
+TEST(ReflectRules6, SetHostsTakesBothFamilies) {
+    ws::ReflectRules rules;
+    rules.set_hosts(ws::parse_targets("198.19.0.0/30,2001:db8:1::/126,2001:db8:2::7"));
+    EXPECT_EQ(rules.hosts.count(), 4u);
+    EXPECT_FALSE(rules.hosts.has_ipv6());
+    ASSERT_EQ(rules.hosts6.size(), 2u);
+    EXPECT_TRUE(rules.answers_for(ws::IpAddress::from_ipv4(0xc6130003)));
+    EXPECT_FALSE(rules.answers_for(ws::IpAddress::from_ipv4(0xc6130004)));
+    EXPECT_TRUE(rules.answers_for(ws::IpAddress::from_ipv6(*ws::parse_ipv6("2001:db8:1::3"))));
+    EXPECT_FALSE(rules.answers_for(ws::IpAddress::from_ipv6(*ws::parse_ipv6("2001:db8:1::4"))));
+    EXPECT_TRUE(rules.answers_for(ws::IpAddress::from_ipv6(*ws::parse_ipv6("2001:db8:2::7"))));
+    EXPECT_FALSE(rules.answers_for(ws::IpAddress::from_ipv6(*ws::parse_ipv6("2001:db8:2::8"))));
+}
+
 TEST(ReflectRules6, GroundTruthListsIpv6Hosts) {
     ws::ReflectRules rules;
     rules.open_everywhere = ws::parse_protocol_ports("22");
@@ -507,7 +522,7 @@ TEST(ReflectRules6, GroundTruthListsIpv6Hosts) {
     char buf[256] = {};
     const std::size_t n = std::fread(buf, 1, sizeof buf - 1, out);
     std::fclose(out);
-    EXPECT_EQ(std::string(buf, n), "tcp:2001:db8::1:22\nicmp:2001:db8::1:0\ntcp:2001:db8::2:22\nicmp:2001:db8::2:0\n");
+    EXPECT_EQ(std::string(buf, n), "tcp:[2001:db8::1]:22\nicmp:[2001:db8::1]:0\ntcp:[2001:db8::2]:22\nicmp:[2001:db8::2]:0\n");
 }
 
 TEST(ReflectNeighbor, AnswersSolicitationsForItsAddressesOnly) {
