@@ -59,7 +59,8 @@ random.seed(11)
 with open(sys.argv[1], "w") as f:
     n = int(sys.argv[2])
     for start in range(0, n, 100000):
-        f.write("".join("2001:db8:%x:%x::%x\n" % (random.getrandbits(16), random.getrandbits(16), random.getrandbits(32))
+        f.write("".join("2001:db8:%x:%x::%x:%x\n" % (random.getrandbits(16), random.getrandbits(16),
+                                                      random.getrandbits(16), random.getrandbits(16))
                         for _ in range(min(100000, n - start))))
 PY
 echo "# (f) /usr/bin/time -v $WS plan -iL hitlist.txt ($LINES lines, $(du -m "$work/hitlist.txt" | cut -f1) MiB) -p 443 --blocklist /dev/null --max-targets 100000000"

@@ -162,22 +162,23 @@ void sort_intervals(std::vector<Interval>& intervals) {
 }
 
 // Input sorted by first. Adjacent intervals merge too, so the representation
-// is canonical and operator== means set equality.
+// is canonical and operator== means set equality. In place: a hitlist of ten
+// million IPv6 addresses is 320 MB of intervals, and a copy would double it.
 template <class Interval>
-std::vector<Interval> merge_sorted(const std::vector<Interval>& sorted) {
-    std::vector<Interval> merged;
-    merged.reserve(sorted.size());
-    for (const auto& iv : sorted) {
+std::vector<Interval> merge_sorted(std::vector<Interval> sorted) {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < sorted.size(); ++i) {
+        const Interval iv = sorted[i];
         if (iv.first > iv.last) continue; // malformed by hand: treat as empty
         // "last + 1" cannot overflow: compared as first - 1 <= last instead.
-        if (!merged.empty() && (iv.first <= merged.back().last || iv.first - 1 <= merged.back().last)) {
-            merged.back().last = std::max(merged.back().last, iv.last);
-        } else {
-            merged.push_back(iv);
-        }
+        Interval* back = kept ? &sorted[kept - 1] : nullptr;
+        if (back && (iv.first <= back->last || iv.first - 1 <= back->last)) back->last = std::max(back->last, iv.last);
+        else sorted[kept++] = iv;
     }
-    merged.shrink_to_fit();
-    return merged;
+    sorted.resize(kept);
+    // Give back the slack only when merging freed much of it (shrinking copies).
+    if (sorted.capacity() > 2 * kept + 64) sorted.shrink_to_fit();
+    return sorted;
 }
 
 } // namespace
@@ -186,8 +187,8 @@ TargetSet TargetSet::from_intervals(std::vector<Ipv4Interval> intervals, std::ve
     sort_intervals(intervals);
     sort_intervals(ipv6);
     TargetSet set;
-    set.intervals_ = merge_sorted(intervals);
-    set.intervals6_ = merge_sorted(ipv6);
+    set.intervals_ = merge_sorted(std::move(intervals));
+    set.intervals6_ = merge_sorted(std::move(ipv6));
     set.rebuild_index();
     return set;
 }
@@ -286,7 +287,7 @@ std::vector<Interval> union_of(const std::vector<Interval>& a, const std::vector
     both.reserve(a.size() + b.size());
     const auto by_first = [](const Interval& x, const Interval& y) { return x.first < y.first; };
     std::merge(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(both), by_first);
-    return merge_sorted(both);
+    return merge_sorted(std::move(both));
 }
 
 // a minus cut, both canonical. Cursor arithmetic avoids "last + 1" overflow
@@ -321,8 +322,9 @@ void TargetSet::add(const TargetSet& other) {
 
 std::uint64_t TargetSet::subtract(const TargetSet& other) {
     const uint128 before = exact_count();
-    intervals_ = difference(intervals_, other.intervals_);
-    intervals6_ = difference(intervals6_, other.intervals6_);
+    // Nothing to cut leaves a family as it is (no copy of a big hitlist).
+    if (!other.intervals_.empty()) intervals_ = difference(intervals_, other.intervals_);
+    if (!other.intervals6_.empty()) intervals6_ = difference(intervals6_, other.intervals6_);
     // Pieces of one interval are separated by cuts and intervals were already
     // non-adjacent, so the result is still canonical.
     rebuild_index();
@@ -481,9 +483,9 @@ TargetSet parse_stream(int fd, bool fifo, const std::string& path, std::string_v
         // whenever the list doubles (amortised O(n log n)).
         if (all.size() >= compact_at) {
             sort_intervals(all.v4);
-            all.v4 = merge_sorted(all.v4);
+            all.v4 = merge_sorted(std::move(all.v4));
             sort_intervals(all.v6);
-            all.v6 = merge_sorted(all.v6);
+            all.v6 = merge_sorted(std::move(all.v6));
             compact_at = std::max<std::size_t>(compact_at, all.size() * 2);
         }
     };
