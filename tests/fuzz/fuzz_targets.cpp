@@ -110,14 +110,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             auto difference = a;
             const auto removed = difference.subtract(b);
             check_set(difference);
-            check(removed <= a.count() && difference.count() == a.count() - removed);
+            // Exact sizes below 2^64 (an IPv6 /0 saturates the 64-bit counts).
+            const bool exact = a.exact_count() < ws::uint128{UINT64_MAX} && b.exact_count() < ws::uint128{UINT64_MAX};
+            if (exact) check(removed <= a.count() && difference.count() == a.count() - removed);
             auto both = difference;
             both.add(b);
             check_set(both);
             auto union_ab = a;
             union_ab.add(b);
             check(both == union_ab);
-            check(union_ab.count() == difference.count() + b.count());
+            if (exact) check(union_ab.exact_count() == difference.exact_count() + b.exact_count());
             for (const auto& iv : difference.intervals()) check(!b.contains(iv.first) && !b.contains(iv.last));
         } catch (const ws::Error& e) {
             check_error(e); // splitting can cut a token in half
