@@ -35,6 +35,8 @@ timeout 600 "$BUILD/perf/bench_collector" --rows 1000000 --autocommit-rows 50000
 
 echo "== (4) TX rate on net_null: perf/txrate.sh $BUILD"
 timeout 300 perf/txrate.sh "$BUILD"
+echo "== (4b) IPv6 against IPv4 on net_null, a 10M-line IPv6 hitlist: perf/ipv6.sh $BUILD"
+timeout 600 perf/ipv6.sh "$BUILD"
 
 if [[ -z ${SKIP_LAB:-} ]]; then
   echo "== (5) lab comparison: perf/lab_compare.sh $BUILD"
