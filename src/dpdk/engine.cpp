@@ -170,6 +170,23 @@ MacAddress resolve_mac6(const Port& port, const std::vector<QueueRef>& rx_queues
                             "solicitations; pass --gateway-ip or --gateway-mac", attempts));
 }
 
+// Neighbor Solicitations for our IPv6 sources go to their solicited-node
+// multicast MACs. A promiscuous port (the usual case: Port enables it) sees
+// them anyway; otherwise it is told to accept them, or all multicast when it
+// takes no address list.
+void accept_solicited_nodes(std::uint16_t port_id, const SourceAddresses& sources) {
+    if (sources.ipv6_count() == 0 || rte_eth_promiscuous_get(port_id) == 1) return;
+    std::vector<rte_ether_addr> macs;
+    for (const uint128 source : sources.ipv6_list()) {
+        const MacAddress mac = multicast_mac(solicited_node(source));
+        rte_ether_addr address;
+        std::memcpy(address.addr_bytes, mac.data(), 6);
+        macs.push_back(address);
+    }
+    if (rte_eth_dev_set_mc_addr_list(port_id, macs.data(), std::uint32_t(macs.size())) != 0)
+        rte_eth_allmulticast_enable(port_id);
+}
+
 std::string format_sources(const SourceAddresses& sources) {
     std::string out;
     for (const std::uint32_t a : sources.ipv4_list()) out += (out.empty() ? "" : ",") + format_ipv4(a);
@@ -557,6 +574,8 @@ void resolve_addresses(ScanState& s, const ScanConfig& config, const ScanPlan& p
         }
     }
     if (targets.has_ipv6()) {
+        accept_solicited_nodes(s.port->id(), s.sources);
+        for (const auto& p : s.queue_ports) accept_solicited_nodes(p->id(), s.sources);
         if (config.gateway_mac) {
             s.gateway_mac6 = *config.gateway_mac;
         } else {
