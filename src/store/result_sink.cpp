@@ -194,17 +194,25 @@ void SqliteWriter::open_database() {
         db_ = nullptr;
         throw IoError(fmt::format("cannot open database \"{}\": {}", path_, msg));
     }
-    sqlite3_busy_timeout(db_, 5000);
-    // SQLite opens a file it may not write read-only without a word; say so
-    // here rather than with the first failing statement.
-    if (sqlite3_db_readonly(db_, "main") == 1)
-        throw IoError(fmt::format("cannot write database \"{}\": it is read-only (no write permission or a read-only file system)", path_));
-    exec("PRAGMA journal_mode=WAL");
-    exec("PRAGMA synchronous=NORMAL");
-    exec(schema);
-    // Databases written before UDP answers kept their bytes, or before IPv6:
-    // add those columns, so they can be resumed and merged with newer ones.
-    store::upgrade_results_table(db_, path_);
+    // A throw below leaves the constructor, so no destructor would close the
+    // connection: close it here.
+    try {
+        sqlite3_busy_timeout(db_, 5000);
+        // SQLite opens a file it may not write read-only without a word; say so
+        // here rather than with the first failing statement.
+        if (sqlite3_db_readonly(db_, "main") == 1)
+            throw IoError(fmt::format("cannot write database \"{}\": it is read-only (no write permission or a read-only file system)", path_));
+        exec("PRAGMA journal_mode=WAL");
+        exec("PRAGMA synchronous=NORMAL");
+        exec(schema);
+        // Databases written before UDP answers kept their bytes, or before IPv6:
+        // add those columns, so they can be resumed and merged with newer ones.
+        store::upgrade_results_table(db_, path_);
+    } catch (...) {
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw;
+    }
 }
 
 void SqliteWriter::prepare_insert() {
@@ -243,11 +251,17 @@ SqliteWriter::SqliteWriter(const std::string& path, const ScanRecord& scan) : pa
 SqliteWriter::SqliteWriter(const std::string& path, std::int64_t resume_scan_id)
     : scan_id_(resume_scan_id), resumed_(true), path_(path) {
     open_database();
-    // Rows inserted by hand with the old column list have no ip_key; the
-    // resume reads every row anyway (replay), so one more pass is cheap.
-    store::fill_missing_ip_keys(db_, path_);
-    exec(fmt::format("UPDATE scans SET status='running', finished_at=NULL WHERE id={}", scan_id_).c_str());
-    prepare_insert();
+    try {
+        // Rows inserted by hand with the old column list have no ip_key; the
+        // resume reads every row anyway (replay), so one more pass is cheap.
+        store::fill_missing_ip_keys(db_, path_);
+        exec(fmt::format("UPDATE scans SET status='running', finished_at=NULL WHERE id={}", scan_id_).c_str());
+        prepare_insert();
+    } catch (...) { // the constructor fails: no destructor will close the connection
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw;
+    }
 }
 
 void SqliteWriter::record_arguments(const std::string& config_json) {
