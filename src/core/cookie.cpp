@@ -259,6 +259,8 @@ Cookie CookieMaker::make(IpAddress target, std::uint16_t target_port, IpAddress 
 void CookieMaker::make_burst6(const uint128* targets6, const Target* t, const uint128* sources6, std::size_t count,
                               Cookie* out) const noexcept {
     std::size_t i = 0;
+    if (prf_ == CookiePrf::aesni && path_ == SimdPath::avx512)
+        return detail::cookie_burst6_vaes(aes_round_keys_, source_ports_, targets6, t, sources6, count, out);
     if (prf_ == CookiePrf::aesni) {
         const auto* rk = reinterpret_cast<const __m128i*>(aes_round_keys_);
         const __m128i k0 = _mm_load_si128(rk), last = _mm_load_si128(rk + 10);

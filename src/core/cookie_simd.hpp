@@ -32,6 +32,9 @@ using AesRoundKeys = std::uint8_t[11][16];
 
 void cookie_burst_vaes(const AesRoundKeys& round_keys, PortRange source_ports, const Target* targets,
                        std::size_t count, std::uint32_t source_ip, Cookie* out) noexcept;
+// IPv6: CookieMaker::make_burst6's CBC-MAC, 4 blocks per VAES register.
+void cookie_burst6_vaes(const AesRoundKeys& round_keys, PortRange source_ports, const uint128* targets6, const Target* lanes,
+                        const uint128* sources6, std::size_t count, Cookie* out) noexcept;
 void cookie_burst_aesni8(const AesRoundKeys& round_keys, PortRange source_ports, const Target* targets,
                          std::size_t count, std::uint32_t source_ip, Cookie* out) noexcept;
 

@@ -217,17 +217,23 @@ inline void write_target_burst(rte_mbuf** mbufs, const SourceProbeSets& sets, in
     }
     sets.cookies->make_burst6(targets6, lanes6, sources6, n6, cookies6);
     for (unsigned j = 0; j < n6; ++j) cookies[index6[j]] = cookies6[j];
+    // A set of one template (every TCP scan) skips the slot -> template table.
+    const auto template_of = [](const ProbeSet& set, std::uint32_t slot) -> std::uint32_t {
+        return set.single_template() ? 0 : set.template_index(slot);
+    };
     for (unsigned i = 0, j = 0; i < count; ++i) {
         const Target& t = targets[i];
         const Cookie& c = cookies[i];
         const std::uint32_t k = source_index[i];
         if (t.v6) {
             const ProbeSet& set = sets.ipv6[k];
-            write_probe<M, Offload>(mbufs[i], set.for_slot(t.slot), template_tag, sets.ipv6_tag[k] + set.template_index(t.slot),
-                                     ProbeFields6{targets6[j++], t.port, c.source_port, c.isn, c.ip_id});
+            const std::uint32_t index = template_of(set, t.slot);
+            write_probe<M, Offload>(mbufs[i], set.at(index), template_tag, sets.ipv6_tag[k] + index,
+                                    ProbeFields6{targets6[j++], t.port, c.source_port, c.isn, c.ip_id});
         } else {
             const ProbeSet& set = sets.ipv4[k];
-            write_probe<M, Offload>(mbufs[i], set.for_slot(t.slot), template_tag, sets.ipv4_tag[k] + set.template_index(t.slot),
+            const std::uint32_t index = template_of(set, t.slot);
+            write_probe<M, Offload>(mbufs[i], set.at(index), template_tag, sets.ipv4_tag[k] + index,
                                     ProbeFields{t.address, t.port, c.source_port, c.isn, c.ip_id});
         }
     }

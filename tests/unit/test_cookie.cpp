@@ -278,13 +278,17 @@ TEST(Cookie6, BurstEqualsSingleAndEveryBitCounts) {
             lanes.push_back({i, std::uint16_t(1 + i * 97), i % 2 ? Proto::udp : Proto::tcp, 1, i});
         }
         std::vector<Cookie> burst(targets.size());
-        maker.make_burst6(targets.data(), lanes.data(), sources.data(), targets.size(), burst.data());
-        for (std::size_t i = 0; i < targets.size(); ++i) {
-            const Cookie one = maker.make(IpAddress::from_ipv6(targets[i]), lanes[i].port, IpAddress::from_ipv6(sources[i]),
-                                          lanes[i].proto);
-            EXPECT_EQ(burst[i].isn, one.isn) << i;
-            EXPECT_EQ(burst[i].source_port, one.source_port) << i;
-            EXPECT_EQ(burst[i].ip_id, one.ip_id) << i;
+        for (SimdPath path : {SimdPath::scalar, SimdPath::avx2, SimdPath::avx512}) { // VAES, or 4 AES-NI chains
+            CookieMaker on_path = maker;
+            on_path.set_simd_path(path);
+            on_path.make_burst6(targets.data(), lanes.data(), sources.data(), targets.size(), burst.data());
+            for (std::size_t i = 0; i < targets.size(); ++i) {
+                const Cookie one = maker.make(IpAddress::from_ipv6(targets[i]), lanes[i].port, IpAddress::from_ipv6(sources[i]),
+                                              lanes[i].proto);
+                EXPECT_EQ(burst[i].isn, one.isn) << i;
+                EXPECT_EQ(burst[i].source_port, one.source_port) << i;
+                EXPECT_EQ(burst[i].ip_id, one.ip_id) << i;
+            }
         }
         const IpAddress t = IpAddress::from_ipv6(targets[5]), s = IpAddress::from_ipv6(sources[5]);
         const std::uint32_t isn = maker.make(t, 80, s, Proto::tcp).isn;
