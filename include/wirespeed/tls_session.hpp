@@ -100,12 +100,16 @@ public:
     // Starts the handshake: the ClientHello is ready in take_output() on
     // return. sni empty = no server_name extension (an address has no name).
     // Throws ws::Error only when OpenSSL cannot allocate the connection.
+    // The context must outlive the client.
     explicit TlsClient(const TlsContext& context, std::string_view sni = {});
     ~TlsClient();
     TlsClient(const TlsClient&) = delete;
     TlsClient& operator=(const TlsClient&) = delete;
 
     // Ciphertext from the peer, in any slicing (one byte or a whole flight).
+    // During the handshake it advances it; once established the records wait
+    // for read_plaintext(), which is also where an alert or close_notify is
+    // seen, so call it after every feed.
     TlsState feed(const std::uint8_t* data, std::size_t size);
     // The peer's FIN: during the handshake a failure ("truncated"), after it
     // a close.
@@ -137,8 +141,14 @@ private:
     std::string drain_errors();
     void record_session();
 
+    // A member that frees itself, so a constructor that throws after SSL_new
+    // (its first handshake step allocates) leaks nothing.
+    struct SslFree {
+        void operator()(ssl_st* ssl) const noexcept;
+    };
+
     const TlsContext& context_;
-    ssl_st* ssl_ = nullptr;
+    std::unique_ptr<ssl_st, SslFree> ssl_;
     bio_st* in_ = nullptr;  // the peer's ciphertext, read by OpenSSL (owned by ssl_ once attached)
     bio_st* out_ = nullptr; // OpenSSL's ciphertext, read by take_output (same)
     TlsState state_ = TlsState::handshaking;

@@ -215,10 +215,13 @@ std::string_view to_string(TlsFailure failure) noexcept {
     return "?";
 }
 
+void TlsClient::SslFree::operator()(ssl_st* ssl) const noexcept { SSL_free(ssl); } // and both BIOs
+
 TlsClient::TlsClient(const TlsContext& context, std::string_view sni) : context_(context) {
     ERR_clear_error(); // another connection's leftovers on this thread are not ours
-    std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(context.native()), &SSL_free);
-    if (!ssl) throw_openssl("TLS client: SSL_new failed");
+    ssl_.reset(SSL_new(context.native()));
+    if (!ssl_) throw_openssl("TLS client: SSL_new failed");
+    SSL* ssl = ssl_.get();
     std::unique_ptr<BIO, decltype(&BIO_free)> in(BIO_new(BIO_s_mem()), &BIO_free);
     std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), &BIO_free);
     if (!in || !out) throw_openssl("TLS client: BIO_new failed");
@@ -227,18 +230,17 @@ TlsClient::TlsClient(const TlsContext& context, std::string_view sni) : context_
     BIO_set_mem_eof_return(out.get(), -1);
     if (!sni.empty()) {
         const std::string name(sni);
-        if (SSL_set_tlsext_host_name(ssl.get(), name.c_str()) != 1)
+        if (SSL_set_tlsext_host_name(ssl, name.c_str()) != 1)
             throw_openssl("TLS client: server name '" + name + "' refused");
     }
-    SSL_set_bio(ssl.get(), in.get(), out.get()); // the SSL owns both from here
+    SSL_set_bio(ssl, in.get(), out.get()); // the SSL owns both from here
     in_ = in.release();
     out_ = out.release();
-    SSL_set_connect_state(ssl.get());
-    ssl_ = ssl.release();
+    SSL_set_connect_state(ssl);
     advance_handshake(); // the ClientHello
 }
 
-TlsClient::~TlsClient() { SSL_free(ssl_); } // frees both BIOs
+TlsClient::~TlsClient() = default;
 
 std::string TlsClient::drain_errors() { return drain_error_queue(counters_.openssl_errors); }
 
@@ -252,7 +254,7 @@ void TlsClient::fail(TlsFailure kind, std::string reason) {
 // Called when an SSL_* call returned ret <= 0 with something other than
 // WANT_READ / WANT_WRITE: turns OpenSSL's verdict into one line.
 void TlsClient::fail_from_ssl(int ret, std::string_view during) {
-    const int code = SSL_get_error(ssl_, ret);
+    const int code = SSL_get_error(ssl_.get(), ret);
     std::string queue = drain_errors();
     std::string prefix = std::string(during) + ": ";
     switch (code) {
@@ -277,21 +279,21 @@ void TlsClient::fail_from_ssl(int ret, std::string_view during) {
 void TlsClient::advance_handshake() {
     if (state_ != TlsState::handshaking) return;
     ERR_clear_error();
-    const int ret = SSL_do_handshake(ssl_);
+    const int ret = SSL_do_handshake(ssl_.get());
     if (ret == 1) {
         state_ = TlsState::established;
         record_session();
         return;
     }
-    const int code = SSL_get_error(ssl_, ret);
+    const int code = SSL_get_error(ssl_.get(), ret);
     if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) return; // more bytes, later
     fail_from_ssl(ret, "handshake");
 }
 
 void TlsClient::record_session() {
-    info_ = describe_certificate(SSL_get0_peer_certificate(ssl_), &counters_.openssl_errors);
-    info_.version = SSL_get_version(ssl_);
-    if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_)) {
+    info_ = describe_certificate(SSL_get0_peer_certificate(ssl_.get()), &counters_.openssl_errors);
+    info_.version = SSL_get_version(ssl_.get());
+    if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_.get())) {
         const char* name = SSL_CIPHER_standard_name(cipher);
         info_.cipher = name != nullptr ? name : SSL_CIPHER_get_name(cipher);
     }
@@ -345,7 +347,7 @@ std::size_t TlsClient::write_plaintext(const std::uint8_t* data, std::size_t siz
     ERR_clear_error();
     std::size_t written = 0;
     // A memory BIO never refuses a write, so SSL_write_ex takes everything.
-    const int ret = SSL_write_ex(ssl_, data, size, &written);
+    const int ret = SSL_write_ex(ssl_.get(), data, size, &written);
     if (ret != 1) {
         fail_from_ssl(ret, "write");
         return 0;
@@ -358,12 +360,12 @@ std::size_t TlsClient::read_plaintext(std::uint8_t* out, std::size_t cap) {
     if (state_ != TlsState::established || cap == 0) return 0;
     ERR_clear_error();
     std::size_t got = 0;
-    const int ret = SSL_read_ex(ssl_, out, cap, &got);
+    const int ret = SSL_read_ex(ssl_.get(), out, cap, &got);
     if (ret == 1) {
         counters_.plaintext_in += got;
         return got;
     }
-    const int code = SSL_get_error(ssl_, ret);
+    const int code = SSL_get_error(ssl_.get(), ret);
     if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) return 0;
     if (code == SSL_ERROR_ZERO_RETURN) { // close_notify: a clean end of the answer
         state_ = TlsState::closed;
@@ -378,7 +380,7 @@ void TlsClient::close_notify() {
     ERR_clear_error();
     // 0 = sent, waiting for the peer's (which we do not need); <0 only on a
     // broken connection, which is about to be dropped anyway: counted.
-    if (SSL_shutdown(ssl_) < 0) drain_errors();
+    if (SSL_shutdown(ssl_.get()) < 0) drain_errors();
 }
 
 bool looks_like_tls_record(const std::uint8_t* data, std::size_t size) noexcept {

@@ -274,7 +274,7 @@ TEST_P(TlsHandshake, PlaintextRoundTrip) {
     EXPECT_EQ(client.counters().plaintext_out, probe.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Keys, TlsHandshake,
+INSTANTIATE_TEST_SUITE_P(TlsKeys, TlsHandshake,
                          ::testing::Values(Variant{"rsa", "RSA", 2048, 1}, Variant{"rsa", "RSA", 2048, 65536},
                                            Variant{"ec", "EC", 256, 1}, Variant{"ec", "EC", 256, 65536},
                                            Variant{"ed25519", "Ed25519", 256, 7}),
