@@ -74,8 +74,11 @@ struct TlsInfo {
     std::string version;            // "TLSv1.3", "TLSv1.2", ... (OpenSSL's names)
     std::string cipher;             // IANA name: "TLS_AES_256_GCM_SHA384"
     bool has_certificate = false;   // false for anonymous suites: the fields below are empty
-    std::string subject, issuer;    // as `openssl x509 -subject` prints them: "C = US, O = x, CN = y"
-    std::vector<std::string> san_dns; // dNSName entries, in certificate order
+    // As `openssl x509 -subject` prints them ("C = US, O = x, CN = y"), but
+    // non-ASCII kept as UTF-8 (-nameopt oneline,-esc_msb); a name that is not
+    // valid UTF-8 is printed as "CN = #0C03..." (each value's DER in hex).
+    std::string subject, issuer;
+    std::vector<std::string> san_dns; // dNSName entries, in certificate order; bytes outside ASCII 0x20-0x7e and '\' as \xHH
     std::vector<std::string> san_ip;  // iPAddress entries: dotted quad or RFC 5952 text
     std::string not_before, not_after; // ISO 8601 UTC: "2026-01-02T03:04:05Z"
     std::string sha256;             // fingerprint of the DER: 64 lowercase hex digits

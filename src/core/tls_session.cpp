@@ -46,9 +46,41 @@ std::string drain_error_queue(std::uint64_t& counted) {
     throw Error(std::string(what) + (queue.empty() ? std::string() : ": " + queue));
 }
 
-// The same one-line form as `openssl x509 -subject` (OpenSSL 3's default
-// -nameopt), so a lab check can compare the two strings as they are.
+// The one-line form of `openssl x509 -subject` (OpenSSL 3's default
+// -nameopt oneline), so a lab check can compare the strings as they are;
+// but non-ASCII text stays UTF-8 instead of \C3\BC escapes (`-nameopt
+// oneline,-esc_msb`), since outputs and the database store UTF-8 text.
 constexpr unsigned long kNameFlags = XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB;
+// A value that is not valid UTF-8 (a hostile or broken certificate; OpenSSL
+// prints its bytes as they are) would break every text output: the whole
+// name falls back to RFC 2253's "#" hex of each value's DER instead.
+constexpr unsigned long kNameFallbackFlags = kNameFlags | ASN1_STRFLGS_DUMP_ALL;
+
+// Well-formed UTF-8 (RFC 3629: shortest forms, no surrogates, <= U+10FFFF).
+bool valid_utf8(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t extra = 0;
+        std::uint32_t cp = 0;
+        if (c < 0x80) { ++i; continue; }
+        if (c >= 0xc2 && c <= 0xdf) { extra = 1; cp = c & 0x1f; }
+        else if (c >= 0xe0 && c <= 0xef) { extra = 2; cp = c & 0x0f; }
+        else if (c >= 0xf0 && c <= 0xf4) { extra = 3; cp = c & 0x07; }
+        else return false;
+        if (i + extra >= text.size()) return false; // cut short
+        for (std::size_t k = 1; k <= extra; ++k) {
+            const auto cc = static_cast<unsigned char>(text[i + k]);
+            if ((cc & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (cc & 0x3f);
+        }
+        if ((extra == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        i += extra + 1;
+    }
+    return true;
+}
 
 std::string mem_bio_text(BIO* bio) {
     char* data = nullptr;
@@ -56,14 +88,22 @@ std::string mem_bio_text(BIO* bio) {
     return len > 0 ? std::string(data, static_cast<std::size_t>(len)) : std::string();
 }
 
+std::string print_name(const X509_NAME* name, unsigned long flags) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+    if (!bio || X509_NAME_print_ex(bio.get(), name, 0, flags) < 0) return {};
+    return mem_bio_text(bio.get());
+}
+
 std::string name_text(const X509_NAME* name, std::uint64_t& errors) {
     if (name == nullptr) return {};
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
-    if (!bio || X509_NAME_print_ex(bio.get(), name, 0, kNameFlags) < 0) {
-        drain_error_queue(errors);
-        return {};
+    ERR_set_mark(); // a value that is not text is the certificate's doing, not an error
+    std::string text = print_name(name, kNameFlags);
+    ERR_pop_to_mark();
+    if ((text.empty() && X509_NAME_entry_count(name) > 0) || !valid_utf8(text)) {
+        text = print_name(name, kNameFallbackFlags);
+        if (text.empty()) drain_error_queue(errors);
     }
-    return mem_bio_text(bio.get());
+    return text;
 }
 
 std::string iso8601(const ASN1_TIME* time, std::uint64_t& errors) {
@@ -96,15 +136,35 @@ std::string ip_text(const ASN1_OCTET_STRING* ip) {
     return text.data();
 }
 
+// An IA5String as it is when printable ASCII (every real DNS name), with
+// any other byte as \xHH, so a hostile SAN cannot put control bytes or
+// invalid UTF-8 into the outputs.
+std::string printable(const ASN1_STRING* text) {
+    static constexpr char digits[] = "0123456789abcdef";
+    const unsigned char* data = ASN1_STRING_get0_data(text);
+    const int len = ASN1_STRING_length(text);
+    std::string out;
+    out.reserve(static_cast<std::size_t>(len < 0 ? 0 : len));
+    for (int i = 0; i < len; ++i) {
+        const unsigned char c = data[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out += static_cast<char>(c);
+        } else {
+            out += "\\x";
+            out += digits[c >> 4];
+            out += digits[c & 0x0f];
+        }
+    }
+    return out;
+}
+
 void read_sans(X509* cert, TlsInfo& info) {
     auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
     if (names == nullptr) return; // no extension is normal, not an error
     for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
         const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
         if (name->type == GEN_DNS) {
-            const ASN1_IA5STRING* dns = name->d.dNSName;
-            info.san_dns.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
-                                      static_cast<std::size_t>(ASN1_STRING_length(dns)));
+            info.san_dns.push_back(printable(name->d.dNSName));
         } else if (name->type == GEN_IPADD) {
             info.san_ip.push_back(ip_text(name->d.iPAddress));
         }
@@ -158,8 +218,11 @@ TlsInfo describe_certificate(x509_st* cert, std::uint64_t* errors) {
         drain_error_queue(errs);
     read_key(cert, info, errs);
     // 1 = issuer equals subject and the certificate's own key verifies it.
+    // A "no" is an answer, not an error: what the check leaves in the queue
+    // is dropped rather than counted.
+    ERR_set_mark();
     info.self_signed = X509_self_signed(cert, 1) == 1;
-    drain_error_queue(errs); // a failed self-check leaves its reason behind
+    ERR_pop_to_mark();
     return info;
 }
 
@@ -183,7 +246,14 @@ TlsContext::TlsContext(const TlsOptions& options) : options_(options) {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
     // Old servers without RFC 5746 secure renegotiation, which OpenSSL 3
     // refuses by default; we never renegotiate, so nothing is at stake.
-    SSL_CTX_set_options(ctx.get(), SSL_OP_LEGACY_SERVER_CONNECT);
+    // Padding: ClientHellos of 256-511 bytes (ours, with every cipher) hang
+    // some old F5 load balancers.
+    SSL_CTX_set_options(ctx.get(), SSL_OP_LEGACY_SERVER_CONNECT | SSL_OP_TLSEXT_PADDING);
+    // All five TLS 1.3 suites (OpenSSL offers three by default), so a server
+    // that has only CCM still answers.
+    if (SSL_CTX_set_ciphersuites(ctx.get(), "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+                                            "TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256") != 1)
+        throw_openssl("TLS context: TLS 1.3 cipher suites refused");
     // Targets are all different servers: resumption would never hit.
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
     SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);

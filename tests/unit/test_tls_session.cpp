@@ -309,6 +309,18 @@ TEST(TlsSession, Tls12WithAnIssuedCertificateIsNotSelfSigned) {
     EXPECT_EQ(client.info().subject, "C = US, O = \"Wire, Speed\", CN = leaf.tls.test");
     EXPECT_EQ(client.info().issuer, "C = US, O = \"Wire, Speed\", CN = tls.test");
     EXPECT_FALSE(client.info().self_signed);
+    EXPECT_EQ(client.counters().openssl_errors, 0u); // "not self-signed" is no error
+}
+
+TEST(TlsSession, ACcmOnlyTls13ServerIsSeen) {
+    const Identity& id = identity("ec");
+    TlsContext context;
+    TlsClient client(context);
+    Server server(id.cert.get(), id.key.get(), {.min_version = TLS1_3_VERSION});
+    ASSERT_EQ(SSL_set_ciphersuites(server.ssl(), "TLS_AES_128_CCM_SHA256"), 1);
+    pump(client, server, 4096);
+    ASSERT_EQ(client.state(), TlsState::established) << client.failure_reason();
+    EXPECT_EQ(client.info().cipher, "TLS_AES_128_CCM_SHA256");
 }
 
 TEST(TlsSession, WithoutSniTheServerSeesNoName) {
@@ -441,6 +453,33 @@ TEST(TlsSession, ContextsAndClientsFreeEverything) {
     }
 }
 
+TEST(TlsSession, ANameThatIsNotTextFallsBackToHex) {
+    // Bad UTF-8 cannot be signed into a certificate through OpenSSL (it
+    // canonicalises names on encoding), so the name is set on a bare X509.
+    CertPtr cert(X509_new());
+    const unsigned char bad_utf8[] = {'a', 0xff, 'b'};
+    ASSERT_EQ(X509_NAME_add_entry_by_txt(X509_get_subject_name(cert.get()), "CN", V_ASN1_UTF8STRING, bad_utf8,
+                                         sizeof bad_utf8, -1, 0),
+              1);
+    add_name(X509_get_issuer_name(cert.get()), "CN", "ok");
+    const ws::TlsInfo info = ws::describe_certificate(cert.get());
+    EXPECT_EQ(info.subject, "CN = #0C0361FF62"); // the DER of the UTF8String, in hex
+    EXPECT_EQ(info.issuer, "CN = ok");
+}
+
+TEST(TlsSession, SanBytesThatAreNotPrintableAreEscaped) {
+    CertPtr cert(X509_new());
+    GENERAL_NAMES* names = GENERAL_NAMES_new();
+    GENERAL_NAME* dns = GENERAL_NAME_new();
+    ASN1_IA5STRING* text = ASN1_IA5STRING_new();
+    ASN1_STRING_set(text, "a\nb\xff\\c", 6);
+    GENERAL_NAME_set0_value(dns, GEN_DNS, text);
+    sk_GENERAL_NAME_push(names, dns);
+    ASSERT_EQ(X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, names, 0, 0), 1);
+    GENERAL_NAMES_free(names);
+    EXPECT_EQ(ws::describe_certificate(cert.get()).san_dns, (std::vector<std::string>{"a\\x0ab\\xff\\x5cc"}));
+}
+
 TEST(TlsRecord, LooksLikeTls) {
     const std::uint8_t server_hello[] = {0x16, 0x03, 0x03, 0x00, 0x7a, 0x02};
     const std::uint8_t alert[] = {0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28};
@@ -499,8 +538,9 @@ std::map<std::string, std::string> openssl_x509_fields(X509* cert) {
         if (!f) return {};
         PEM_write_X509(f.get(), cert);
     }
+    // -esc_msb: UTF-8 stays UTF-8, as TlsInfo keeps it (the default escapes it).
     const std::string out = run("openssl x509 -in '" + file.string() +
-                                "' -noout -subject -issuer -fingerprint -sha256 -dates 2>&1");
+                                "' -nameopt oneline,-esc_msb -noout -subject -issuer -fingerprint -sha256 -dates 2>&1");
     std::filesystem::remove(file);
     std::map<std::string, std::string> fields;
     std::size_t at = 0;
@@ -517,9 +557,11 @@ std::map<std::string, std::string> openssl_x509_fields(X509* cert) {
 
 TEST(TlsOpensslCommand, FieldsEqualOpensslX509) {
     if (run("command -v openssl").empty()) GTEST_SKIP() << "openssl(1) is not installed";
-    for (const char* kind : {"rsa", "ec", "ed25519"}) {
-        SCOPED_TRACE(kind);
-        X509* cert = identity(kind).cert.get();
+    const Identity& ec = identity("ec");
+    CertPtr utf8 = make_cert(ec.key.get(), "Z\u00fcrich \u00e9t\u00e9 \u65e5\u672c", nullptr, nullptr);
+    ASSERT_TRUE(utf8);
+    for (X509* cert : {identity("rsa").cert.get(), ec.cert.get(), identity("ed25519").cert.get(), utf8.get()}) {
+        SCOPED_TRACE(ws::describe_certificate(cert).subject);
         const ws::TlsInfo info = ws::describe_certificate(cert);
         std::map<std::string, std::string> cli = openssl_x509_fields(cert);
         ASSERT_EQ(cli.size(), 5u);
