@@ -294,6 +294,17 @@ TEST(TlsSession, LegacyServerTls10IsStillSeen) {
     EXPECT_EQ(client.info().key_type, "RSA");
 }
 
+TEST(TlsSession, LegacyRsaKeyExchangeIsStillSeen) {
+    const Identity& id = identity("rsa");
+    TlsContext context;
+    TlsClient client(context);
+    EXPECT_EQ(client.write_plaintext(reinterpret_cast<const std::uint8_t*>("x"), 1), 0u); // not yet established
+    Server server(id.cert.get(), id.key.get(), {.max_version = TLS1_2_VERSION, .ciphers = "AES128-SHA"});
+    pump(client, server, 4096);
+    ASSERT_EQ(client.state(), TlsState::established) << client.failure_reason();
+    EXPECT_EQ(client.info().cipher, "TLS_RSA_WITH_AES_128_CBC_SHA");
+}
+
 TEST(TlsSession, Tls12WithAnIssuedCertificateIsNotSelfSigned) {
     const Identity& ca = identity("ec");
     KeyPtr key = make_key("ec");
