@@ -10,6 +10,8 @@
 
 #include <algorithm>
 
+#include <tbb/parallel_for.h>
+
 #include "text.hpp"
 
 namespace ws {
@@ -32,8 +34,22 @@ struct CodeDeleter {
 // One probe's lines compiled.
 struct CompiledProbe {
     std::vector<std::unique_ptr<pcre2_code, CodeDeleter>> codes; // per match line
-    std::unique_ptr<hs_database_t, HsDatabaseDeleter> hs;        // ids are line indices; null when none
-    std::vector<std::uint32_t> pcre_only;                         // lines Hyperscan refused, ascending
+    // Hyperscan databases over the lines it accepts (ids are line indices),
+    // a few per big probe so they compile in parallel; empty when none.
+    std::vector<std::unique_ptr<hs_database_t, HsDatabaseDeleter>> hs;
+    std::vector<std::uint32_t> pcre_only; // lines Hyperscan refused, ascending
+};
+
+// Lines per Hyperscan database: Hyperscan needs ~2 ms a pattern for nmap's
+// (12k lines: ~25 s on one core), and chunks let every core take a share.
+constexpr std::size_t hs_chunk_lines = 512;
+
+// One Hyperscan database to build: some lines of one probe.
+struct HsTask {
+    std::size_t probe;
+    std::vector<std::uint32_t> ids;
+    std::unique_ptr<hs_database_t, HsDatabaseDeleter> database;
+    std::vector<std::uint32_t> refused; // lines the whole-database compile still refused
 };
 
 unsigned hs_flags(const ServiceMatchLine& m) {
@@ -60,14 +76,26 @@ struct ServiceMatcher::Impl {
 
     explicit Impl(const ServiceProbes& probes) : db(probes) {
         compiled.resize(db.probes.size());
-        for (std::size_t i = 0; i < db.probes.size(); ++i) compile_probe(db.probes[i], compiled[i]);
+        std::vector<HsTask> tasks;
+        for (std::size_t i = 0; i < db.probes.size(); ++i) classify_probe(i, tasks);
+        tbb::parallel_for(std::size_t{0}, tasks.size(), [&](std::size_t t) { compile_hs(tasks[t]); });
+        for (auto& task : tasks) {
+            auto& out = compiled[task.probe];
+            if (task.database) out.hs.push_back(std::move(task.database));
+            for (const auto id : task.refused) demote(db.probes[task.probe].matches[id], id, out);
+        }
+        for (auto& c : compiled) std::sort(c.pcre_only.begin(), c.pcre_only.end());
     }
 
     [[noreturn]] void fail(std::size_t line, const std::string& what) const {
         throw Error(db.name + ":" + std::to_string(line) + ": " + what);
     }
 
-    void compile_probe(const ServiceProbe& probe, CompiledProbe& out) {
+    // PCRE2 for every line (an invalid regex is refused here), and what
+    // Hyperscan can take of them, queued as tasks of hs_chunk_lines lines.
+    void classify_probe(std::size_t index, std::vector<HsTask>& tasks) {
+        const auto& probe = db.probes[index];
+        auto& out = compiled[index];
         max_lines = std::max(max_lines, probe.matches.size());
         std::vector<std::uint32_t> hs_ids;
         for (std::uint32_t id = 0; id < probe.matches.size(); ++id) {
@@ -86,8 +114,10 @@ struct ServiceMatcher::Impl {
                 out.pcre_only.push_back(id);
             }
         }
-        compile_hs(probe, hs_ids, out);
-        std::sort(out.pcre_only.begin(), out.pcre_only.end());
+        for (std::size_t first = 0; first < hs_ids.size(); first += hs_chunk_lines) {
+            const auto last = std::min(hs_ids.size(), first + hs_chunk_lines);
+            tasks.push_back({index, {hs_ids.begin() + std::ptrdiff_t(first), hs_ids.begin() + std::ptrdiff_t(last)}, {}, {}});
+        }
     }
 
     pcre2_code* compile_pcre(const ServiceMatchLine& m) const {
@@ -105,41 +135,42 @@ struct ServiceMatcher::Impl {
         return re;
     }
 
-    // Every accepted line in one block-mode database (all with
-    // HS_FLAG_PREFILTER: exact where Hyperscan can, a superset otherwise).
-    // A line the whole-database compile still refuses moves to PCRE2 only.
-    void compile_hs(const ServiceProbe& probe, std::vector<std::uint32_t> ids, CompiledProbe& out) {
+    // The task's lines in one block-mode database, all with
+    // HS_FLAG_PREFILTER (exact where Hyperscan can, a superset otherwise).
+    // A line the whole-database compile still refuses goes to PCRE2 only.
+    // Runs on any thread: touches only its task.
+    void compile_hs(HsTask& task) const {
+        const auto& lines = db.probes[task.probe].matches;
+        auto& ids = task.ids;
         while (!ids.empty()) {
             std::vector<const char*> patterns;
             std::vector<unsigned> flags;
             for (const auto id : ids) {
-                patterns.push_back(probe.matches[id].pattern.c_str());
-                flags.push_back(hs_flags(probe.matches[id]) | HS_FLAG_PREFILTER);
+                patterns.push_back(lines[id].pattern.c_str());
+                flags.push_back(hs_flags(lines[id]) | HS_FLAG_PREFILTER);
             }
             hs_database_t* database = nullptr;
             hs_compile_error_t* error = nullptr;
             const auto rc = hs_compile_multi(patterns.data(), flags.data(), ids.data(), unsigned(ids.size()),
                                              HS_MODE_BLOCK, nullptr, &database, &error);
             if (rc == HS_SUCCESS) {
-                out.hs.reset(database);
+                task.database.reset(database);
                 return;
             }
             const int bad = error ? error->expression : -1;
-            const std::string message = error ? error->message : "unknown error";
             if (error) hs_free_compile_error(error);
             if (bad < 0 || std::size_t(bad) >= ids.size()) {
                 // Not one pattern's fault (e.g. resources): PCRE2 runs them all.
-                for (const auto id : ids) demote(probe, id, out);
+                task.refused.insert(task.refused.end(), ids.begin(), ids.end());
                 return;
             }
-            demote(probe, ids[std::size_t(bad)], out);
+            task.refused.push_back(ids[std::size_t(bad)]);
             ids.erase(ids.begin() + bad);
         }
     }
 
-    void demote(const ServiceProbe& probe, std::uint32_t id, CompiledProbe& out) {
+    void demote(const ServiceMatchLine& m, std::uint32_t id, CompiledProbe& out) {
         // It was counted as accepted by hs_expression_info.
-        const auto& m = probe.matches[id];
         if (hs_accepts(m.pattern, hs_flags(m)))
             --stats.hs_exact;
         else
@@ -175,10 +206,10 @@ const ServiceProbes& ServiceMatcher::probes() const noexcept { return impl_->db;
 ServiceMatcher::Scratch ServiceMatcher::make_scratch() const {
     auto state = std::make_unique<Scratch::State>();
     // One scratch grown to fit every database (Hyperscan allows that).
-    for (const auto& c : impl_->compiled) {
-        if (c.hs && hs_alloc_scratch(c.hs.get(), &state->hs) != HS_SUCCESS)
-            throw Error("cannot allocate Hyperscan scratch space");
-    }
+    for (const auto& c : impl_->compiled)
+        for (const auto& database : c.hs)
+            if (hs_alloc_scratch(database.get(), &state->hs) != HS_SUCCESS)
+                throw Error("cannot allocate Hyperscan scratch space");
     state->data = pcre2_match_data_create(ovector_pairs, nullptr);
     if (!state->data) throw Error("cannot allocate PCRE2 match data");
     state->candidate.assign(impl_->max_lines, 0);
@@ -237,13 +268,15 @@ std::optional<ServiceMatch> ServiceMatcher::match(std::size_t probe, std::span<c
     for (const auto p : db.probes[probe].fallbacks) {
         const auto& lines = db.probes[p].matches;
         const auto& compiled = impl_->compiled[p];
-        const bool prefilter = engine == Engine::hyperscan_prefilter && compiled.hs;
+        const bool prefilter = engine == Engine::hyperscan_prefilter && !compiled.hs.empty();
         if (prefilter) {
             std::fill_n(state.candidate.begin(), lines.size(), std::uint8_t{0});
             for (const auto id : compiled.pcre_only) state.candidate[id] = 1;
-            const auto rc = hs_scan(compiled.hs.get(), reinterpret_cast<const char*>(response.data()),
-                                    unsigned(response.size()), 0, state.hs, on_hs_match, state.candidate.data());
-            if (rc != HS_SUCCESS) throw Error("Hyperscan scan failed (" + std::to_string(rc) + ")");
+            for (const auto& database : compiled.hs) {
+                const auto rc = hs_scan(database.get(), reinterpret_cast<const char*>(response.data()),
+                                        unsigned(response.size()), 0, state.hs, on_hs_match, state.candidate.data());
+                if (rc != HS_SUCCESS) throw Error("Hyperscan scan failed (error " + std::to_string(rc) + ")");
+            }
         }
         for (std::size_t i = 0; i < lines.size(); ++i) {
             const auto& m = lines[i];
