@@ -9,6 +9,7 @@
 #include <pcre2.h>
 
 #include <algorithm>
+#include <limits>
 
 #include <tbb/parallel_for.h>
 
@@ -268,7 +269,9 @@ std::optional<ServiceMatch> ServiceMatcher::match(std::size_t probe, std::span<c
     for (const auto p : db.probes[probe].fallbacks) {
         const auto& lines = db.probes[p].matches;
         const auto& compiled = impl_->compiled[p];
-        const bool prefilter = engine == Engine::hyperscan_prefilter && !compiled.hs.empty();
+        // hs_scan takes an unsigned length: a larger response (never a banner) skips the prefilter.
+        const bool prefilter = engine == Engine::hyperscan_prefilter && !compiled.hs.empty() &&
+                               response.size() <= std::numeric_limits<unsigned>::max();
         if (prefilter) {
             std::fill_n(state.candidate.begin(), lines.size(), std::uint8_t{0});
             for (const auto id : compiled.pcre_only) state.candidate[id] = 1;
