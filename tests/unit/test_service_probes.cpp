@@ -286,14 +286,20 @@ TEST(ServiceMatcherSmall, BadRegexNamesItsLine) {
 }
 
 TEST(ServiceMatcherSmall, PcreOnlyPatterns) {
-    // A backreference and a lookbehind: Hyperscan refuses the first even as
-    // a prefilter? Either way both engines must agree.
+    // Hyperscan: a literal exactly, a backreference and a lookbehind only as
+    // a prefilter, recursion and a branch reset not at all (PCRE2 alone).
     const auto db = parse("Probe TCP NULL q||\n"
                           "match a m|^(\\w)x\\1$| p/back $1/\n"
-                          "match b m|(?<=q)z| p/look/\n");
+                          "match b m|(?<=q)z| p/look/\n"
+                          "match c m=^(\\((?:[^()]|(?1))*\\))$= p/nested/\n"
+                          "match d m=^(?|(k)|(l))!$= p/reset $1/\n"
+                          "match e m|^plain| p/plain/\n");
     const ServiceMatcher m(db);
+    EXPECT_EQ(m.stats().hs_exact, 1u);
+    EXPECT_EQ(m.stats().hs_prefilter, 2u);
+    EXPECT_EQ(m.stats().pcre_only, 2u);
     auto scratch = m.make_scratch();
-    for (const auto* s : {"axa", "axb", "qz", "z"}) {
+    for (const auto* s : {"axa", "axb", "qz", "z", "(a(b)c)", "(a(b)c", "l!", "m!", "plain", ""}) {
         const auto a = m.match(0, s, scratch);
         const auto b = m.match(0, s, scratch, {}, ServiceMatcher::Engine::pcre_only);
         ASSERT_EQ(a.has_value(), b.has_value()) << s;
@@ -301,9 +307,16 @@ TEST(ServiceMatcherSmall, PcreOnlyPatterns) {
             EXPECT_EQ(a->product, b->product);
         }
     }
-    EXPECT_EQ(m.match(0, "axa", scratch)->product, "back a");
-    EXPECT_FALSE(m.match(0, "axb", scratch));
-    EXPECT_EQ(m.stats().hs_exact + m.stats().hs_prefilter + m.stats().pcre_only, 2u);
+    const auto product = [&](std::string_view s) {
+        const auto r = m.match(0, s, scratch);
+        return r ? r->product : "<no match>";
+    };
+    EXPECT_EQ(product("axa"), "back a");
+    EXPECT_EQ(product("axb"), "<no match>");
+    EXPECT_EQ(product("qz"), "look");
+    EXPECT_EQ(product("(a(b)c)"), "nested");
+    EXPECT_EQ(product("(a(b)c"), "<no match>");
+    EXPECT_EQ(product("l!"), "reset l");
 }
 
 // ---- real banners against Debian's file -----------------------------------
@@ -350,6 +363,7 @@ TEST(ServiceProbesDebian, RealBanners) {
     }
     // The OpenSSH line also names the OS.
     const auto ssh = d.matcher.match(d.probe("NULL"), banners[0].response, scratch);
+    ASSERT_TRUE(ssh);
     EXPECT_EQ(ssh->ostype, "Linux");
     EXPECT_EQ(ssh->info, "protocol 2.0");
 }
