@@ -127,7 +127,7 @@ int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& arg
     DataPlane dp;
     try {
         dp = bring_up(config.port, config.tx_cores, config.rx_cores,
-                      ws::dp::scan_memory_mb(config.tx_cores, config.rx_cores, plan.shard.size() * (1 + config.retries)));
+                      ws::dp::scan_memory_mb(config.tx_cores, config.rx_cores, plan.shard.size() * (1 + config.retries), config.service));
     } catch (const ws::Error& e) {
         fmt::print(stderr, "wirespeed: {}\n", e.what());
         return exit_runtime;

@@ -402,7 +402,7 @@ void ServiceDetector::finish(Job& job, double now_unix) {
         sessions_.erase(s);
     }
     results_.push_back(std::move(r));
-    job_of_port_.erase(std::make_pair(job.peer, job.port));
+    job_of_port_[std::make_pair(job.peer, job.port)] = 0; // decided: a late SYN-ACK (a retry's) starts nothing
     const std::uint32_t id = job.id;
     jobs_.erase(id); // `job` is gone from here on
 }

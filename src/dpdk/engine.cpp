@@ -33,10 +33,12 @@
 #include "lcores.hpp"
 #include "net_info.hpp"
 #include "port.hpp"
+#include "service_thread.hpp"
 #include "wirespeed/error.hpp"
 #include "wirespeed/outputs.hpp"
 #include "wirespeed/rate_control.hpp"
 #include "wirespeed/recall.hpp"
+#include "wirespeed/service_detector.hpp"
 
 namespace ws::dp {
 
@@ -394,6 +396,15 @@ struct ScanState {
     std::vector<std::unique_ptr<RetrySchedule>> schedules;
     std::unique_ptr<RateController> rate_control;
     std::unique_ptr<Collector> collector;
+    // Service detection (--service): after the collector, so the service
+    // thread (which posts to it) is joined and destroyed first.
+    std::unique_ptr<ServiceMatcher> service_matcher;
+    std::unique_ptr<TlsContext> tls_context;
+    std::unique_ptr<StreamTable> streams; // RX lcore 0's
+    std::vector<std::unique_ptr<ResultRing>> stream_event_rings; // one per RX lcore
+    std::unique_ptr<ResultRing> stream_command_ring;             // to RX lcore 0
+    std::vector<std::unique_ptr<FrameRing>> stream_handoff_rings; // RX lcores 1..n -> 0
+    std::unique_ptr<ServiceThread> service;
     Canaries canaries; // far-side delivery: the control loop sends, the collector reports
     // Start-up phases: name, seconds since the process started at its end.
     std::vector<std::pair<const char*, double>> phases;
@@ -732,6 +743,85 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
     }
 }
 
+// ---- bring-up, stage 5 (--service only): nmap's probe database compiled,
+// the user-mode TCP on RX lcore 0, the rings between the RX lcores and the
+// service thread.
+constexpr unsigned stream_ring_count = 1024; // StreamEvent / StreamCommand elements (1.5 MiB each ring)
+
+void prepare_services(ScanState& s, const ScanConfig& config, const ScanPlan& plan) {
+    const PortRange ours = config.service_ports, scan = config.source_ports;
+    if (!(ours.last < scan.first || scan.last < ours.first))
+        throw Error(fmt::format("--service-ports {}-{} overlaps --source-port {}-{}: the two must be apart", ours.first,
+                                ours.last, scan.first, scan.last));
+    // A kernel that owns the source address answers our connections' SYN-ACKs
+    // with RSTs (it never opened them): af_packet gives the kernel every frame.
+    if (s.port->caps().driver == std::string("net_af_packet") && !config.port.interface.empty()) {
+        const auto v4 = interface_ipv4(config.port.interface);
+        const auto v6 = interface_ipv6(config.port.interface);
+        for (std::size_t i = 0; i < s.sources.ipv4_count(); ++i)
+            if (v4 && s.sources.ipv4(i) == *v4)
+                throw Error(fmt::format("--service over af_packet needs a source address the kernel of {} does not own "
+                                        "({} is its own: it would reset every connection); pass --source-ip with a free "
+                                        "address of the link (wirespeed answers ARP for it), or use --xdp or --pci",
+                                        config.port.interface, format_ip(IpAddress::from_ipv4(*v4))));
+        for (std::size_t i = 0; i < s.sources.ipv6_count(); ++i)
+            if (v6 && s.sources.ipv6(i) == *v6)
+                throw Error(fmt::format("--service over af_packet needs a source address the kernel of {} does not own "
+                                        "({} is its own: it would reset every connection); pass --source-ip with a free "
+                                        "address of the link (wirespeed answers NDP for it), or use --xdp or --pci",
+                                        config.port.interface, format_ip(IpAddress::from_ipv6(*v6))));
+    }
+    const auto compile_start = std::chrono::steady_clock::now();
+    s.service_matcher = std::make_unique<ServiceMatcher>(load_service_probes(config.service_probes));
+    s.tls_context = std::make_unique<TlsContext>();
+    if (config.verbosity >= 1)
+        fmt::print(stderr, "wirespeed: service probes {} ({} probes) ready in {:.2f} s\n", config.service_probes,
+                   s.service_matcher->probes().probes.size(),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - compile_start).count());
+
+    StreamConfig sc;
+    sc.our_mac = s.port->mac();
+    sc.gateway_mac = s.gateway_mac;
+    sc.gateway_mac6 = s.gateway_mac6;
+    sc.local_ports = config.service_ports;
+    sc.capacity = config.service_connections;
+    sc.isn_key = s.cookies->key().k0 ^ 0x69736e6b6579ull;
+    sc.ttl = config.ttl;
+    s.streams = std::make_unique<StreamTable>(sc);
+    s.stream_command_ring = std::make_unique<ResultRing>(fmt::format("{}scmd", s.tag), stream_ring_count, s.socket,
+                                                         unsigned(sizeof(StreamCommand)));
+    std::vector<rte_ring*> events;
+    for (std::size_t i = 0; i < s.rxs.size(); ++i) {
+        RxLcore& rx = *s.rxs[i];
+        s.stream_event_rings.push_back(std::make_unique<ResultRing>(fmt::format("{}sev{}", s.tag, i), stream_ring_count,
+                                                                    s.socket, unsigned(sizeof(StreamEvent))));
+        rx.stream_events = s.stream_event_rings.back()->get();
+        rx.context.stream_ports = config.service_ports;
+        events.push_back(rx.stream_events);
+        if (i == 0) {
+            rx.streams = s.streams.get();
+            rx.stream_commands = s.stream_command_ring->get();
+        } else {
+            if (i > s.rxs[0]->handoffs_in.size()) throw Error("--service: at most 17 RX lcores");
+            s.stream_handoff_rings.push_back(std::make_unique<FrameRing>(fmt::format("{}sho{}", s.tag, i), 1024, s.socket));
+            rx.stream_handoff = s.stream_handoff_rings.back()->get();
+            s.rxs[0]->handoffs_in[s.rxs[0]->handoff_count++] = rx.stream_handoff;
+        }
+    }
+    ServiceOptions options;
+    options.intensity = config.version_intensity;
+    options.banner_bytes = config.banner_bytes;
+    options.parallel = config.service_parallel;
+    options.max_sessions = config.service_connections;
+    s.service = std::make_unique<ServiceThread>(
+        *s.service_matcher, s.tls_context.get(), options,
+        [&sources = s.sources](IpAddress target) { return sources.source_for(target); }, events,
+        s.stream_command_ring->get(),
+        [&collector = *s.collector](std::vector<ServiceResult>&& results) { collector.post_services(std::move(results)); });
+    // The store side (ResultSink::add_service) lands with the services table.
+    (void)plan;
+}
+
 // What the control loop decided, for the shutdown.
 struct LoopResult {
     bool interrupted = false;
@@ -745,6 +835,33 @@ struct LoopResult {
     unsigned repair_passes = 0; // whole-scan re-sends the estimate asked for
     std::chrono::steady_clock::time_point t0;
 };
+
+// After the scan's own wait: the ports still being identified get up to
+// --service-timeout more (a signal ends it; each port keeps what it has).
+void wait_for_services(ScanState& s, const ScanConfig& config, const LoopResult& loop) {
+    const auto start = std::chrono::steady_clock::now();
+    const bool tty = isatty(STDERR_FILENO) && config.verbosity >= 0 && !config.status_json;
+    int idle_streak = 0;
+    auto last_print = start;
+    while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < config.service_timeout_seconds) {
+        if (signals_received() > loop.handled_signals) break;
+        // Idle three times 20 ms apart: an open port RX lcore 0 still holds in
+        // its staging is reported within one of its turns.
+        if (s.service->idle()) {
+            if (++idle_streak >= 3) break;
+        } else {
+            idle_streak = 0;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        const auto now = std::chrono::steady_clock::now();
+        if (tty && now - last_print >= std::chrono::seconds(1)) {
+            fmt::print(stderr, "\rwirespeed: services: {} identified, {} ports in progress   ", s.service->identified(),
+                       s.service->pending_ports());
+            last_print = now;
+        }
+    }
+    if (tty && last_print != start) fmt::print(stderr, "\n");
+}
 
 // ---- canaries and verify: probes for chosen targets, crafted on the main
 // lcore exactly as TX lcores craft them (an mbuf of TX lcore 0's pool, which
@@ -1178,6 +1295,23 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
             failures.emplace_back(e.what());
         }
     };
+    if (s.service) {
+        attempt([&] { s.service->finish_and_join(); });
+        const ServiceCounters sc = s.service->counters();
+        const StreamCounters& tc = s.streams->counters();
+        if (config.verbosity >= 0)
+            fmt::print(stderr,
+                       "wirespeed: services: {} open ports, {} named by a match, {} by a softmatch, {} tcpwrapped, {} by the "
+                       "port table; {} connections ({} refused, {} timed out, {} without room), {} TLS handshakes\n",
+                       sc.ports, sc.identified, sc.soft_only, sc.tcpwrapped, sc.table_only, sc.sessions, sc.refused,
+                       sc.timeouts, sc.no_room, sc.tls_handshakes);
+        if (config.verbosity >= 1)
+            fmt::print(stderr,
+                       "wirespeed: service TCP: {} segments in, {} out, {} retransmitted, {} out of order, {} forged, "
+                       "{} events lost, {} frames lost, {} cut for too much data\n",
+                       tc.segments_in, tc.segments_out, tc.retransmits, tc.out_of_order, tc.forged, tc.events_lost,
+                       tc.frames_lost, tc.too_much_data);
+    }
     attempt([&] { s.collector->stop_and_join(loop.handled_signals < 2 && !s.collector->failed()); });
     // UDP probes nothing answered are open|filtered, as nmap says; only a
     // complete scan knows (an interrupted one has not sent them all).
@@ -1264,14 +1398,17 @@ unsigned result_ring_count(std::uint64_t planned_probes) noexcept {
     return unsigned(std::bit_ceil(std::clamp(planned_probes, smallest, largest)));
 }
 
-unsigned scan_memory_mb(unsigned tx_lcores, unsigned rx_lcores, std::uint64_t planned_probes) noexcept {
+unsigned scan_memory_mb(unsigned tx_lcores, unsigned rx_lcores, std::uint64_t planned_probes, bool service) noexcept {
     constexpr std::uint64_t overhead = 384; // the mbuf, the headroom and the mempool's object header, rounded up
     constexpr std::uint64_t eal_own = 48ull << 20; // EAL heap, ethdev and PMD structures, malloc slack
     const std::uint64_t mbufs =
         mempool_size(rx_lcores, default_rx_desc, tx_lcores, default_tx_desc, tx_lcores + rx_lcores + 1, 256, burst_size);
     const std::uint64_t pools = mbufs * (RTE_MBUF_DEFAULT_DATAROOM + overhead) + tx_lcores * mbufs * (max_probe_frame + overhead);
     const std::uint64_t rings = std::uint64_t(rx_lcores) * (result_ring_count(planned_probes) * sizeof(ResultRecord) + (64u << 10));
-    const std::uint64_t bytes = (pools + rings) * 5 / 4 + eal_own;
+    // --service: an event ring per RX lcore, the command ring, the hand-off rings.
+    const std::uint64_t stream_rings =
+        service ? (std::uint64_t(rx_lcores) + 1) * stream_ring_count * sizeof(StreamEvent) + rx_lcores * (16u << 10) : 0;
+    const std::uint64_t bytes = (pools + rings + stream_rings) * 5 / 4 + eal_own;
     return unsigned(((bytes >> 20) + 15) / 16 * 16);
 }
 
@@ -1288,6 +1425,10 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         s.phase_done("arp", setup);
         build_lcores(s, config, plan, setup);
         s.phase_done("lcores", setup);
+        if (config.service) {
+            prepare_services(s, config, plan);
+            s.phase_done("services", setup);
+        }
     } catch (...) {
         mark_failed(s);
         throw;
@@ -1297,12 +1438,14 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     LoopResult loop;
     try {
         s.collector->start();
+        if (s.service) s.service->start();
         for (unsigned i = 0; i < s.rxs.size(); ++i) lcores.launch(rx_lcore_main, s.rxs[i].get(), setup.rx_lcores[i], "RX");
         lcore_function_t* tx_main = tx_lcore_function(*s.probes, s.source_sets != nullptr); // the probe module's loop, chosen once
         for (unsigned i = 0; i < s.txs.size(); ++i) lcores.launch(tx_main, s.txs[i].get(), setup.tx_lcores[i], "TX");
         s.phase_done("launch", setup);
         if (config.verbosity >= 1) fmt::print(stderr, "wirespeed: start-up: {}\n", format_phases(s, setup, "text"));
         loop = control_loop(s, config, plan);
+        if (s.service) wait_for_services(s, config, loop);
     } catch (...) {
         lcores.join();
         mark_failed(s);
