@@ -951,7 +951,7 @@ test_service_scan() {
     { fail $name "-oX is not valid against nmap.dtd: $(head -2 "$o.xmllint" | tr '\n' ' ')"; return; }
   python3 "$ROOT/tests/lab/compare_services.py" "$WORK/svc-nmap.xml" "$o.xml" --db "$o.db" --cert "$SVC_DIR/cert.pem" \
     > "$o.compare" 2>&1 ||
-    { fail $name "$(grep -v '^ok ' "$o.compare" | head -5 | tr '\n' ' ')"; return; }
+    { fail $name "$(grep -E '^(services|tls):' "$o.compare" | head -3 | tr '\n' ' ')e.g. $(grep -E '^(NAME|VERSION|MISSING|EXTRA) ' "$o.compare" | head -2 | tr '\n' ' ')"; return; }
   pass "$name ($(grep '^services:' "$o.compare"))"
 }
 
