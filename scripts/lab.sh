@@ -88,7 +88,8 @@
 # 2001:db8:2::1 (nmap's source, through the routes above); wirespeed scans
 # from an address nobody owns, answering ARP for it itself, so the kernel
 # never resets its connections: --interface <P>-v --source-ip 198.18.2.7
-# --gateway-ip 198.18.2.2 (no default route on <P>-v). Configs, host keys,
+# --gateway-ip 198.18.2.2 (no default route on <P>-v; for IPv6 2001:db8:2::7
+# and 2001:db8:2::2). Configs, host keys,
 # certificate, pid files and logs: $LAB_DIR/svc. The daemons' versions are
 # the installed Debian packages' (dpkg-query -W openssh-server nginx vsftpd
 # exim4-daemon-light redis-server). LAB_SVC=0 leaves the service lab out.
@@ -366,8 +367,8 @@ svc_net() {
   # Replies to any lab source (198.18.2.7 is wirespeed's, on the link).
   ip netns exec "$SVC_NS" ip route add default via "$V_IP"
   ip netns exec "$SVC_NS" ip -6 route add default via "$V_IP6" dev "$W_IF"
-  # A scan opens thousands of connections at once: deep accept queues, no
-  # SYN cookies needed, no ICMP rate limit on the RSTs' cousins.
+  # A scan opens thousands of connections at once: deep SYN and accept
+  # queues, no ICMP rate limit.
   ip netns exec "$SVC_NS" sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 \
     net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
   for pair in "$SCAN_NS:$V_IF" "$SVC_NS:$W_IF"; do
