@@ -14,8 +14,12 @@
 //   greets (ssh, ftp, smtp) is named by the NULL probe's first segment, and
 //   one that waits for a request (http) by GetRequest's answer, in one round
 //   trip each, while NULL still waits.
-// - The first hard match ends the port: its other connections are closed.
-//   A softmatch narrows the probes started afterwards to those that can name
+// - A hard match ends the port (its other connections are closed) once no
+//   probe before it in nmap's order can still answer: as nmap, the first
+//   match in probe order wins, not the first to arrive. A probe before it is
+//   done when its connection ended, when it is NULL and silent (a greeting
+//   would have come first), or when its answer did not match and stayed
+//   quiet for settle_seconds. A softmatch narrows the probes started afterwards to those that can name
 //   its service (nmap's rule) and is the answer when nothing else matches.
 // - TLS: on a port some probe lists in sslports, or once an answer matches
 //   service "ssl", a second lane runs the same order inside TLS (TlsClient
@@ -31,6 +35,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,6 +79,12 @@ public:
     void on_event(const StreamEvent& event, double now_unix);
     // Starts connections that waited for room (max_sessions).
     void pump();
+    // A match waiting for earlier probes is decided once they went quiet:
+    // call every few milliseconds.
+    void tick(double now_unix);
+    // How long an earlier probe's non-matching answer must be quiet before a
+    // later probe's match is taken.
+    static constexpr double settle_seconds = 0.3;
 
     // What to hand to the RX lcore, and what was found; the caller takes
     // both (clears the vectors) after each call.
@@ -98,6 +109,7 @@ private:
     bool start_session(Job& job, bool tls, std::size_t probe);
     void on_session_data(Job& job, Session& session, const std::uint8_t* data, std::size_t len, double now_unix);
     void try_match(Job& job, Session& session, double now_unix);
+    void decide(Job& job, bool tls, double now_unix);
     void session_ended(Job& job, Session& session, StreamEventKind why, double now_unix);
     void send(const Session& session, const std::uint8_t* data, std::size_t len);
     void close(const Session& session);
@@ -115,6 +127,7 @@ private:
     std::map<std::pair<IpAddress, std::uint16_t>, std::uint32_t> job_of_port_; // (peer, port) -> job
     std::unordered_map<std::uint32_t, std::unique_ptr<Session>> sessions_; // by session id
     std::deque<std::uint32_t> waiting_;                                    // jobs that wait for room
+    std::set<std::uint32_t> undecided_; // jobs with a match that waits for earlier probes
     std::uint32_t next_job_ = 1, next_session_ = 1;
     std::vector<StreamCommand> commands_;
     std::vector<ServiceResult> results_;

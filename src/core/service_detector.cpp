@@ -14,19 +14,25 @@ struct ServiceDetector::Session {
     double established_at = 0;
     std::unique_ptr<TlsClient> client;
     bool handshake_done = false;
+    std::size_t rank = 0;       // the probe's place in nmap's order for the port (lane.full_order)
+    double last_data_at = 0;
     std::string pending; // payload bytes the connect command could not carry
     std::string answer;  // the service's bytes (plaintext inside TLS), at most banner_bytes
 };
 
 struct ServiceDetector::Lane {
     bool enabled = false;
-    std::vector<std::size_t> order; // probes in nmap's order
+    std::vector<std::size_t> order; // probes in nmap's order (narrowed by a softmatch)
+    std::vector<std::size_t> full_order; // as first selected: the ranks
+    std::size_t hard_rank = ~std::size_t{0}; // rank of `hard`'s probe
+    bool decided = false; // `hard` is the lane's answer: no earlier probe can still answer
     std::size_t next = 0;
     unsigned active = 0;
     std::vector<std::size_t> tried;
     std::string soft_service;        // a softmatch narrowed this lane
     std::optional<ServiceMatch> hard, soft;
     std::string hard_banner, soft_banner;
+    std::size_t hard_probe = 0, soft_probe = 0; // the probes whose answers they were (a fallback's lines may have matched)
     bool stopped = false;            // no more connections (handshake failed, or the port is decided)
     bool handshake_ok = false;       // TLS lane: a handshake succeeded
     bool handshake_failed = false;
@@ -117,6 +123,7 @@ void ServiceDetector::open_port(IpAddress peer, std::uint16_t port, double now_u
     job->port = port;
     job->plain.enabled = true;
     job->plain.order = select_service_probes(db_, ServiceProtocol::tcp, port, false, options_.intensity);
+    job->plain.full_order = job->plain.order;
     if (tls_) {
         const bool ssl_port = std::any_of(db_.probes.begin(), db_.probes.end(), [&](const ServiceProbe& p) {
             return p.protocol == ServiceProtocol::tcp && p.sslports.contains(port);
@@ -124,6 +131,7 @@ void ServiceDetector::open_port(IpAddress peer, std::uint16_t port, double now_u
         if (ssl_port) {
             job->tls.enabled = true;
             job->tls.order = select_service_probes(db_, ServiceProtocol::tcp, port, true, options_.intensity);
+            job->tls.full_order = job->tls.order;
         }
     }
     Job& j = *job;
@@ -161,6 +169,8 @@ bool ServiceDetector::start_session(Job& job, bool tls, std::size_t probe) {
     session->job = job.id;
     session->probe = probe;
     session->tls = tls;
+    const Lane& lane = tls ? job.tls : job.plain;
+    session->rank = std::size_t(std::find(lane.full_order.begin(), lane.full_order.end(), probe) - lane.full_order.begin());
     std::string first;
     if (tls) {
         session->client = std::make_unique<TlsClient>(*tls_);
@@ -226,6 +236,7 @@ void ServiceDetector::on_session_data(Job& job, Session& session, const std::uin
     if (!session.client) {
         const std::size_t room = options_.banner_bytes - std::min(options_.banner_bytes, session.answer.size());
         session.answer.append(reinterpret_cast<const char*>(data), std::min(len, room));
+        session.last_data_at = now_unix;
         const std::uint32_t id = session.id;
         try_match(job, session, now_unix);
         if (!sessions_.count(id)) return;
@@ -237,6 +248,7 @@ void ServiceDetector::on_session_data(Job& job, Session& session, const std::uin
     }
     TlsClient& tls = *session.client;
     tls.feed(data, len);
+    session.last_data_at = now_unix;
     if (tls.state() == TlsState::established && !session.handshake_done) {
         session.handshake_done = true;
         ++counters_.tls_handshakes;
@@ -283,6 +295,7 @@ void ServiceDetector::try_match(Job& job, Session& session, double now_unix) {
         if (!lane.soft) {
             lane.soft = *m;
             lane.soft_banner = session.answer;
+            lane.soft_probe = session.probe;
         }
         if (lane.soft_service.empty()) {
             // nmap's rule: later probes only where they can name this service.
@@ -293,27 +306,64 @@ void ServiceDetector::try_match(Job& job, Session& session, double now_unix) {
         }
         return;
     }
-    if (!lane.hard) {
+    // nmap takes the first match in its probe order, not the first to
+    // arrive: the earliest-ranked hard match is kept, and decide() waits for
+    // the probes before it.
+    if (session.rank < lane.hard_rank) {
         lane.hard = *m;
         lane.hard_banner = session.answer;
+        lane.hard_rank = session.rank;
+        lane.hard_probe = session.probe;
     }
+    undecided_.insert(job.id);
+    decide(job, session.tls, now_unix);
+}
+
+void ServiceDetector::decide(Job& job, bool tls, double now_unix) {
+    Lane& lane = tls ? job.tls : job.plain;
+    if (!lane.hard || lane.decided) return;
+    for (const std::uint32_t id : job.sessions) {
+        const Session& other = *sessions_.at(id);
+        if (other.tls != tls || other.rank >= lane.hard_rank) continue;
+        // An earlier probe still decides unless it has nothing more to say:
+        // NULL silent while another probe was answered (no greeting is
+        // coming), or an answer that did not match and went quiet.
+        const bool silent_null = db_.probes[other.probe].name == "NULL" && other.answer.empty();
+        const bool settled = !other.answer.empty() && now_unix - other.last_data_at >= settle_seconds;
+        if (!silent_null && !settled) return;
+    }
+    lane.decided = true;
     lane.stopped = true;
+    undecided_.erase(job.id);
     // This lane has its answer: its other connections are waiting for nothing.
     for (const std::uint32_t other : std::vector<std::uint32_t>(job.sessions)) {
         const auto o = sessions_.find(other);
-        if (o == sessions_.end() || other == session.id || o->second->tls != session.tls) continue;
+        if (o == sessions_.end() || o->second->tls != tls) continue;
         close(*o->second);
         if (lane.active) --lane.active;
         job.sessions.erase(std::remove(job.sessions.begin(), job.sessions.end(), other), job.sessions.end());
         sessions_.erase(o);
     }
-    if (!session.tls && m->service == "ssl" && tls_ && !job.tls.enabled) {
+    if (!tls && lane.hard->service == "ssl" && tls_ && !job.tls.enabled) {
         // The plain answer says TLS: run the probes inside it (nmap's ssl/...).
         job.tls.enabled = true;
         job.tls.order = select_service_probes(db_, ServiceProtocol::tcp, job.port, true, options_.intensity);
+        job.tls.full_order = job.tls.order;
         fill_lane(job, job.tls, true);
     }
     maybe_finish(job, now_unix);
+}
+
+void ServiceDetector::tick(double now_unix) {
+    for (const std::uint32_t id : std::vector<std::uint32_t>(undecided_.begin(), undecided_.end())) {
+        const auto j = jobs_.find(id);
+        if (j == jobs_.end()) {
+            undecided_.erase(id);
+            continue;
+        }
+        decide(*j->second, false, now_unix);
+        if (jobs_.count(id)) decide(*j->second, true, now_unix);
+    }
 }
 
 void ServiceDetector::session_ended(Job& job, Session& session, StreamEventKind why, double now_unix) {
@@ -333,9 +383,13 @@ void ServiceDetector::session_ended(Job& job, Session& session, StreamEventKind 
         (why == StreamEventKind::peer_closed || why == StreamEventKind::reset) &&
         (now_unix - session.established_at) * 1000.0 < double(probe.tcpwrappedms))
         job.tcpwrapped = true;
+    const bool tls = session.tls;
     job.sessions.erase(std::remove(job.sessions.begin(), job.sessions.end(), session.id), job.sessions.end());
     sessions_.erase(session.id); // `session` is gone from here on
     if (job.tcpwrapped) return finish(job, now_unix);
+    const std::uint32_t id = job.id;
+    decide(job, tls, now_unix);
+    if (!jobs_.count(id)) return;
     fill_lane(job, job.plain, false);
     if (job.tls.enabled) fill_lane(job, job.tls, true);
     maybe_finish(job, now_unix);
@@ -347,11 +401,11 @@ void ServiceDetector::maybe_finish(Job& job, double now_unix) {
     };
     // A TLS lane that shook hands decides, once it matched or ran out.
     if (job.tls.enabled && job.tls.handshake_ok) {
-        if (job.tls.hard || exhausted(job.tls)) return finish(job, now_unix);
+        if (job.tls.decided || exhausted(job.tls)) return finish(job, now_unix);
         return;
     }
     const bool tls_open = job.tls.enabled && !job.tls.handshake_failed && !exhausted(job.tls);
-    if (job.plain.hard && !tls_open) return finish(job, now_unix);
+    if (job.plain.decided && !tls_open) return finish(job, now_unix);
     if (exhausted(job.plain) && !tls_open) return finish(job, now_unix);
 }
 
@@ -376,7 +430,7 @@ void ServiceDetector::finish(Job& job, double now_unix) {
         r.method = ServiceMethod::probed;
         r.confidence = 10;
         r.soft = m->soft;
-        r.probe = db_.probes[m->probe].name;
+        r.probe = db_.probes[lane.hard ? lane.hard_probe : lane.soft_probe].name;
         const std::string& banner = lane.hard ? lane.hard_banner : lane.soft_banner;
         r.banner.assign(banner.begin(), banner.end());
         ++(m->soft ? counters_.soft_only : counters_.identified);
@@ -404,6 +458,7 @@ void ServiceDetector::finish(Job& job, double now_unix) {
     results_.push_back(std::move(r));
     job_of_port_[std::make_pair(job.peer, job.port)] = 0; // decided: a late SYN-ACK (a retry's) starts nothing
     const std::uint32_t id = job.id;
+    undecided_.erase(id);
     jobs_.erase(id); // `job` is gone from here on
 }
 

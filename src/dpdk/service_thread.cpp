@@ -43,6 +43,7 @@ bool ServiceThread::step() {
         for (unsigned i = 0; i < n; ++i) detector_.on_event(events[i], now);
     }
     detector_.pump();
+    detector_.tick(unix_now());
     for (const StreamCommand& c : detector_.commands()) backlog_.push_back(c);
     detector_.commands().clear();
     while (!backlog_.empty()) {

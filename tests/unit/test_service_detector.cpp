@@ -199,6 +199,40 @@ TEST_F(ServiceDetectorTest, ARequestProbeAnswersWhileNullStillWaits) {
     EXPECT_TRUE(conns[connect_order[0]].closed); // NULL waited for nothing
 }
 
+TEST_F(ServiceDetectorTest, TheFirstMatchInProbeOrderWinsNotTheFirstToArrive) {
+    open_port(80);
+    for (const auto s : connect_order) establish(s);
+    // HTTPOptions (after GetRequest in nmap's order) matches first...
+    event(connect_order[2], StreamEventKind::data, "HTTP/1.1 200 OK\r\nServer: nginx/9.9\r\n\r\n");
+    EXPECT_TRUE(results.empty()); // GetRequest may still answer
+    now += 1;
+    detector->tick(now);
+    take();
+    EXPECT_TRUE(results.empty()); // silence is not an answer: it waits for GetRequest's end
+    event(connect_order[1], StreamEventKind::data, "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n\r\n");
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].version, "1.22.1");
+    EXPECT_EQ(results[0].probe, "GetRequest");
+}
+
+TEST_F(ServiceDetectorTest, ALaterMatchWinsOnceTheEarlierAnswerWentQuiet) {
+    open_port(80);
+    for (const auto s : connect_order) establish(s);
+    event(connect_order[1], StreamEventKind::data, "garbage that matches nothing");
+    event(connect_order[2], StreamEventKind::data, "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n\r\n");
+    EXPECT_TRUE(results.empty());
+    now += ws::ServiceDetector::settle_seconds / 2;
+    detector->tick(now);
+    take();
+    EXPECT_TRUE(results.empty());
+    now += ws::ServiceDetector::settle_seconds;
+    detector->tick(now);
+    take();
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].probe, "HTTPOptions");
+    EXPECT_EQ(results[0].version, "1.22.1");
+}
+
 TEST_F(ServiceDetectorTest, AConnectionStillOpeningIsClosedByItsFirstEvent) {
     open_port(80);
     establish(connect_order[1]);
