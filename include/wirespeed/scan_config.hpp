@@ -82,7 +82,7 @@ struct ScanConfig {
     std::uint32_t banner_bytes = 4096;      // kept per connection
     unsigned service_parallel = 4;          // connections per port and lane at once
     PortRange service_ports{61000, 64999};  // our ports for those connections (disjoint from source_ports)
-    std::uint32_t service_connections = 16384; // the RX lcore's connection table
+    std::uint32_t service_connections = 1024; // connections in flight (the RX lcore's table holds twice as many)
     double service_timeout_seconds = 60;    // after the scan's wait: ports still unnamed get what they have
 };
 

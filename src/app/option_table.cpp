@@ -220,8 +220,8 @@ std::vector<OptionSpec> make_table() {
          .value = text("61000-64999"),
          .to_config = [](const V& v, C& c) { c.service_ports = parse_port_range(as_text(v)); }},
         {.names = "--service-connections", .group = "Service",
-         .help = "service connections open at once; more wait (default 16384)",
-         .value = text("16384"), .toml = Toml::string_or_integer,
+         .help = "service connections open at once; more wait (default 1024)",
+         .value = text("1024"), .toml = Toml::string_or_integer,
          .to_config = [](const V& v, C& c) {
              c.service_connections = std::uint32_t(uint_option("--service-connections", as_text(v), 1u << 20));
              if (c.service_connections == 0) throw Error("invalid --service-connections \"0\": at least 1");

@@ -705,7 +705,9 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
         rx->context.sources = &s.sources;
         rx->context.udp_dns_id = dns_ids_everywhere(plan);
         rx->our_mac = s.port->mac();
-        rx->send_reset = config.send_reset;
+        // --service: the scan's own half-open connections are reset, or every
+        // SYN-ACK comes back retransmitted while the service connections run.
+        rx->send_reset = config.send_reset || config.service;
         rx->start_tsc = start_tsc;
         rx->ms_per_tsc_q32 = (1000ull << 32) / tsc_hz;
         rx->flags = &s.flags;
@@ -746,7 +748,7 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
 // ---- bring-up, stage 5 (--service only): nmap's probe database compiled,
 // the user-mode TCP on RX lcore 0, the rings between the RX lcores and the
 // service thread.
-constexpr unsigned stream_ring_count = 1024; // StreamEvent / StreamCommand elements (1.5 MiB each ring)
+constexpr unsigned stream_ring_count = 4096; // StreamEvent / StreamCommand elements (6 MiB each ring)
 
 void prepare_services(ScanState& s, const ScanConfig& config, const ScanPlan& plan) {
     const PortRange ours = config.service_ports, scan = config.source_ports;
@@ -784,7 +786,7 @@ void prepare_services(ScanState& s, const ScanConfig& config, const ScanPlan& pl
     sc.gateway_mac = s.gateway_mac;
     sc.gateway_mac6 = s.gateway_mac6;
     sc.local_ports = config.service_ports;
-    sc.capacity = config.service_connections;
+    sc.capacity = config.service_connections * 2; // room for connections whose close is still on its way
     sc.isn_key = s.cookies->key().k0 ^ 0x69736e6b6579ull;
     sc.ttl = config.ttl;
     s.streams = std::make_unique<StreamTable>(sc);

@@ -34,13 +34,17 @@ void ServiceThread::start() {
 
 bool ServiceThread::step() {
     bool busy = false;
-    StreamEvent events[16];
+    StreamEvent events[32];
     for (rte_ring* ring : events_) {
-        const unsigned n = rte_ring_sc_dequeue_burst_elem(ring, events, sizeof(StreamEvent), 16, nullptr);
-        if (n == 0) continue;
-        busy = true;
-        const double now = unix_now();
-        for (unsigned i = 0; i < n; ++i) detector_.on_event(events[i], now);
+        // Up to 1024 events a ring per round: the rings are deep, but the
+        // commands and timers must not wait behind a burst of open ports.
+        for (int burst = 0; burst < 32; ++burst) {
+            const unsigned n = rte_ring_sc_dequeue_burst_elem(ring, events, sizeof(StreamEvent), 32, nullptr);
+            if (n == 0) break;
+            busy = true;
+            const double now = unix_now();
+            for (unsigned i = 0; i < n; ++i) detector_.on_event(events[i], now);
+        }
     }
     detector_.pump();
     detector_.tick(unix_now());
