@@ -539,7 +539,8 @@ void open_files(ScanState& s, const ScanConfig& config, const ScanPlan& plan, co
         for_each_result(config.db_path, setup.resume->scan_id,
                         [&](const ResultRecord& r, double seen_at, std::span<const std::uint8_t> data) {
                             s.sink->replay(r, seen_at, data);
-                        });
+                        },
+                        [&](const ServiceResult& service) { s.sink->replay_service(service); });
 }
 
 // ---- bring-up, stage 3: addresses, cookie key, gateway MAC (ARP), template
