@@ -1302,6 +1302,37 @@ TEST(Services, XmlServiceElementsValidateAgainstNmapDtd) {
         << slurp(log) << text;
 }
 
+TEST(Services, Utf8CheckAndXmlOfBytesThatAreNotUtf8) {
+    auto bytes = [](std::string_view text) {
+        return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+    };
+    EXPECT_TRUE(valid_utf8(bytes("SSH-2.0 caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80")));
+    EXPECT_FALSE(valid_utf8(bytes("\xFF")));
+    EXPECT_FALSE(valid_utf8(bytes("\xC3")));             // cut short
+    EXPECT_FALSE(valid_utf8(bytes("\xC0\xAF")));         // overlong '/'
+    EXPECT_FALSE(valid_utf8(bytes("\xED\xA0\x80")));     // a UTF-16 surrogate
+    EXPECT_FALSE(valid_utf8(bytes("\xF4\x90\x80\x80"))); // past U+10FFFF
+    TempDir dir;
+    auto writer = make_xml_writer(dir / "bytes.xml", ScanInfo{.args = "a", .start_unix = start, .end_unix = start + 1});
+    writer->write(rec(h5, 21, PortState::open, Reason::syn_ack, 64, 1, 0), start);
+    ServiceResult s;
+    s.address = IpAddress::from_ipv4(h5);
+    s.port = 21;
+    s.name = "ftp";
+    s.product = "caf\xC3\xA9 \xFF\x01 ftpd";
+    s.cpes = {"cpe:/a:x:\xC3"};
+    writer->write_service(s);
+    writer->finish();
+    const std::string text = slurp(dir / "bytes.xml");
+    EXPECT_NE(text.find("<service name=\"ftp\" product=\"caf\xC3\xA9 ?? ftpd\" method=\"probed\" conf=\"10\"><cpe>cpe:/a:x:?</cpe></service>"),
+              std::string::npos)
+        << text;
+    if (!std::filesystem::exists("/usr/share/nmap/nmap.dtd") || !have_command("xmllint"))
+        GTEST_SKIP() << "nmap.dtd or xmllint missing";
+    EXPECT_EQ(std::system(fmt::format("xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd {} >/dev/null 2>&1", dir / "bytes.xml").c_str()), 0)
+        << text;
+}
+
 TEST(Services, GrepableVersionColumn) {
     TempDir dir;
     std::vector<std::unique_ptr<OutputWriter>> outs;
