@@ -891,7 +891,9 @@ void prepare_services(ScanState& s, const ScanConfig& config, const ScanPlan& pl
         [&sources = s.sources](IpAddress target) { return sources.source_for(target); }, events,
         s.stream_command_ring->get(),
         [&collector = *s.collector](std::vector<ServiceResult>&& results) { collector.post_services(std::move(results)); });
-    // The store side (ResultSink::add_service) lands with the services table.
+    // The collector thread drains what the service thread posts into the
+    // sink: the services and tls tables in its batches, and the outputs.
+    s.collector->set_service_sink([&sink = *s.sink](const ServiceResult& r) { sink.add_service(r); });
     (void)plan;
 }
 
