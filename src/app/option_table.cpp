@@ -300,7 +300,7 @@ std::vector<OptionSpec> make_table() {
         {.names = "--output-csv", .alias = "-oC", .group = "Output", .help = "-oC FILE: CSV with a header",
          .value = text(), .resume = OnResume::apply,
          .to_config = [](const V& v, C& c) { c.csv_output = as_text(v); }},
-        {.names = "--fields", .group = "Output", .help = "CSV columns and order: ip,port,proto,state,reason,ttl,window,ts",
+        {.names = "--fields", .group = "Output", .help = "CSV columns and order: ip,port,proto,state,reason,ttl,window,ts,data and the service columns (service,product,version,...; see USAGE.md)",
          .value = text(), .resume = OnResume::apply,
          .to_config = [](const V& v, C& c) {
              if (!as_text(v).empty()) parse_csv_fields(as_text(v)); // a bad --fields fails before anything starts

@@ -6,6 +6,7 @@
 #include <bit>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +21,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
@@ -224,58 +226,116 @@ Totals gather(const std::vector<std::unique_ptr<TxLcore>>& txs, const std::vecto
     return t;
 }
 
-std::string json_string(std::string_view text) {
-    std::string out = "\"";
-    for (const char c : text) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", int(c));
-            else out += c;
-        }
-    }
-    return out + "\"";
+// JSON numbers with the precision the metadata and status lines had when
+// they were formatted by hand ("%.3f"): the value rounded to that many
+// decimals, printed by nlohmann::json as the shortest text that reads back
+// ("1.5", not "1.500").
+double rounded(double value, int decimals) {
+    if (!std::isfinite(value)) return 0;
+    const double scale = std::pow(10.0, decimals);
+    return std::round(value * scale) / scale;
 }
 
-std::string recall_json(const ScanOutcome& o) {
+// The metadata and status files are written through nlohmann::json: text
+// from the command line and the environment (arguments, EAL argv, driver
+// names) is escaped by the library; bytes that are not UTF-8 become U+FFFD.
+std::string dump_line(const nlohmann::ordered_json& value) {
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+nlohmann::ordered_json recall_json(const ScanOutcome& o) {
     const RecallEstimate& r = o.recall;
-    const std::string canaries = fmt::format("\"canaries_sent\":{},\"canaries_answered\":{}", o.canaries_sent, o.canaries_answered);
-    if (!r.valid) return fmt::format("{{\"estimated\":false,\"all_answered\":{},{}}}", o.all_answered, canaries);
-    return fmt::format("{{{},\"all_answered\":{},\"estimated\":true,\"sampled\":{},\"answered\":{},\"non_responders\":{},\"found\":{},"
-                       "\"missed\":{:.1f},\"missed_low\":{:.1f},\"missed_high\":{:.1f},\"recall\":{:.6f},\"recall_low\":{:.6f},"
-                       "\"recall_high\":{:.6f},\"delivery_sampled\":{},\"delivery_answered\":{},\"delivery\":{:.6f},\"repair_passes\":{}}}",
-                       canaries, o.all_answered, r.sampled, r.answered, r.non_responders, r.found, r.missed, r.missed_low, r.missed_high, r.recall(),
-                       r.recall_low(), r.recall_high(), r.delivery_sampled, r.delivery_answered, r.delivery, o.repair_passes);
+    nlohmann::ordered_json j;
+    if (!r.valid) {
+        j["estimated"] = false;
+        j["all_answered"] = o.all_answered;
+        j["canaries_sent"] = o.canaries_sent;
+        j["canaries_answered"] = o.canaries_answered;
+        return j;
+    }
+    j["canaries_sent"] = o.canaries_sent;
+    j["canaries_answered"] = o.canaries_answered;
+    j["all_answered"] = o.all_answered;
+    j["estimated"] = true;
+    j["sampled"] = r.sampled;
+    j["answered"] = r.answered;
+    j["non_responders"] = r.non_responders;
+    j["found"] = r.found;
+    j["missed"] = rounded(r.missed, 1);
+    j["missed_low"] = rounded(r.missed_low, 1);
+    j["missed_high"] = rounded(r.missed_high, 1);
+    j["recall"] = rounded(r.recall(), 6);
+    j["recall_low"] = rounded(r.recall_low(), 6);
+    j["recall_high"] = rounded(r.recall_high(), 6);
+    j["delivery_sampled"] = r.delivery_sampled;
+    j["delivery_answered"] = r.delivery_answered;
+    j["delivery"] = rounded(r.delivery, 6);
+    j["repair_passes"] = o.repair_passes;
+    return j;
 }
 
 // The metadata file is opened in bring-up (so a bad path fails before the
 // first packet) and written once at the end; close() reports any write error.
 void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup,
                     const Port& port, const ScanOutcome& outcome, double tx_pps, double send_duration, const std::string& sources,
-                    const MacAddress& gateway_mac, const std::string& phases) {
+                    const MacAddress& gateway_mac, nlohmann::ordered_json phases) {
     const auto& c = outcome.counters;
-    std::string rejected;
-    for (std::size_t i = 0; i < reject_reason_count; ++i)
-        rejected += fmt::format("{}\"{}\":{}", i ? "," : "", to_string(RejectReason(i)), outcome.rejected[i]);
-    std::string argv, args;
-    for (std::size_t i = 0; i < setup.eal_argv.size(); ++i) argv += fmt::format("{}{}", i ? "," : "", json_string(setup.eal_argv[i]));
-    for (std::size_t i = 0; i < setup.args.size(); ++i) args += fmt::format("{}{}", i ? "," : "", json_string(setup.args[i]));
-    file.write(fmt::format(
-               "{{\"status\":\"{}\",\"seed\":{},\"sent\":{},\"tx_pps\":{:.1f},\"send_duration_s\":{:.3f},\"duration_s\":{:.3f},\"replies\":{},"
-               "\"open\":{},\"closed\":{},\"filtered\":{},\"up\":{},\"open_filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
-               "\"targets\":{},\"ports\":{},\"shard\":\"{}/{}\",\"rate_cap\":{},\"rate_mode\":\"{}\",\"final_rate\":{},"
-               "\"ring_full\":{},\"kernel_rx_dropped\":{},\"repairs\":{},\"resent\":{},\"retries\":{},\"simd_path\":\"{}\",\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
-               "\"args\":[{}],\"config\":{},\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{},\"tx_sent\":[{}],\"rx_received\":[{}]}},\"phases\":{{{}}},\"all_answered\":{},\"recall\":{},"
-               "\"port\":{{\"driver\":\"{}\",\"mac\":\"{}\",\"rx_queues\":{},\"tx_queues\":{},\"rx_desc\":{},\"tx_desc\":{},\"rss\":{},\"tx_checksum_offload\":{}}}}}\n",
-               c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, outcome.up, outcome.open_filtered,
-               c.duplicates, c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->slots().key_count(),
-               config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
-               outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, outcome.repairs, outcome.resent, config.retries, to_string(plan.space->simd_path()), sources, format_mac(gateway_mac), rejected, args, json_string(setup.effective_config), argv,
-               setup.tx_lcores.size(), setup.rx_lcores.size(), fmt::join(outcome.tx_sent, ","), fmt::join(outcome.rx_received, ","), phases, outcome.all_answered, recall_json(outcome), port.caps().driver, format_mac(port.mac()),
-               outcome.rx_queues, outcome.tx_queues, port.rx_desc(), port.tx_desc(), port.rss(), port.tx_checksum_offload()));
+    nlohmann::ordered_json rejected = nlohmann::ordered_json::object();
+    for (std::size_t i = 0; i < reject_reason_count; ++i) rejected[std::string(to_string(RejectReason(i)))] = outcome.rejected[i];
+    nlohmann::ordered_json m;
+    m["status"] = c.status;
+    m["seed"] = plan.seed;
+    m["sent"] = c.sent;
+    m["tx_pps"] = rounded(tx_pps, 1);
+    m["send_duration_s"] = rounded(send_duration, 3);
+    m["duration_s"] = rounded(c.duration_s, 3);
+    m["replies"] = c.replies;
+    m["open"] = c.open;
+    m["closed"] = c.closed;
+    m["filtered"] = c.filtered;
+    m["up"] = outcome.up;
+    m["open_filtered"] = outcome.open_filtered;
+    m["duplicates"] = c.duplicates;
+    m["drops"] = c.drops;
+    m["probes_planned"] = plan.shard.size() * (1 + config.retries);
+    m["targets"] = plan.space->targets().count();
+    m["ports"] = plan.space->slots().key_count();
+    m["shard"] = fmt::format("{}/{}", config.shard_index, config.shard_count);
+    m["rate_cap"] = config.rate;
+    m["rate_mode"] = config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed";
+    m["final_rate"] = outcome.final_rate;
+    m["ring_full"] = outcome.ring_full;
+    m["kernel_rx_dropped"] = outcome.kernel_rx_dropped;
+    m["repairs"] = outcome.repairs;
+    m["resent"] = outcome.resent;
+    m["retries"] = config.retries;
+    m["simd_path"] = std::string(to_string(plan.space->simd_path()));
+    m["source_ip"] = sources;
+    m["gateway_mac"] = format_mac(gateway_mac);
+    m["rejected"] = std::move(rejected);
+    m["args"] = setup.args;
+    m["config"] = setup.effective_config;
+    nlohmann::ordered_json eal;
+    eal["argv"] = setup.eal_argv;
+    eal["tx_lcores"] = setup.tx_lcores.size();
+    eal["rx_lcores"] = setup.rx_lcores.size();
+    eal["tx_sent"] = outcome.tx_sent;
+    eal["rx_received"] = outcome.rx_received;
+    m["eal"] = std::move(eal);
+    m["phases"] = std::move(phases);
+    m["all_answered"] = outcome.all_answered;
+    m["recall"] = recall_json(outcome);
+    nlohmann::ordered_json p;
+    p["driver"] = std::string(port.caps().driver);
+    p["mac"] = format_mac(port.mac());
+    p["rx_queues"] = outcome.rx_queues;
+    p["tx_queues"] = outcome.tx_queues;
+    p["rx_desc"] = port.rx_desc();
+    p["tx_desc"] = port.tx_desc();
+    p["rss"] = port.rss();
+    p["tx_checksum_offload"] = port.tx_checksum_offload();
+    m["port"] = std::move(p);
+    file.write(dump_line(m));
     file.close();
 }
 
@@ -413,23 +473,35 @@ struct ScanState {
     }
 };
 
-std::string format_phases(const ScanState& s, const EngineSetup& setup, const char* style) {
-    std::string out;
+std::string format_phases(const ScanState& s, const EngineSetup& setup) {
+    std::string out = fmt::format("eal {:.3f} s", setup.eal_seconds);
     double previous = 0;
-    const bool json = std::string_view(style) == "json";
-    if (json) out = fmt::format("\"eal_s\":{:.4f}", setup.eal_seconds);
-    else out = fmt::format("eal {:.3f} s", setup.eal_seconds);
     for (const auto& [name, at] : s.phases) {
         if (std::string_view(name) == "eal") {
             previous = at;
             continue;
         }
-        out += json ? fmt::format(",\"{}_s\":{:.4f}", name, at - previous) : fmt::format(", {} {:.3f} s", name, at - previous);
+        out += fmt::format(", {} {:.3f} s", name, at - previous);
         previous = at;
     }
-    if (!s.phases.empty())
-        out += json ? fmt::format(",\"first_probe_at_s\":{:.4f}", s.phases.back().second)
-                    : fmt::format("; first probe {:.3f} s after start", s.phases.back().second);
+    if (!s.phases.empty()) out += fmt::format("; first probe {:.3f} s after start", s.phases.back().second);
+    return out;
+}
+
+// The metadata's "phases": seconds per start-up phase, then when the first probe went.
+nlohmann::ordered_json phases_json(const ScanState& s, const EngineSetup& setup) {
+    nlohmann::ordered_json out;
+    out["eal_s"] = rounded(setup.eal_seconds, 4);
+    double previous = 0;
+    for (const auto& [name, at] : s.phases) {
+        if (std::string_view(name) == "eal") {
+            previous = at;
+            continue;
+        }
+        out[fmt::format("{}_s", name)] = rounded(at - previous, 4);
+        previous = at;
+    }
+    if (!s.phases.empty()) out["first_probe_at_s"] = rounded(s.phases.back().second, 4);
     return out;
 }
 
@@ -539,7 +611,8 @@ void open_files(ScanState& s, const ScanConfig& config, const ScanPlan& plan, co
         for_each_result(config.db_path, setup.resume->scan_id,
                         [&](const ResultRecord& r, double seen_at, std::span<const std::uint8_t> data) {
                             s.sink->replay(r, seen_at, data);
-                        });
+                        },
+                        [&](const ServiceResult& service) { s.sink->replay_service(service); });
 }
 
 // ---- bring-up, stage 3: addresses, cookie key, gateway MAC (ARP), template
@@ -820,7 +893,9 @@ void prepare_services(ScanState& s, const ScanConfig& config, const ScanPlan& pl
         [&sources = s.sources](IpAddress target) { return sources.source_for(target); }, events,
         s.stream_command_ring->get(),
         [&collector = *s.collector](std::vector<ServiceResult>&& results) { collector.post_services(std::move(results)); });
-    // The store side (ResultSink::add_service) lands with the services table.
+    // The collector thread drains what the service thread posts into the
+    // sink: the services and tls tables in its batches, and the outputs.
+    s.collector->set_service_sink([&sink = *s.sink](const ServiceResult& r) { sink.add_service(r); });
     (void)plan;
 }
 
@@ -1146,11 +1221,24 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
                        t.sent ? 100.0 * double(hits) / double(t.sent) : 0.0, drops_total, waiting ? " [waiting]" : "");
         if (now - last_json >= 1.0 && ((show_status && !tty) || s.status->is_open())) {
             last_json = now;
-            const std::string line = fmt::format(
-                "{{\"type\":\"status\",\"elapsed_s\":{:.1f},\"done_pct\":{:.2f},\"eta_s\":{:.1f},\"sent\":{},\"pps_now\":{:.0f},"
-                "\"pps_avg\":{:.0f},\"rate\":{},\"cap\":{},\"backoff\":\"{}\",\"delivery\":{:.4f},\"replies\":{},\"open\":{},\"answered\":{},\"drops\":{},\"phase\":\"{}\"}}\n",
-                now, done * 100, eta, t.sent, pps_now, pps_avg, rate, cap, backoff, delivery, t.results, hits, s.collector->answered(),
-                drops_total, waiting ? "waiting" : "sending");
+            nlohmann::ordered_json status;
+            status["type"] = "status";
+            status["elapsed_s"] = rounded(now, 1);
+            status["done_pct"] = rounded(done * 100, 2);
+            status["eta_s"] = rounded(eta, 1);
+            status["sent"] = t.sent;
+            status["pps_now"] = std::llround(std::isfinite(pps_now) ? pps_now : 0);
+            status["pps_avg"] = std::llround(std::isfinite(pps_avg) ? pps_avg : 0);
+            status["rate"] = rate;
+            status["cap"] = cap;
+            status["backoff"] = backoff;
+            status["delivery"] = rounded(delivery, 4);
+            status["replies"] = t.results;
+            status["open"] = hits;
+            status["answered"] = s.collector->answered();
+            status["drops"] = drops_total;
+            status["phase"] = waiting ? "waiting" : "sending";
+            const std::string line = dump_line(status);
             if (show_status && !tty) std::fputs(line.c_str(), stderr);
             s.status->append(line);
         }
@@ -1344,7 +1432,7 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
         c.status = status();
         attempt([&] {
             write_metadata(*s.metadata, config, plan, setup, *s.port, outcome, tx_pps, send_duration, format_sources(s.sources), s.gateway_mac,
-                           format_phases(s, setup, "json"));
+                           phases_json(s, setup));
         });
     }
     c.status = status();
@@ -1445,7 +1533,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         lcore_function_t* tx_main = tx_lcore_function(*s.probes, s.source_sets != nullptr); // the probe module's loop, chosen once
         for (unsigned i = 0; i < s.txs.size(); ++i) lcores.launch(tx_main, s.txs[i].get(), setup.tx_lcores[i], "TX");
         s.phase_done("launch", setup);
-        if (config.verbosity >= 1) fmt::print(stderr, "wirespeed: start-up: {}\n", format_phases(s, setup, "text"));
+        if (config.verbosity >= 1) fmt::print(stderr, "wirespeed: start-up: {}\n", format_phases(s, setup));
         loop = control_loop(s, config, plan);
         if (s.service) wait_for_services(s, config, loop);
     } catch (...) {
