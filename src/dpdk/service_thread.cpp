@@ -21,6 +21,18 @@ ServiceThread::~ServiceThread() {
     if (thread_.joinable()) thread_.join();
 }
 
+void ServiceThread::add_open_ports(const std::vector<std::pair<IpAddress, std::uint16_t>>& ports) {
+    const double now = unix_now();
+    for (const auto& [address, port] : ports) {
+        StreamEvent e{};
+        e.kind = StreamEventKind::port_open;
+        address.to_bytes(e.peer);
+        e.port = port;
+        detector_.on_event(e, now);
+    }
+    idle_.store(detector_.idle(), std::memory_order_release);
+}
+
 void ServiceThread::start() {
     thread_ = std::thread([this] {
         try {
