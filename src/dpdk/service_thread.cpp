@@ -46,6 +46,10 @@ void ServiceThread::start() {
 
 bool ServiceThread::step() {
     bool busy = false;
+    // Not idle from the moment an event waits: a round that takes long (a
+    // burst of open ports) must not read as idle meanwhile.
+    for (rte_ring* ring : events_)
+        if (rte_ring_count(ring) != 0) idle_.store(false, std::memory_order_release);
     StreamEvent events[32];
     for (rte_ring* ring : events_) {
         // Up to 1024 events a ring per round: the rings are deep, but the
