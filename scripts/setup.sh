@@ -14,6 +14,7 @@ packages=(
   meson ninja-build pkg-config g++ python3
   libdpdk-dev dpdk dpdk-dev libtbb-dev libsqlite3-dev sqlite3 libcli11-dev libfmt-dev libdivide-dev libtomlplusplus-dev
   libssl-dev openssl
+  libhyperscan-dev libpcre2-dev
   # tests, sanitizers, fuzzing
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   # lab and packet checks
