@@ -266,12 +266,13 @@ struct ServiceMatcher::Impl {
 
     void compile_hs_all() {
         std::vector<HsTask> tasks;
-        for (std::size_t i = 0; i < db.probes.size(); ++i) classify_probe(i, tasks);
+        const auto verdicts = classify_all();
+        for (std::size_t i = 0; i < db.probes.size(); ++i) classify_probe(i, verdicts[i], tasks);
         tbb::parallel_for(std::size_t{0}, tasks.size(), [&](std::size_t t) { compile_hs(tasks[t]); });
         for (auto& task : tasks) {
             auto& out = compiled[task.probe];
             if (task.database) out.hs.push_back(std::move(task.database));
-            for (const auto id : task.refused) demote(db.probes[task.probe].matches[id], id, out);
+            for (const auto id : task.refused) demote(verdicts[task.probe][id], id, out);
         }
         for (auto& c : compiled) std::sort(c.pcre_only.begin(), c.pcre_only.end());
     }
@@ -404,25 +405,42 @@ struct ServiceMatcher::Impl {
         throw Error(db.name + ":" + std::to_string(line) + ": " + what);
     }
 
-    // What Hyperscan can take of a probe's lines, queued as tasks of
-    // hs_chunk_lines lines.
-    void classify_probe(std::size_t index, std::vector<HsTask>& tasks) {
-        const auto& probe = db.probes[index];
+    enum class Verdict : std::uint8_t { exact, prefilter, pcre_only };
+
+    static Verdict classify(const ServiceMatchLine& m) {
+        // A pattern with a NUL byte cannot be handed to Hyperscan's C string API.
+        if (m.pattern.find('\0') != std::string::npos) return Verdict::pcre_only;
+        if (hs_accepts(m.pattern, hs_flags(m))) return Verdict::exact;
+        if (hs_accepts(m.pattern, hs_flags(m) | HS_FLAG_PREFILTER)) return Verdict::prefilter;
+        return Verdict::pcre_only;
+    }
+
+    // What Hyperscan can take of every line (hs_expression_info, ~0.2 ms a
+    // line: a few seconds for nmap's file, so in parallel too).
+    std::vector<std::vector<Verdict>> classify_all() const {
+        std::vector<std::vector<Verdict>> out(db.probes.size());
+        std::vector<std::pair<std::size_t, std::size_t>> lines;
+        for (std::size_t p = 0; p < db.probes.size(); ++p) {
+            out[p].resize(db.probes[p].matches.size());
+            for (std::size_t i = 0; i < db.probes[p].matches.size(); ++i) lines.emplace_back(p, i);
+        }
+        tbb::parallel_for(std::size_t{0}, lines.size(), [&](std::size_t k) {
+            const auto [p, i] = lines[k];
+            out[p][i] = classify(db.probes[p].matches[i]);
+        });
+        return out;
+    }
+
+    // A probe's lines Hyperscan can take, queued as tasks of hs_chunk_lines
+    // lines; the others to PCRE2 alone.
+    void classify_probe(std::size_t index, const std::vector<Verdict>& verdicts, std::vector<HsTask>& tasks) {
         auto& out = compiled[index];
         std::vector<std::uint32_t> hs_ids;
-        for (std::uint32_t id = 0; id < probe.matches.size(); ++id) {
-            const auto& m = probe.matches[id];
-            // A pattern with a NUL byte cannot be handed to Hyperscan's C string API.
-            const bool has_nul = m.pattern.find('\0') != std::string::npos;
-            if (!has_nul && hs_accepts(m.pattern, hs_flags(m))) {
-                ++stats.hs_exact;
-                hs_ids.push_back(id);
-            } else if (!has_nul && hs_accepts(m.pattern, hs_flags(m) | HS_FLAG_PREFILTER)) {
-                ++stats.hs_prefilter;
-                hs_ids.push_back(id);
-            } else {
-                ++stats.pcre_only;
-                out.pcre_only.push_back(id);
+        for (std::uint32_t id = 0; id < verdicts.size(); ++id) {
+            switch (verdicts[id]) {
+            case Verdict::exact: ++stats.hs_exact; hs_ids.push_back(id); break;
+            case Verdict::prefilter: ++stats.hs_prefilter; hs_ids.push_back(id); break;
+            case Verdict::pcre_only: ++stats.pcre_only; out.pcre_only.push_back(id); break;
             }
         }
         for (std::size_t first = 0; first < hs_ids.size(); first += hs_chunk_lines) {
@@ -480,9 +498,8 @@ struct ServiceMatcher::Impl {
         }
     }
 
-    void demote(const ServiceMatchLine& m, std::uint32_t id, CompiledProbe& out) {
-        // It was counted as accepted by hs_expression_info.
-        if (hs_accepts(m.pattern, hs_flags(m)))
+    void demote(Verdict counted_as, std::uint32_t id, CompiledProbe& out) {
+        if (counted_as == Verdict::exact)
             --stats.hs_exact;
         else
             --stats.hs_prefilter;
