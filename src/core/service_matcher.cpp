@@ -83,7 +83,7 @@ unsigned hs_flags(const ServiceMatchLine& m) {
 
 constexpr char cache_magic[8] = {'W', 'S', 'S', 'V', 'C', 'H', 'S', '\0'};
 constexpr std::uint32_t cache_format = 1; // bump when the layout or what is compiled changes
-constexpr std::size_t max_cache_bytes = std::size_t(1) << 30;
+constexpr std::size_t max_cache_bytes = std::size_t(256) << 20; // nmap's file: ~21 MB
 using Digest = std::array<unsigned char, 32>;
 constexpr std::size_t cache_header_bytes = sizeof cache_magic + sizeof(std::uint32_t) + sizeof(Digest);
 
@@ -250,9 +250,21 @@ struct ServiceMatcher::Impl {
         std::string path;
         Digest key{};
         if (!cache_dir.empty()) {
-            key = cache_key();
-            path = cache_dir + "/service-hs-" + hex(key) + ".bin";
-            switch (load_cache(path, key)) {
+            try {
+                key = cache_key();
+                path = cache_dir + "/service-hs-" + hex(key) + ".bin";
+            } catch (const std::exception&) {
+                // No SHA-256 or platform today: compile, without a cache.
+            }
+        }
+        if (!path.empty()) {
+            CacheRead read = CacheRead::bad;
+            try {
+                read = load_cache(path, key);
+            } catch (const std::exception&) {
+                // Out of memory for the file, say: as good as corrupt.
+            }
+            switch (read) {
             case CacheRead::hit: ++stats.cache_hits; return;
             case CacheRead::absent: ++stats.cache_misses; break;
             case CacheRead::bad: ++stats.cache_errors; break;
@@ -260,8 +272,12 @@ struct ServiceMatcher::Impl {
         }
         compile_hs_all();
         if (path.empty()) return;
-        const auto bytes = serialize(key);
-        if (!bytes.empty() && write_cache_file(cache_dir, path, bytes)) ++stats.cache_writes;
+        try {
+            const auto bytes = serialize(key);
+            if (!bytes.empty() && write_cache_file(cache_dir, path, bytes)) ++stats.cache_writes;
+        } catch (const std::exception&) {
+            // The matcher is complete; only its cache file is missing.
+        }
     }
 
     void compile_hs_all() {
@@ -284,6 +300,7 @@ struct ServiceMatcher::Impl {
         Sha256 h;
         h.text("wirespeed service matcher Hyperscan cache");
         h.value(cache_format);
+        h.value(std::uint32_t(0x01020304)); // the file is in native byte order
         h.text(hs_version());
         hs_platform_info_t platform{};
         if (hs_populate_platform(&platform) != HS_SUCCESS) throw Error("hs_populate_platform failed");
