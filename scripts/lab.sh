@@ -67,6 +67,32 @@
 # the source of the kernel's errors), which a scanner calls "filtered" (nmap's
 # rule). Every 2001:db8:1::/112 host answers ping6. truth.txt / truth_udp.txt
 # stay IPv4 only, as they always were.
+#
+# The service lab (issue 12: service detection), a third namespace on a second
+# veth pair from the scanner namespace, where real Debian daemons listen on
+# the wildcard, so every host of an AnyIP /24 runs every service:
+#
+#   <P>-scan namespace                  <P>-svc namespace
+#   <P>-v  198.18.2.1/24  <== veth ==>  <P>-w  198.18.2.2/24
+#          2001:db8:2::1/64                    2001:db8:2::2/64
+#   198.18.3.0/24 via 198.18.2.2        local 198.18.3.0/24 dev lo (AnyIP)
+#   2001:db8:3::/120 via 2001:db8:2::2  local 2001:db8:3::/120 dev lo
+#
+# Open TCP ports on every host of 198.18.3.0/24 and 2001:db8:3::/120:
+#   21 vsftpd, 22 OpenSSH sshd, 25 Exim, 80 nginx (HTTP), 443 nginx (HTTPS),
+#   6379 redis-server
+# Every other port is closed (RST), 23 for instance. The HTTPS certificate is
+# generated at each `up` (self-signed, RSA 2048): $LAB_DIR/svc/cert.pem,
+# subject O=wirespeed lab, CN=svc.lab.test, SANs DNS:svc.lab.test and
+# DNS:*.svc.lab.test. The kernel of the scanner namespace owns 198.18.2.1 and
+# 2001:db8:2::1 (nmap's source, through the routes above); wirespeed scans
+# from an address nobody owns, answering ARP for it itself, so the kernel
+# never resets its connections: --interface <P>-v --source-ip 198.18.2.7
+# --gateway-ip 198.18.2.2 (no default route on <P>-v; for IPv6 2001:db8:2::7
+# and 2001:db8:2::2). Configs, host keys,
+# certificate, pid files and logs: $LAB_DIR/svc. The daemons' versions are
+# the installed Debian packages' (dpkg-query -W openssh-server nginx vsftpd
+# exim4-daemon-light redis-server). LAB_SVC=0 leaves the service lab out.
 set -euo pipefail
 
 cmd=${1:-status}
@@ -99,6 +125,22 @@ export LAB_FEW6="[2001:db8:1::a]:8080 [2001:db8:1::34d]:8080 [2001:db8:1::fc8]:8
 DNS6_IP=2001:db8:1::35
 export LAB_UDP6="[$DNS6_IP]:53"
 export LAB_DAEMON_TCP6="[$DNS6_IP]:53"
+
+# The service lab (see the header).
+SVC=${LAB_SVC:-1}
+[[ $SVC == 0 || $SVC == 1 ]] || { echo "lab: LAB_SVC must be 0 or 1, not \"$SVC\"" >&2; exit 1; }
+SVC_NS="$P-svc"
+V_IF="$P-v" # scanner side
+W_IF="$P-w" # service side
+V_IP=198.18.2.1
+W_IP=198.18.2.2
+V_IP6=2001:db8:2::1
+W_IP6=2001:db8:2::2
+SVC_NET=198.18.3.0/24
+SVC_NET6=2001:db8:3::/120
+SVC_DIR="$LAB_DIR/svc"
+export LAB_SVC_PORTS="21 22 25 80 443 6379"
+SVC_DAEMONS="sshd nginx vsftpd exim4 redis"
 
 ns_exists() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
 
@@ -278,6 +320,224 @@ CONF
   wait_udp snmpd "$SNMP_IP:161"
 }
 
+# ---- The service lab's daemons (the header's last part). Each runs inside
+# $SVC_NS with its config, pid file and log under $SVC_DIR.
+svc_pidfile() { # NAME
+  case $1 in
+    redis) echo "$SVC_DIR/redis/redis.pid" ;;
+    *) echo "$SVC_DIR/$1.pid" ;;
+  esac
+}
+
+# The pid in NAME's pid file, if that process runs in this lab's service namespace.
+svc_pid() { # NAME
+  local pid
+  pid=$(cat "$(svc_pidfile "$1")" 2>/dev/null) || return 1
+  pid=${pid//[[:space:]]/}
+  [[ $pid =~ ^[0-9]+$ ]] && [[ $(ip netns identify "$pid" 2>/dev/null) == "$SVC_NS" ]] && echo "$pid"
+}
+
+# Up to 10 s for NAME's pid file and a listening socket on PORT. (Some take
+# both families on one [::] socket, some open 0.0.0.0 and [::] each; either
+# way both answer: the status line and the service_truth test check both.)
+wait_tcp() { # NAME PORT
+  local i
+  for i in $(seq 100); do
+    if svc_pid "$1" >/dev/null && ip netns exec "$SVC_NS" ss -ltnH "sport = :$2" | grep -q .; then return 0; fi
+    sleep 0.1
+  done
+  echo "lab: $1 did not come up on tcp port $2 (pid $(svc_pid "$1" || echo none)); its log:" >&2
+  tail -5 "$SVC_DIR/$1.log" "$SVC_DIR/$1/$1.log" "$SVC_DIR/exim/mainlog" "$SVC_DIR/exim/paniclog" >&2 2>/dev/null || true
+  return 1
+}
+
+svc_net() {
+  ip link add "$V_IF" netns "$SCAN_NS" type veth peer name "$W_IF" netns "$SVC_NS"
+  ip netns exec "$SVC_NS" ip link set lo up
+  ip netns exec "$SCAN_NS" ip addr add "$V_IP/24" dev "$V_IF"
+  ip netns exec "$SCAN_NS" ip -6 addr add "$V_IP6/64" dev "$V_IF" nodad
+  ip netns exec "$SCAN_NS" ip link set "$V_IF" up
+  ip netns exec "$SCAN_NS" ip route add "$SVC_NET" via "$W_IP" dev "$V_IF"
+  ip netns exec "$SCAN_NS" ip -6 route add "$SVC_NET6" via "$W_IP6" dev "$V_IF"
+  ip netns exec "$SVC_NS" ip addr add "$W_IP/24" dev "$W_IF"
+  ip netns exec "$SVC_NS" ip -6 addr add "$W_IP6/64" dev "$W_IF" nodad
+  ip netns exec "$SVC_NS" ip link set "$W_IF" up
+  ip netns exec "$SVC_NS" ip route add local "$SVC_NET" dev lo
+  ip netns exec "$SVC_NS" ip -6 route add local "$SVC_NET6" dev lo
+  # Replies to any lab source (198.18.2.7 is wirespeed's, on the link).
+  ip netns exec "$SVC_NS" ip route add default via "$V_IP"
+  ip netns exec "$SVC_NS" ip -6 route add default via "$V_IP6" dev "$W_IF"
+  # A scan opens thousands of connections at once: deep SYN and accept
+  # queues, no ICMP rate limit.
+  ip netns exec "$SVC_NS" sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 \
+    net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+  for pair in "$SCAN_NS:$V_IF" "$SVC_NS:$W_IF"; do
+    ip netns exec "${pair%%:*}" ethtool -K "${pair#*:}" tx off rx off >/dev/null 2>&1 || true
+  done
+}
+
+start_svc() {
+  local cmd
+  for cmd in /usr/sbin/sshd nginx vsftpd exim4 redis-server openssl ssh-keygen setpriv; do
+    command -v "$cmd" >/dev/null ||
+      { echo "lab: $cmd not installed (scripts/setup.sh installs it; LAB_SVC=0 leaves the service lab out)" >&2; return 1; }
+  done
+  mkdir -p "$SVC_DIR"
+  # The HTTPS certificate: self-signed, known subject and SANs.
+  openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 365 -keyout "$SVC_DIR/key.pem" -out "$SVC_DIR/cert.pem" \
+    -subj "/O=wirespeed lab/CN=svc.lab.test" -addext "subjectAltName=DNS:svc.lab.test,DNS:*.svc.lab.test" \
+    >/dev/null 2>&1 || { echo "lab: openssl req failed" >&2; return 1; }
+  chmod 600 "$SVC_DIR/key.pem"
+
+  # SSH: its own host key and config; nobody can log in (no password, no
+  # keys, no PAM); many unauthenticated connections at once (a scan's).
+  ssh-keygen -q -t ed25519 -N '' -C "wirespeed lab $P" -f "$SVC_DIR/ssh_host_ed25519_key"
+  mkdir -p /run/sshd # Debian's privilege separation directory (the package's tmpfiles.d makes it at boot)
+  cat > "$SVC_DIR/sshd_config" <<CONF
+# wirespeed lab $P: OpenSSH on port 22 of every service-lab address; no login possible
+Port 22
+ListenAddress 0.0.0.0
+ListenAddress ::
+HostKey $SVC_DIR/ssh_host_ed25519_key
+PidFile $SVC_DIR/sshd.pid
+UsePAM no
+PermitRootLogin no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication no
+AuthorizedKeysFile none
+MaxStartups 10000
+LoginGraceTime 20
+CONF
+  ip netns exec "$SVC_NS" /usr/sbin/sshd -f "$SVC_DIR/sshd_config" -E "$SVC_DIR/sshd.log"
+  wait_tcp sshd 22
+
+  # nginx: HTTP on 80, HTTPS on 443, a static page.
+  mkdir -p "$SVC_DIR/www" "$SVC_DIR/nginx"
+  echo "<html><body>wirespeed lab $P</body></html>" > "$SVC_DIR/www/index.html"
+  cat > "$SVC_DIR/nginx.conf" <<CONF
+# wirespeed lab $P: nginx on ports 80 and 443 of every service-lab address
+user www-data;
+worker_processes 1;
+worker_rlimit_nofile 16384;
+pid $SVC_DIR/nginx.pid;
+error_log $SVC_DIR/nginx.log;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $SVC_DIR/nginx/body;
+  proxy_temp_path $SVC_DIR/nginx/proxy;
+  fastcgi_temp_path $SVC_DIR/nginx/fastcgi;
+  scgi_temp_path $SVC_DIR/nginx/scgi;
+  uwsgi_temp_path $SVC_DIR/nginx/uwsgi;
+  default_type text/html;
+  server {
+    listen 80 default_server backlog=4096;
+    listen [::]:80 default_server backlog=4096;
+    listen 443 ssl default_server backlog=4096;
+    listen [::]:443 ssl default_server backlog=4096;
+    server_name svc.lab.test;
+    ssl_certificate $SVC_DIR/cert.pem;
+    ssl_certificate_key $SVC_DIR/key.pem;
+    root $SVC_DIR/www;
+  }
+}
+CONF
+  ip netns exec "$SVC_NS" nginx -c "$SVC_DIR/nginx.conf" -p "$SVC_DIR/" -e "$SVC_DIR/nginx.log"
+  wait_tcp nginx 80
+  wait_tcp nginx 443
+
+  # FTP: vsftpd in the foreground (its pid is ours to record), anonymous
+  # read-only on an empty root; no local users, no writes.
+  mkdir -p "$SVC_DIR/ftp" "$SVC_DIR/vsftpd-empty"
+  chmod 555 "$SVC_DIR/ftp" "$SVC_DIR/vsftpd-empty"
+  cat > "$SVC_DIR/vsftpd.conf" <<CONF
+# wirespeed lab $P: vsftpd on port 21 of every service-lab address
+listen=NO
+listen_ipv6=YES
+listen_port=21
+background=NO
+anonymous_enable=YES
+anon_root=$SVC_DIR/ftp
+no_anon_password=YES
+local_enable=NO
+write_enable=NO
+seccomp_sandbox=NO
+secure_chroot_dir=$SVC_DIR/vsftpd-empty
+xferlog_enable=NO
+vsftpd_log_file=$SVC_DIR/vsftpd.log
+max_clients=0
+max_per_ip=0
+CONF
+  ip netns exec "$SVC_NS" vsftpd "$SVC_DIR/vsftpd.conf" </dev/null >>"$SVC_DIR/vsftpd.log" 2>&1 &
+  echo $! > "$SVC_DIR/vsftpd.pid" # ip netns exec execs vsftpd in place: $! is vsftpd
+  wait_tcp vsftpd 21 # (one [::] socket: listen_ipv6 takes IPv4 too)
+
+  # SMTP: Exim (its banner carries its version; postfix's does not), refusing
+  # every recipient, no TLS, no DNS or ident lookups. Its logs go where its
+  # own user can write them (Exim creates them as Debian-exim).
+  mkdir -p "$SVC_DIR/exim"
+  chown Debian-exim:Debian-exim "$SVC_DIR/exim"
+  cat > "$SVC_DIR/exim4.conf" <<CONF
+# wirespeed lab $P: Exim on port 25 of every service-lab address; accepts no mail
+primary_hostname = mail.svc.lab.test
+daemon_smtp_ports = 25
+# (no local_interfaces: every address of both families, one [::] socket where the kernel allows)
+spool_directory = $SVC_DIR/exim
+log_file_path = $SVC_DIR/exim/%slog
+keep_environment =
+pid_file_path = $SVC_DIR/exim4.pid
+exim_user = Debian-exim
+exim_group = Debian-exim
+never_users = root
+host_lookup =
+rfc1413_hosts =
+rfc1413_query_timeout = 0s
+tls_advertise_hosts =
+smtp_accept_max = 4000
+smtp_accept_max_per_host =
+smtp_connect_backlog = 4096
+acl_smtp_rcpt = acl_rcpt
+begin acl
+acl_rcpt:
+  deny message = no mail in the wirespeed lab
+begin routers
+begin transports
+CONF
+  ip netns exec "$SVC_NS" exim4 -C "$SVC_DIR/exim4.conf" -bd >>"$SVC_DIR/exim4.log" 2>&1 ||
+    { echo "lab: exim4 failed: $(tail -3 "$SVC_DIR/exim4.log" "$SVC_DIR"/exim/*log 2>/dev/null)" >&2; return 1; }
+  wait_tcp exim4 25
+
+  # Redis: no persistence, reachable from the lab (protected-mode off), as the redis user.
+  mkdir -p "$SVC_DIR/redis"
+  chown redis:redis "$SVC_DIR/redis"
+  cat > "$SVC_DIR/redis.conf" <<CONF
+# wirespeed lab $P: redis-server on port 6379 of every service-lab address
+bind 0.0.0.0 ::
+port 6379
+protected-mode no
+daemonize yes
+pidfile $SVC_DIR/redis/redis.pid
+logfile $SVC_DIR/redis/redis.log
+dir $SVC_DIR/redis
+save ""
+appendonly no
+tcp-backlog 4096
+CONF
+  ip netns exec "$SVC_NS" setpriv --reuid=redis --regid=redis --init-groups redis-server "$SVC_DIR/redis.conf"
+  wait_tcp redis 6379
+}
+
+stop_svc() {
+  local name pid i
+  for name in $SVC_DAEMONS; do
+    pid=$(svc_pid "$name") || continue
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+}
+
 stop_pidfile() { # NAME: TERM, KILL after 3 s
   local pid i
   pid=$(lab_pid "$1") || return 0
@@ -293,6 +553,10 @@ lab_alive() {
   local name
   ns_exists "$SCAN_NS" && ns_exists "$TARGET_NS" || return 1
   for name in listeners $DAEMONS; do lab_pid "$name" >/dev/null || return 1; done
+  if [[ $SVC == 1 ]]; then
+    ns_exists "$SVC_NS" || return 1
+    for name in $SVC_DAEMONS; do svc_pid "$name" >/dev/null || return 1; done
+  fi
 }
 
 up() {
@@ -306,11 +570,16 @@ up() {
   mkdir -p "$LAB_DIR"
   ip netns add "$SCAN_NS"
   ip netns add "$TARGET_NS"
+  namespaces=("$SCAN_NS" "$TARGET_NS")
+  if [[ $SVC == 1 ]]; then
+    ip netns add "$SVC_NS"
+    namespaces+=("$SVC_NS")
+  fi
   # IPv6 on, but quiet and immediate: set in "default" before the veth exists,
   # so its ends are created with them (lo already is: it only needs IPv6 on).
   # No DAD (addresses usable at once), no router solicitation or
   # advertisement taken, no autoconfiguration, no forwarding.
-  for ns in "$SCAN_NS" "$TARGET_NS"; do
+  for ns in "${namespaces[@]}"; do
     ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
     for conf in all default; do
       ip netns exec "$ns" sysctl -qw net.ipv6.conf.$conf.forwarding=0 net.ipv6.conf.$conf.accept_ra=0 \
@@ -373,16 +642,22 @@ for address in net:
   done
   start_listeners
   start_udp_services
+  if [[ $SVC == 1 ]]; then
+    svc_net
+    start_svc
+  fi
   write_truth
   trap - EXIT
   echo "lab $P: up: scanner namespace $SCAN_NS (interface $S_IF), targets $NET and $NET6 in $TARGET_NS; truth $LAB_DIR/truth.txt (tcp), $LAB_DIR/truth_udp.txt (udp), $LAB_DIR/truth6.txt, $LAB_DIR/truth6_udp.txt (IPv6)"
+  [[ $SVC == 0 ]] || echo "lab $P: services (tcp $LAB_SVC_PORTS) on every host of $SVC_NET and $SVC_NET6 in $SVC_NS, reached through $V_IF (wirespeed: --interface $V_IF --source-ip 198.18.2.7 --gateway-ip $W_IP); $SVC_DIR"
 }
 
 down() {
   local name
   # Daemons first and waited for: none may write into $LAB_DIR after it is gone.
   for name in $DAEMONS listeners; do stop_pidfile "$name"; done
-  for ns in "$SCAN_NS" "$TARGET_NS"; do
+  stop_svc # (whatever LAB_SVC says: a lab is taken down whole)
+  for ns in "$SCAN_NS" "$TARGET_NS" "$SVC_NS"; do
     if ns_exists "$ns"; then
       # Nothing may outlive the lab: kill whatever still runs inside.
       for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
@@ -409,6 +684,12 @@ status() {
       echo "  truth: $(wc -l < "$LAB_DIR/truth_udp.txt") open udp pairs in $LAB_DIR/truth_udp.txt (every other udp port closed; every host answers ping)"
     [[ -f "$LAB_DIR/truth6.txt" ]] &&
       echo "  truth: $(wc -l < "$LAB_DIR/truth6.txt") open tcp pairs in $LAB_DIR/truth6.txt, $(wc -l < "$LAB_DIR/truth6_udp.txt") open udp in $LAB_DIR/truth6_udp.txt (IPv6, $NET6)"
+  fi
+  if ns_exists "$SVC_NS"; then
+    echo "  services: $SVC_NS, tcp $LAB_SVC_PORTS on every host of $SVC_NET and $SVC_NET6"
+    for name in $SVC_DAEMONS; do
+      if pid=$(svc_pid "$name"); then echo "  $name: pid $pid"; else echo "  $name: not running"; fi
+    done
   fi
   return 0
 }

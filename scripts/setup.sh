@@ -3,7 +3,8 @@
 # need. Idempotent: runs `apt-get update` only when something is missing.
 #
 # The lab's UDP services (dnsmasq, chronyd, snmpd) run only inside the lab's
-# target namespace (scripts/lab.sh). Installing their packages must not start
+# target namespace, its TCP services (sshd, nginx, vsftpd, exim4, redis-server)
+# only inside the lab's service namespace (scripts/lab.sh). Installing their packages must not start
 # them on this host: apt-get runs under a temporary /usr/sbin/policy-rc.d that
 # refuses every service start (exit 101), restored afterwards, and any host
 # instance that appeared during the install is stopped.
@@ -13,6 +14,7 @@ packages=(
   # build
   meson ninja-build pkg-config g++ python3
   libdpdk-dev dpdk dpdk-dev libtbb-dev libsqlite3-dev sqlite3 libcli11-dev libfmt-dev libdivide-dev libtomlplusplus-dev
+  nlohmann-json3-dev
   libssl-dev openssl
   libhyperscan-dev libpcre2-dev
   # tests, sanitizers, fuzzing
@@ -21,6 +23,8 @@ packages=(
   iproute2 tcpdump ethtool procps libxml2-utils xsltproc
   # lab UDP services (DNS, NTP, SNMP; never started on the host) and the tools checking them
   dnsmasq-base chrony snmpd bind9-dnsutils iputils-ping
+  # lab TCP services for service detection (issue 12; never started on the host)
+  openssh-server nginx vsftpd exim4-daemon-light redis-server
   # perf/ side-by-side comparisons (linux-perf: perf/mq.sh's per-thread profiles) and nmap's DTD for XML output
   libbenchmark-dev zmap masscan nmap linux-perf
 )
@@ -28,7 +32,7 @@ packages=(
 POLICY=/usr/sbin/policy-rc.d
 SAVED=/usr/sbin/policy-rc.d.wirespeed-saved
 MARK="# wirespeed setup.sh: temporary, no service may start during the install"
-DAEMONS=(dnsmasq chronyd snmpd)
+DAEMONS=(dnsmasq chronyd snmpd sshd nginx vsftpd exim4 redis-server)
 
 # Daemons in this (the host's) network namespace, as "pid" lines. Lab
 # instances live in other namespaces and are never counted or touched here.

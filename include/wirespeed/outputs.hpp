@@ -61,7 +61,8 @@ enum class OutputMode {
 // masscan's -oL format: "open tcp 80 198.19.0.5 1700000000".
 std::unique_ptr<OutputWriter> make_list_writer(const std::string& path, OutputMode mode = OutputMode::stream);
 // -oJ: {"ip":"198.19.0.5","port":80,"proto":"tcp","state":"open","reason":"syn-ack","ttl":64,"window":65160,"ts":1700000001.5}
-// (a UDP answer adds "data":"<base64 of its first bytes>")
+// (a UDP answer adds "data":"<base64 of its first bytes>"); scan --service
+// adds a line per service, "type":"service" (format in src/store/output_json.cpp).
 std::unique_ptr<OutputWriter> make_json_writer(const std::string& path, OutputMode mode = OutputMode::stream);
 // -oC: `fields` is the --fields value (empty = all, in the default order).
 // Throws ws::Error on an unknown field, before creating the file.
@@ -73,10 +74,28 @@ std::unique_ptr<OutputWriter> make_xml_writer(const std::string& path, ScanInfo 
 std::unique_ptr<OutputWriter> make_grepable_writer(const std::string& path, ScanInfo info,
                                                    OutputMode mode = OutputMode::replace);
 
-// The CSV columns, in the default order.
-inline constexpr std::string_view csv_field_names[] = {"ip", "port", "proto", "state", "reason", "ttl", "window", "ts", "data"};
+// The CSV columns, in the default order: a result's, then (scan --service)
+// a service's. A service is a row of its own after its port's row, with ip,
+// port, proto, state "open", ts (when it was identified) and the service
+// columns; reason, ttl, window and data stay empty. A result's row leaves the
+// service columns empty. cpe, cert_san_dns and cert_san_ip are space-separated
+// lists, banner is base64 like data, soft and cert_self_signed are 0/1.
+inline constexpr std::string_view csv_field_names[] = {
+    "ip", "port", "proto", "state", "reason", "ttl", "window", "ts", "data",
+    "service", "product", "version", "info", "hostname", "ostype", "devicetype", "cpe", "method", "conf", "soft",
+    "tunnel", "probe", "banner", "tls_version", "tls_cipher", "cert_subject", "cert_issuer", "cert_san_dns",
+    "cert_san_ip", "cert_not_before", "cert_not_after", "cert_sha256", "cert_key_type", "cert_key_bits",
+    "cert_self_signed"};
+inline constexpr std::size_t csv_result_fields = 9; // ip .. data; the rest are a service's
 // RFC 4648 base64 (with padding): the UDP reply bytes in -oJ and -oC.
 std::string base64(std::span<const std::uint8_t> bytes);
+// Whether bytes are well-formed UTF-8 (no overlong forms, surrogates or code
+// points past U+10FFFF).
+bool valid_utf8(std::span<const std::uint8_t> bytes) noexcept;
+// nmap's version column (-oG, normal output): product, version and
+// "(extrainfo)", space-separated, each only when known:
+// "OpenSSH 9.2p1 Debian 2+deb12u3 (protocol 2.0)".
+std::string service_version_text(const ServiceResult& service);
 // Validates a --fields value ("port,ip"); returns indexes into csv_field_names.
 // Empty -> all fields. Throws ws::Error:
 //   invalid --fields "x": unknown field "x"; fields are ip,port,proto,state,reason,ttl,window,ts,data
@@ -153,6 +172,21 @@ private:
         std::size_t operator()(IpAddress a) const noexcept;
     };
     std::unordered_map<IpAddress, std::vector<Port>, AddressHash> hosts_;
+};
+
+// The services (scan --service) of the formats that print them inside their
+// port (xml, grepable): one per (address, port, proto), the first kept.
+class ServiceTable {
+public:
+    ServiceTable();
+    ~ServiceTable();
+    void add(const ServiceResult& service);
+    const ServiceResult* find(IpAddress address, std::uint16_t port, Proto proto) const;
+    std::size_t size() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
 };
 
 // Port -> service name, from nmap-services (name, "80/tcp", frequency), else

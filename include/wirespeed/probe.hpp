@@ -124,8 +124,8 @@ std::uint32_t checksum_partial(const void* data, std::size_t len, std::uint32_t 
 std::uint16_t checksum_fold(std::uint32_t sum) noexcept; // returns ~folded (ready to store, host order)
 
 // An RST to close a half-open connection after a SYN-ACK (--send-reset), and
-// the frames the reflector answers with. All write into `out` (>= 128 bytes)
-// and return the frame length.
+// the frames the reflector answers with. All write into `out` (>= 128 bytes
+// plus payload_len) and return the frame length.
 struct TcpSegment {
     MacAddress source_mac, destination_mac;
     std::uint32_t source_ip, destination_ip; // host order
@@ -136,11 +136,14 @@ struct TcpSegment {
     std::uint8_t ttl;
     std::uint16_t ip_id;
     bool with_mss; // appends MSS 1460
+    // Data after the header (service detection's probes); len bytes are copied.
+    const std::uint8_t* payload = nullptr;
+    std::uint16_t payload_len = 0;
 };
 std::size_t build_tcp_segment(std::uint8_t* out, const TcpSegment& segment) noexcept;
 
 // The same over IPv6 (hop limit `hop_limit`, flow label 0). Writes at most
-// 14 + 40 + 24 bytes.
+// 14 + 40 + 24 bytes plus payload_len.
 struct TcpSegment6 {
     MacAddress source_mac, destination_mac;
     uint128 source_ip, destination_ip;
@@ -150,6 +153,8 @@ struct TcpSegment6 {
     std::uint16_t window;
     std::uint8_t hop_limit;
     bool with_mss;
+    const std::uint8_t* payload = nullptr;
+    std::uint16_t payload_len = 0;
 };
 std::size_t build_tcp_segment6(std::uint8_t* out, const TcpSegment6& segment) noexcept;
 

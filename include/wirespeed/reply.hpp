@@ -27,6 +27,7 @@ enum class ReplyKind : std::uint8_t {
     ndp_solicit,   // IPv6 Neighbor Solicitation: `ndp` is filled (target_ip may or may not be ours)
     ndp_advert,    // IPv6 Neighbor Advertisement: `ndp` is filled
     router_advert, // IPv6 Router Advertisement: `ndp` is filled (sender_ip = the router)
+    stream_segment, // TCP to a service-detection port (ReplyContext::stream_ports): `segment` is filled
 };
 
 enum class RejectReason : std::uint8_t {
@@ -71,6 +72,19 @@ struct NdpInfo {
     uint128 target_ip;
 };
 
+// A TCP segment of a service-detection connection (tcp_stream.hpp), its
+// checksum verified; `payload` points into the frame.
+struct StreamSegment {
+    IpAddress peer, local;
+    std::uint16_t peer_port, local_port;
+    std::uint32_t sequence, acknowledgment;
+    std::uint8_t flags;
+    std::uint16_t window;
+    std::uint16_t mss; // the MSS option of a SYN, else 0
+    const std::uint8_t* payload;
+    std::uint16_t payload_len;
+};
+
 class SourceAddresses;
 namespace wire {
 struct Ipv4;
@@ -87,6 +101,9 @@ struct ReplyContext {
     // Every source address of the scan, both families (--source-ip list);
     // null: IPv4 only, from source_ip.
     const SourceAddresses* sources = nullptr;
+    // Local ports of service detection's connections (scan --service): TCP
+    // to these is a stream_segment, whatever its flags. last == 0: none.
+    PortRange stream_ports{0, 0};
 };
 
 struct ParsedReply {
@@ -102,6 +119,7 @@ struct ParsedReply {
     // source), when kind == result. For an ICMP error, where it was sent.
     IpAddress local_address{};
     NdpInfo ndp{}; // when kind is ndp_solicit, ndp_advert or router_advert
+    StreamSegment segment{}; // when kind == stream_segment
 };
 
 // What the NIC's RX checksum offload already decided (DPDK's

@@ -19,6 +19,7 @@ namespace ws {
 
 class ScanSpace;
 struct IndexRange;
+struct ServiceResult; // wirespeed/service_result.hpp
 
 // One output format (list, JSON, CSV, XML, grepable): one small interface;
 // the formats' factories are in outputs.hpp (included at the end of this file).
@@ -28,6 +29,9 @@ public:
     // `data`: the first bytes of a UDP reply (empty otherwise).
     virtual void write(const ResultRecord& record, double seen_at_unix, std::span<const std::uint8_t> data) = 0;
     void write(const ResultRecord& record, double seen_at_unix) { write(record, seen_at_unix, {}); }
+    // What service detection (scan --service) says about an open port; it
+    // arrives after that port's write(). Formats without service fields ignore it.
+    virtual void write_service(const ServiceResult&) {}
     virtual void flush() = 0;  // make what was written durable enough to read
     virtual void finish() = 0; // trailer, close
 };
@@ -46,8 +50,10 @@ struct ScanCounters {
 };
 
 // SQLite: results(scan_id, ip, port, proto, state, reason, ttl, window, seen_at, data,
-// family, ip_key) and scans(...); ip is format_ip() text of either family, and
-// ORDER BY family, ip_key sorts addresses (see src/store/results_schema.hpp).
+// family, ip_key), services(...) and tls(...) (scan --service; one row per
+// (scan_id, ip, port, proto) each) and scans(...); ip is format_ip() text of
+// either family, and ORDER BY family, ip_key sorts addresses (see
+// src/store/results_schema.hpp, which documents the services and tls columns).
 // Everything through prepared statements; one transaction per batch.
 class SqliteWriter {
 public:
@@ -66,6 +72,10 @@ public:
 
     // Opens a transaction on demand; `data` (UDP reply bytes) goes to the BLOB column.
     void insert(const ResultRecord& record, double seen_at_unix, std::span<const std::uint8_t> data = {});
+    // A services row, and a tls row when service.tls is set, in the open
+    // transaction (opened on demand). A second service for the same (ip,
+    // port, proto) of this scan is ignored (INSERT OR IGNORE on their UNIQUE).
+    void insert_service(const ServiceResult& service);
     void commit();                                                // ends the open transaction, if any
     void finish(const ScanCounters& counters);                    // commit + scans row + index
     // The resume point, written in the open transaction so it commits
@@ -81,10 +91,16 @@ private:
     void open_database();
     void begin(); // opens a transaction unless one is open
     void prepare_insert();
+    void prepare_service_inserts();
     void exec(const char* sql);
     ::sqlite3* db_ = nullptr;
     ::sqlite3_stmt* insert_ = nullptr;
     ::sqlite3_stmt* checkpoint_ = nullptr;
+    ::sqlite3_stmt* insert_service_ = nullptr;
+    ::sqlite3_stmt* insert_tls_ = nullptr;
+    // The rowid of the newest results row: a services row records it
+    // (after_result) so that export and resume interleave both as they came.
+    std::int64_t last_result_rowid_ = 0;
     std::int64_t scan_id_ = 0;
     bool in_transaction_ = false;
     bool finished_ = false, checkpointed_ = false, resumed_ = false;
@@ -142,6 +158,15 @@ public:
     // Resume: a result committed by the interrupted run. It counts and is
     // written to the outputs again (they are recreated), but not to the database.
     void replay(const ResultRecord& record, double seen_at_unix, std::span<const std::uint8_t> data = {});
+    // scan --service: what was identified on an open port. The collector
+    // thread only, like add(). Written to the database (services and tls
+    // tables, in the open batch) and to every output's write_service(); a
+    // second result for the same (address, port, proto) is counted in
+    // duplicate_services() and dropped.
+    void add_service(const ServiceResult& service);
+    // Resume: a service committed by the interrupted run, to the outputs only
+    // (like replay()); it also makes a later add_service() for that port a duplicate.
+    void replay_service(const ServiceResult& service);
     SqliteWriter* database() noexcept { return db_.get(); }
     // After a complete scan with --show closed: every UDP (address, port) of
     // `shard` that nothing answered, written as open|filtered (no-response).
@@ -170,6 +195,8 @@ public:
     bool answered(IpAddress address, Proto proto, std::uint16_t port) const { return dedup_.seen(address, proto, port); }
     const std::uint64_t* answered_bitmap() const noexcept { return dedup_.shared_bitmap(); }
     std::uint64_t rows() const noexcept { return rows_; }
+    std::uint64_t services() const noexcept { return services_; }                 // kept (added or replayed)
+    std::uint64_t duplicate_services() const noexcept { return duplicate_services_; }
 
 private:
     void count_state(PortState state) noexcept;
@@ -179,7 +206,11 @@ private:
     double start_unix_;
     std::unique_ptr<SqliteWriter> db_;
     std::vector<std::unique_ptr<OutputWriter>> outputs_;
+    bool first_service(const ServiceResult& service);
     std::uint64_t open_ = 0, closed_ = 0, filtered_ = 0, up_ = 0, open_filtered_ = 0, duplicates_ = 0, rows_ = 0;
+    std::uint64_t services_ = 0, duplicate_services_ = 0;
+    struct ServiceKeys;
+    std::unique_ptr<ServiceKeys> service_keys_; // (address, proto, port) of every service kept
     const ScanSpace* space_ = nullptr;
     std::size_t pending_ = 0;
     bool outputs_finished_ = false;

@@ -11,6 +11,7 @@
 #include "wirespeed/cookie.hpp"
 #include "wirespeed/plan.hpp"
 #include "wirespeed/record.hpp"
+#include "wirespeed/service_result.hpp"
 
 namespace ws {
 
@@ -34,6 +35,14 @@ ResumePoint load_resume_point(const std::string& db_path);
 // when an ip is no address.
 void for_each_result(const std::string& db_path, std::int64_t scan_id,
                      const std::function<void(const ResultRecord&, double seen_at_unix, std::span<const std::uint8_t> data)>& fn);
+// The same with the scan's services (scan --service; none in a database
+// written before it), each after the result that was newest when it was
+// written, as the live outputs and export have them (ResultSink::replay,
+// then ResultSink::replay_service). A corrupt services row throws ws::Error
+// naming it.
+void for_each_result(const std::string& db_path, std::int64_t scan_id,
+                     const std::function<void(const ResultRecord&, double seen_at_unix, std::span<const std::uint8_t> data)>& fn,
+                     const std::function<void(const ServiceResult&)>& service_fn);
 
 // "targets=<hash>;ports=<spec>;seed=N;shard=I/N;retries=R;tx=T": the parts that
 // define which probes a scan sends, in a form whose differences can be named.

@@ -74,6 +74,16 @@ struct ScanConfig {
     std::optional<std::uint64_t> max_results;
     bool send_reset = false;
     int verbosity = 0; // -v +1, -q -1
+
+    // Service detection (scan --service / -sV; issue 12).
+    bool service = false;
+    std::string service_probes = "/usr/share/nmap/nmap-service-probes"; // nmap-common's, read at run time
+    int version_intensity = 7;              // nmap's --version-intensity 0-9
+    std::uint32_t banner_bytes = 4096;      // kept per connection
+    unsigned service_parallel = 4;          // connections per port and lane at once
+    PortRange service_ports{61000, 64999};  // our ports for those connections (disjoint from source_ports)
+    std::uint32_t service_connections = 1024; // connections in flight (the RX lcore's table holds twice as many)
+    double service_timeout_seconds = 60;    // after the scan's wait: ports still unnamed get what they have
 };
 
 } // namespace ws

@@ -127,7 +127,7 @@ int run_scan_command(ws::ScanConfig& config, const std::vector<std::string>& arg
     DataPlane dp;
     try {
         dp = bring_up(config.port, config.tx_cores, config.rx_cores,
-                      ws::dp::scan_memory_mb(config.tx_cores, config.rx_cores, plan.shard.size() * (1 + config.retries)));
+                      ws::dp::scan_memory_mb(config.tx_cores, config.rx_cores, plan.shard.size() * (1 + config.retries), config.service));
     } catch (const ws::Error& e) {
         fmt::print(stderr, "wirespeed: {}\n", e.what());
         return exit_runtime;
@@ -511,7 +511,7 @@ static int run_main(int argc, char** argv) {
     export_cmd->add_option("database", export_db, "the scan database")->required();
     export_cmd->add_option("-o,--output", export_out, "output file")->required();
     export_cmd->add_option("--format", export_format, "json (default), csv, list, xml or grepable");
-    export_cmd->add_option("--fields", export_fields, "CSV columns and order: ip,port,proto,state,reason,ttl,window,ts,data");
+    export_cmd->add_option("--fields", export_fields, "CSV columns and order: ip,port,proto,state,reason,ttl,window,ts,data and the service columns (service,product,version,...; see USAGE.md)");
     export_cmd->add_option("--scan", export_scan, "only this scan id (default: every scan in the database)");
     export_cmd->footer(exit_codes_footer);
     std::vector<std::string> merge_inputs;

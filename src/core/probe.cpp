@@ -99,24 +99,26 @@ namespace {
 // The TCP header of a segment of either family (TcpSegment or TcpSegment6),
 // checksum left zero, MSS appended when asked.
 template <class Segment>
-void put_tcp_header(std::uint8_t* tcp, const Segment& segment, std::size_t segment_len) noexcept {
+void put_tcp_header(std::uint8_t* tcp, const Segment& segment, std::size_t header_len) noexcept {
     put16(tcp + 0, segment.source_port);
     put16(tcp + 2, segment.destination_port);
     put32(tcp + 4, segment.sequence);
     put32(tcp + 8, segment.acknowledgment);
-    tcp[12] = std::uint8_t((segment_len / 4) << 4);
+    tcp[12] = std::uint8_t((header_len / 4) << 4);
     tcp[13] = segment.flags;
     put16(tcp + 14, segment.window);
     put16(tcp + 16, 0);
     put16(tcp + 18, 0);
     if (segment.with_mss) write_tcp_options(tcp + tcp_len, TcpOptionsProfile::mss_only);
+    if (segment.payload_len) std::memcpy(tcp + header_len, segment.payload, segment.payload_len);
 }
 
 } // namespace
 
 std::size_t build_tcp_segment(std::uint8_t* out, const TcpSegment& segment) noexcept {
     put_ethernet(out, segment.destination_mac, segment.source_mac, ethertype_ipv4);
-    const std::size_t segment_len = tcp_len + (segment.with_mss ? 4 : 0);
+    const std::size_t header_len = tcp_len + (segment.with_mss ? 4 : 0);
+    const std::size_t segment_len = header_len + segment.payload_len;
 
     std::uint8_t* ip = out + ip_off;
     put_ipv4(ip, std::uint16_t(ip_len + segment_len), segment.ip_id, ip_flag_df, segment.ttl, proto_tcp,
@@ -124,7 +126,7 @@ std::size_t build_tcp_segment(std::uint8_t* out, const TcpSegment& segment) noex
     put16(ip + 10, checksum_fold(checksum_partial(ip, ip_len)));
 
     std::uint8_t* tcp = out + tcp_off;
-    put_tcp_header(tcp, segment, segment_len);
+    put_tcp_header(tcp, segment, header_len);
     const std::uint32_t pseudo =
         pseudo_header_sum(segment.source_ip, segment.destination_ip, proto_tcp, segment_len);
     put16(tcp + 16, checksum_fold(checksum_partial(tcp, segment_len, pseudo)));
@@ -133,11 +135,12 @@ std::size_t build_tcp_segment(std::uint8_t* out, const TcpSegment& segment) noex
 
 std::size_t build_tcp_segment6(std::uint8_t* out, const TcpSegment6& segment) noexcept {
     put_ethernet(out, segment.destination_mac, segment.source_mac, ethertype_ipv6);
-    const std::size_t segment_len = tcp_len + (segment.with_mss ? 4 : 0);
+    const std::size_t header_len = tcp_len + (segment.with_mss ? 4 : 0);
+    const std::size_t segment_len = header_len + segment.payload_len;
     put_ipv6(out + ip_off, std::uint16_t(segment_len), proto_tcp, segment.hop_limit, segment.source_ip,
              segment.destination_ip);
     std::uint8_t* tcp = out + l4_off6;
-    put_tcp_header(tcp, segment, segment_len);
+    put_tcp_header(tcp, segment, header_len);
     const std::uint32_t pseudo = pseudo_header_sum6(segment.source_ip, segment.destination_ip, proto_tcp, segment_len);
     put16(tcp + 16, checksum_fold(checksum_partial(tcp, segment_len, pseudo)));
     return l4_off6 + segment_len;

@@ -55,7 +55,23 @@ std::size_t Collector::drain_ring(const Ring& ring, unsigned at_least) {
 std::size_t Collector::drain_once() {
     std::size_t total = 0;
     for (const Ring& ring : rings_) total += drain_ring(ring, 1);
-    return total;
+    return total + drain_services();
+}
+
+void Collector::post_services(std::vector<ServiceResult>&& results) {
+    std::lock_guard lock(services_mutex_);
+    for (auto& r : results) services_.push_back(std::move(r));
+}
+
+std::size_t Collector::drain_services() {
+    std::vector<ServiceResult> batch;
+    {
+        std::lock_guard lock(services_mutex_);
+        batch.swap(services_);
+    }
+    if (service_sink_)
+        for (const ServiceResult& r : batch) service_sink_(r);
+    return batch.size();
 }
 
 const std::vector<std::uint64_t>* Collector::safe_slots(std::chrono::steady_clock::time_point sampled_before) {
@@ -93,6 +109,7 @@ void Collector::run() {
                 std::vector<unsigned> held;
                 for (const Ring& ring : rings_) held.push_back(rte_ring_count(ring.ring));
                 for (std::size_t i = 0; i < rings_.size(); ++i) n += drain_ring(rings_[i], held[i]);
+                n += drain_services();
             } else {
                 n = drain_once();
             }

@@ -18,6 +18,7 @@
 #include <rte_ring.h>
 
 #include "wirespeed/result_sink.hpp"
+#include "wirespeed/service_result.hpp"
 
 namespace ws::dp {
 
@@ -44,6 +45,10 @@ public:
     // rings were drained, so every probe before it had its full wait window
     // and its replies are in this very transaction.
     void enable_checkpoints(CheckpointSource source) { checkpoints_ = std::move(source); }
+    // Service detection's results (the service thread posts them; the
+    // collector hands them to the sink between drains, in its transactions).
+    void set_service_sink(std::function<void(const ServiceResult&)> sink) { service_sink_ = std::move(sink); }
+    void post_services(std::vector<ServiceResult>&& results);
     void start();
     // Drains every ring to empty, commits, and joins. Rethrows a sink error.
     // `wait_window_complete`: every probe sent has had its full wait window,
@@ -89,6 +94,10 @@ private:
     bool thread_exited_ = false; // under call_mutex_
     void run_pending_call(bool exiting = false);
     std::optional<CheckpointSource> checkpoints_;
+    std::size_t drain_services();
+    std::function<void(const ServiceResult&)> service_sink_;
+    std::mutex services_mutex_;
+    std::vector<ServiceResult> services_; // posted, not yet written (under services_mutex_)
     std::deque<std::pair<std::chrono::steady_clock::time_point, std::vector<std::uint64_t>>> samples_;
 };
 

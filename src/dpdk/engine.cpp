@@ -6,6 +6,7 @@
 #include <bit>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +21,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
@@ -33,10 +35,12 @@
 #include "lcores.hpp"
 #include "net_info.hpp"
 #include "port.hpp"
+#include "service_thread.hpp"
 #include "wirespeed/error.hpp"
 #include "wirespeed/outputs.hpp"
 #include "wirespeed/rate_control.hpp"
 #include "wirespeed/recall.hpp"
+#include "wirespeed/service_detector.hpp"
 
 namespace ws::dp {
 
@@ -222,58 +226,116 @@ Totals gather(const std::vector<std::unique_ptr<TxLcore>>& txs, const std::vecto
     return t;
 }
 
-std::string json_string(std::string_view text) {
-    std::string out = "\"";
-    for (const char c : text) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", int(c));
-            else out += c;
-        }
-    }
-    return out + "\"";
+// JSON numbers with the precision the metadata and status lines had when
+// they were formatted by hand ("%.3f"): the value rounded to that many
+// decimals, printed by nlohmann::json as the shortest text that reads back
+// ("1.5", not "1.500").
+double rounded(double value, int decimals) {
+    if (!std::isfinite(value)) return 0;
+    const double scale = std::pow(10.0, decimals);
+    return std::round(value * scale) / scale;
 }
 
-std::string recall_json(const ScanOutcome& o) {
+// The metadata and status files are written through nlohmann::json: text
+// from the command line and the environment (arguments, EAL argv, driver
+// names) is escaped by the library; bytes that are not UTF-8 become U+FFFD.
+std::string dump_line(const nlohmann::ordered_json& value) {
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+nlohmann::ordered_json recall_json(const ScanOutcome& o) {
     const RecallEstimate& r = o.recall;
-    const std::string canaries = fmt::format("\"canaries_sent\":{},\"canaries_answered\":{}", o.canaries_sent, o.canaries_answered);
-    if (!r.valid) return fmt::format("{{\"estimated\":false,\"all_answered\":{},{}}}", o.all_answered, canaries);
-    return fmt::format("{{{},\"all_answered\":{},\"estimated\":true,\"sampled\":{},\"answered\":{},\"non_responders\":{},\"found\":{},"
-                       "\"missed\":{:.1f},\"missed_low\":{:.1f},\"missed_high\":{:.1f},\"recall\":{:.6f},\"recall_low\":{:.6f},"
-                       "\"recall_high\":{:.6f},\"delivery_sampled\":{},\"delivery_answered\":{},\"delivery\":{:.6f},\"repair_passes\":{}}}",
-                       canaries, o.all_answered, r.sampled, r.answered, r.non_responders, r.found, r.missed, r.missed_low, r.missed_high, r.recall(),
-                       r.recall_low(), r.recall_high(), r.delivery_sampled, r.delivery_answered, r.delivery, o.repair_passes);
+    nlohmann::ordered_json j;
+    if (!r.valid) {
+        j["estimated"] = false;
+        j["all_answered"] = o.all_answered;
+        j["canaries_sent"] = o.canaries_sent;
+        j["canaries_answered"] = o.canaries_answered;
+        return j;
+    }
+    j["canaries_sent"] = o.canaries_sent;
+    j["canaries_answered"] = o.canaries_answered;
+    j["all_answered"] = o.all_answered;
+    j["estimated"] = true;
+    j["sampled"] = r.sampled;
+    j["answered"] = r.answered;
+    j["non_responders"] = r.non_responders;
+    j["found"] = r.found;
+    j["missed"] = rounded(r.missed, 1);
+    j["missed_low"] = rounded(r.missed_low, 1);
+    j["missed_high"] = rounded(r.missed_high, 1);
+    j["recall"] = rounded(r.recall(), 6);
+    j["recall_low"] = rounded(r.recall_low(), 6);
+    j["recall_high"] = rounded(r.recall_high(), 6);
+    j["delivery_sampled"] = r.delivery_sampled;
+    j["delivery_answered"] = r.delivery_answered;
+    j["delivery"] = rounded(r.delivery, 6);
+    j["repair_passes"] = o.repair_passes;
+    return j;
 }
 
 // The metadata file is opened in bring-up (so a bad path fails before the
 // first packet) and written once at the end; close() reports any write error.
 void write_metadata(OutputFile& file, const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup,
                     const Port& port, const ScanOutcome& outcome, double tx_pps, double send_duration, const std::string& sources,
-                    const MacAddress& gateway_mac, const std::string& phases) {
+                    const MacAddress& gateway_mac, nlohmann::ordered_json phases) {
     const auto& c = outcome.counters;
-    std::string rejected;
-    for (std::size_t i = 0; i < reject_reason_count; ++i)
-        rejected += fmt::format("{}\"{}\":{}", i ? "," : "", to_string(RejectReason(i)), outcome.rejected[i]);
-    std::string argv, args;
-    for (std::size_t i = 0; i < setup.eal_argv.size(); ++i) argv += fmt::format("{}{}", i ? "," : "", json_string(setup.eal_argv[i]));
-    for (std::size_t i = 0; i < setup.args.size(); ++i) args += fmt::format("{}{}", i ? "," : "", json_string(setup.args[i]));
-    file.write(fmt::format(
-               "{{\"status\":\"{}\",\"seed\":{},\"sent\":{},\"tx_pps\":{:.1f},\"send_duration_s\":{:.3f},\"duration_s\":{:.3f},\"replies\":{},"
-               "\"open\":{},\"closed\":{},\"filtered\":{},\"up\":{},\"open_filtered\":{},\"duplicates\":{},\"drops\":{},\"probes_planned\":{},"
-               "\"targets\":{},\"ports\":{},\"shard\":\"{}/{}\",\"rate_cap\":{},\"rate_mode\":\"{}\",\"final_rate\":{},"
-               "\"ring_full\":{},\"kernel_rx_dropped\":{},\"repairs\":{},\"resent\":{},\"retries\":{},\"simd_path\":\"{}\",\"source_ip\":\"{}\",\"gateway_mac\":\"{}\",\"rejected\":{{{}}},"
-               "\"args\":[{}],\"config\":{},\"eal\":{{\"argv\":[{}],\"tx_lcores\":{},\"rx_lcores\":{},\"tx_sent\":[{}],\"rx_received\":[{}]}},\"phases\":{{{}}},\"all_answered\":{},\"recall\":{},"
-               "\"port\":{{\"driver\":\"{}\",\"mac\":\"{}\",\"rx_queues\":{},\"tx_queues\":{},\"rx_desc\":{},\"tx_desc\":{},\"rss\":{},\"tx_checksum_offload\":{}}}}}\n",
-               c.status, plan.seed, c.sent, tx_pps, send_duration, c.duration_s, c.replies, c.open, c.closed, c.filtered, outcome.up, outcome.open_filtered,
-               c.duplicates, c.drops, plan.shard.size() * (1 + config.retries), plan.space->targets().count(), plan.space->slots().key_count(),
-               config.shard_index, config.shard_count, config.rate, config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed",
-               outcome.final_rate, outcome.ring_full, outcome.kernel_rx_dropped, outcome.repairs, outcome.resent, config.retries, to_string(plan.space->simd_path()), sources, format_mac(gateway_mac), rejected, args, json_string(setup.effective_config), argv,
-               setup.tx_lcores.size(), setup.rx_lcores.size(), fmt::join(outcome.tx_sent, ","), fmt::join(outcome.rx_received, ","), phases, outcome.all_answered, recall_json(outcome), port.caps().driver, format_mac(port.mac()),
-               outcome.rx_queues, outcome.tx_queues, port.rx_desc(), port.tx_desc(), port.rss(), port.tx_checksum_offload()));
+    nlohmann::ordered_json rejected = nlohmann::ordered_json::object();
+    for (std::size_t i = 0; i < reject_reason_count; ++i) rejected[std::string(to_string(RejectReason(i)))] = outcome.rejected[i];
+    nlohmann::ordered_json m;
+    m["status"] = c.status;
+    m["seed"] = plan.seed;
+    m["sent"] = c.sent;
+    m["tx_pps"] = rounded(tx_pps, 1);
+    m["send_duration_s"] = rounded(send_duration, 3);
+    m["duration_s"] = rounded(c.duration_s, 3);
+    m["replies"] = c.replies;
+    m["open"] = c.open;
+    m["closed"] = c.closed;
+    m["filtered"] = c.filtered;
+    m["up"] = outcome.up;
+    m["open_filtered"] = outcome.open_filtered;
+    m["duplicates"] = c.duplicates;
+    m["drops"] = c.drops;
+    m["probes_planned"] = plan.shard.size() * (1 + config.retries);
+    m["targets"] = plan.space->targets().count();
+    m["ports"] = plan.space->slots().key_count();
+    m["shard"] = fmt::format("{}/{}", config.shard_index, config.shard_count);
+    m["rate_cap"] = config.rate;
+    m["rate_mode"] = config.rate_mode == RateMode::adaptive ? "adaptive" : "fixed";
+    m["final_rate"] = outcome.final_rate;
+    m["ring_full"] = outcome.ring_full;
+    m["kernel_rx_dropped"] = outcome.kernel_rx_dropped;
+    m["repairs"] = outcome.repairs;
+    m["resent"] = outcome.resent;
+    m["retries"] = config.retries;
+    m["simd_path"] = std::string(to_string(plan.space->simd_path()));
+    m["source_ip"] = sources;
+    m["gateway_mac"] = format_mac(gateway_mac);
+    m["rejected"] = std::move(rejected);
+    m["args"] = setup.args;
+    m["config"] = setup.effective_config;
+    nlohmann::ordered_json eal;
+    eal["argv"] = setup.eal_argv;
+    eal["tx_lcores"] = setup.tx_lcores.size();
+    eal["rx_lcores"] = setup.rx_lcores.size();
+    eal["tx_sent"] = outcome.tx_sent;
+    eal["rx_received"] = outcome.rx_received;
+    m["eal"] = std::move(eal);
+    m["phases"] = std::move(phases);
+    m["all_answered"] = outcome.all_answered;
+    m["recall"] = recall_json(outcome);
+    nlohmann::ordered_json p;
+    p["driver"] = std::string(port.caps().driver);
+    p["mac"] = format_mac(port.mac());
+    p["rx_queues"] = outcome.rx_queues;
+    p["tx_queues"] = outcome.tx_queues;
+    p["rx_desc"] = port.rx_desc();
+    p["tx_desc"] = port.tx_desc();
+    p["rss"] = port.rss();
+    p["tx_checksum_offload"] = port.tx_checksum_offload();
+    m["port"] = std::move(p);
+    file.write(dump_line(m));
     file.close();
 }
 
@@ -394,6 +456,15 @@ struct ScanState {
     std::vector<std::unique_ptr<RetrySchedule>> schedules;
     std::unique_ptr<RateController> rate_control;
     std::unique_ptr<Collector> collector;
+    // Service detection (--service): after the collector, so the service
+    // thread (which posts to it) is joined and destroyed first.
+    std::unique_ptr<ServiceMatcher> service_matcher;
+    std::unique_ptr<TlsContext> tls_context;
+    std::unique_ptr<StreamTable> streams; // RX lcore 0's
+    std::vector<std::unique_ptr<ResultRing>> stream_event_rings; // one per RX lcore
+    std::unique_ptr<ResultRing> stream_command_ring;             // to RX lcore 0
+    std::vector<std::unique_ptr<FrameRing>> stream_handoff_rings; // RX lcores 1..n -> 0
+    std::unique_ptr<ServiceThread> service;
     Canaries canaries; // far-side delivery: the control loop sends, the collector reports
     // Start-up phases: name, seconds since the process started at its end.
     std::vector<std::pair<const char*, double>> phases;
@@ -402,23 +473,35 @@ struct ScanState {
     }
 };
 
-std::string format_phases(const ScanState& s, const EngineSetup& setup, const char* style) {
-    std::string out;
+std::string format_phases(const ScanState& s, const EngineSetup& setup) {
+    std::string out = fmt::format("eal {:.3f} s", setup.eal_seconds);
     double previous = 0;
-    const bool json = std::string_view(style) == "json";
-    if (json) out = fmt::format("\"eal_s\":{:.4f}", setup.eal_seconds);
-    else out = fmt::format("eal {:.3f} s", setup.eal_seconds);
     for (const auto& [name, at] : s.phases) {
         if (std::string_view(name) == "eal") {
             previous = at;
             continue;
         }
-        out += json ? fmt::format(",\"{}_s\":{:.4f}", name, at - previous) : fmt::format(", {} {:.3f} s", name, at - previous);
+        out += fmt::format(", {} {:.3f} s", name, at - previous);
         previous = at;
     }
-    if (!s.phases.empty())
-        out += json ? fmt::format(",\"first_probe_at_s\":{:.4f}", s.phases.back().second)
-                    : fmt::format("; first probe {:.3f} s after start", s.phases.back().second);
+    if (!s.phases.empty()) out += fmt::format("; first probe {:.3f} s after start", s.phases.back().second);
+    return out;
+}
+
+// The metadata's "phases": seconds per start-up phase, then when the first probe went.
+nlohmann::ordered_json phases_json(const ScanState& s, const EngineSetup& setup) {
+    nlohmann::ordered_json out;
+    out["eal_s"] = rounded(setup.eal_seconds, 4);
+    double previous = 0;
+    for (const auto& [name, at] : s.phases) {
+        if (std::string_view(name) == "eal") {
+            previous = at;
+            continue;
+        }
+        out[fmt::format("{}_s", name)] = rounded(at - previous, 4);
+        previous = at;
+    }
+    if (!s.phases.empty()) out["first_probe_at_s"] = rounded(s.phases.back().second, 4);
     return out;
 }
 
@@ -528,7 +611,8 @@ void open_files(ScanState& s, const ScanConfig& config, const ScanPlan& plan, co
         for_each_result(config.db_path, setup.resume->scan_id,
                         [&](const ResultRecord& r, double seen_at, std::span<const std::uint8_t> data) {
                             s.sink->replay(r, seen_at, data);
-                        });
+                        },
+                        [&](const ServiceResult& service) { s.sink->replay_service(service); });
 }
 
 // ---- bring-up, stage 3: addresses, cookie key, gateway MAC (ARP), template
@@ -694,7 +778,9 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
         rx->context.sources = &s.sources;
         rx->context.udp_dns_id = dns_ids_everywhere(plan);
         rx->our_mac = s.port->mac();
-        rx->send_reset = config.send_reset;
+        // --service: the scan's own half-open connections are reset, or every
+        // SYN-ACK comes back retransmitted while the service connections run.
+        rx->send_reset = config.send_reset || config.service;
         rx->start_tsc = start_tsc;
         rx->ms_per_tsc_q32 = (1000ull << 32) / tsc_hz;
         rx->flags = &s.flags;
@@ -732,6 +818,87 @@ void build_lcores(ScanState& s, const ScanConfig& config, const ScanPlan& plan, 
     }
 }
 
+// ---- bring-up, stage 5 (--service only): nmap's probe database compiled,
+// the user-mode TCP on RX lcore 0, the rings between the RX lcores and the
+// service thread.
+constexpr unsigned stream_ring_count = 4096; // StreamEvent / StreamCommand elements (6 MiB each ring)
+
+void prepare_services(ScanState& s, const ScanConfig& config, const ScanPlan& plan) {
+    const PortRange ours = config.service_ports, scan = config.source_ports;
+    if (!(ours.last < scan.first || scan.last < ours.first))
+        throw Error(fmt::format("--service-ports {}-{} overlaps --source-port {}-{}: the two must be apart", ours.first,
+                                ours.last, scan.first, scan.last));
+    // A kernel that owns the source address answers our connections' SYN-ACKs
+    // with RSTs (it never opened them): af_packet gives the kernel every frame.
+    if (s.port->caps().driver == std::string("net_af_packet") && !config.port.interface.empty()) {
+        const auto v4 = interface_ipv4(config.port.interface);
+        const auto v6 = interface_ipv6(config.port.interface);
+        for (std::size_t i = 0; i < s.sources.ipv4_count(); ++i)
+            if (v4 && s.sources.ipv4(i) == *v4)
+                throw Error(fmt::format("--service over af_packet needs a source address the kernel of {} does not own "
+                                        "({} is its own: it would reset every connection); pass --source-ip with a free "
+                                        "address of the link (wirespeed answers ARP for it), or use --xdp or --pci",
+                                        config.port.interface, format_ip(IpAddress::from_ipv4(*v4))));
+        for (std::size_t i = 0; i < s.sources.ipv6_count(); ++i)
+            if (v6 && s.sources.ipv6(i) == *v6)
+                throw Error(fmt::format("--service over af_packet needs a source address the kernel of {} does not own "
+                                        "({} is its own: it would reset every connection); pass --source-ip with a free "
+                                        "address of the link (wirespeed answers NDP for it), or use --xdp or --pci",
+                                        config.port.interface, format_ip(IpAddress::from_ipv6(*v6))));
+    }
+    const auto compile_start = std::chrono::steady_clock::now();
+    s.service_matcher = std::make_unique<ServiceMatcher>(load_service_probes(config.service_probes));
+    s.tls_context = std::make_unique<TlsContext>();
+    if (config.verbosity >= 1)
+        fmt::print(stderr, "wirespeed: service probes {} ({} probes) ready in {:.2f} s\n", config.service_probes,
+                   s.service_matcher->probes().probes.size(),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - compile_start).count());
+
+    StreamConfig sc;
+    sc.our_mac = s.port->mac();
+    sc.gateway_mac = s.gateway_mac;
+    sc.gateway_mac6 = s.gateway_mac6;
+    sc.local_ports = config.service_ports;
+    sc.capacity = config.service_connections * 2; // room for connections whose close is still on its way
+    sc.isn_key = s.cookies->key().k0 ^ 0x69736e6b6579ull;
+    sc.ttl = config.ttl;
+    s.streams = std::make_unique<StreamTable>(sc);
+    s.stream_command_ring = std::make_unique<ResultRing>(fmt::format("{}scmd", s.tag), stream_ring_count, s.socket,
+                                                         unsigned(sizeof(StreamCommand)));
+    std::vector<rte_ring*> events;
+    for (std::size_t i = 0; i < s.rxs.size(); ++i) {
+        RxLcore& rx = *s.rxs[i];
+        s.stream_event_rings.push_back(std::make_unique<ResultRing>(fmt::format("{}sev{}", s.tag, i), stream_ring_count,
+                                                                    s.socket, unsigned(sizeof(StreamEvent))));
+        rx.stream_events = s.stream_event_rings.back()->get();
+        rx.context.stream_ports = config.service_ports;
+        events.push_back(rx.stream_events);
+        if (i == 0) {
+            rx.streams = s.streams.get();
+            rx.stream_commands = s.stream_command_ring->get();
+        } else {
+            if (i > s.rxs[0]->handoffs_in.size()) throw Error("--service: at most 17 RX lcores");
+            s.stream_handoff_rings.push_back(std::make_unique<FrameRing>(fmt::format("{}sho{}", s.tag, i), 1024, s.socket));
+            rx.stream_handoff = s.stream_handoff_rings.back()->get();
+            s.rxs[0]->handoffs_in[s.rxs[0]->handoff_count++] = rx.stream_handoff;
+        }
+    }
+    ServiceOptions options;
+    options.intensity = config.version_intensity;
+    options.banner_bytes = config.banner_bytes;
+    options.parallel = config.service_parallel;
+    options.max_sessions = config.service_connections;
+    s.service = std::make_unique<ServiceThread>(
+        *s.service_matcher, s.tls_context.get(), options,
+        [&sources = s.sources](IpAddress target) { return sources.source_for(target); }, events,
+        s.stream_command_ring->get(),
+        [&collector = *s.collector](std::vector<ServiceResult>&& results) { collector.post_services(std::move(results)); });
+    // The collector thread drains what the service thread posts into the
+    // sink: the services and tls tables in its batches, and the outputs.
+    s.collector->set_service_sink([&sink = *s.sink](const ServiceResult& r) { sink.add_service(r); });
+    (void)plan;
+}
+
 // What the control loop decided, for the shutdown.
 struct LoopResult {
     bool interrupted = false;
@@ -745,6 +912,33 @@ struct LoopResult {
     unsigned repair_passes = 0; // whole-scan re-sends the estimate asked for
     std::chrono::steady_clock::time_point t0;
 };
+
+// After the scan's own wait: the ports still being identified get up to
+// --service-timeout more (a signal ends it; each port keeps what it has).
+void wait_for_services(ScanState& s, const ScanConfig& config, const LoopResult& loop) {
+    const auto start = std::chrono::steady_clock::now();
+    const bool tty = isatty(STDERR_FILENO) && config.verbosity >= 0 && !config.status_json;
+    int idle_streak = 0;
+    auto last_print = start;
+    while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < config.service_timeout_seconds) {
+        if (signals_received() > loop.handled_signals) break;
+        // Idle three times 20 ms apart: an open port RX lcore 0 still holds in
+        // its staging is reported within one of its turns.
+        if (s.service->idle()) {
+            if (++idle_streak >= 3) break;
+        } else {
+            idle_streak = 0;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        const auto now = std::chrono::steady_clock::now();
+        if (tty && now - last_print >= std::chrono::seconds(1)) {
+            fmt::print(stderr, "\rwirespeed: services: {} identified, {} ports in progress   ", s.service->identified(),
+                       s.service->pending_ports());
+            last_print = now;
+        }
+    }
+    if (tty && last_print != start) fmt::print(stderr, "\n");
+}
 
 // ---- canaries and verify: probes for chosen targets, crafted on the main
 // lcore exactly as TX lcores craft them (an mbuf of TX lcore 0's pool, which
@@ -1027,11 +1221,24 @@ LoopResult control_loop(ScanState& s, const ScanConfig& config, const ScanPlan& 
                        t.sent ? 100.0 * double(hits) / double(t.sent) : 0.0, drops_total, waiting ? " [waiting]" : "");
         if (now - last_json >= 1.0 && ((show_status && !tty) || s.status->is_open())) {
             last_json = now;
-            const std::string line = fmt::format(
-                "{{\"type\":\"status\",\"elapsed_s\":{:.1f},\"done_pct\":{:.2f},\"eta_s\":{:.1f},\"sent\":{},\"pps_now\":{:.0f},"
-                "\"pps_avg\":{:.0f},\"rate\":{},\"cap\":{},\"backoff\":\"{}\",\"delivery\":{:.4f},\"replies\":{},\"open\":{},\"answered\":{},\"drops\":{},\"phase\":\"{}\"}}\n",
-                now, done * 100, eta, t.sent, pps_now, pps_avg, rate, cap, backoff, delivery, t.results, hits, s.collector->answered(),
-                drops_total, waiting ? "waiting" : "sending");
+            nlohmann::ordered_json status;
+            status["type"] = "status";
+            status["elapsed_s"] = rounded(now, 1);
+            status["done_pct"] = rounded(done * 100, 2);
+            status["eta_s"] = rounded(eta, 1);
+            status["sent"] = t.sent;
+            status["pps_now"] = std::llround(std::isfinite(pps_now) ? pps_now : 0);
+            status["pps_avg"] = std::llround(std::isfinite(pps_avg) ? pps_avg : 0);
+            status["rate"] = rate;
+            status["cap"] = cap;
+            status["backoff"] = backoff;
+            status["delivery"] = rounded(delivery, 4);
+            status["replies"] = t.results;
+            status["open"] = hits;
+            status["answered"] = s.collector->answered();
+            status["drops"] = drops_total;
+            status["phase"] = waiting ? "waiting" : "sending";
+            const std::string line = dump_line(status);
             if (show_status && !tty) std::fputs(line.c_str(), stderr);
             s.status->append(line);
         }
@@ -1178,6 +1385,23 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
             failures.emplace_back(e.what());
         }
     };
+    if (s.service) {
+        attempt([&] { s.service->finish_and_join(); });
+        const ServiceCounters sc = s.service->counters();
+        const StreamCounters& tc = s.streams->counters();
+        if (config.verbosity >= 0)
+            fmt::print(stderr,
+                       "wirespeed: services: {} open ports, {} named by a match, {} by a softmatch, {} tcpwrapped, {} by the "
+                       "port table; {} connections ({} refused, {} timed out, {} without room), {} TLS handshakes\n",
+                       sc.ports, sc.identified, sc.soft_only, sc.tcpwrapped, sc.table_only, sc.sessions, sc.refused,
+                       sc.timeouts, sc.no_room, sc.tls_handshakes);
+        if (config.verbosity >= 1)
+            fmt::print(stderr,
+                       "wirespeed: service TCP: {} segments in, {} out, {} retransmitted, {} out of order, {} forged, "
+                       "{} events lost, {} frames lost, {} cut for too much data\n",
+                       tc.segments_in, tc.segments_out, tc.retransmits, tc.out_of_order, tc.forged, tc.events_lost,
+                       tc.frames_lost, tc.too_much_data);
+    }
     attempt([&] { s.collector->stop_and_join(loop.handled_signals < 2 && !s.collector->failed()); });
     // UDP probes nothing answered are open|filtered, as nmap says; only a
     // complete scan knows (an interrupted one has not sent them all).
@@ -1208,7 +1432,7 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
         c.status = status();
         attempt([&] {
             write_metadata(*s.metadata, config, plan, setup, *s.port, outcome, tx_pps, send_duration, format_sources(s.sources), s.gateway_mac,
-                           format_phases(s, setup, "json"));
+                           phases_json(s, setup));
         });
     }
     c.status = status();
@@ -1264,14 +1488,17 @@ unsigned result_ring_count(std::uint64_t planned_probes) noexcept {
     return unsigned(std::bit_ceil(std::clamp(planned_probes, smallest, largest)));
 }
 
-unsigned scan_memory_mb(unsigned tx_lcores, unsigned rx_lcores, std::uint64_t planned_probes) noexcept {
+unsigned scan_memory_mb(unsigned tx_lcores, unsigned rx_lcores, std::uint64_t planned_probes, bool service) noexcept {
     constexpr std::uint64_t overhead = 384; // the mbuf, the headroom and the mempool's object header, rounded up
     constexpr std::uint64_t eal_own = 48ull << 20; // EAL heap, ethdev and PMD structures, malloc slack
     const std::uint64_t mbufs =
         mempool_size(rx_lcores, default_rx_desc, tx_lcores, default_tx_desc, tx_lcores + rx_lcores + 1, 256, burst_size);
     const std::uint64_t pools = mbufs * (RTE_MBUF_DEFAULT_DATAROOM + overhead) + tx_lcores * mbufs * (max_probe_frame + overhead);
     const std::uint64_t rings = std::uint64_t(rx_lcores) * (result_ring_count(planned_probes) * sizeof(ResultRecord) + (64u << 10));
-    const std::uint64_t bytes = (pools + rings) * 5 / 4 + eal_own;
+    // --service: an event ring per RX lcore, the command ring, the hand-off rings.
+    const std::uint64_t stream_rings =
+        service ? (std::uint64_t(rx_lcores) + 1) * stream_ring_count * sizeof(StreamEvent) + rx_lcores * (16u << 10) : 0;
+    const std::uint64_t bytes = (pools + rings + stream_rings) * 5 / 4 + eal_own;
     return unsigned(((bytes >> 20) + 15) / 16 * 16);
 }
 
@@ -1288,6 +1515,10 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
         s.phase_done("arp", setup);
         build_lcores(s, config, plan, setup);
         s.phase_done("lcores", setup);
+        if (config.service) {
+            prepare_services(s, config, plan);
+            s.phase_done("services", setup);
+        }
     } catch (...) {
         mark_failed(s);
         throw;
@@ -1297,12 +1528,14 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
     LoopResult loop;
     try {
         s.collector->start();
+        if (s.service) s.service->start();
         for (unsigned i = 0; i < s.rxs.size(); ++i) lcores.launch(rx_lcore_main, s.rxs[i].get(), setup.rx_lcores[i], "RX");
         lcore_function_t* tx_main = tx_lcore_function(*s.probes, s.source_sets != nullptr); // the probe module's loop, chosen once
         for (unsigned i = 0; i < s.txs.size(); ++i) lcores.launch(tx_main, s.txs[i].get(), setup.tx_lcores[i], "TX");
         s.phase_done("launch", setup);
-        if (config.verbosity >= 1) fmt::print(stderr, "wirespeed: start-up: {}\n", format_phases(s, setup, "text"));
+        if (config.verbosity >= 1) fmt::print(stderr, "wirespeed: start-up: {}\n", format_phases(s, setup));
         loop = control_loop(s, config, plan);
+        if (s.service) wait_for_services(s, config, loop);
     } catch (...) {
         lcores.join();
         mark_failed(s);

@@ -61,7 +61,7 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const Engin
 // reply of a small scan and 2^20 records (32 MiB) at most; EAL memory covers
 // the pools, the rings and EAL's own structures.
 unsigned result_ring_count(std::uint64_t planned_probes) noexcept;
-unsigned scan_memory_mb(unsigned tx_lcores, unsigned rx_lcores, std::uint64_t planned_probes) noexcept;
+unsigned scan_memory_mb(unsigned tx_lcores, unsigned rx_lcores, std::uint64_t planned_probes, bool service = false) noexcept;
 
 // SIGINT/SIGTERM: the first stops sending and lets the scan drain and
 // commit; the second skips the wait window (a final commit still happens).

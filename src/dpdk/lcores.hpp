@@ -21,6 +21,7 @@
 #include "wirespeed/probe_set.hpp"
 #include "wirespeed/probes/modules.hpp"
 #include "wirespeed/reply.hpp"
+#include "wirespeed/tcp_stream.hpp"
 #include "wirespeed/scan_space.hpp"
 #include "wirespeed/sources.hpp"
 
@@ -127,6 +128,17 @@ struct alignas(64) RxLcore {
     std::uint64_t start_tsc = 0;
     std::uint64_t ms_per_tsc_q32 = 0;  // milliseconds per TSC cycle in 32.32 fixed point
     const RunFlags* flags = nullptr;
+    // Service detection (scan --service; all null when off). RX lcore 0 runs
+    // the user-mode TCP (`streams`, owned by it) and takes the commands;
+    // every RX lcore reports open ports as events, and hands the stream
+    // segments it receives to lcore 0 (`stream_handoff`, mbufs) so a
+    // connection lives on one lcore whatever queue RSS puts its replies on.
+    StreamTable* streams = nullptr;
+    rte_ring* stream_events = nullptr;   // SP/SC StreamEvent elements, to the service thread
+    rte_ring* stream_commands = nullptr; // SP/SC StreamCommand elements, lcore 0 only
+    rte_ring* stream_handoff = nullptr;  // SP/SC mbufs to lcore 0 (lcores 1..n)
+    std::array<rte_ring*, 16> handoffs_in{}; // lcore 0: the other lcores' stream_handoff rings
+    unsigned handoff_count = 0;
 
     // --- written by this lcore only
     alignas(64) Counter received;
@@ -136,6 +148,7 @@ struct alignas(64) RxLcore {
     Counter resets_sent;
     Counter control_full;
     std::array<Counter, reject_reason_count> rejected;
+    Counter stream_events_lost; // port_open events the service thread's ring had no room for
 };
 
 // Sends frames with a bounded number of tx_burst attempts, frees what the

@@ -92,6 +92,79 @@ inline RxChecksums checksum_hints(const rte_mbuf* m) noexcept {
                                  RTE_MBUF_F_RX_L4_CKSUM_BAD)};
 }
 
+// ---- service detection (scan --service)
+
+inline std::uint64_t now_ms(const RxLcore& rx) noexcept {
+    return ((rte_rdtsc() - rx.start_tsc) * rx.ms_per_tsc_q32) >> 32;
+}
+
+// What the stream table staged: frames to the TX lcore, events to the
+// service thread (those that do not fit cut their connections: counted).
+void flush_streams(RxLcore& rx, std::uint64_t now) {
+    StreamTable& t = *rx.streams;
+    for (const StreamTable::Frame& f : t.frames()) {
+        rte_mbuf* m = rte_pktmbuf_alloc(rx.pool);
+        if (!m) {
+            rx.control_full.add(1); // the peer's retransmission or ours repairs it
+            continue;
+        }
+        std::memcpy(rte_pktmbuf_mtod(m, std::uint8_t*), f.bytes, f.len);
+        m->data_len = f.len;
+        m->pkt_len = f.len;
+        hand_over(rx, m);
+    }
+    const auto events = t.events();
+    if (!events.empty()) {
+        const unsigned pushed = rte_ring_sp_enqueue_burst_elem(rx.stream_events, events.data(), sizeof(StreamEvent),
+                                                               unsigned(events.size()), nullptr);
+        if (pushed < events.size()) t.events_not_delivered(pushed, now);
+    }
+    t.clear_staged();
+}
+
+void stream_segment(RxLcore& rx, const ParsedReply& reply, std::uint64_t now) {
+    rx.streams->on_segment(reply.segment, now);
+    if (rx.streams->staging_nearly_full()) flush_streams(rx, now);
+}
+
+// Lcore 0, every turn of its loop: segments other lcores handed over, the
+// service thread's commands, the timers.
+void serve_streams(RxLcore& rx) {
+    const std::uint64_t now = now_ms(rx);
+    for (unsigned h = 0; h < rx.handoff_count; ++h) {
+        rte_mbuf* frames[burst_size];
+        const unsigned n = rte_ring_sc_dequeue_burst(rx.handoffs_in[h], reinterpret_cast<void**>(frames), burst_size, nullptr);
+        for (unsigned i = 0; i < n; ++i) {
+            const ParsedReply reply = parse_reply(rte_pktmbuf_mtod(frames[i], const std::uint8_t*), frames[i]->data_len,
+                                                  rx.context);
+            if (reply.kind == ReplyKind::stream_segment) stream_segment(rx, reply, now);
+        }
+        if (n) rte_pktmbuf_free_bulk(frames, n);
+    }
+    StreamCommand commands[8];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(rx.stream_commands, commands, sizeof(StreamCommand), 8, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+        rx.streams->on_command(commands[i], now);
+        if (rx.streams->staging_nearly_full()) flush_streams(rx, now);
+    }
+    rx.streams->advance(now);
+    flush_streams(rx, now);
+}
+
+// The scan found a TCP port open: the service thread decides what to send.
+void report_open(RxLcore& rx, const ResultRecord& record) {
+    if (rx.streams) {
+        rx.streams->port_open(record.address(), record.port, record.elapsed_ms);
+        return; // flushed with the lcore's next turn
+    }
+    StreamEvent e;
+    e.kind = StreamEventKind::port_open;
+    record.address().to_bytes(e.peer);
+    e.port = record.port;
+    e.elapsed_ms = record.elapsed_ms;
+    if (rte_ring_sp_enqueue_elem(rx.stream_events, &e, sizeof e) != 0) rx.stream_events_lost.add(1);
+}
+
 } // namespace
 
 int rx_lcore_main(void* arg) {
@@ -103,6 +176,7 @@ int rx_lcore_main(void* arg) {
     std::uint16_t turn = 0; // which of this lcore's queues is polled next
 
     while (!flags.stop_rx.load(std::memory_order_relaxed)) {
+        if (rx.streams) serve_streams(rx);
         const QueueRef source = rx.sources[turn];
         if (++turn == rx.source_count) turn = 0;
         const std::uint16_t n = rte_eth_rx_burst(source.port, source.queue, frames, burst_size);
@@ -120,7 +194,7 @@ int rx_lcore_main(void* arg) {
         unsigned results = 0;
         for (std::uint16_t i = 0; i < n; ++i) {
             if (i + 3 < n) rte_prefetch0(rte_pktmbuf_mtod(frames[i + 3], void*));
-            const rte_mbuf* m = frames[i];
+            rte_mbuf* m = frames[i];
             const auto* data = rte_pktmbuf_mtod(m, const std::uint8_t*);
             // Multi-segment frames are parsed on their first segment only: every
             // header we need fits there, and the parser never reads past data_len.
@@ -134,10 +208,25 @@ int rx_lcore_main(void* arg) {
                 records[results] = reply.record;
                 records[results].elapsed_ms = elapsed_ms;
                 ++results;
-                if (rx.send_reset && reply.record.state == PortState::open && reply.record.proto == Proto::tcp) {
-                    MacAddress peer;
-                    std::memcpy(peer.data(), data + 6, 6);
-                    send_reset(rx, reply, peer);
+                if (reply.record.state == PortState::open && reply.record.proto == Proto::tcp) {
+                    if (rx.send_reset) {
+                        MacAddress peer;
+                        std::memcpy(peer.data(), data + 6, 6);
+                        send_reset(rx, reply, peer);
+                    }
+                    if (rx.stream_events) {
+                        records[results - 1].elapsed_ms = elapsed_ms;
+                        report_open(rx, records[results - 1]);
+                    }
+                }
+                break;
+            case ReplyKind::stream_segment:
+                if (rx.streams) {
+                    stream_segment(rx, reply, ((rte_rdtsc() - rx.start_tsc) * rx.ms_per_tsc_q32) >> 32);
+                } else if (rx.stream_handoff && rte_ring_sp_enqueue(rx.stream_handoff, frames[i]) == 0) {
+                    frames[i] = nullptr; // lcore 0 owns it now (free_bulk skips nulls)
+                } else {
+                    rx.rejected[std::size_t(RejectReason::wrong_source_port)].add(1);
                 }
                 break;
             case ReplyKind::arp_request:

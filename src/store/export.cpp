@@ -222,7 +222,7 @@ void export_database(const std::string& db_path, const std::string& out_path, st
         if (!exists.step()) throw Error(fmt::format("no scan {} in database \"{}\"", *scan_id, db_path));
     }
     const std::string sql = "SELECT ip, port, proto, state, reason, ttl, window, seen_at, " + data_column(*db) +
-                            " FROM results" + scan_filter(scan_id) + " ORDER BY rowid";
+                            ", rowid FROM results" + scan_filter(scan_id) + " ORDER BY rowid";
     Statement results(*db, sql.c_str(), not_wirespeed);
     if (scan_id) sqlite3_bind_int64(results.get(), 1, *scan_id);
 
@@ -236,10 +236,21 @@ void export_database(const std::string& db_path, const std::string& out_path, st
     else if (format == "xml") writer = make_xml_writer(out_path, scan_info_from(*db, scan_id), replace);
     else writer = make_grepable_writer(out_path, scan_info_from(*db, scan_id), replace);
 
+    // Services (scan --service) go out among the results as the live run wrote
+    // them: each after the results row that was newest when it was written.
+    store::ServiceReader services(db->get(), db_path, scan_id);
+    bool service_pending = services.next();
+    auto services_up_to = [&](std::int64_t rowid) {
+        while (service_pending && services.after_result() <= rowid) {
+            writer->write_service(services.current());
+            service_pending = services.next();
+        }
+    };
     std::uint64_t row = 0;
     while (results.step()) {
         ++row;
         sqlite3_stmt* st = results.get();
+        services_up_to(sqlite3_column_int64(st, 9) - 1);
         auto bad = [&](std::string_view column, const std::string& value) {
             return Error(fmt::format("corrupt result in database \"{}\": row {} has {} \"{}\"", db_path, row, column, value));
         };
@@ -268,6 +279,7 @@ void export_database(const std::string& db_path, const std::string& out_path, st
         const std::size_t blob_len = blob ? std::size_t(sqlite3_column_bytes(st, 8)) : 0;
         writer->write(r, sqlite3_column_double(st, 7), {blob, std::min(blob_len, ResultWithData::max_data)});
     }
+    services_up_to(INT64_MAX);
     writer->finish();
 }
 
@@ -284,11 +296,20 @@ constexpr int scan_column_count = 18;
 constexpr const char* result_columns = "scan_id, ip, port, proto, state, reason, ttl, window, seen_at, data, family, ip_key";
 constexpr int copied_result_columns = 10;
 constexpr int result_column_count = 12;
-// The SELECT list for a source database (an older one has no data column).
+// The SELECT list for a source database (an older one has no data column);
+// the rowid last, for the services that follow a result.
 std::string result_select(const Db& db) {
-    return fmt::format("SELECT scan_id, ip, port, proto, state, reason, ttl, window, seen_at, {} FROM results ORDER BY rowid",
+    return fmt::format("SELECT scan_id, ip, port, proto, state, reason, ttl, window, seen_at, {}, rowid FROM results ORDER BY rowid",
                        data_column(db));
 }
+// The services and tls columns copied as they are (scan_id renumbered;
+// services' after_result renumbered to the merged results' rowids).
+constexpr const char* service_columns = "scan_id, ip, family, ip_key, port, proto, name, product, version, info, hostname, ostype, "
+                                        "devicetype, cpe, method, confidence, soft, tunnel, probe, banner, seen_at";
+constexpr int service_column_count = 21;
+constexpr const char* tls_columns = "scan_id, ip, family, ip_key, port, proto, version, cipher, subject, issuer, san_dns, san_ip, "
+                                    "not_before, not_after, sha256, key_type, key_bits, self_signed, seen_at";
+constexpr int tls_column_count = 19;
 
 // A result's `ip` as merge writes it: parsed (either family), so the merged
 // row's text is format_ip()'s and its family and ip_key agree with it.
@@ -363,6 +384,14 @@ void merge_databases(const std::vector<std::string>& inputs, const std::string& 
                                                       fmt::join(std::vector<std::string>(result_column_count, "?"), ","));
     Statement insert_scan(out, insert_scan_sql.c_str(), "cannot merge into");
     Statement insert_result(out, insert_result_sql.c_str(), "cannot merge into");
+    const std::string insert_service_sql = fmt::format("INSERT INTO services({}, after_result) VALUES({})", service_columns,
+                                                       fmt::join(std::vector<std::string>(service_column_count + 1, "?"), ","));
+    const std::string insert_tls_sql = fmt::format("INSERT INTO tls({}) VALUES({})", tls_columns,
+                                                   fmt::join(std::vector<std::string>(tls_column_count, "?"), ","));
+    Statement insert_service(out, insert_service_sql.c_str(), "cannot merge into");
+    Statement insert_tls(out, insert_tls_sql.c_str(), "cannot merge into");
+    const std::string services_select =
+        fmt::format("SELECT {}, after_result FROM services ORDER BY after_result, rowid", service_columns);
 
     for (const auto& src : sources) {
         std::map<std::int64_t, std::int64_t> new_id;
@@ -377,20 +406,59 @@ void merge_databases(const std::vector<std::string>& inputs, const std::string& 
         }
         const std::string results_sql = result_select(*src);
         Statement results(*src, results_sql.c_str(), not_wirespeed);
+        // Services follow the result they came after (after_result), renumbered
+        // to that result's rowid here: a merge join over both in rowid order.
+        const bool has_services = store::has_table(src->get(), "services");
+        std::unique_ptr<Statement> services;
+        if (has_services) services = std::make_unique<Statement>(*src, services_select.c_str(), not_wirespeed);
+        bool service_pending = services && services->step();
+        std::int64_t last_new_rowid = 0;
+        {
+            Statement last(out, "SELECT coalesce(max(rowid), 0) FROM results", "cannot merge into");
+            if (last.step()) last_new_rowid = sqlite3_column_int64(last.get(), 0);
+        }
+        auto scan_of = [&](std::int64_t old_id, const char* what) {
+            const auto it = new_id.find(old_id);
+            if (it == new_id.end())
+                throw Error(fmt::format("{} \"{}\": a {} belongs to scan {}, which has no scans row", not_wirespeed, src->path(),
+                                        what, old_id));
+            return it->second;
+        };
+        auto services_before = [&](std::int64_t old_rowid) {
+            while (service_pending && sqlite3_column_int64(services->get(), service_column_count) < old_rowid) {
+                sqlite3_stmt* st = services->get();
+                sqlite3_bind_int64(insert_service.get(), 1, scan_of(sqlite3_column_int64(st, 0), "service"));
+                for (int c = 1; c < service_column_count; ++c) sqlite3_bind_value(insert_service.get(), c + 1, sqlite3_column_value(st, c));
+                sqlite3_bind_int64(insert_service.get(), service_column_count + 1, last_new_rowid);
+                insert_service.step();
+                insert_service.reset();
+                service_pending = services->step();
+            }
+        };
         std::uint64_t row = 0; // in the input's rowid order, as export counts them
         while (results.step()) {
             const std::int64_t old_id = sqlite3_column_int64(results.get(), 0);
-            const auto it = new_id.find(old_id);
-            if (it == new_id.end())
-                throw Error(fmt::format("{} \"{}\": a result belongs to scan {}, which has no scans row", not_wirespeed,
-                                        src->path(), old_id));
+            const std::int64_t scan = scan_of(old_id, "result");
+            services_before(sqlite3_column_int64(results.get(), copied_result_columns));
             ++row;
-            sqlite3_bind_int64(insert_result.get(), 1, it->second);
+            sqlite3_bind_int64(insert_result.get(), 1, scan);
             for (int c = 2; c < copied_result_columns; ++c)
                 sqlite3_bind_value(insert_result.get(), c + 1, sqlite3_column_value(results.get(), c));
             bind_address(insert_result.get(), merged_address(*src, row, column_text(results.get(), 1)));
             insert_result.step();
             insert_result.reset();
+            last_new_rowid = sqlite3_last_insert_rowid(out.get());
+        }
+        services_before(INT64_MAX);
+        if (store::has_table(src->get(), "tls")) {
+            const std::string tls_sql = fmt::format("SELECT {} FROM tls ORDER BY rowid", tls_columns);
+            Statement tls(*src, tls_sql.c_str(), not_wirespeed);
+            while (tls.step()) {
+                sqlite3_bind_int64(insert_tls.get(), 1, scan_of(sqlite3_column_int64(tls.get(), 0), "tls row"));
+                for (int c = 1; c < tls_column_count; ++c) sqlite3_bind_value(insert_tls.get(), c + 1, sqlite3_column_value(tls.get(), c));
+                insert_tls.step();
+                insert_tls.reset();
+            }
         }
     }
     // Rows of `output` another program inserted without an ip_key get theirs,
@@ -400,6 +468,12 @@ void merge_databases(const std::vector<std::string>& inputs, const std::string& 
     // tie, the first inserted). Survivors keep their rowid order.
     out.exec("DELETE FROM results WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER "
              "(PARTITION BY ip_key, port, proto ORDER BY seen_at, rowid) AS n FROM results) WHERE n > 1)");
+    // Services likewise (one per address, port, protocol; the earliest), and
+    // the tls rows of the services that stay.
+    out.exec("DELETE FROM services WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER "
+             "(PARTITION BY ip_key, port, proto ORDER BY seen_at, rowid) AS n FROM services) WHERE n > 1)");
+    out.exec("DELETE FROM tls WHERE NOT EXISTS (SELECT 1 FROM services s WHERE s.scan_id = tls.scan_id AND s.ip = tls.ip "
+             "AND s.port = tls.port AND s.proto = tls.proto)");
     out.exec("CREATE INDEX IF NOT EXISTS results_ip_port ON results(ip, port)");
     tx.commit();
 }

@@ -1,6 +1,8 @@
 // -oC: CSV (RFC 4180 quoting) with a header line; --fields chooses and orders
-// the columns from ip,port,proto,state,reason,ttl,window,ts,data (default:
-// all; data is a UDP answer's first bytes in base64, empty otherwise).
+// the columns from ip,port,proto,state,reason,ttl,window,ts,data and the
+// service columns of scan --service (csv_field_names; default: all; data is a
+// UDP answer's first bytes in base64, empty otherwise). A service is a row of
+// its own after its port's row (see csv_field_names in outputs.hpp).
 // Lines end in "\n", which every CSV reader accepts.
 #include <algorithm>
 
@@ -9,6 +11,7 @@
 #include "wirespeed/address.hpp"
 #include "wirespeed/error.hpp"
 #include "wirespeed/outputs.hpp"
+#include "wirespeed/service_result.hpp"
 
 namespace ws {
 namespace {
@@ -67,6 +70,52 @@ public:
             case 7: append_field(line, format_timestamp(seen_at_unix)); break;
             case 8: append_field(line, base64(data)); break;
             default: break;
+            }
+        }
+        line.push_back('\n');
+        file_.write(std::string_view(line.data(), line.size()));
+    }
+    void write_service(const ServiceResult& s) override {
+        fmt::memory_buffer line;
+        char text[max_ip_text];
+        auto space_separated = [](const std::vector<std::string>& items) { return fmt::format("{}", fmt::join(items, " ")); };
+        const TlsInfo* tls = s.tls ? &*s.tls : nullptr;
+        const TlsInfo* cert = tls && tls->has_certificate ? tls : nullptr;
+        for (std::size_t i = 0; i < fields_.size(); ++i) {
+            if (i) line.push_back(',');
+            switch (fields_[i]) {
+            case 0: append_field(line, std::string_view(text, format_ip(s.address, text))); break;
+            case 1: fmt::format_to(std::back_inserter(line), "{}", s.port); break;
+            case 2: append_field(line, to_string(s.proto)); break;
+            case 3: append_field(line, to_string(PortState::open)); break;
+            case 7: append_field(line, format_timestamp(s.seen_at_unix)); break;
+            case 9: append_field(line, s.name); break;
+            case 10: append_field(line, s.product); break;
+            case 11: append_field(line, s.version); break;
+            case 12: append_field(line, s.info); break;
+            case 13: append_field(line, s.hostname); break;
+            case 14: append_field(line, s.ostype); break;
+            case 15: append_field(line, s.devicetype); break;
+            case 16: append_field(line, space_separated(s.cpes)); break;
+            case 17: append_field(line, to_string(s.method)); break;
+            case 18: fmt::format_to(std::back_inserter(line), "{}", s.confidence); break;
+            case 19: line.push_back(s.soft ? '1' : '0'); break;
+            case 20: append_field(line, s.tunnel); break;
+            case 21: append_field(line, s.probe); break;
+            case 22: append_field(line, base64(s.banner)); break;
+            case 23: if (tls) append_field(line, tls->version); break;
+            case 24: if (tls) append_field(line, tls->cipher); break;
+            case 25: if (cert) append_field(line, cert->subject); break;
+            case 26: if (cert) append_field(line, cert->issuer); break;
+            case 27: if (cert) append_field(line, space_separated(cert->san_dns)); break;
+            case 28: if (cert) append_field(line, space_separated(cert->san_ip)); break;
+            case 29: if (cert) append_field(line, cert->not_before); break;
+            case 30: if (cert) append_field(line, cert->not_after); break;
+            case 31: if (cert) append_field(line, cert->sha256); break;
+            case 32: if (cert) append_field(line, cert->key_type); break;
+            case 33: if (cert) fmt::format_to(std::back_inserter(line), "{}", cert->key_bits); break;
+            case 34: if (cert) line.push_back(cert->self_signed ? '1' : '0'); break;
+            default: break; // reason, ttl, window, data: a result's
             }
         }
         line.push_back('\n');

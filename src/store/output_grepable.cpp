@@ -2,6 +2,10 @@
 // so it keeps the results in memory and writes the file at finish():
 //   # wirespeed 0.1.0 scan initiated Mon Jan  1 00:00:00 2024 as: wirespeed ...
 //   Host: 198.19.0.5 ()<TAB>Ports: 22/open/tcp//ssh///, 80/open/tcp//http///
+// With scan --service a port's service and version columns are what was
+// identified, as nmap -sV -oG writes them ("ssl|http" when tunneled in TLS;
+// a '/' inside a field becomes '|'):
+//   22/open/tcp//ssh//OpenSSH 9.2p1 Debian 2+deb12u3 (protocol 2.0)/
 //   # wirespeed done at Mon Jan  1 00:00:01 2024 -- 1 IP address (1 host up) scanned in 1.00 seconds
 #include <algorithm>
 #include <chrono>
@@ -11,6 +15,7 @@
 
 #include "wirespeed/address.hpp"
 #include "wirespeed/outputs.hpp"
+#include "wirespeed/service_result.hpp"
 
 namespace ws {
 namespace {
@@ -27,10 +32,20 @@ std::string one_line(std::string_view text) {
     return out;
 }
 
+// A field of a port entry: '/' separates the fields and ',' the entries, and
+// a line break would end the host's line. nmap writes '/' as '|'.
+std::string grepable_field(std::string_view text) {
+    std::string out = one_line(text);
+    for (char& c : out)
+        if (c == '/') c = '|';
+    return out;
+}
+
 class GrepableWriter final : public OutputWriter {
 public:
     GrepableWriter(const std::string& path, ScanInfo info, OutputMode mode) : info_(std::move(info)), file_(path, mode) {}
     void write(const ResultRecord& r, double, std::span<const std::uint8_t>) override { hosts_.add(r); }
+    void write_service(const ServiceResult& s) override { services_.add(s); }
     void flush() override {}
     void finish() override {
         const double end = info_.end_unix != 0 ? info_.end_unix : now_unix();
@@ -58,8 +73,13 @@ public:
             for (const auto& p : host.ports) {
                 if (p.proto == Proto::icmp) continue;
                 // port/state/protocol/owner/service/rpc info/version/
-                put("{}{}/{}/{}//{}///", first ? "" : ", ", p.port, to_string(p.state), to_string(p.proto),
-                    services.lookup(p.port, p.proto));
+                if (const ServiceResult* s = services_.find(host.address, p.port, p.proto))
+                    put("{}{}/{}/{}//{}{}//{}/", first ? "" : ", ", p.port, to_string(p.state), to_string(p.proto),
+                        s->tunnel == "ssl" ? "ssl|" : "", grepable_field(s->name.empty() ? "unknown" : s->name),
+                        grepable_field(service_version_text(*s)));
+                else
+                    put("{}{}/{}/{}//{}///", first ? "" : ", ", p.port, to_string(p.state), to_string(p.proto),
+                        services.lookup(p.port, p.proto));
                 first = false;
             }
             put("\n");
@@ -73,6 +93,7 @@ public:
 private:
     ScanInfo info_;
     HostTable hosts_;
+    ServiceTable services_;
     OutputFile file_;
 };
 

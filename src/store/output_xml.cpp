@@ -6,7 +6,17 @@
 // nmap.dtd only allows scanner="nmap", so the document says scanner="nmap"
 // with wirespeed's own version, and names wirespeed in the leading comment
 // (where nmap names itself).
+//
+// scan --service: a port's <service> is what was identified, as nmap -sV
+// writes it (attributes in nmap's order, cpe children):
+//   <service name="ssh" product="OpenSSH" version="9.2p1 Debian 2+deb12u3" extrainfo="protocol 2.0"
+//    ostype="Linux" method="probed" conf="10"><cpe>cpe:/a:openbsd:openssh:9.2p1</cpe></service>
+// and a TLS certificate adds <script id="ssl-cert" output="..."/> after it,
+// in the layout of nmap's ssl-cert script (Subject, Subject Alternative Name,
+// Issuer, Public Key type/bits, Not valid before/after, SHA-256), its names
+// as OpenSSL prints them.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <utility>
 
@@ -14,16 +24,31 @@
 
 #include "wirespeed/address.hpp"
 #include "wirespeed/outputs.hpp"
+#include "wirespeed/service_result.hpp"
 
 namespace ws {
 namespace {
 
 // Attribute text: the five XML specials as entities; control characters that
 // XML 1.0 cannot carry at all become '?'.
+// Bytes that are not UTF-8 (a service's fields hold captures of what the
+// network sent) become '?' too, so the document stays well-formed.
 std::string xml_escape(std::string_view text) {
     std::string out;
     out.reserve(text.size());
-    for (const char c : text) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (const auto lead = static_cast<unsigned char>(c); lead >= 0x80) {
+            const std::size_t length = (lead & 0xe0) == 0xc0 ? 2 : (lead & 0xf0) == 0xe0 ? 3 : (lead & 0xf8) == 0xf0 ? 4 : 1;
+            const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data()) + i;
+            if (length > 1 && i + length <= text.size() && valid_utf8({bytes, length})) {
+                out.append(text.substr(i, length));
+                i += length - 1;
+            } else {
+                out += '?';
+            }
+            continue;
+        }
         switch (c) {
         case '&': out += "&amp;"; break;
         case '<': out += "&lt;"; break;
@@ -58,6 +83,36 @@ std::string_view xml_protocol(Proto p) {
     return "ip";
 }
 
+// <service .../> of an identified port; nmap's attribute order.
+std::string service_element(const ServiceResult& s) {
+    std::string out = fmt::format("<service name=\"{}\"", xml_escape(s.name.empty() ? "unknown" : s.name));
+    const std::pair<const char*, const std::string*> texts[] = {{"product", &s.product},   {"version", &s.version},
+                                                                {"extrainfo", &s.info},    {"hostname", &s.hostname},
+                                                                {"ostype", &s.ostype},     {"devicetype", &s.devicetype}};
+    for (const auto& [name, value] : texts)
+        if (!value->empty()) out += fmt::format(" {}=\"{}\"", name, xml_escape(*value));
+    if (s.tunnel == "ssl") out += " tunnel=\"ssl\""; // nmap.dtd knows no other tunnel
+    out += fmt::format(" method=\"{}\" conf=\"{}\"", to_string(s.method), std::clamp(s.confidence, 0, 10));
+    if (s.cpes.empty()) return out + "/>";
+    out += '>';
+    for (const auto& cpe : s.cpes) out += fmt::format("<cpe>{}</cpe>", xml_escape(cpe));
+    return out + "</service>";
+}
+
+// nmap's ssl-cert output, from what TlsInfo holds.
+std::string ssl_cert_script(const TlsInfo& t) {
+    std::string text = "Subject: " + t.subject;
+    std::string san;
+    for (const auto& dns : t.san_dns) san += (san.empty() ? "DNS:" : ", DNS:") + dns;
+    for (const auto& ip : t.san_ip) san += (san.empty() ? "IP Address:" : ", IP Address:") + ip;
+    if (!san.empty()) text += "\nSubject Alternative Name: " + san;
+    std::string key_type = t.key_type;
+    for (char& c : key_type) c = char(std::tolower(static_cast<unsigned char>(c)));
+    text += fmt::format("\nIssuer: {}\nPublic Key type: {}\nPublic Key bits: {}\nNot valid before: {}\nNot valid after:  {}\nSHA-256: {}",
+                        t.issuer, key_type, t.key_bits, t.not_before, t.not_after, t.sha256);
+    return fmt::format("<script id=\"ssl-cert\" output=\"{}\"/>", xml_escape(text));
+}
+
 double now_unix() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -66,6 +121,7 @@ class XmlWriter final : public OutputWriter {
 public:
     XmlWriter(const std::string& path, ScanInfo info, OutputMode mode) : info_(std::move(info)), file_(path, mode) {}
     void write(const ResultRecord& r, double, std::span<const std::uint8_t>) override { hosts_.add(r); }
+    void write_service(const ServiceResult& s) override { services_.add(s); }
     void flush() override {}
     void finish() override {
         const double end = info_.end_unix != 0 ? info_.end_unix : now_unix();
@@ -114,7 +170,10 @@ public:
                 if (p.proto == Proto::icmp) continue; // the ping is the host's status, not a port
                 put("<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"{}\"/>",
                     xml_protocol(p.proto), p.port, to_string(p.state), to_string(p.reason), unsigned(p.ttl));
-                if (const auto name = services.lookup(p.port, p.proto); !name.empty())
+                if (const ServiceResult* s = services_.find(host.address, p.port, p.proto)) {
+                    put("{}", service_element(*s));
+                    if (s->tls && s->tls->has_certificate) put("{}", ssl_cert_script(*s->tls));
+                } else if (const auto name = services.lookup(p.port, p.proto); !name.empty())
                     put("<service name=\"{}\" method=\"table\" conf=\"3\"/>", xml_escape(name));
                 put("</port>\n");
             }
@@ -134,6 +193,7 @@ public:
 private:
     ScanInfo info_;
     HostTable hosts_;
+    ServiceTable services_;
     OutputFile file_;
 };
 

@@ -13,6 +13,7 @@
 #include "wirespeed/address.hpp"
 #include "wirespeed/error.hpp"
 #include "wirespeed/scan_space.hpp"
+#include "wirespeed/service_result.hpp"
 
 #include "results_schema.hpp"
 
@@ -180,6 +181,42 @@ CREATE TABLE IF NOT EXISTS results (
   family INTEGER NOT NULL DEFAULT 4,
   ip_key BLOB
 );
+CREATE TABLE IF NOT EXISTS services (
+  scan_id INTEGER NOT NULL REFERENCES scans(id),
+  ip TEXT NOT NULL,
+  family INTEGER NOT NULL,
+  ip_key BLOB NOT NULL,
+  port INTEGER NOT NULL,
+  proto TEXT NOT NULL,
+  name TEXT NOT NULL,
+  product TEXT, version TEXT, info TEXT, hostname TEXT, ostype TEXT, devicetype TEXT,
+  cpe TEXT NOT NULL DEFAULT '[]',
+  method TEXT NOT NULL,
+  confidence INTEGER NOT NULL,
+  soft INTEGER NOT NULL DEFAULT 0,
+  tunnel TEXT,
+  probe TEXT,
+  banner BLOB,
+  seen_at REAL NOT NULL,
+  after_result INTEGER NOT NULL DEFAULT 0,
+  UNIQUE(scan_id, ip, port, proto)
+);
+CREATE TABLE IF NOT EXISTS tls (
+  scan_id INTEGER NOT NULL REFERENCES scans(id),
+  ip TEXT NOT NULL,
+  family INTEGER NOT NULL,
+  ip_key BLOB NOT NULL,
+  port INTEGER NOT NULL,
+  proto TEXT NOT NULL DEFAULT 'tcp',
+  version TEXT, cipher TEXT,
+  subject TEXT, issuer TEXT,
+  san_dns TEXT, san_ip TEXT,
+  not_before TEXT, not_after TEXT,
+  sha256 TEXT,
+  key_type TEXT, key_bits INTEGER, self_signed INTEGER,
+  seen_at REAL NOT NULL,
+  UNIQUE(scan_id, ip, port, proto)
+);
 )sql";
 
 } // namespace
@@ -222,6 +259,33 @@ void SqliteWriter::prepare_insert() {
                            -1, &insert_, nullptr) != SQLITE_OK)
         sqlite_fail(db_, path_, "prepare results insert");
     sqlite3_bind_int64(insert_, 1, scan_id_);
+    // A resumed scan's services come after every result it already has.
+    sqlite3_stmt* last = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT coalesce(max(rowid), 0) FROM results", -1, &last, nullptr) != SQLITE_OK)
+        sqlite_fail(db_, path_, "prepare results rowid query");
+    if (sqlite3_step(last) == SQLITE_ROW) last_result_rowid_ = sqlite3_column_int64(last, 0);
+    sqlite3_finalize(last);
+    prepare_service_inserts();
+}
+
+void SqliteWriter::prepare_service_inserts() {
+    if (sqlite3_prepare_v2(db_, store::service_insert_sql, -1, &insert_service_, nullptr) != SQLITE_OK)
+        sqlite_fail(db_, path_, "prepare services insert");
+    if (sqlite3_prepare_v2(db_, store::tls_insert_sql, -1, &insert_tls_, nullptr) != SQLITE_OK)
+        sqlite_fail(db_, path_, "prepare tls insert");
+}
+
+void SqliteWriter::insert_service(const ServiceResult& service) {
+    begin();
+    store::bind_service(insert_service_, scan_id_, service, last_result_rowid_);
+    int rc = sqlite3_step(insert_service_);
+    sqlite3_reset(insert_service_);
+    if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "insert service");
+    if (!service.tls) return;
+    store::bind_tls(insert_tls_, scan_id_, service);
+    rc = sqlite3_step(insert_tls_);
+    sqlite3_reset(insert_tls_);
+    if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "insert tls");
 }
 
 SqliteWriter::SqliteWriter(const std::string& path, const ScanRecord& scan) : path_(path) {
@@ -312,6 +376,8 @@ SqliteWriter::~SqliteWriter() {
         }
         sqlite3_finalize(insert_);
         sqlite3_finalize(checkpoint_);
+        sqlite3_finalize(insert_service_);
+        sqlite3_finalize(insert_tls_);
         sqlite3_close(db_);
     }
 }
@@ -346,6 +412,7 @@ void SqliteWriter::insert(const ResultRecord& record, double seen_at_unix, std::
     const int rc = sqlite3_step(insert_);
     sqlite3_reset(insert_);
     if (rc != SQLITE_DONE) sqlite_fail(db_, path_, "insert result");
+    last_result_rowid_ = sqlite3_last_insert_rowid(db_);
 }
 
 void SqliteWriter::begin() {
@@ -384,8 +451,46 @@ void SqliteWriter::finish(const ScanCounters& c) {
 
 // ---------------------------------------------------------------- sink
 
+// The services kept so far, by (address, proto, port): one per open port, so
+// a hash set of the keys actually seen is small.
+struct ResultSink::ServiceKeys {
+    struct Key {
+        uint128 address;
+        Proto proto;
+        std::uint16_t port;
+        friend bool operator==(const Key&, const Key&) = default;
+    };
+    struct Hash {
+        std::size_t operator()(const Key& k) const noexcept {
+            return Ipv6KeyHash{}(Ipv6Key{k.address, k.proto, k.port});
+        }
+    };
+    std::unordered_set<Key, Hash> seen;
+};
+
 ResultSink::ResultSink(SinkOptions options, const ScanSpace* space, double start_unix)
-    : options_(options), dedup_(space), start_unix_(start_unix), space_(space) {}
+    : options_(options), dedup_(space), start_unix_(start_unix), service_keys_(std::make_unique<ServiceKeys>()),
+      space_(space) {}
+
+bool ResultSink::first_service(const ServiceResult& s) {
+    if (service_keys_->seen.insert(ServiceKeys::Key{s.address.bits, s.proto, s.port}).second) return true;
+    ++duplicate_services_;
+    return false;
+}
+
+void ResultSink::add_service(const ServiceResult& service) {
+    if (!first_service(service)) return;
+    ++services_;
+    if (db_) db_->insert_service(service);
+    for (auto& out : outputs_) out->write_service(service);
+    if (++pending_ >= options_.batch_rows) flush();
+}
+
+void ResultSink::replay_service(const ServiceResult& service) {
+    if (!first_service(service)) return;
+    ++services_;
+    for (auto& out : outputs_) out->write_service(service);
+}
 
 std::uint64_t ResultSink::add_unanswered_udp(IndexRange shard, double seen_at_unix) {
     if (!space_) return 0;

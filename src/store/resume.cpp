@@ -6,12 +6,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "wirespeed/address.hpp"
 #include "wirespeed/error.hpp"
+
+#include "results_schema.hpp"
 
 namespace ws {
 namespace {
@@ -93,14 +96,31 @@ ResumePoint load_resume_point(const std::string& db_path) {
 
 void for_each_result(const std::string& db_path, std::int64_t scan_id,
                      const std::function<void(const ResultRecord&, double, std::span<const std::uint8_t>)>& fn) {
+    for_each_result(db_path, scan_id, fn, {});
+}
+
+void for_each_result(const std::string& db_path, std::int64_t scan_id,
+                     const std::function<void(const ResultRecord&, double, std::span<const std::uint8_t>)>& fn,
+                     const std::function<void(const ServiceResult&)>& service_fn) {
     Db db(db_path);
-    Statement st(db, "SELECT ip, port, proto, state, reason, ttl, window, seen_at, data FROM results WHERE scan_id = ? ORDER BY rowid",
+    Statement st(db,
+                 "SELECT ip, port, proto, state, reason, ttl, window, seen_at, data, rowid FROM results WHERE scan_id = ? ORDER BY rowid",
                  db_path);
+    std::optional<store::ServiceReader> services;
+    if (service_fn) services.emplace(db.handle, db_path, scan_id);
+    bool service_pending = services && services->next();
+    auto services_up_to = [&](std::int64_t rowid) {
+        while (service_pending && services->after_result() <= rowid) {
+            service_fn(services->current());
+            service_pending = services->next();
+        }
+    };
     sqlite3_bind_int64(st.handle, 1, scan_id);
     int rc;
     std::uint64_t row = 0;
     while ((rc = sqlite3_step(st.handle)) == SQLITE_ROW) {
         ++row;
+        services_up_to(sqlite3_column_int64(st.handle, 9) - 1);
         ResultRecord r{};
         // Either family. A row that is no address cannot be replayed (nor
         // deduplicated against the resumed run): refuse the resume, naming it.
@@ -130,6 +150,7 @@ void for_each_result(const std::string& db_path, std::int64_t scan_id,
     }
     if (rc != SQLITE_DONE)
         throw IoError(fmt::format("cannot read database \"{}\": {}", db_path, sqlite3_errmsg(db.handle)));
+    services_up_to(INT64_MAX);
 }
 
 std::string plan_fingerprint(const ScanPlan& plan, const ScanConfig& config) {

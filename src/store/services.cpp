@@ -12,12 +12,15 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <map>
+#include <tuple>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "wirespeed/error.hpp"
 #include "wirespeed/outputs.hpp"
+#include "wirespeed/service_result.hpp"
 
 namespace ws {
 
@@ -267,6 +270,37 @@ const ServiceNames& ServiceNames::instance() {
 std::string_view ServiceNames::lookup(std::uint16_t port, Proto proto) const noexcept {
     const auto it = names_.find(service_key(port, std::uint8_t(proto)));
     return it == names_.end() ? std::string_view{} : std::string_view(it->second.name);
+}
+
+} // namespace ws
+
+namespace ws {
+
+// ---------------------------------------------------------------- service table
+
+struct ServiceTable::Impl {
+    std::map<std::tuple<uint128, std::uint16_t, std::uint8_t>, ServiceResult> services;
+};
+
+ServiceTable::ServiceTable() : impl_(std::make_unique<Impl>()) {}
+ServiceTable::~ServiceTable() = default;
+
+void ServiceTable::add(const ServiceResult& service) {
+    impl_->services.emplace(std::tuple{service.address.bits, service.port, std::uint8_t(service.proto)}, service);
+}
+
+const ServiceResult* ServiceTable::find(IpAddress address, std::uint16_t port, Proto proto) const {
+    const auto it = impl_->services.find(std::tuple{address.bits, port, std::uint8_t(proto)});
+    return it == impl_->services.end() ? nullptr : &it->second;
+}
+
+std::size_t ServiceTable::size() const noexcept { return impl_->services.size(); }
+
+std::string service_version_text(const ServiceResult& s) {
+    std::string out = s.product;
+    if (!s.version.empty()) out += (out.empty() ? "" : " ") + s.version;
+    if (!s.info.empty()) out += (out.empty() ? "(" : " (") + s.info + ")";
+    return out;
 }
 
 } // namespace ws

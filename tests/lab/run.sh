@@ -835,10 +835,132 @@ for h in ET.parse(sys.argv[1]).getroot().iter("host"):
   pass $name
 }
 
+# ---- Service detection (issue 12). The service lab (scripts/lab.sh's
+# header): real Debian daemons in $P-svc answer on every host of
+# 198.18.3.0/24 and 2001:db8:3::/120 -- vsftpd 21, OpenSSH 22, Exim 25, nginx
+# 80 and 443 (a certificate generated at up, $SVC_DIR/cert.pem), redis 6379;
+# 23 is closed. The scanner namespace reaches them through $SVC_IF: nmap from
+# the kernel's 198.18.2.1, wirespeed from 198.18.2.7 (nobody's: wirespeed
+# answers ARP for it, so the kernel never resets its connections).
+SVC_NS="$P-svc"
+SVC_IF="$P-v"
+SVC_DIR="$LAB_DIR/svc"
+SVC_HOSTS=(198.18.3.0 198.18.3.1 198.18.3.77 198.18.3.255)
+SVC_HOSTS6=(2001:db8:3::5)
+SVC_PORTS=21,22,23,25,80,443,6379
+SVC_SRC=198.18.2.7
+SVC_GW=198.18.2.2
+
+# What nmap -sV must say of each port, from the installed Debian packages:
+# PORT NAME|PRODUCT|VERSION|EXTRAINFO (the upstream version, and OpenSSH's
+# "9.2p1 Debian 2+deb12u10" as its banner carries the Debian revision).
+svc_expected() {
+  local ssh ftp exim nginx redis
+  upstream() { dpkg-query -W -f='${Version}' "$1" | sed -E 's/^[0-9]+://; s/-[^-]*$//'; }
+  ssh=$(dpkg-query -W -f='${Version}' openssh-server | sed -E 's/^[0-9]+://; s/^(.*)-([^-]*)$/\1 Debian \2/')
+  echo "21 ftp|vsftpd|$(upstream vsftpd)|"
+  echo "22 ssh|OpenSSH|$ssh|protocol 2.0"
+  echo "25 smtp|Exim smtpd|$(upstream exim4-daemon-light)|"
+  echo "80 http|nginx|$(upstream nginx)|"
+  echo "443 ssl/http|nginx|$(upstream nginx)|"
+  echo "6379 redis|Redis key-value store|$(upstream redis-server)|"
+  echo "23 closed"
+}
+
+# nmap -sV of the service hosts (IPv4, once per run: service_scan reuses it).
+svc_nmap() {
+  [[ -s $WORK/svc-nmap.xml ]] && return 0
+  ip netns exec "$SCAN_NS" timeout -k 5 180 nmap -sV -Pn -n -p "$SVC_PORTS" "${SVC_HOSTS[@]}" \
+    -oX "$WORK/svc-nmap.xml.tmp" >"$WORK/svc-nmap.out" 2>&1 && mv "$WORK/svc-nmap.xml.tmp" "$WORK/svc-nmap.xml"
+}
+
+# One line per port of an nmap XML file: "ip port state name|product|version|extrainfo"
+# (name with its tunnel, as nmap prints "ssl/http"), closed ports as "ip port closed".
+svc_lines() { # XML
+  python3 - "$1" <<'PY2'
+import sys, xml.etree.ElementTree as ET
+for h in ET.parse(sys.argv[1]).getroot().iter("host"):
+    ip = h.find("address").get("addr")
+    for p in h.iter("port"):
+        state = p.find("state").get("state")
+        if state != "open":
+            print(ip, p.get("portid"), state)
+            continue
+        s = p.find("service")
+        s = s.attrib if s is not None else {}
+        name = ("%s/%s" % (s["tunnel"], s.get("name", ""))) if s.get("tunnel") else s.get("name", "")
+        print(ip, p.get("portid"), "open", "|".join([name, s.get("product", ""), s.get("version", ""), s.get("extrainfo", "")]))
+PY2
+}
+
+# The served certificate through openssl s_client from the scanner namespace:
+# the subject, the SANs and the SHA-256 fingerprint of $SVC_DIR/cert.pem.
+svc_cert_check() { # HOST
+  local got want
+  got=$(echo | ip netns exec "$SCAN_NS" timeout 10 openssl s_client -connect "$1" -servername svc.lab.test 2>/dev/null |
+        openssl x509 -noout -subject -ext subjectAltName -fingerprint -sha256 -nameopt RFC2253 2>&1)
+  want=$(openssl x509 -in "$SVC_DIR/cert.pem" -noout -subject -ext subjectAltName -fingerprint -sha256 -nameopt RFC2253 2>&1)
+  [[ -n $got && $got == "$want" ]] || { echo "openssl s_client $1: '$(echo $got)', the lab's certificate: '$(echo $want)'"; return 1; }
+  grep -qx 'subject=CN=svc.lab.test,O=wirespeed lab' <<<"$got" && grep -q 'DNS:svc.lab.test, DNS:\*.svc.lab.test' <<<"$got" ||
+    { echo "certificate fields: $(echo $got)"; return 1; }
+}
+
+# Ground truth for service detection: the service namespace listens on
+# exactly the service ports (both families); nmap -sV from the scanner
+# namespace names every daemon with the product and version of its installed
+# Debian package, on IPv4 hosts (the /24's edges too) and an IPv6 host, 23
+# closed; and the HTTPS port serves the lab's certificate (both families).
+test_service_truth() {
+  local name=service-truth got want
+  got=$(ip netns exec "$SVC_NS" ss -ltnH | awk '{n = split($4, a, ":"); print a[n]}' | sort -nu | tr '\n' ' ')
+  [[ $got == "21 22 25 80 443 6379 " ]] || { fail $name "listening ports in $SVC_NS: $got"; return; }
+  svc_expected > "$WORK/svc.expected"
+  local ip port rest
+  for ip in "${SVC_HOSTS[@]}" "${SVC_HOSTS6[@]}"; do
+    while read -r port rest; do
+      case $rest in closed) echo "$ip $port closed" ;; *) echo "$ip $port open $rest" ;; esac
+    done < "$WORK/svc.expected"
+  done | sort > "$WORK/svc.want"
+  svc_nmap || { fail $name "nmap -sV exited non-zero: $(tail -2 "$WORK/svc-nmap.out" | tr '\n' ' ')"; return; }
+  ip netns exec "$SCAN_NS" timeout -k 5 180 nmap -6 -sV -Pn -n -p "$SVC_PORTS" "${SVC_HOSTS6[@]}" \
+    -oX "$WORK/svc-nmap6.xml" >"$WORK/svc-nmap6.out" 2>&1 ||
+    { fail $name "nmap -6 -sV exited non-zero: $(tail -2 "$WORK/svc-nmap6.out" | tr '\n' ' ')"; return; }
+  { svc_lines "$WORK/svc-nmap.xml"; svc_lines "$WORK/svc-nmap6.xml"; } | sort > "$WORK/svc.got"
+  cmp -s "$WORK/svc.got" "$WORK/svc.want" ||
+    { fail $name "nmap -sV disagrees with the packages: $(diff "$WORK/svc.want" "$WORK/svc.got" | grep '^[<>]' | head -4 | tr '\n' ' ')"; return; }
+  local why
+  why=$(svc_cert_check 198.18.3.1:443) || { fail $name "$why"; return; }
+  why=$(svc_cert_check "[2001:db8:3::5]:443") || { fail $name "$why"; return; }
+  pass "$name ($(wc -l < "$WORK/svc.got") ports of ${#SVC_HOSTS[@]} + ${#SVC_HOSTS6[@]} hosts as the packages say)"
+}
+
+# wirespeed --service against nmap -sV on the same hosts and ports (not in
+# the default list until --service works): -oX valid against nmap.dtd, every
+# open port's service name, product and version equal to nmap's
+# (compare_services.py), and the tls table equal to openssl x509 on the
+# served certificate.
+test_service_scan() {
+  local name=service-scan o="$WORK/service-scan"
+  svc_nmap || { fail $name "nmap -sV exited non-zero: $(tail -2 "$WORK/svc-nmap.out" | tr '\n' ' ')"; return; }
+  if ! timeout -k 5 180 ip netns exec "$SCAN_NS" "$WS" scan "${SVC_HOSTS[@]}" -p "$SVC_PORTS" --service \
+       --interface "$SVC_IF" --source-ip "$SVC_SRC" --gateway-ip "$SVC_GW" --blocklist "$BLOCKLIST" --wait 2 \
+       --db "$o.db" -oX "$o.xml" -q 2>"$o.err"; then
+    fail $name "scan exited non-zero: $(tail -1 "$o.err")"; return
+  fi
+  xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd "$o.xml" 2>"$o.xmllint" ||
+    { fail $name "-oX is not valid against nmap.dtd: $(head -2 "$o.xmllint" | tr '\n' ' ')"; return; }
+  python3 "$ROOT/tests/lab/compare_services.py" "$WORK/svc-nmap.xml" "$o.xml" --db "$o.db" --cert "$SVC_DIR/cert.pem" \
+    > "$o.compare" 2>&1 ||
+    { fail $name "$(grep -E '^(services|tls):' "$o.compare" | head -3 | tr '\n' ' ')e.g. $(grep -E '^(NAME|VERSION|MISSING|EXTRA) ' "$o.compare" | head -2 | tr '\n' ' ')"; return; }
+  pass "$name ($(grep '^services:' "$o.compare"))"
+}
+
 tests=("$@")
 ((${#tests[@]})) || tests=(af_packet af_xdp all_ports shards outputs sigint resume forged junk shaped
                            udp_truth nmap_udp mixed_af_packet mixed_af_xdp mixed_resume mq_af_packet mq_af_xdp memif
-                           v6_truth v6_nmap v6_mixed_af_packet v6_mixed_af_xdp v6_resume v6_shards)
+                           v6_truth v6_nmap v6_mixed_af_packet v6_mixed_af_xdp v6_resume v6_shards
+                           service_truth)
+# (service_scan too, once wirespeed has --service)
 for t in "${tests[@]}"; do "test_$t"; done
 echo "lab: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

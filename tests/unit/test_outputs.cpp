@@ -23,6 +23,7 @@
 #include "wirespeed/error.hpp"
 #include "wirespeed/export.hpp"
 #include "wirespeed/result_sink.hpp"
+#include "wirespeed/service_result.hpp"
 
 namespace ws {
 namespace {
@@ -243,20 +244,30 @@ TEST(Outputs, CsvParsesWithHeaderAndRows) {
     run_sink(scrambled_records(), std::move(outs));
     const auto lines = lines_of(slurp(dir / "all.csv"));
     ASSERT_EQ(lines.size(), 10u);
-    EXPECT_EQ(lines[0], "ip,port,proto,state,reason,ttl,window,ts,data");
-    EXPECT_EQ(lines[1], "198.19.0.7,443,tcp,open,syn-ack,64,65160,1700000001.5,");
+    // The result columns first, as before scan --service; then the service
+    // columns, empty in a result's row.
+    const std::string services_header =
+        "service,product,version,info,hostname,ostype,devicetype,cpe,method,conf,soft,tunnel,probe,banner,tls_version,"
+        "tls_cipher,cert_subject,cert_issuer,cert_san_dns,cert_san_ip,cert_not_before,cert_not_after,cert_sha256,"
+        "cert_key_type,cert_key_bits,cert_self_signed";
+    const std::string no_service(26, ',');
+    EXPECT_EQ(lines[0], "ip,port,proto,state,reason,ttl,window,ts,data," + services_header);
+    EXPECT_EQ(lines[1], "198.19.0.7,443,tcp,open,syn-ack,64,65160,1700000001.5," + no_service);
     if (!have_command("python3")) GTEST_SKIP() << "python3 not installed";
+    const std::string py_none(26, '|');
+    std::string services_pipe = services_header;
+    std::replace(services_pipe.begin(), services_pipe.end(), ',', '|');
     EXPECT_EQ(run_python(dir, csv_dump, dir / "all.csv"),
-              "ip|port|proto|state|reason|ttl|window|ts|data\n"
-              "198.19.0.7|443|tcp|open|syn-ack|64|65160|1700000001.5|\n"
-              "198.19.0.12|22|tcp|closed|reset|63|0|1700000001.75|\n"
-              "198.19.0.5|80|tcp|open|syn-ack|64|29200|1700000002|\n"
-              "10.0.0.1|3389|tcp|filtered|admin-prohibited|250|0|1700000002.25|\n"
-              "198.19.0.5|22|tcp|open|syn-ack|64|64240|1700000002.5|\n"
-              "198.19.0.7|22|tcp|closed|reset|64|0|1700000003|\n"
-              "198.19.0.12|8080|tcp|open|syn-ack|128|8192|1700000003.001|\n"
-              "198.19.0.5|443|tcp|filtered|port-unreach|60|0|1700000004|\n"
-              "10.0.0.1|80|tcp|open|syn-ack|55|1024|1700000004.5|\n");
+              "ip|port|proto|state|reason|ttl|window|ts|data|" + services_pipe + "\n"
+              "198.19.0.7|443|tcp|open|syn-ack|64|65160|1700000001.5|" + py_none + "\n"
+              "198.19.0.12|22|tcp|closed|reset|63|0|1700000001.75|" + py_none + "\n"
+              "198.19.0.5|80|tcp|open|syn-ack|64|29200|1700000002|" + py_none + "\n"
+              "10.0.0.1|3389|tcp|filtered|admin-prohibited|250|0|1700000002.25|" + py_none + "\n"
+              "198.19.0.5|22|tcp|open|syn-ack|64|64240|1700000002.5|" + py_none + "\n"
+              "198.19.0.7|22|tcp|closed|reset|64|0|1700000003|" + py_none + "\n"
+              "198.19.0.12|8080|tcp|open|syn-ack|128|8192|1700000003.001|" + py_none + "\n"
+              "198.19.0.5|443|tcp|filtered|port-unreach|60|0|1700000004|" + py_none + "\n"
+              "10.0.0.1|80|tcp|open|syn-ack|55|1024|1700000004.5|" + py_none + "\n");
     const auto some = run_python(dir, csv_dump, dir / "some.csv");
     EXPECT_EQ(lines_of(some).size(), 10u);
     EXPECT_EQ(lines_of(some)[0], "ts|ip|port");
@@ -265,10 +276,13 @@ TEST(Outputs, CsvParsesWithHeaderAndRows) {
 }
 
 TEST(Outputs, CsvFieldErrorsNameTheValue) {
-    EXPECT_EQ(error_of([] { parse_csv_fields("x"); }),
-              "invalid --fields \"x\": unknown field \"x\"; fields are ip,port,proto,state,reason,ttl,window,ts,data");
+    const std::string all = "ip,port,proto,state,reason,ttl,window,ts,data,service,product,version,info,hostname,ostype,"
+                            "devicetype,cpe,method,conf,soft,tunnel,probe,banner,tls_version,tls_cipher,cert_subject,"
+                            "cert_issuer,cert_san_dns,cert_san_ip,cert_not_before,cert_not_after,cert_sha256,cert_key_type,"
+                            "cert_key_bits,cert_self_signed";
+    EXPECT_EQ(error_of([] { parse_csv_fields("x"); }), "invalid --fields \"x\": unknown field \"x\"; fields are " + all);
     EXPECT_EQ(error_of([] { parse_csv_fields("ip,bogus"); }),
-              "invalid --fields \"ip,bogus\": unknown field \"bogus\"; fields are ip,port,proto,state,reason,ttl,window,ts,data");
+              "invalid --fields \"ip,bogus\": unknown field \"bogus\"; fields are " + all);
     EXPECT_NE(error_of([] { parse_csv_fields("ip,,port"); }).find("\"ip,,port\""), std::string::npos);
     EXPECT_NE(error_of([] { parse_csv_fields("ip,port,ip"); }).find("\"ip\" given twice"), std::string::npos);
     EXPECT_EQ(parse_csv_fields("port, ip"), (std::vector<std::size_t>{1, 0}));
@@ -648,7 +662,9 @@ for line in open(sys.argv[1]):
 TEST(Outputs6, CsvParsesWithBothFamilies) {
     TempDir dir;
     std::vector<std::unique_ptr<OutputWriter>> outs;
-    outs.push_back(make_csv_writer(dir / "all.csv", ""));
+    // The result columns only (the service columns are the default's tail):
+    // exactly the rows of a default -oC before scan --service.
+    outs.push_back(make_csv_writer(dir / "all.csv", "ip,port,proto,state,reason,ttl,window,ts,data"));
     outs.push_back(make_csv_writer(dir / "some.csv", "port,ip"));
     run_sink(mixed_records(), std::move(outs));
     const auto lines = lines_of(slurp(dir / "all.csv"));
@@ -1060,6 +1076,360 @@ TEST(OutputReplace, OldFileStaysWholeUntilCloseThenIsReplaced) {
     }
     EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
     EXPECT_THROW(OutputFile(dir.path.string(), OutputMode::replace), IoError); // a directory
+}
+
+
+// ---------------------------------------------------------------- services (scan --service)
+
+ServiceResult ssh_service() {
+    ServiceResult s;
+    s.address = IpAddress::from_ipv4(h5);
+    s.port = 22;
+    s.seen_at_unix = start + 2.75;
+    s.name = "ssh";
+    s.product = "OpenSSH";
+    s.version = "9.2p1 Debian 2+deb12u3";
+    s.info = "protocol 2.0";
+    s.ostype = "Linux";
+    s.cpes = {"cpe:/a:openbsd:openssh:9.2p1", "cpe:/o:linux:linux_kernel"};
+    s.probe = "NULL";
+    const std::string banner = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n";
+    s.banner.assign(banner.begin(), banner.end());
+    return s;
+}
+
+// TLS with a certificate, a banner that is not UTF-8, and fields that need
+// escaping in every format.
+ServiceResult https_service() {
+    ServiceResult s;
+    s.address = IpAddress::from_ipv4(h7);
+    s.port = 443;
+    s.seen_at_unix = start + 1.625;
+    s.name = "http";
+    s.product = "nginx";
+    s.version = "1.22.1";
+    s.info = "a \"quoted\" <b> & c/d, e";
+    s.tunnel = "ssl";
+    s.probe = "GetRequest";
+    const std::string banner = "HTTP/1.1 400 Bad Request\r\nServer: nginx/1.22.1\r\n\r\n\xff\xfe";
+    s.banner.assign(banner.begin(), banner.end());
+    TlsInfo t;
+    t.version = "TLSv1.3";
+    t.cipher = "TLS_AES_256_GCM_SHA384";
+    t.has_certificate = true;
+    t.subject = "CN = lab.test";
+    t.issuer = "CN = lab.test";
+    t.san_dns = {"lab.test", "www.lab.test"};
+    t.san_ip = {"198.19.0.7"};
+    t.not_before = "2026-01-02T03:04:05Z";
+    t.not_after = "2027-01-02T03:04:05Z";
+    t.sha256 = std::string(64, 'a');
+    t.key_type = "RSA";
+    t.key_bits = 2048;
+    t.self_signed = true;
+    s.tls = t;
+    return s;
+}
+
+// Only the port table named it; and a softmatch; and TLS without a certificate.
+ServiceResult table_service() {
+    ServiceResult s;
+    s.address = IpAddress::from_ipv4(h12);
+    s.port = 8080;
+    s.seen_at_unix = start + 3.5;
+    s.name = "http-proxy";
+    s.method = ServiceMethod::table;
+    s.confidence = 3;
+    return s;
+}
+
+ServiceResult soft_service() {
+    ServiceResult s;
+    s.address = IpAddress::from_ipv4(h10);
+    s.port = 80;
+    s.seen_at_unix = start + 5;
+    s.name = "http";
+    s.soft = true;
+    s.probe = "GetRequest";
+    TlsInfo t;
+    t.version = "TLSv1.2";
+    t.cipher = "ADH-AES256-GCM-SHA384";
+    s.tls = t;
+    return s;
+}
+
+// The collector's order: results, then the services of ports found so far, ...
+void run_sink_with_services(std::vector<std::unique_ptr<OutputWriter>> outputs, const std::string& db_path = "",
+                            ScanRecord scan = {}) {
+    const auto records = scrambled_records();
+    ResultSink sink(SinkOptions{.keep_closed = true, .batch_rows = 4}, nullptr, start);
+    if (!db_path.empty()) sink.set_database(std::make_unique<SqliteWriter>(db_path, scan));
+    for (auto& out : outputs) sink.add_output(std::move(out));
+    sink.add(records.data(), 5); // .. 198.19.0.5:22
+    sink.add_service(ssh_service());
+    sink.add_service(https_service());
+    sink.add_service(ssh_service()); // the same port again: dropped
+    sink.add(records.data() + 5, 4);
+    sink.add_service(table_service());
+    sink.add_service(soft_service());
+    EXPECT_EQ(sink.services(), 4u);
+    EXPECT_EQ(sink.duplicate_services(), 1u);
+    sink.finish(ScanCounters{.sent = 100, .replies = records.size()});
+}
+
+TEST(Services, JsonLinesExact) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_json_writer(dir / "scan.json"));
+    run_sink_with_services(std::move(outs));
+    const auto lines = lines_of(slurp(dir / "scan.json"));
+    ASSERT_EQ(lines.size(), 13u);
+    // Each service's line follows its port's: 198.19.0.5:22 is line 4.
+    EXPECT_EQ(lines[4].substr(0, 40), R"({"ip":"198.19.0.5","port":22,"proto":"tc)");
+    EXPECT_EQ(lines[5],
+              R"({"ip":"198.19.0.5","port":22,"proto":"tcp","type":"service","ts":1700000002.75,"service":{"name":"ssh",)"
+              R"("product":"OpenSSH","version":"9.2p1 Debian 2+deb12u3","info":"protocol 2.0","ostype":"Linux",)"
+              R"("cpe":["cpe:/a:openbsd:openssh:9.2p1","cpe:/o:linux:linux_kernel"],"method":"probed","conf":10,"probe":"NULL"},)"
+              R"("banner":"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"})");
+    EXPECT_EQ(lines[6],
+              R"({"ip":"198.19.0.7","port":443,"proto":"tcp","type":"service","ts":1700000001.625,"service":{"name":"http",)"
+              R"("product":"nginx","version":"1.22.1","info":"a \"quoted\" <b> & c/d, e","method":"probed","conf":10,)"
+              R"("tunnel":"ssl","probe":"GetRequest"},"tls":{"version":"TLSv1.3","cipher":"TLS_AES_256_GCM_SHA384",)"
+              R"("subject":"CN = lab.test","issuer":"CN = lab.test","san_dns":["lab.test","www.lab.test"],"san_ip":["198.19.0.7"],)"
+              R"("not_before":"2026-01-02T03:04:05Z","not_after":"2027-01-02T03:04:05Z","sha256":")" + std::string(64, 'a') +
+              R"(","key_type":"RSA","key_bits":2048,"self_signed":true},"banner":"HTTP/1.1 400 Bad Request\r\nServer: nginx/1.22.1\r\n\r\n)"
+              "\xEF\xBF\xBD\xEF\xBF\xBD"
+              R"(","banner_base64":"SFRUUC8xLjEgNDAwIEJhZCBSZXF1ZXN0DQpTZXJ2ZXI6IG5naW54LzEuMjIuMQ0KDQr//g=="})");
+    EXPECT_EQ(lines[11],
+              R"({"ip":"198.19.0.12","port":8080,"proto":"tcp","type":"service","ts":1700000003.5,"service":{"name":"http-proxy",)"
+              R"("method":"table","conf":3}})");
+    EXPECT_EQ(lines[12],
+              R"({"ip":"10.0.0.1","port":80,"proto":"tcp","type":"service","ts":1700000005,"service":{"name":"http",)"
+              R"("method":"probed","conf":10,"soft":true,"probe":"GetRequest"},"tls":{"version":"TLSv1.2","cipher":"ADH-AES256-GCM-SHA384"}})");
+    if (!have_command("python3")) GTEST_SKIP() << "python3 not installed";
+    EXPECT_EQ(run_python(dir, R"py(
+import base64, json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o.get("type") != "service":
+        continue
+    s = o["service"]
+    banner = base64.b64decode(o["banner_base64"]) if "banner_base64" in o else o.get("banner", "").encode()
+    print(o["ip"], o["port"], s["name"], s.get("product"), s.get("cpe"), s["method"], s["conf"], banner, o.get("tls", {}).get("san_dns"))
+)py", dir / "scan.json"),
+              "198.19.0.5 22 ssh OpenSSH ['cpe:/a:openbsd:openssh:9.2p1', 'cpe:/o:linux:linux_kernel'] probed 10 "
+              "b'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\\r\\n' None\n"
+              "198.19.0.7 443 http nginx None probed 10 b'HTTP/1.1 400 Bad Request\\r\\nServer: nginx/1.22.1\\r\\n\\r\\n\\xff\\xfe' "
+              "['lab.test', 'www.lab.test']\n"
+              "198.19.0.12 8080 http-proxy None None table 3 b'' None\n"
+              "10.0.0.1 80 http None None probed 10 b'' None\n");
+}
+
+TEST(Services, CsvRowsExact) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_csv_writer(dir / "scan.csv", ""));
+    outs.push_back(make_csv_writer(dir / "some.csv", "ip,port,service,version,cpe"));
+    run_sink_with_services(std::move(outs));
+    const auto lines = lines_of(slurp(dir / "scan.csv"));
+    ASSERT_EQ(lines.size(), 14u);
+    EXPECT_EQ(lines[6], "198.19.0.5,22,tcp,open,,,,1700000002.75,,ssh,OpenSSH,9.2p1 Debian 2+deb12u3,protocol 2.0,,Linux,,"
+                        "cpe:/a:openbsd:openssh:9.2p1 cpe:/o:linux:linux_kernel,probed,10,0,,NULL,"
+                        "U1NILTIuMC1PcGVuU1NIXzkuMnAxIERlYmlhbi0yK2RlYjEydTMNCg==,,,,,,,,,,,,");
+    EXPECT_EQ(lines[7], "198.19.0.7,443,tcp,open,,,,1700000001.625,,http,nginx,1.22.1,\"a \"\"quoted\"\" <b> & c/d, e\",,,,,"
+                        "probed,10,0,ssl,GetRequest,SFRUUC8xLjEgNDAwIEJhZCBSZXF1ZXN0DQpTZXJ2ZXI6IG5naW54LzEuMjIuMQ0KDQr//g==,"
+                        "TLSv1.3,TLS_AES_256_GCM_SHA384,CN = lab.test,CN = lab.test,lab.test www.lab.test,198.19.0.7,"
+                        "2026-01-02T03:04:05Z,2027-01-02T03:04:05Z," + std::string(64, 'a') + ",RSA,2048,1");
+    EXPECT_EQ(slurp(dir / "some.csv"), "ip,port,service,version,cpe\n"
+                                       "198.19.0.7,443,,,\n"
+                                       "198.19.0.12,22,,,\n"
+                                       "198.19.0.5,80,,,\n"
+                                       "10.0.0.1,3389,,,\n"
+                                       "198.19.0.5,22,,,\n"
+                                       "198.19.0.5,22,ssh,9.2p1 Debian 2+deb12u3,cpe:/a:openbsd:openssh:9.2p1 cpe:/o:linux:linux_kernel\n"
+                                       "198.19.0.7,443,http,1.22.1,\n"
+                                       "198.19.0.7,22,,,\n"
+                                       "198.19.0.12,8080,,,\n"
+                                       "198.19.0.5,443,,,\n"
+                                       "10.0.0.1,80,,,\n"
+                                       "198.19.0.12,8080,http-proxy,,\n"
+                                       "10.0.0.1,80,http,,\n");
+    if (!have_command("python3")) GTEST_SKIP() << "python3 not installed";
+    const auto parsed = lines_of(run_python(dir, csv_dump, dir / "scan.csv"));
+    ASSERT_EQ(parsed.size(), 14u);
+    EXPECT_EQ(parsed[7], "198.19.0.7|443|tcp|open||||1700000001.625||http|nginx|1.22.1|a \"quoted\" <b> & c/d, e|||||probed|10|0|ssl|"
+                         "GetRequest|SFRUUC8xLjEgNDAwIEJhZCBSZXF1ZXN0DQpTZXJ2ZXI6IG5naW54LzEuMjIuMQ0KDQr//g==|TLSv1.3|"
+                         "TLS_AES_256_GCM_SHA384|CN = lab.test|CN = lab.test|lab.test www.lab.test|198.19.0.7|2026-01-02T03:04:05Z|"
+                         "2027-01-02T03:04:05Z|" + std::string(64, 'a') + "|RSA|2048|1");
+    EXPECT_EQ(parsed[13], "10.0.0.1|80|tcp|open||||1700000005||http||||||||probed|10|1||GetRequest||TLSv1.2|ADH-AES256-GCM-SHA384"
+                          "||||||||||");
+}
+
+TEST(Services, XmlServiceElementsValidateAgainstNmapDtd) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_xml_writer(dir / "scan.xml", fixed_info()));
+    run_sink_with_services(std::move(outs));
+    const std::string text = slurp(dir / "scan.xml");
+    const auto lines = lines_of(text);
+    auto line_of = [&](const std::string& start) {
+        for (const auto& line : lines)
+            if (line.find(start) != std::string::npos) return line;
+        return std::string("(no line with " + start + ")");
+    };
+    EXPECT_EQ(line_of("portid=\"22\"><state state=\"open\""),
+              "<ports><port protocol=\"tcp\" portid=\"22\"><state state=\"open\" reason=\"syn-ack\" reason_ttl=\"64\"/>"
+              "<service name=\"ssh\" product=\"OpenSSH\" version=\"9.2p1 Debian 2+deb12u3\" extrainfo=\"protocol 2.0\" "
+              "ostype=\"Linux\" method=\"probed\" conf=\"10\"><cpe>cpe:/a:openbsd:openssh:9.2p1</cpe>"
+              "<cpe>cpe:/o:linux:linux_kernel</cpe></service></port>");
+    EXPECT_EQ(line_of("portid=\"443\"><state state=\"open\""),
+              "<port protocol=\"tcp\" portid=\"443\"><state state=\"open\" reason=\"syn-ack\" reason_ttl=\"64\"/>"
+              "<service name=\"http\" product=\"nginx\" version=\"1.22.1\" extrainfo=\"a &quot;quoted&quot; &lt;b&gt; &amp; c/d, e\" "
+              "tunnel=\"ssl\" method=\"probed\" conf=\"10\"/><script id=\"ssl-cert\" output=\"Subject: CN = lab.test&#10;"
+              "Subject Alternative Name: DNS:lab.test, DNS:www.lab.test, IP Address:198.19.0.7&#10;Issuer: CN = lab.test&#10;"
+              "Public Key type: rsa&#10;Public Key bits: 2048&#10;Not valid before: 2026-01-02T03:04:05Z&#10;"
+              "Not valid after:  2027-01-02T03:04:05Z&#10;SHA-256: " + std::string(64, 'a') + "\"/></port>");
+    EXPECT_EQ(line_of("portid=\"8080\""), "<port protocol=\"tcp\" portid=\"8080\"><state state=\"open\" reason=\"syn-ack\" "
+                                          "reason_ttl=\"128\"/><service name=\"http-proxy\" method=\"table\" conf=\"3\"/></port>");
+    EXPECT_EQ(line_of("reason_ttl=\"55\"/><service"), "<ports><port protocol=\"tcp\" portid=\"80\"><state state=\"open\" reason=\"syn-ack\" "
+                                                      "reason_ttl=\"55\"/><service name=\"http\" method=\"probed\" conf=\"10\"/></port>");
+    if (!std::filesystem::exists("/usr/share/nmap/nmap.dtd") || !have_command("xmllint"))
+        GTEST_SKIP() << "nmap.dtd or xmllint missing";
+    const std::string log = dir / "xmllint.log";
+    EXPECT_EQ(std::system(fmt::format("xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd {} > {} 2>&1", dir / "scan.xml", log)
+                              .c_str()),
+              0)
+        << slurp(log) << text;
+}
+
+TEST(Services, Utf8CheckAndXmlOfBytesThatAreNotUtf8) {
+    auto bytes = [](std::string_view text) {
+        return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+    };
+    EXPECT_TRUE(valid_utf8(bytes("SSH-2.0 caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80")));
+    EXPECT_FALSE(valid_utf8(bytes("\xFF")));
+    EXPECT_FALSE(valid_utf8(bytes("\xC3")));             // cut short
+    EXPECT_FALSE(valid_utf8(bytes("\xC0\xAF")));         // overlong '/'
+    EXPECT_FALSE(valid_utf8(bytes("\xED\xA0\x80")));     // a UTF-16 surrogate
+    EXPECT_FALSE(valid_utf8(bytes("\xF4\x90\x80\x80"))); // past U+10FFFF
+    TempDir dir;
+    auto writer = make_xml_writer(dir / "bytes.xml", ScanInfo{.args = "a", .start_unix = start, .end_unix = start + 1});
+    writer->write(rec(h5, 21, PortState::open, Reason::syn_ack, 64, 1, 0), start);
+    ServiceResult s;
+    s.address = IpAddress::from_ipv4(h5);
+    s.port = 21;
+    s.name = "ftp";
+    s.product = "caf\xC3\xA9 \xFF\x01 ftpd";
+    s.cpes = {"cpe:/a:x:\xC3"};
+    writer->write_service(s);
+    writer->finish();
+    const std::string text = slurp(dir / "bytes.xml");
+    EXPECT_NE(text.find("<service name=\"ftp\" product=\"caf\xC3\xA9 ?? ftpd\" method=\"probed\" conf=\"10\"><cpe>cpe:/a:x:?</cpe></service>"),
+              std::string::npos)
+        << text;
+    if (!std::filesystem::exists("/usr/share/nmap/nmap.dtd") || !have_command("xmllint"))
+        GTEST_SKIP() << "nmap.dtd or xmllint missing";
+    EXPECT_EQ(std::system(fmt::format("xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd {} >/dev/null 2>&1", dir / "bytes.xml").c_str()), 0)
+        << text;
+}
+
+TEST(Services, GrepableVersionColumn) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_grepable_writer(dir / "scan.gnmap", fixed_info()));
+    run_sink_with_services(std::move(outs));
+    const auto lines = lines_of(slurp(dir / "scan.gnmap"));
+    ASSERT_EQ(lines.size(), 6u);
+    EXPECT_EQ(lines[1], "Host: 10.0.0.1 ()\tPorts: 80/open/tcp//http///, " + grepable_port(3389, "filtered"));
+    EXPECT_EQ(lines[2], "Host: 198.19.0.5 ()\tPorts: 22/open/tcp//ssh//OpenSSH 9.2p1 Debian 2+deb12u3 (protocol 2.0)/, " +
+                            grepable_port(80, "open") + ", " + grepable_port(443, "filtered"));
+    EXPECT_EQ(lines[3], "Host: 198.19.0.7 ()\tPorts: " + grepable_port(22, "closed") +
+                            ", 443/open/tcp//ssl|http//nginx 1.22.1 (a \"quoted\" <b> & c|d, e)/");
+    EXPECT_EQ(lines[4], "Host: 198.19.0.12 ()\tPorts: " + grepable_port(22, "closed") + ", 8080/open/tcp//http-proxy///");
+}
+
+TEST(Services, ListOutputIgnoresServices) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_list_writer(dir / "with.list"));
+    run_sink_with_services(std::move(outs));
+    std::vector<std::unique_ptr<OutputWriter>> plain;
+    plain.push_back(make_list_writer(dir / "without.list"));
+    run_sink(scrambled_records(), std::move(plain));
+    EXPECT_EQ(slurp(dir / "with.list"), slurp(dir / "without.list"));
+}
+
+TEST(Services, ExportEqualsLiveOutputByteForByte) {
+    TempDir dir;
+    const std::string db = dir / "scan.db";
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_json_writer(dir / "live.json"));
+    outs.push_back(make_csv_writer(dir / "live.csv", ""));
+    outs.push_back(make_list_writer(dir / "live.list"));
+    ScanInfo info = fixed_info();
+    outs.push_back(make_xml_writer(dir / "live.xml", info));
+    outs.push_back(make_grepable_writer(dir / "live.gnmap", info));
+    run_sink_with_services(std::move(outs), db,
+                           ScanRecord{.seed = 9, .targets = "198.19.0.0/24,10.0.0.1", .ports = "22,80,443,3389,8080"});
+    for (const auto& [format, ext] : {std::pair{"json", "json"}, std::pair{"csv", "csv"}, std::pair{"list", "list"}}) {
+        export_database(db, dir / fmt::format("export.{}", ext), format, "", std::nullopt);
+        EXPECT_EQ(slurp(dir / fmt::format("export.{}", ext)), slurp(dir / fmt::format("live.{}", ext))) << format;
+    }
+    // The nmap formats: every line but the run's own (args, times) is the same.
+    for (const auto& [format, ext] : {std::pair{"xml", "xml"}, std::pair{"grepable", "gnmap"}}) {
+        export_database(db, dir / fmt::format("export.{}", ext), format, "", std::nullopt);
+        const auto live = lines_of(slurp(dir / fmt::format("live.{}", ext)));
+        const auto exported = lines_of(slurp(dir / fmt::format("export.{}", ext)));
+        ASSERT_EQ(live.size(), exported.size()) << format;
+        for (std::size_t i = 0; i < live.size(); ++i) {
+            if (live[i].find("<service") != std::string::npos || live[i].starts_with("Host:")) {
+                EXPECT_EQ(exported[i], live[i]);
+            }
+        }
+    }
+}
+
+TEST(Services, MergeCopiesServicesAndTlsAndExportsTheSame) {
+    TempDir dir;
+    std::vector<std::unique_ptr<OutputWriter>> outs;
+    outs.push_back(make_json_writer(dir / "live.json"));
+    run_sink_with_services(std::move(outs), dir / "a.db");
+    run_sink({rec(h5, 9999, PortState::open, Reason::syn_ack, 64, 1, 100)}, {}, dir / "b.db");
+    merge_databases({dir / "b.db", dir / "a.db"}, dir / "merged.db");
+    export_database(dir / "merged.db", dir / "a.json", "json", "", 2);
+    EXPECT_EQ(slurp(dir / "a.json"), slurp(dir / "live.json"));
+    // Merging the same scan twice keeps one of each.
+    merge_databases({dir / "a.db", dir / "a.db"}, dir / "twice.db");
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "twice.db").c_str(), &db), SQLITE_OK);
+    auto count = [&](const char* sql) {
+        sqlite3_stmt* st = nullptr;
+        EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sql;
+        const auto n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+        sqlite3_finalize(st);
+        return n;
+    };
+    EXPECT_EQ(count("SELECT count(*) FROM services"), 4);
+    EXPECT_EQ(count("SELECT count(*) FROM tls"), 2);
+    EXPECT_EQ(count("SELECT count(*) FROM tls WHERE sha256 IS NULL"), 1);
+    sqlite3_close(db);
+}
+
+TEST(Services, CorruptServiceRowIsNamed) {
+    TempDir dir;
+    const std::string path = dir / "scan.db";
+    run_sink_with_services({}, path);
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE services SET cpe = '[1,2' WHERE port = 22", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    EXPECT_EQ(error_of([&] { export_database(path, dir / "o.json", "json", "", std::nullopt); }),
+              fmt::format("corrupt service in database \"{}\": row 1 has cpe \"[1,2\"", path));
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE services SET cpe = '[]', port = 70000 WHERE port = 22", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    EXPECT_EQ(error_of([&] { export_database(path, dir / "o.json", "json", "", std::nullopt); }),
+              fmt::format("corrupt service in database \"{}\": row 1 has port \"70000\"", path));
 }
 
 } // namespace

@@ -1,4 +1,5 @@
 #include "wirespeed/resume.hpp"
+#include "wirespeed/service_result.hpp"
 
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -171,6 +172,67 @@ TEST(Resume, MixedResultsRoundTrip) {
         EXPECT_EQ(std::string(e.what()),
                   fmt::format("corrupt result in database \"{}\": row 3 of scan {} has ip \"2001:db8::1::5\"", path, scan_id));
     }
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+// Services (scan --service) replay among the results as they were written,
+// including those a resumed run added before any new result; the sink then
+// knows them, so hearing one again is a duplicate.
+TEST(Resume, ServicesReplayInWrittenOrder) {
+    const std::string path = "/tmp/ws-resume-services-" + std::to_string(getpid()) + ".db";
+    auto service = [](const char* address, std::uint16_t port, const char* name) {
+        ServiceResult s;
+        s.address = *parse_ip(address);
+        s.port = port;
+        s.name = name;
+        s.seen_at_unix = 5;
+        return s;
+    };
+    std::int64_t scan_id = 0;
+    {
+        SqliteWriter writer(path, ScanRecord{.seed = 4});
+        scan_id = writer.scan_id();
+        writer.insert(result("198.19.0.7", 22, Proto::tcp, 64), 1);
+        writer.insert(result("198.19.0.8", 80, Proto::tcp, 64), 2);
+        writer.insert_service(service("198.19.0.7", 22, "ssh"));
+        writer.insert(result("2001:db8::1", 443, Proto::tcp, 64), 3);
+        writer.insert_service(service("198.19.0.8", 80, "http"));
+        writer.checkpoint("f", 4, 1, 2, encode_slots({1}), 1.0);
+        writer.commit();
+    }
+    {
+        SqliteWriter resumed(path, scan_id);
+        resumed.insert_service(service("2001:db8::1", 443, "https")); // before any new result
+        resumed.insert(result("198.19.0.9", 25, Proto::tcp, 64), 4);
+        resumed.commit();
+    }
+    ResultSink sink(SinkOptions{}, nullptr, 0);
+    std::vector<std::string> order;
+    for_each_result(
+        path, scan_id,
+        [&](const ResultRecord& r, double, std::span<const std::uint8_t>) {
+            order.push_back(fmt::format("result {}:{}", format_ip(r.address()), r.port));
+        },
+        [&](const ServiceResult& s) {
+            order.push_back(fmt::format("service {}:{} {}", format_ip(s.address), s.port, s.name));
+            sink.replay_service(s);
+        });
+    EXPECT_EQ(order, (std::vector<std::string>{
+                         "result 198.19.0.7:22",
+                         "result 198.19.0.8:80",
+                         "service 198.19.0.7:22 ssh",
+                         "result 2001:db8::1:443",
+                         "service 198.19.0.8:80 http",
+                         "service 2001:db8::1:443 https",
+                         "result 198.19.0.9:25",
+                     }));
+    EXPECT_EQ(sink.services(), 3u);
+    sink.add_service(service("198.19.0.7", 22, "ssh"));
+    EXPECT_EQ(sink.duplicate_services(), 1u);
+    // Without a service callback the services are not read.
+    std::size_t results = 0;
+    for_each_result(path, scan_id, [&](const ResultRecord&, double, std::span<const std::uint8_t>) { ++results; });
+    EXPECT_EQ(results, 4u);
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 

@@ -15,6 +15,7 @@
 
 #include "wirespeed/error.hpp"
 #include "wirespeed/scan_space.hpp"
+#include "wirespeed/service_result.hpp"
 
 namespace ws {
 namespace {
@@ -307,6 +308,131 @@ TEST(Store, UncreatableDatabaseNamesThePath) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/x/scan.db"), std::string::npos) << e.what();
     }
+}
+
+
+// ---------------------------------------------------------------- services (scan --service)
+
+std::vector<std::string> query(const std::string& db_path, const char* sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sql << ": " << sqlite3_errmsg(db);
+    std::vector<std::string> rows;
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        std::string row;
+        for (int c = 0; c < sqlite3_column_count(st); ++c) {
+            const auto* text = sqlite3_column_text(st, c);
+            row += (c ? "|" : "") + (text ? std::string(reinterpret_cast<const char*>(text)) : std::string("NULL"));
+        }
+        rows.push_back(row);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rows;
+}
+
+ServiceResult tls_service(std::string_view address, std::uint16_t port) {
+    ServiceResult s;
+    s.address = *parse_ip(address);
+    s.port = port;
+    s.seen_at_unix = 1'700'000'001.25;
+    s.name = "http";
+    s.product = "nginx";
+    s.cpes = {"cpe:/a:igor_sysoev:nginx"};
+    s.tunnel = "ssl";
+    s.probe = "GetRequest";
+    s.banner = {'H', 'T', 0, 0xff};
+    TlsInfo t;
+    t.version = "TLSv1.3";
+    t.cipher = "TLS_AES_128_GCM_SHA256";
+    t.has_certificate = true;
+    t.subject = "CN = x";
+    t.issuer = "CN = ca";
+    t.san_dns = {"x", "y"};
+    t.san_ip = {"2001:db8::1"};
+    t.not_before = "2026-01-02T03:04:05Z";
+    t.not_after = "2027-01-02T03:04:05Z";
+    t.sha256 = std::string(64, 'f');
+    t.key_type = "EC";
+    t.key_bits = 256;
+    s.tls = t;
+    return s;
+}
+
+TEST(StoreServices, RowsOfBothTablesWithAddressColumns) {
+    TempDir dir;
+    const std::string db_path = (dir.path / "svc.db").string();
+    {
+        ResultSink sink(SinkOptions{}, nullptr, 1'700'000'000.0);
+        sink.set_database(std::make_unique<SqliteWriter>(db_path, ScanRecord{.seed = 1}));
+        const ResultRecord records[] = {make_record(0xc6130007u, 443, PortState::open, Reason::syn_ack)};
+        sink.add(records, 1);
+        sink.add_service(tls_service("198.19.0.7", 443));
+        ServiceResult ssh;
+        ssh.address = *parse_ip("2001:db8::9");
+        ssh.port = 22;
+        ssh.seen_at_unix = 1'700'000'002;
+        ssh.name = "ssh";
+        ssh.method = ServiceMethod::table;
+        ssh.confidence = 3;
+        sink.add_service(ssh);
+        sink.add_service(ssh); // again: one row
+        EXPECT_EQ(sink.services(), 2u);
+        EXPECT_EQ(sink.duplicate_services(), 1u);
+        sink.finish(ScanCounters{});
+    }
+    EXPECT_EQ(query(db_path, "SELECT scan_id, ip, family, hex(ip_key), port, proto, name, product, version, info, hostname, ostype, "
+                             "devicetype, cpe, method, confidence, soft, tunnel, probe, hex(banner), seen_at, after_result "
+                             "FROM services ORDER BY family, ip_key"),
+              (std::vector<std::string>{
+                  "1|198.19.0.7|4|C6130007|443|tcp|http|nginx|NULL|NULL|NULL|NULL|NULL|[\"cpe:/a:igor_sysoev:nginx\"]|probed|10|0|"
+                  "ssl|GetRequest|485400FF|1700000001.25|1",
+                  "1|2001:db8::9|6|20010DB8000000000000000000000009|22|tcp|ssh|NULL|NULL|NULL|NULL|NULL|NULL|[]|table|3|0|NULL|NULL|"
+                  "|1700000002.0|1", // hex(NULL) is empty
+              }));
+    EXPECT_EQ(query(db_path, "SELECT scan_id, ip, family, hex(ip_key), port, proto, version, cipher, subject, issuer, san_dns, san_ip, "
+                             "not_before, not_after, sha256, key_type, key_bits, self_signed, seen_at FROM tls"),
+              (std::vector<std::string>{"1|198.19.0.7|4|C6130007|443|tcp|TLSv1.3|TLS_AES_128_GCM_SHA256|CN = x|CN = ca|[\"x\",\"y\"]|"
+                                        "[\"2001:db8::1\"]|2026-01-02T03:04:05Z|2027-01-02T03:04:05Z|" +
+                                        std::string(64, 'f') + "|EC|256|0|1700000001.25"}));
+}
+
+TEST(StoreServices, WriterIgnoresASecondRowForThePort) {
+    TempDir dir;
+    const std::string db_path = (dir.path / "svc.db").string();
+    {
+        SqliteWriter writer(db_path, ScanRecord{});
+        writer.insert_service(tls_service("198.19.0.7", 443));
+        ServiceResult other = tls_service("198.19.0.7", 443);
+        other.name = "other";
+        writer.insert_service(other);
+        writer.finish(ScanCounters{});
+    }
+    EXPECT_EQ(query(db_path, "SELECT name FROM services"), (std::vector<std::string>{"http"}));
+    EXPECT_EQ(query(db_path, "SELECT count(*) FROM tls"), (std::vector<std::string>{"1"}));
+}
+
+TEST(StoreServices, OldDatabaseGetsTheTablesOnResume) {
+    TempDir dir;
+    const std::string db_path = (dir.path / "old.db").string();
+    // A database as wirespeed wrote it before scan --service: no services or tls table.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+    std::string schema = SqliteWriter::schema_sql();
+    schema = schema.substr(0, schema.find("CREATE TABLE IF NOT EXISTS services"));
+    ASSERT_EQ(sqlite3_exec(db, schema.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "INSERT INTO scans(id, started_at, seed, targets, ports) VALUES(1, 'x', 1, 't', '443')", nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    EXPECT_EQ(query(db_path, "SELECT count(*) FROM sqlite_master WHERE name IN ('services', 'tls')"), (std::vector<std::string>{"0"}));
+    {
+        SqliteWriter writer(db_path, std::int64_t{1});
+        writer.insert_service(tls_service("198.19.0.7", 443));
+        writer.finish(ScanCounters{});
+    }
+    EXPECT_EQ(query(db_path, "SELECT scan_id, ip, port, name FROM services"), (std::vector<std::string>{"1|198.19.0.7|443|http"}));
 }
 
 } // namespace

@@ -108,6 +108,37 @@ struct TcpSyn {
         patch_as<wire::Ipv6, Offload>(frame, t, p);
     }
 
+    // A segment of a service-detection connection: the fields the user-mode
+    // TCP needs (tcp_stream.hpp); the MSS option is read from a SYN's options,
+    // each option's length checked against the header.
+    template <class F>
+    static void stream_segment(ParsedReply& reply, const L4ReplyOf<F>& in, std::size_t header_len) noexcept {
+        const std::uint8_t* tcp = in.l4;
+        StreamSegment& s = reply.segment;
+        s.peer = F::ip(in.source);
+        s.local = F::ip(in.destination);
+        s.peer_port = wire::load16(tcp);
+        s.local_port = wire::load16(tcp + 2);
+        s.sequence = wire::load32(tcp + 4);
+        s.acknowledgment = wire::load32(tcp + 8);
+        s.flags = tcp[13];
+        s.window = wire::load16(tcp + 14);
+        s.mss = 0;
+        if (s.flags & 0x02) {
+            for (std::size_t at = tcp_len; at < header_len;) {
+                const std::uint8_t kind = tcp[at];
+                if (kind == 0) break; // end of options
+                if (kind == 1) { ++at; continue; } // NOP
+                if (header_len - at < 2 || tcp[at + 1] < 2 || tcp[at + 1] > header_len - at) break;
+                if (kind == 2 && tcp[at + 1] == 4) s.mss = wire::load16(tcp + at + 2);
+                at += tcp[at + 1];
+            }
+        }
+        s.payload = tcp + header_len;
+        s.payload_len = std::uint16_t(in.len - header_len);
+        reply.kind = ReplyKind::stream_segment;
+    }
+
     template <class F>
     static void classify(ParsedReply& reply, const L4ReplyOf<F>& in, const ReplyContext& context) noexcept {
         constexpr std::uint8_t syn = 0x02, rst = 0x04, ack = 0x10;
@@ -126,6 +157,8 @@ struct TcpSyn {
         const std::uint32_t seq = wire::load32(tcp + 4);
         const std::uint32_t ackno = wire::load32(tcp + 8);
         const std::uint8_t flags = tcp[13];
+        if (context.stream_ports.last != 0 && in_range(context.stream_ports, dport))
+            return stream_segment<F>(reply, in, header_len);
         // Cheap range check first: most stray traffic never pays for a PRF call.
         if (!in_range(context.cookies->source_ports(), dport)) return reject(reply, RejectReason::wrong_source_port);
         const Cookie cookie = F::cookie(*context.cookies, in.source, sport, in.destination, proto);
