@@ -114,7 +114,7 @@ fi
 
 log "fuzz smoke (libFuzzer, ${FUZZ_SECONDS}s per parser)"
 if CXX=clang++ build build/fuzz -Dfuzz=true -Ddataplane=false -Dperf=false -Dtests=false -Doptimization=1; then
-  for target in targets ports protocol_ports reply target_file udp_payloads reflect service_probes; do
+  for target in targets ports protocol_ports reply target_file udp_payloads reflect service_probes tcp_stream service_match; do
     work=$(mktemp -d /tmp/ws-fuzz-XXXXXX)
     cp -r "tests/fuzz/corpus/$target/." "$work/"
     if timeout -k 10 $((FUZZ_SECONDS + 60)) "build/fuzz/tests/fuzz/fuzz_$target" -max_total_time="$FUZZ_SECONDS" \
