@@ -954,6 +954,30 @@ test_service_scan() {
   pass "$name ($(grep '^services:' "$o.compare"))"
 }
 
+# The same over af_xdp from the address the scanner's kernel owns
+# (198.18.2.1): the XDP program takes the queue's frames, so the kernel never
+# sees our connections to reset them; and over af_packet that address is
+# refused in one line.
+test_service_xdp() {
+  local name=service-xdp o="$WORK/service-xdp"
+  svc_nmap || { fail $name "nmap -sV exited non-zero: $(tail -2 "$WORK/svc-nmap.out" | tr '\n' ' ')"; return; }
+  if timeout -k 5 60 ip netns exec "$SCAN_NS" "$WS" scan "${SVC_HOSTS[@]}" -p "$SVC_PORTS" --service \
+       --interface "$SVC_IF" --source-ip 198.18.2.1 --gateway-ip "$SVC_GW" --blocklist "$BLOCKLIST" --no-db -q 2>"$o.refused"; then
+    fail $name "af_packet took --service from the kernel's own address"; return
+  fi
+  grep -q "needs a source address the kernel of $SVC_IF does not own (198.18.2.1" "$o.refused" ||
+    { fail $name "af_packet refusal not named: $(head -1 "$o.refused")"; return; }
+  if ! timeout -k 5 180 ip netns exec "$SCAN_NS" "$WS" scan "${SVC_HOSTS[@]}" -p "$SVC_PORTS" --service --xdp \
+       --interface "$SVC_IF" --source-ip 198.18.2.1 --gateway-ip "$SVC_GW" --blocklist "$BLOCKLIST" --wait 2 \
+       --db "$o.db" -oX "$o.xml" -q 2>"$o.err"; then
+    fail $name "scan exited non-zero: $(tail -1 "$o.err")"; return
+  fi
+  python3 "$ROOT/tests/lab/compare_services.py" "$WORK/svc-nmap.xml" "$o.xml" --db "$o.db" --cert "$SVC_DIR/cert.pem" \
+    > "$o.compare" 2>&1 ||
+    { fail $name "$(grep -E '^(services|tls):' "$o.compare" | head -3 | tr '\n' ' ')"; return; }
+  pass "$name ($(grep '^services:' "$o.compare"))"
+}
+
 # SIGKILL in the middle of a --service scan, then --resume: the ports the
 # first run found open but never named are named by the resumed run, and the
 # database and -oX end up agreeing with nmap -sV on every port, each port
@@ -993,7 +1017,7 @@ tests=("$@")
 ((${#tests[@]})) || tests=(af_packet af_xdp all_ports shards outputs sigint resume forged junk shaped
                            udp_truth nmap_udp mixed_af_packet mixed_af_xdp mixed_resume mq_af_packet mq_af_xdp memif
                            v6_truth v6_nmap v6_mixed_af_packet v6_mixed_af_xdp v6_resume v6_shards
-                           service_truth service_scan service_resume)
+                           service_truth service_scan service_xdp service_resume)
 for t in "${tests[@]}"; do "test_$t"; done
 echo "lab: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
