@@ -558,48 +558,8 @@ ServiceProbes parse_service_probes(std::string_view text, std::string_view name)
     return Parser(text, name).run();
 }
 
-namespace {
-
-[[noreturn]] void throw_io_error(const std::string& path, int err) {
-    throw IoError("cannot read service probe file " + quote(path) + ": " + std::strerror(err));
-}
-
-struct FileDescriptor {
-    int fd;
-    ~FileDescriptor() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
-} // namespace
-
 ServiceProbes load_service_probes(const std::string& path) {
-    // O_NONBLOCK: opening a FIFO nobody writes to must not hang.
-    FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
-    if (file.fd < 0) throw_io_error(path, errno);
-    struct stat st {};
-    if (::fstat(file.fd, &st) != 0) throw_io_error(path, errno);
-    if (S_ISDIR(st.st_mode)) throw_io_error(path, EISDIR);
-    std::string text;
-    char buffer[1 << 16];
-    while (true) {
-        const auto n = ::read(file.fd, buffer, sizeof buffer);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN) {
-                pollfd p{file.fd, POLLIN, 0};
-                ::poll(&p, 1, -1);
-                continue;
-            }
-            throw_io_error(path, errno);
-        }
-        if (n == 0) break;
-        if (text.size() + std::size_t(n) > max_service_probes_bytes)
-            throw Error("cannot read service probe file " + quote(path) + ": larger than " +
-                        std::to_string(max_service_probes_bytes) + " bytes (the limit for a service probe file)");
-        text.append(buffer, std::size_t(n));
-    }
-    return parse_service_probes(text, path);
+    return parse_service_probes(detail::read_limited_file(path, max_service_probes_bytes, "service probe file", "service probe file"), path);
 }
 
 std::vector<std::size_t> select_service_probes(const ServiceProbes& db, ServiceProtocol protocol, std::uint16_t port,

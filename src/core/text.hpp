@@ -9,6 +9,12 @@
 
 namespace ws::detail {
 
+// The whole file at `path`, at most max_bytes (FIFOs and endless devices
+// included). ws::IoError "cannot read <what> "path": <errno text>" when it
+// cannot be read, ws::Error "... larger than N bytes (the limit for a <limit_name>)".
+std::string read_limited_file(const std::string& path, std::size_t max_bytes, std::string_view what,
+                              std::string_view limit_name);
+
 // Error messages must stay on one line and readable even when the token is a
 // megabyte of binary junk from a corrupt file: escape, truncate, quote.
 inline std::string quote(std::string_view token, std::size_t max_shown) {

@@ -312,53 +312,8 @@ UdpPayloads parse_nmap_payloads(std::string_view text, std::string_view name) {
     return Parser(text, name).run();
 }
 
-namespace {
-
-[[noreturn]] void throw_io_error(const std::string& path, int err) {
-    throw IoError("cannot read nmap payload file " + quote(path) + ": " + std::strerror(err));
-}
-
-struct FileDescriptor {
-    int fd;
-    ~FileDescriptor() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
-} // namespace
-
 UdpPayloads load_nmap_payloads(const std::string& path) {
-    // O_NONBLOCK: opening a FIFO nobody writes to must not hang.
-    FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
-    if (file.fd < 0) throw_io_error(path, errno);
-    struct stat st {};
-    if (::fstat(file.fd, &st) != 0) throw_io_error(path, errno);
-    if (S_ISDIR(st.st_mode)) throw_io_error(path, EISDIR);
-
-    // Read at most one byte past the limit, whatever the file claims to be
-    // (/dev/zero, an endless pipe), so memory stays bounded.
-    std::string text;
-    char buffer[1 << 16];
-    while (true) {
-        const auto n = ::read(file.fd, buffer, sizeof buffer);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN) { // a FIFO whose writer is still busy
-                pollfd p{file.fd, POLLIN, 0};
-                ::poll(&p, 1, -1);
-                continue;
-            }
-            throw_io_error(path, errno);
-        }
-        if (n == 0) break;
-        if (text.size() + std::size_t(n) > max_nmap_payloads_bytes)
-            throw Error("cannot read nmap payload file " + quote(path) + ": larger than " +
-                        std::to_string(max_nmap_payloads_bytes) + " bytes (the limit for a payload file)");
-        text.append(buffer, std::size_t(n));
-    }
-    if (S_ISFIFO(st.st_mode) && text.empty())
-        throw IoError("cannot read nmap payload file " + quote(path) + ": a FIFO or pipe that gave no data (no writer?)");
-    return parse_nmap_payloads(text, path);
+    return parse_nmap_payloads(detail::read_limited_file(path, max_nmap_payloads_bytes, "nmap payload file", "payload file"), path);
 }
 
 UdpPayloadOption parse_udp_payload_option(std::string_view spec) {
