@@ -7,7 +7,7 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-# Seven parsers: 6 s each keeps the whole suite inside CI's budget (20 min on
+# Eight parsers: 6 s each keeps the whole suite inside CI's budget (20 min on
 # 2 cores); fuzz longer by hand with FUZZ_SECONDS.
 FUZZ_SECONDS=${FUZZ_SECONDS:-6}
 # Debian's python3 (installed by setup.sh) first: the lab and CLI tests start
@@ -72,6 +72,11 @@ run_script() { # SUITE DESCRIPTION SCRIPT ARGS...
 }
 
 mkdir -p build
+# Debian's nmap-service-probes: the plain unit tests compile its Hyperscan
+# databases (~25 s of CPU) into this cache and the ASan run loads them back
+# (compiling them under ASan costs ~5 min of CPU). Fresh on every run.
+rm -rf build/service-cache
+export WS_SERVICE_TEST_CACHE="$ROOT/build/service-cache"
 log "build (gcc, -Werror)"
 if build build/main --werror --buildtype=debugoptimized; then
   log "unit tests"
@@ -109,7 +114,7 @@ fi
 
 log "fuzz smoke (libFuzzer, ${FUZZ_SECONDS}s per parser)"
 if CXX=clang++ build build/fuzz -Dfuzz=true -Ddataplane=false -Dperf=false -Dtests=false -Doptimization=1; then
-  for target in targets ports protocol_ports reply target_file udp_payloads reflect; do
+  for target in targets ports protocol_ports reply target_file udp_payloads reflect service_probes tcp_stream service_match; do
     work=$(mktemp -d /tmp/ws-fuzz-XXXXXX)
     cp -r "tests/fuzz/corpus/$target/." "$work/"
     if timeout -k 10 $((FUZZ_SECONDS + 60)) "build/fuzz/tests/fuzz/fuzz_$target" -max_total_time="$FUZZ_SECONDS" \

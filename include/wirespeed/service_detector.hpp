@@ -8,7 +8,9 @@
 // nmap's method, with its waits overlapped instead of summed:
 // - Per port, the probe order is select_service_probes(): NULL first, then
 //   the probes listing the port, then the rest by rarity up to the intensity.
-//   Up to `parallel` of them are in flight at once, each on its own
+//   NULL starts alone and gets greeting_wait_ms once connected (a greeting
+//   service is then named on one connection); after it, up to `parallel`
+//   probes are in flight at once, each on its own
 //   connection with its totalwaitms as the connection's life; when one ends
 //   without a hard match the next in order starts. So a service that
 //   greets (ssh, ftp, smtp) is named by the NULL probe's first segment, and
@@ -55,6 +57,10 @@ struct ServiceOptions {
     unsigned parallel = 4;                     // connections in flight per port and lane
     unsigned max_sessions = 8192;              // connections in flight over all ports
     std::uint32_t connect_ms = 3000;           // added to a probe's totalwaitms for the handshake(s)
+    // NULL's head start: the other probes start this long after its
+    // connection is up, unless it ended or answered first (0: all at once).
+    // A greeting service is named on one connection instead of `parallel`.
+    std::uint32_t greeting_wait_ms = 300;
     bool tls = true;                           // the TLS lane (needs a TlsContext)
 };
 
@@ -110,6 +116,7 @@ private:
     void on_session_data(Job& job, Session& session, const std::uint8_t* data, std::size_t len, double now_unix);
     void try_match(Job& job, Session& session, double now_unix);
     void decide(Job& job, bool tls, double now_unix);
+    void open_gate(Job& job);
     void session_ended(Job& job, Session& session, StreamEventKind why, double now_unix);
     void send(const Session& session, const std::uint8_t* data, std::size_t len);
     void close(const Session& session);
@@ -128,6 +135,7 @@ private:
     std::unordered_map<std::uint32_t, std::unique_ptr<Session>> sessions_; // by session id
     std::deque<std::uint32_t> waiting_;                                    // jobs that wait for room
     std::set<std::uint32_t> undecided_; // jobs with a match that waits for earlier probes
+    std::set<std::uint32_t> gated_;     // jobs whose NULL connection has its head start
     std::uint32_t next_job_ = 1, next_session_ = 1;
     std::vector<StreamCommand> commands_;
     std::vector<ServiceResult> results_;

@@ -124,7 +124,17 @@ struct MatcherStats {
     std::size_t hs_exact = 0;     // Hyperscan takes the pattern exactly
     std::size_t hs_prefilter = 0; // only as a prefilter (a superset of PCRE's matches)
     std::size_t pcre_only = 0;    // Hyperscan refuses it: PCRE2 runs it every time
+    // The compiled-database cache (all 0 without a cache directory):
+    std::size_t cache_hits = 0;   // the Hyperscan databases came from the cache file
+    std::size_t cache_misses = 0; // no cache file for this database (or none readable)
+    std::size_t cache_errors = 0; // a cache file that was corrupt, truncated or foreign: recompiled
+    std::size_t cache_writes = 0; // a cache file written (atomically) after compiling
 };
+
+// Where a scan keeps compiled Hyperscan databases by default:
+// $XDG_CACHE_HOME/wirespeed (an absolute XDG_CACHE_HOME), else
+// $HOME/.cache/wirespeed; "" (no cache) when neither is set.
+std::string default_service_cache_dir();
 
 class ServiceMatcher {
 public:
@@ -133,7 +143,16 @@ public:
     // each, compiled in parallel; nmap's file: ~25 s of CPU). Keeps a copy of
     // db. Throws
     // ws::Error `NAME:LINE: invalid regex "...": <PCRE2's message> at offset N`.
-    explicit ServiceMatcher(const ServiceProbes& db);
+    //
+    // With a cache_dir (a scan passes default_service_cache_dir()), the
+    // Hyperscan databases are read from CACHE_DIR/service-hs-<SHA-256>.bin,
+    // keyed by every line's pattern and flags, Hyperscan's version, the
+    // target platform (hs_populate_platform) and the cache format, and
+    // written there (temp file + rename, the directory created) after a
+    // compile. A missing, corrupt, truncated or foreign file is recompiled
+    // and rewritten; an unwritable directory means no cache. Cache trouble is
+    // never an error: stats() counts it. "" (the default): no cache.
+    explicit ServiceMatcher(const ServiceProbes& db, const std::string& cache_dir = {});
     ~ServiceMatcher();
     ServiceMatcher(ServiceMatcher&&) noexcept;
     ServiceMatcher& operator=(ServiceMatcher&&) noexcept;

@@ -46,6 +46,8 @@ struct ServiceDetector::Job {
     std::vector<std::uint32_t> sessions;
     std::optional<TlsInfo> tls_info;
     std::string longest_banner;
+    bool gate_open = false;            // probes after NULL may start (greeting_wait)
+    double null_established_at = 0;    // the plain NULL connection's handshake
     bool tcpwrapped = false;
     bool waiting = false;
 };
@@ -83,6 +85,10 @@ void ServiceDetector::on_event(const StreamEvent& event, double now_unix) {
     case StreamEventKind::established:
         session.established = true;
         session.established_at = now_unix;
+        if (!session.tls && !job.gate_open && db_.probes[session.probe].name == "NULL") {
+            job.null_established_at = now_unix;
+            gated_.insert(job.id);
+        }
         if (!session.pending.empty()) {
             send(session, reinterpret_cast<const std::uint8_t*>(session.pending.data()), session.pending.size());
             session.pending.clear();
@@ -135,6 +141,7 @@ void ServiceDetector::open_port(IpAddress peer, std::uint16_t port, double now_u
         }
     }
     Job& j = *job;
+    j.gate_open = options_.greeting_wait_ms == 0;
     job_of_port_.emplace(key, j.id);
     jobs_.emplace(j.id, std::move(job));
     fill_lane(j, j.plain, false);
@@ -149,6 +156,7 @@ void ServiceDetector::fill_lane(Job& job, Lane& lane, bool tls) {
             ++lane.next;
             continue;
         }
+        if (!job.gate_open && db_.probes[probe].name != "NULL") return; // NULL's head start
         if (sessions_.size() >= options_.max_sessions) {
             if (!job.waiting) {
                 job.waiting = true;
@@ -290,6 +298,7 @@ void ServiceDetector::try_match(Job& job, Session& session, double now_unix) {
     if (session.answer.empty()) return;
     Lane& lane = session.tls ? job.tls : job.plain;
     const auto m = matcher_.match(session.probe, std::string_view(session.answer), *scratch_, lane.soft_service);
+    if ((!m || m->soft) && !job.gate_open) open_gate(job); // an answer NULL cannot name: the other probes now
     if (!m) return;
     if (m->soft) {
         if (!lane.soft) {
@@ -354,7 +363,22 @@ void ServiceDetector::decide(Job& job, bool tls, double now_unix) {
     maybe_finish(job, now_unix);
 }
 
+void ServiceDetector::open_gate(Job& job) {
+    job.gate_open = true;
+    gated_.erase(job.id);
+    fill_lane(job, job.plain, false);
+    if (job.tls.enabled) fill_lane(job, job.tls, true);
+}
+
 void ServiceDetector::tick(double now_unix) {
+    for (const std::uint32_t id : std::vector<std::uint32_t>(gated_.begin(), gated_.end())) {
+        const auto j = jobs_.find(id);
+        if (j == jobs_.end()) {
+            gated_.erase(id);
+            continue;
+        }
+        if ((now_unix - j->second->null_established_at) * 1000.0 >= double(options_.greeting_wait_ms)) open_gate(*j->second);
+    }
     for (const std::uint32_t id : std::vector<std::uint32_t>(undecided_.begin(), undecided_.end())) {
         const auto j = jobs_.find(id);
         if (j == jobs_.end()) {
@@ -387,6 +411,7 @@ void ServiceDetector::session_ended(Job& job, Session& session, StreamEventKind 
     job.sessions.erase(std::remove(job.sessions.begin(), job.sessions.end(), session.id), job.sessions.end());
     sessions_.erase(session.id); // `session` is gone from here on
     if (job.tcpwrapped) return finish(job, now_unix);
+    if (!job.gate_open) job.gate_open = true, gated_.erase(job.id); // NULL is over: the others may start
     const std::uint32_t id = job.id;
     decide(job, tls, now_unix);
     if (!jobs_.count(id)) return;
@@ -459,6 +484,7 @@ void ServiceDetector::finish(Job& job, double now_unix) {
     job_of_port_[std::make_pair(job.peer, job.port)] = 0; // decided: a late SYN-ACK (a retry's) starts nothing
     const std::uint32_t id = job.id;
     undecided_.erase(id);
+    gated_.erase(id);
     jobs_.erase(id); // `job` is gone from here on
 }
 

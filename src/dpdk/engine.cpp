@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <unordered_set>
 #include <thread>
 
@@ -465,6 +466,9 @@ struct ScanState {
     std::unique_ptr<ResultRing> stream_command_ring;             // to RX lcore 0
     std::vector<std::unique_ptr<FrameRing>> stream_handoff_rings; // RX lcores 1..n -> 0
     std::unique_ptr<ServiceThread> service;
+    // --resume --service: open TCP ports the interrupted run found but never
+    // named; the service thread takes them up first.
+    std::set<std::pair<IpAddress, std::uint16_t>> resumed_open;
     Canaries canaries; // far-side delivery: the control loop sends, the collector reports
     // Start-up phases: name, seconds since the process started at its end.
     std::vector<std::pair<const char*, double>> phases;
@@ -611,8 +615,13 @@ void open_files(ScanState& s, const ScanConfig& config, const ScanPlan& plan, co
         for_each_result(config.db_path, setup.resume->scan_id,
                         [&](const ResultRecord& r, double seen_at, std::span<const std::uint8_t> data) {
                             s.sink->replay(r, seen_at, data);
+                            if (config.service && r.proto == Proto::tcp && r.state == PortState::open)
+                                s.resumed_open.emplace(record_address(r), r.port);
                         },
-                        [&](const ServiceResult& service) { s.sink->replay_service(service); });
+                        [&](const ServiceResult& service) {
+                            s.sink->replay_service(service);
+                            s.resumed_open.erase({service.address, service.port});
+                        });
 }
 
 // ---- bring-up, stage 3: addresses, cookie key, gateway MAC (ARP), template
@@ -847,12 +856,16 @@ void prepare_services(ScanState& s, const ScanConfig& config, const ScanPlan& pl
                                         config.port.interface, format_ip(IpAddress::from_ipv6(*v6))));
     }
     const auto compile_start = std::chrono::steady_clock::now();
-    s.service_matcher = std::make_unique<ServiceMatcher>(load_service_probes(config.service_probes));
+    // Compiled Hyperscan databases cached in ~/.cache/wirespeed: ~12 s of
+    // compile on the first scan only.
+    s.service_matcher =
+        std::make_unique<ServiceMatcher>(load_service_probes(config.service_probes), default_service_cache_dir());
     s.tls_context = std::make_unique<TlsContext>();
     if (config.verbosity >= 1)
-        fmt::print(stderr, "wirespeed: service probes {} ({} probes) ready in {:.2f} s\n", config.service_probes,
+        fmt::print(stderr, "wirespeed: service probes {} ({} probes) ready in {:.2f} s{}\n", config.service_probes,
                    s.service_matcher->probes().probes.size(),
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - compile_start).count());
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - compile_start).count(),
+                   s.service_matcher->stats().cache_hits ? " (cached)" : "");
 
     StreamConfig sc;
     sc.our_mac = s.port->mac();
@@ -896,6 +909,12 @@ void prepare_services(ScanState& s, const ScanConfig& config, const ScanPlan& pl
     // The collector thread drains what the service thread posts into the
     // sink: the services and tls tables in its batches, and the outputs.
     s.collector->set_service_sink([&sink = *s.sink](const ServiceResult& r) { sink.add_service(r); });
+    if (!s.resumed_open.empty()) {
+        if (config.verbosity >= 0)
+            fmt::print(stderr, "wirespeed: resume: {} open ports found before the interruption still to be named\n",
+                       s.resumed_open.size());
+        s.service->add_open_ports({s.resumed_open.begin(), s.resumed_open.end()});
+    }
     (void)plan;
 }
 

@@ -21,6 +21,18 @@ ServiceThread::~ServiceThread() {
     if (thread_.joinable()) thread_.join();
 }
 
+void ServiceThread::add_open_ports(const std::vector<std::pair<IpAddress, std::uint16_t>>& ports) {
+    const double now = unix_now();
+    for (const auto& [address, port] : ports) {
+        StreamEvent e{};
+        e.kind = StreamEventKind::port_open;
+        address.to_bytes(e.peer);
+        e.port = port;
+        detector_.on_event(e, now);
+    }
+    idle_.store(detector_.idle(), std::memory_order_release);
+}
+
 void ServiceThread::start() {
     thread_ = std::thread([this] {
         try {
@@ -34,6 +46,10 @@ void ServiceThread::start() {
 
 bool ServiceThread::step() {
     bool busy = false;
+    // Not idle from the moment an event waits: a round that takes long (a
+    // burst of open ports) must not read as idle meanwhile.
+    for (rte_ring* ring : events_)
+        if (rte_ring_count(ring) != 0) idle_.store(false, std::memory_order_release);
     StreamEvent events[32];
     for (rte_ring* ring : events_) {
         // Up to 1024 events a ring per round: the rings are deep, but the

@@ -26,6 +26,9 @@ public:
                   std::function<IpAddress(IpAddress)> source_for, std::vector<rte_ring*> events, rte_ring* commands,
                   std::function<void(std::vector<ServiceResult>&&)> deliver);
     ~ServiceThread();
+    // Before start(): ports to name as if RX lcores had reported them open
+    // (--resume: those the interrupted run found but never named).
+    void add_open_ports(const std::vector<std::pair<IpAddress, std::uint16_t>>& ports);
     void start();
     // Every open port reported so far has its result, and no event waits.
     bool idle() const noexcept { return idle_.load(std::memory_order_acquire); }

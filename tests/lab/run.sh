@@ -934,8 +934,7 @@ test_service_truth() {
   pass "$name ($(wc -l < "$WORK/svc.got") ports of ${#SVC_HOSTS[@]} + ${#SVC_HOSTS6[@]} hosts as the packages say)"
 }
 
-# wirespeed --service against nmap -sV on the same hosts and ports (not in
-# the default list until --service works): -oX valid against nmap.dtd, every
+# wirespeed --service against nmap -sV on the same hosts and ports: -oX valid against nmap.dtd, every
 # open port's service name, product and version equal to nmap's
 # (compare_services.py), and the tls table equal to openssl x509 on the
 # served certificate.
@@ -955,12 +954,46 @@ test_service_scan() {
   pass "$name ($(grep '^services:' "$o.compare"))"
 }
 
+# SIGKILL in the middle of a --service scan, then --resume: the ports the
+# first run found open but never named are named by the resumed run, and the
+# database and -oX end up agreeing with nmap -sV on every port, each port
+# named once.
+test_service_resume() {
+  local name=service-resume o="$WORK/service-resume"
+  svc_nmap || { fail $name "nmap -sV exited non-zero: $(tail -2 "$WORK/svc-nmap.out" | tr '\n' ' ')"; return; }
+  # 28 probes at 4 per second: a kill after the first named service lands mid-scan.
+  ip netns exec "$SCAN_NS" "$WS" scan "${SVC_HOSTS[@]}" -p "$SVC_PORTS" --service --rate 4 --rate-mode fixed \
+    --interface "$SVC_IF" --source-ip "$SVC_SRC" --gateway-ip "$SVC_GW" --blocklist "$BLOCKLIST" --wait 2 \
+    --db "$o.db" -q 2>"$o.err" &
+  local pid=$! i named=0
+  for i in $(seq 900); do # 90 s: the first start may compile nmap's probes
+    kill -0 "$pid" 2>/dev/null || break
+    named=$(sqlite3 "$o.db" "SELECT count(*) FROM services" 2>/dev/null || echo 0)
+    ((named > 0)) && break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  named=$(sqlite3 "$o.db" "SELECT count(*) FROM services" 2>/dev/null || echo 0)
+  ((named > 0 && named < 24)) || { fail $name "not killed mid-scan: $named services named ($(tail -1 "$o.err"))"; return; }
+  if ! ip netns exec "$SCAN_NS" timeout -k 5 180 "$WS" scan --resume "$o.db" --rate 1000 -oX "$o.xml" -q 2>"$o.err2"; then
+    fail $name "resume failed: $(tail -1 "$o.err2")"; return
+  fi
+  local rows dup
+  rows=$(sqlite3 "$o.db" "SELECT count(*) FROM services")
+  dup=$(sqlite3 "$o.db" "SELECT count(*) FROM (SELECT ip, port FROM services GROUP BY ip, port HAVING count(*) > 1)")
+  [[ $rows -eq 24 && $dup -eq 0 ]] || { fail $name "$rows services rows ($dup ports twice), want 24 once each"; return; }
+  python3 "$ROOT/tests/lab/compare_services.py" "$WORK/svc-nmap.xml" "$o.xml" --db "$o.db" --cert "$SVC_DIR/cert.pem" \
+    > "$o.compare" 2>&1 ||
+    { fail $name "$(grep -E '^(services|tls):' "$o.compare" | head -3 | tr '\n' ' ')"; return; }
+  pass "$name (killed with $named of 24 named; $(grep '^services:' "$o.compare"))"
+}
+
 tests=("$@")
 ((${#tests[@]})) || tests=(af_packet af_xdp all_ports shards outputs sigint resume forged junk shaped
                            udp_truth nmap_udp mixed_af_packet mixed_af_xdp mixed_resume mq_af_packet mq_af_xdp memif
                            v6_truth v6_nmap v6_mixed_af_packet v6_mixed_af_xdp v6_resume v6_shards
-                           service_truth)
-# (service_scan too, once wirespeed has --service)
+                           service_truth service_scan service_resume)
 for t in "${tests[@]}"; do "test_$t"; done
 echo "lab: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

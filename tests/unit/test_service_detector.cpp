@@ -75,7 +75,13 @@ protected:
         detector = std::make_unique<ws::ServiceDetector>(matcher, &tls_context, options,
                                                         [](ws::IpAddress) { return our_ip; });
     }
-    void SetUp() override { make(); }
+    // Every probe at once unless a test says otherwise (NULL's head start has its own test).
+    static ws::ServiceOptions all_at_once() {
+        ws::ServiceOptions o;
+        o.greeting_wait_ms = 0;
+        return o;
+    }
+    void SetUp() override { make(all_at_once()); }
 
     void take() {
         for (const StreamCommand& c : detector->commands()) {
@@ -185,6 +191,39 @@ TEST_F(ServiceDetectorTest, AGreetingNamesTheServiceAndClosesTheOthers) {
     EXPECT_TRUE(conns[connect_order[2]].closed);
     EXPECT_TRUE(detector->idle());
     EXPECT_EQ(detector->sessions_in_flight(), 0u);
+}
+
+TEST_F(ServiceDetectorTest, NullHasAHeadStartSoAGreetingCostsOneConnection) {
+    make(ws::ServiceOptions{}); // greeting_wait_ms 300
+    open_port(22);
+    ASSERT_EQ(connect_order.size(), 1u); // NULL alone
+    establish(connect_order[0]);
+    now += 0.1;
+    detector->tick(now);
+    take();
+    ASSERT_EQ(connect_order.size(), 1u);
+    event(connect_order[0], StreamEventKind::data, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].product, "OpenSSH");
+    EXPECT_EQ(connect_order.size(), 1u);
+
+    open_port(80); // no greeting: the other probes start once the head start is over
+    ASSERT_EQ(connect_order.size(), 2u);
+    establish(connect_order[1]);
+    now += 0.29;
+    detector->tick(now);
+    take();
+    EXPECT_EQ(connect_order.size(), 2u);
+    now += 0.02;
+    detector->tick(now);
+    take();
+    ASSERT_EQ(connect_order.size(), 4u);
+    EXPECT_EQ(conns[connect_order[2]].sent, "GET / HTTP/1.0\r\n\r\n");
+
+    open_port(8080); // NULL refused: no head start to wait for
+    ASSERT_EQ(connect_order.size(), 5u);
+    end(connect_order[4], StreamEventKind::refused);
+    EXPECT_EQ(connect_order.size(), 8u);
 }
 
 TEST_F(ServiceDetectorTest, ARequestProbeAnswersWhileNullStillWaits) {
@@ -333,7 +372,7 @@ TEST_F(ServiceDetectorTest, APortThatIsNotTlsKeepsThePlainAnswer) {
 }
 
 TEST_F(ServiceDetectorTest, ConnectionsWaitForRoomAndADuplicatePortIsIgnored) {
-    ws::ServiceOptions o;
+    ws::ServiceOptions o = all_at_once();
     o.max_sessions = 2;
     make(o);
     open_port(22);

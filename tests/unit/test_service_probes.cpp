@@ -6,6 +6,16 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -37,11 +47,46 @@ std::string read_file(const std::string& path) {
 
 bool have_debian_file() { return std::ifstream(default_service_probes).good(); }
 
-// Debian's file parsed and compiled once for the whole suite (Hyperscan
-// compiles ~12k patterns: seconds).
+// A fresh directory, removed with everything in it at the end.
+struct TempDir {
+    std::string path;
+    TempDir() {
+        std::string tmpl = std::filesystem::temp_directory_path().string() + "/ws-svc-cache-XXXXXX";
+        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+        path = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Debian's file parsed and compiled ONCE per test binary, every test that
+// needs the whole database shares it (Hyperscan compiles ~12k patterns:
+// ~25 s of CPU, ~5 min under ASan). It is built with a cache, so the cache
+// tests load it back warm instead of compiling it again: in a temporary
+// directory, or in $WS_SERVICE_TEST_CACHE when set (scripts/test.sh shares
+// one between the plain and the ASan unit tests, so the ASan run loads it).
+std::string debian_cache_dir(const TempDir& temp) {
+    const char* shared = std::getenv("WS_SERVICE_TEST_CACHE");
+    return shared && *shared ? std::string(shared) : temp.path;
+}
+
 struct Debian {
+    TempDir temp;
+    std::string cache_dir = debian_cache_dir(temp);
     ServiceProbes db = load_service_probes(default_service_probes);
-    ServiceMatcher matcher{db};
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    std::clock_t start_cpu = std::clock();
+    ServiceMatcher matcher{db, cache_dir};
+    double cold_seconds = seconds_since(start);
+    double cold_cpu = double(std::clock() - start_cpu) / CLOCKS_PER_SEC;
     static Debian& get() {
         static Debian d;
         return d;
@@ -317,6 +362,280 @@ TEST(ServiceMatcherSmall, PcreOnlyPatterns) {
     EXPECT_EQ(product("(a(b)c)"), "nested");
     EXPECT_EQ(product("(a(b)c"), "<no match>");
     EXPECT_EQ(product("l!"), "reset l");
+}
+
+// ---- the compiled-database cache --------------------------------------------
+
+// Every field of two answers.
+void expect_same(const std::optional<ServiceMatch>& a, const std::optional<ServiceMatch>& b, std::string_view what) {
+    ASSERT_EQ(a.has_value(), b.has_value()) << what;
+    if (!a) return;
+    EXPECT_EQ(a->probe, b->probe) << what;
+    EXPECT_EQ(a->match, b->match) << what;
+    EXPECT_EQ(a->line, b->line) << what;
+    EXPECT_EQ(a->soft, b->soft) << what;
+    EXPECT_EQ(a->service, b->service) << what;
+    EXPECT_EQ(a->product, b->product) << what;
+    EXPECT_EQ(a->version, b->version) << what;
+    EXPECT_EQ(a->info, b->info) << what;
+    EXPECT_EQ(a->hostname, b->hostname) << what;
+    EXPECT_EQ(a->ostype, b->ostype) << what;
+    EXPECT_EQ(a->devicetype, b->devicetype) << what;
+    EXPECT_EQ(a->cpes, b->cpes) << what;
+}
+
+void expect_same_stats(const MatcherStats& a, const MatcherStats& b) {
+    EXPECT_EQ(a.hs_exact, b.hs_exact);
+    EXPECT_EQ(a.hs_prefilter, b.hs_prefilter);
+    EXPECT_EQ(a.pcre_only, b.pcre_only);
+}
+
+std::vector<std::string> cache_files(const std::string& dir) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+        out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string read_bytes(const std::string& path) { return read_file(path); }
+void write_bytes(const std::string& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+// The cache file's trailing SHA-256 made right again after an edit, so the
+// checks behind it are what refuse the file.
+std::string rehash(std::string bytes) {
+    unsigned char digest[32];
+    unsigned size = 0;
+    EVP_Digest(bytes.data(), bytes.size() - 32, digest, &size, EVP_sha256(), nullptr);
+    std::memcpy(bytes.data() + bytes.size() - 32, digest, 32);
+    return bytes;
+}
+
+// A small file with every kind of line: Hyperscan exact, prefilter only,
+// PCRE2 only, softmatches and a fallback.
+const char* const small_probes = "Probe TCP NULL q||\n"
+                                 "match a m|^(\\w)x\\1$| p/back $1/\n"
+                                 "match b m|(?<=q)z| p/look/\n"
+                                 "match c m=^(\\((?:[^()]|(?1))*\\))$= p/nested/\n"
+                                 "match d m=^(?|(k)|(l))!$= p/reset $1/\n"
+                                 "softmatch ftp m|^220|\n"
+                                 "match ftp m|^220 (\\w+) FTP ready|i p/$1 ftpd/ cpe:/a:$1:$1/\n"
+                                 "Probe TCP Help q|HELP\\r\\n|\n"
+                                 "match help m|^214 (.*)\\r\\n|s p/helper/ i/$P(1)/\n";
+const char* const small_inputs[] = {"axa", "axb", "qz", "z", "(a(b)c)", "(a(b)c", "l!", "m!", "220 Foo ftp READY\r\n",
+                                    "220 other\r\n", "214 a\nb\r\n", "nothing", ""};
+
+void expect_same_answers(const ServiceMatcher& a, const ServiceMatcher& b) {
+    auto sa = a.make_scratch();
+    auto sb = b.make_scratch();
+    for (std::size_t p = 0; p < a.probes().probes.size(); ++p)
+        for (const auto* in : small_inputs)
+            for (const auto engine : {ServiceMatcher::Engine::hyperscan_prefilter, ServiceMatcher::Engine::pcre_only})
+                expect_same(a.match(p, in, sa, {}, engine), b.match(p, in, sb, {}, engine),
+                            std::to_string(p) + " " + in);
+}
+
+TEST(ServiceMatcherCache, MissWritesHitLoadsTheSameAnswers) {
+    const auto db = parse(small_probes);
+    const ServiceMatcher fresh(db);
+    EXPECT_EQ(fresh.stats().cache_misses + fresh.stats().cache_hits + fresh.stats().cache_writes, 0u);
+    TempDir dir;
+    const std::string sub = dir.path + "/a/b"; // created on the first write
+    const ServiceMatcher cold(db, sub);
+    EXPECT_EQ(cold.stats().cache_misses, 1u);
+    EXPECT_EQ(cold.stats().cache_hits, 0u);
+    EXPECT_EQ(cold.stats().cache_errors, 0u);
+    EXPECT_EQ(cold.stats().cache_writes, 1u);
+    const auto files = cache_files(sub);
+    ASSERT_EQ(files.size(), 1u); // no temp file left behind
+    EXPECT_TRUE(files[0].starts_with("service-hs-") && files[0].ends_with(".bin")) << files[0];
+    const ServiceMatcher warm(db, sub);
+    EXPECT_EQ(warm.stats().cache_hits, 1u);
+    EXPECT_EQ(warm.stats().cache_misses, 0u);
+    EXPECT_EQ(warm.stats().cache_writes, 0u);
+    expect_same_stats(warm.stats(), fresh.stats());
+    EXPECT_EQ(warm.stats().pcre_only, 2u);
+    expect_same_answers(fresh, warm);
+    expect_same_answers(fresh, cold);
+    // Another pattern is another key: a second file, the first one kept.
+    auto changed = db;
+    changed.probes[0].matches[0].pattern = "^(\\w)y\\1$";
+    const ServiceMatcher other(changed, sub);
+    EXPECT_EQ(other.stats().cache_misses, 1u);
+    EXPECT_EQ(cache_files(sub).size(), 2u);
+    // A flag is part of the key too.
+    auto caseless = db;
+    caseless.probes[0].matches[1].caseless = true;
+    EXPECT_EQ(ServiceMatcher(caseless, sub).stats().cache_misses, 1u);
+    // A bad regex is still refused, cache or not.
+    const auto bad = parse("Probe TCP NULL q||\nmatch x m|a(|\n");
+    EXPECT_EQ(error_of([&] { ServiceMatcher m(bad, sub); }),
+              "sp.txt:2: invalid regex \"a(\": missing closing parenthesis at offset 2");
+}
+
+TEST(ServiceMatcherCache, CorruptTruncatedOrForeignFilesAreRecompiled) {
+    const auto db = parse(small_probes);
+    const ServiceMatcher fresh(db);
+    TempDir dir;
+    { const ServiceMatcher cold(db, dir.path); }
+    const auto files = cache_files(dir.path);
+    ASSERT_EQ(files.size(), 1u);
+    const std::string path = dir.path + "/" + files[0];
+    const auto good = read_bytes(path);
+    ASSERT_GT(good.size(), 200u);
+    // Another file's cache, valid in itself, under this name.
+    TempDir other_dir;
+    { const ServiceMatcher other(parse("Probe TCP NULL q||\nmatch x m|^x|\n"), other_dir.path); }
+    const auto other_files = cache_files(other_dir.path);
+    ASSERT_EQ(other_files.size(), 1u);
+    const auto foreign = read_bytes(other_dir.path + "/" + other_files[0]);
+    // Where probe 0's first Hyperscan database starts (layout in service_matcher.cpp).
+    const std::size_t probes_at = 8 + 4 + 32 + 3 * 8, probe0_at = probes_at + 8;
+    std::uint32_t n = 0;
+    std::memcpy(&n, good.data() + probe0_at, 4);
+    const std::size_t hs0_at = probe0_at + 4 + 4 * n + 4 + 8;
+    ASSERT_LT(hs0_at + 4, good.size());
+
+    const auto flip = [&](std::size_t at) {
+        auto b = good;
+        b[at] = char(b[at] ^ 0x40);
+        return b;
+    };
+    const auto flip_rehashed = [&](std::size_t at) { return rehash(flip(at)); };
+    struct Case {
+        std::string name, bytes;
+    };
+    const std::vector<Case> cases = {
+        {"magic", flip(0)},
+        {"format", flip(8)},
+        {"key", flip(20)},
+        {"middle", flip(good.size() / 2)},
+        {"last hs byte", flip(good.size() - 33)},
+        {"checksum", flip(good.size() - 1)},
+        {"empty", ""},
+        {"one byte", good.substr(0, 1)},
+        {"header only", good.substr(0, 44)},
+        {"half", good.substr(0, good.size() / 2)},
+        {"one byte short", good.substr(0, good.size() - 1)},
+        {"one byte more", good + "x"},
+        {"foreign", foreign},
+        {"stats, rehashed", flip_rehashed(44)},
+        {"probe count, rehashed", flip_rehashed(probes_at)},
+        {"PCRE2-only count, rehashed", flip_rehashed(probe0_at + 3)},
+        {"Hyperscan header, rehashed", flip_rehashed(hs0_at)},
+        {"Hyperscan size, rehashed", flip_rehashed(hs0_at - 8)},
+        {"junk", std::string(good.size(), '\xa5')},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        write_bytes(path, c.bytes);
+        const ServiceMatcher m(db, dir.path);
+        EXPECT_EQ(m.stats().cache_errors, 1u);
+        EXPECT_EQ(m.stats().cache_hits, 0u);
+        EXPECT_EQ(m.stats().cache_writes, 1u); // rewritten
+        expect_same_stats(m.stats(), fresh.stats());
+        expect_same_answers(fresh, m);
+        EXPECT_EQ(read_bytes(path), good);
+        EXPECT_EQ(ServiceMatcher(db, dir.path).stats().cache_hits, 1u);
+    }
+    // A directory where the file should be: refused, not rewritten, no cache.
+    std::filesystem::remove(path);
+    std::filesystem::create_directory(path);
+    const ServiceMatcher m(db, dir.path);
+    EXPECT_EQ(m.stats().cache_errors, 1u);
+    EXPECT_EQ(m.stats().cache_writes, 0u);
+    expect_same_answers(fresh, m);
+}
+
+TEST(ServiceMatcherCache, UnwritableDirectoryMeansNoCache) {
+    const auto db = parse(small_probes);
+    const ServiceMatcher fresh(db);
+    TempDir dir;
+    // A path below a regular file cannot be created, even by root.
+    const std::string file = dir.path + "/file";
+    write_bytes(file, "x");
+    for (const auto& where : {file + "/cache", file}) {
+        const ServiceMatcher m(db, where);
+        EXPECT_EQ(m.stats().cache_misses, 1u) << where;
+        EXPECT_EQ(m.stats().cache_writes, 0u) << where;
+        EXPECT_EQ(m.stats().cache_hits, 0u) << where;
+        expect_same_answers(fresh, m);
+    }
+    EXPECT_EQ(cache_files(dir.path), std::vector<std::string>{"file"});
+    if (::geteuid() != 0) { // root writes anywhere
+        const std::string readonly = dir.path + "/ro";
+        std::filesystem::create_directory(readonly);
+        std::filesystem::permissions(readonly, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+        const ServiceMatcher m(db, readonly);
+        EXPECT_EQ(m.stats().cache_writes, 0u);
+        expect_same_answers(fresh, m);
+        std::filesystem::permissions(readonly, std::filesystem::perms::owner_all);
+    }
+}
+
+TEST(ServiceMatcherCache, DefaultDirectory) {
+    const auto saved = [](const char* name) -> std::optional<std::string> {
+        const char* v = std::getenv(name);
+        return v ? std::optional<std::string>(v) : std::nullopt;
+    };
+    const auto xdg = saved("XDG_CACHE_HOME"), home = saved("HOME");
+    ::setenv("XDG_CACHE_HOME", "/x/cache", 1);
+    ::setenv("HOME", "/h", 1);
+    EXPECT_EQ(default_service_cache_dir(), "/x/cache/wirespeed");
+    ::setenv("XDG_CACHE_HOME", "relative", 1); // the XDG spec: ignored
+    EXPECT_EQ(default_service_cache_dir(), "/h/.cache/wirespeed");
+    ::unsetenv("XDG_CACHE_HOME");
+    EXPECT_EQ(default_service_cache_dir(), "/h/.cache/wirespeed");
+    ::unsetenv("HOME");
+    EXPECT_EQ(default_service_cache_dir(), "");
+    if (xdg) ::setenv("XDG_CACHE_HOME", xdg->c_str(), 1);
+    if (home) ::setenv("HOME", home->c_str(), 1);
+}
+
+// Debian's file: the shared matcher wrote its cache cold (or, with
+// WS_SERVICE_TEST_CACHE, found one a plain run wrote); loading it back gives
+// the same answers as that fresh compile (the sample of
+// HyperscanAgreesWithPcre's synthetic responses and real banners).
+std::string synthesize(std::string_view re);
+
+TEST(ServiceProbesDebian, CacheHitGivesTheSameAnswers) {
+    NEED_DEBIAN_FILE();
+    auto& d = Debian::get();
+    const auto& shared = d.matcher.stats();
+    EXPECT_EQ(shared.cache_errors, 0u);
+    EXPECT_EQ(shared.cache_writes + shared.cache_hits, 1u); // compiled and written, or loaded
+    const auto start = std::chrono::steady_clock::now();
+    const auto start_cpu = std::clock();
+    const ServiceMatcher warm(d.db, d.cache_dir);
+    const auto warm_seconds = seconds_since(start);
+    const auto warm_cpu = double(std::clock() - start_cpu) / CLOCKS_PER_SEC;
+    std::uintmax_t cache_bytes = 0;
+    for (const auto& name : cache_files(d.cache_dir))
+        if (name.starts_with("service-hs-")) cache_bytes += std::filesystem::file_size(d.cache_dir + "/" + name);
+    std::printf("[   info   ] Debian's file: matcher built %s in %.2f s (CPU %.2f s), warm (cache hit) in %.2f s "
+                "(CPU %.2f s); cache %ju bytes\n",
+                shared.cache_hits ? "from the shared cache" : "cold", d.cold_seconds, d.cold_cpu, warm_seconds,
+                warm_cpu, cache_bytes);
+    EXPECT_EQ(warm.stats().cache_hits, 1u);
+    expect_same_stats(warm.stats(), d.matcher.stats());
+    auto sa = d.matcher.make_scratch();
+    auto sb = warm.make_scratch();
+    std::size_t compared = 0;
+    for (std::size_t p = 0; p < d.db.probes.size(); ++p) {
+        const auto& lines = d.db.probes[p].matches;
+        for (std::size_t i = 0; i < lines.size(); i += 23) {
+            const auto s = synthesize(lines[i].pattern);
+            expect_same(d.matcher.match(p, s, sa), warm.match(p, s, sb), "line " + std::to_string(lines[i].line));
+            ++compared;
+        }
+        for (const auto* banner : {"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n", "220 (vsFTPd 3.0.3)\r\n",
+                                   "HTTP/1.1 200 OK\r\nServer: Apache/2.4.62 (Debian)\r\n\r\n", "nothing"})
+            expect_same(d.matcher.match(p, banner, sa), warm.match(p, banner, sb), banner);
+    }
+    EXPECT_GT(compared, 500u);
 }
 
 // ---- real banners against Debian's file -----------------------------------
