@@ -71,12 +71,23 @@ bool cookie_reject(const ws::ParsedReply& r) {
 // and the server's answers (each fault on the segment's port) are well-formed
 // frames within their staging; the option parsers on the same bytes as text
 // either give a port and text or throw.
+constexpr ws::BannerFault banner_faults[] = {ws::BannerFault::none,        ws::BannerFault::lose_first,
+                                             ws::BannerFault::out_of_order, ws::BannerFault::reset_mid,
+                                             ws::BannerFault::zero_window,  ws::BannerFault::silent,
+                                             ws::BannerFault::forge};
+constexpr std::size_t fault_count = sizeof banner_faults / sizeof banner_faults[0];
+
+// Every host and port open; banner port i + 1 has fault i (a segment is
+// tried on each, its destination port rewritten).
 const ws::ReflectRules& banner_rules() {
     static const ws::ReflectRules rules = [] {
         ws::ReflectRules r;
         r.hosts = ws::parse_targets("0.0.0.0/0");
         r.hosts6 = {ws::Ipv6Range{0, ~ws::uint128{0}}};
         r.open_everywhere = ws::parse_protocol_ports("1-65535");
+        for (std::size_t i = 0; i < fault_count; ++i)
+            r.banners.push_back(ws::BannerPort{std::uint16_t(i + 1), i % 2 ? "220 greeting\r\n" : "",
+                                               "HTTP/1.0 200 OK\r\n\r\n", banner_faults[i]});
         return r;
     }();
     return rules;
@@ -97,19 +108,18 @@ void fuzz_banner(const std::uint8_t* frame, std::size_t size) {
     ws::TcpSegmentIn segment;
     if (!ws::parse_tcp_segment(frame, size, segment)) return;
     check(segment.payload_len == 0 || inside(segment.payload, segment.payload_len, frame, size));
-    for (ws::BannerFault fault : {ws::BannerFault::none, ws::BannerFault::lose_first, ws::BannerFault::out_of_order,
-                                  ws::BannerFault::reset_mid, ws::BannerFault::zero_window, ws::BannerFault::silent,
-                                  ws::BannerFault::forge}) {
-        ws::ReflectRules rules = banner_rules();
-        rules.banners = {ws::BannerPort{segment.destination_port, "220 greeting\r\n", "HTTP/1.0 200 OK\r\n\r\n", fault}};
-        ws::BannerServer server(rules);
-        const unsigned n = server.on_segment(segment, reflector_mac);
+    static ws::BannerServer server(banner_rules());
+    for (std::size_t i = 0; i < fault_count; ++i) {
+        ws::TcpSegmentIn to_port = segment;
+        to_port.destination_port = std::uint16_t(i + 1);
+        const unsigned n = server.on_segment(to_port, reflector_mac);
         check(n <= ws::BannerServer::max_frames);
-        for (unsigned i = 0; i < n; ++i) {
+        for (unsigned f = 0; f < n; ++f) {
             ws::TcpSegmentIn back;
-            const auto& f = server.frame(i);
-            check(f.len <= ws::BannerServer::frame_capacity && ws::parse_tcp_segment(f.bytes, f.len, back));
-            check(back.source == segment.destination && back.destination == segment.source);
+            const auto& out = server.frame(f);
+            check(out.len <= ws::BannerServer::frame_capacity && ws::parse_tcp_segment(out.bytes, out.len, back));
+            check(back.source == segment.destination && back.destination == segment.source &&
+                  back.source_port == to_port.destination_port && back.destination_port == segment.source_port);
         }
     }
 }
