@@ -7,6 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "wirespeed/address.hpp"
@@ -24,6 +28,31 @@ enum class Verdict : std::uint8_t { open, closed, filtered };
 // An inclusive range of IPv6 addresses (a TargetSet's IPv6 interval).
 using Ipv6Range = Ipv6Interval;
 
+// Banner mode (tests of scan --service): a fault injected on every
+// connection to one port, for the user-mode TCP's tests.
+enum class BannerFault : std::uint8_t {
+    none,
+    lose_first,   // the first copy of each probe segment is dropped: the scanner retransmits it
+    out_of_order, // the answer's second half goes out before its first
+    reset_mid,    // the answer's first half, then an RST where the second would start
+    zero_window,  // the SYN-ACK advertises window 0; a window update follows the handshake's ACK
+    silent,       // the handshake completes, then nothing: no greeting, no answer
+    forge,        // before each answer: data with a wrong sequence number, data acknowledging
+                  // bytes never sent, an RST outside the window (all to be refused)
+};
+std::string_view to_string(BannerFault fault) noexcept;
+
+// One port of banner mode: a stateless TCP server. Its SYN-ACK's ISN is a
+// keyed hash of the 4-tuple; the greeting goes out on the handshake's ACK
+// at ISN + 1, the answer after any data segment (a probe) at the sequence
+// number the segment acknowledges, acknowledging the probe.
+struct BannerPort {
+    std::uint16_t port = 0;
+    std::string greeting; // sent when the connection is set up (ssh, ftp, smtp)
+    std::string answer;   // sent for a probe (http)
+    BannerFault fault = BannerFault::none;
+};
+
 struct ReflectRules {
     TargetSet hosts;                // IPv4 addresses it answers for (probes and ARP)
     std::vector<Ipv6Range> hosts6;  // IPv6 addresses it answers for (probes and Neighbor Solicitations)
@@ -35,6 +64,13 @@ struct ReflectRules {
     bool forge_bad_cookies = false;   // tests: also answer each probe with a forgery whose cookie is wrong
     bool forge_bad_checksums = false; // tests: also answer each probe with two "open" forgeries whose cookie
                                       // is right but whose L4, resp. IPv4 header, checksum is wrong
+    // Banner mode: TCP ports (open by verdict) served as a stateless TCP
+    // server (BannerServer). Empty: off, every answer as without it.
+    std::vector<BannerPort> banners;
+    // The banner port `port`, or null.
+    const BannerPort* banner_for(std::uint16_t port) const noexcept;
+    // The banner port `port`, created empty on first use (the CLI's parsers fill it).
+    BannerPort& banner_port(std::uint16_t port);
 
     // Seeded per (address, protocol, port): TCP and UDP on one port are
     // independent draws. ICMP echo (port 0): open (up) but for a
@@ -130,5 +166,80 @@ std::size_t reflect_forged(const ReflectRequest& probe, Verdict verdict, Forgery
 // flipped, the ICMP checksum still right. 0 when it does not fit.
 std::size_t reflect_unreachable(const ReflectRequest& probe, std::uint8_t code, const Responder& from,
                                 std::size_t cookie_byte, std::uint8_t* out, std::size_t capacity) noexcept;
+
+// ---- banner mode
+
+// "PORT:TEXT" as --banner and --banner-answer take it: TEXT with the escapes
+// \r \n \t \\ and \xHH, at most 1024 bytes after them. Throws Error naming
+// the bad value (`option` names the flag).
+std::pair<std::uint16_t, std::string> parse_banner_spec(std::string_view spec, std::string_view option);
+// "PORT:FAULT" as --banner-fault takes it (FAULT: lose-first, out-of-order,
+// reset-mid, zero-window, silent, forge).
+std::pair<std::uint16_t, BannerFault> parse_banner_fault(std::string_view spec);
+
+// A TCP segment of any flags in Ethernet + IPv4 (any IHL, not a fragment) or
+// + IPv6 (no extension header), lengths consistent; false for anything
+// else. Never reads past `len` (fuzzed: fuzz_reflect).
+struct TcpSegmentIn {
+    AddressFamily family = AddressFamily::ipv4;
+    MacAddress source_mac{};
+    IpAddress source{}, destination{};
+    std::uint16_t source_port = 0, destination_port = 0;
+    std::uint32_t sequence = 0, acknowledgment = 0;
+    std::uint8_t flags = 0;
+    std::uint16_t window = 0;
+    const std::uint8_t* payload = nullptr; // inside the frame
+    std::size_t payload_len = 0;
+};
+bool parse_tcp_segment(const std::uint8_t* frame, std::size_t len, TcpSegmentIn& out) noexcept;
+
+struct BannerCounters {
+    std::uint64_t syn_acks = 0, segments = 0, greetings = 0, answers = 0, window_updates = 0;
+    std::uint64_t resent = 0;   // data sent again for an ACK inside it (after an out-of-order pair)
+    std::uint64_t lost = 0;     // probe segments dropped once (lose_first)
+    std::uint64_t forged = 0;   // forged segments sent (forge)
+    std::uint64_t resets = 0;   // RSTs sent mid-answer (reset_mid)
+    std::uint64_t ignored = 0;  // segments for no banner port, RSTs, ACKs needing nothing
+};
+
+// Banner mode's server side, one per reflector lcore: stateless but for
+// lose_first's memory of the probe segments it dropped (a direct-mapped
+// table of 4096 flows). Frames go into its staging (at most max_frames per
+// call), valid until the next call.
+class BannerServer {
+public:
+    static constexpr std::size_t max_frames = 4;
+    static constexpr std::size_t frame_capacity = 1600;
+    static constexpr std::size_t max_text = 1024; // greeting or answer
+    explicit BannerServer(const ReflectRules& rules);
+
+    // The SYN-ACK for a SYN to banner port `port` (verdict open): into `out`,
+    // its length (0 when it does not fit).
+    std::size_t syn_ack(const ReflectRequest& probe, const BannerPort& port, const MacAddress& mac, std::uint8_t* out,
+                        std::size_t capacity) noexcept;
+    // What answers a non-SYN segment to a banner port of a host of the
+    // rules; the number of frames staged (0 for anything else).
+    unsigned on_segment(const TcpSegmentIn& segment, const MacAddress& mac) noexcept;
+    struct Frame {
+        std::uint16_t len = 0;
+        std::uint8_t bytes[frame_capacity];
+    };
+    const Frame& frame(unsigned i) const noexcept { return frames_[i]; }
+    // The ISN of the server side of a connection (both families).
+    std::uint32_t isn(const IpAddress& server, std::uint16_t server_port, const IpAddress& client,
+                      std::uint16_t client_port) const noexcept;
+    const BannerCounters& counters() const noexcept { return counters_; }
+
+private:
+    void stage(const TcpSegmentIn& to, const MacAddress& mac, std::uint8_t flags, std::uint32_t sequence,
+               std::uint32_t acknowledgment, std::uint16_t window, const std::uint8_t* data, std::size_t len,
+               bool with_mss) noexcept;
+    const ReflectRules& rules_;
+    std::uint64_t key_;
+    std::unique_ptr<std::uint64_t[]> lost_; // lose_first: flows whose probe segment was dropped once
+    std::unique_ptr<Frame[]> frames_;
+    unsigned count_ = 0;
+    BannerCounters counters_;
+};
 
 } // namespace ws

@@ -163,6 +163,7 @@ struct ReflectOptions {
     double duration = 0;
     bool forge = false;
     unsigned queues = 1;
+    std::vector<std::string> banners, banner_answers, banner_faults; // banner mode: PORT:TEXT, PORT:TEXT, PORT:FAULT
 };
 
 constexpr std::size_t max_reflect_ranges6 = 64;
@@ -189,6 +190,18 @@ ws::ReflectRules make_rules(const ReflectOptions& o) {
     rules.drop_permille = o.drop_permille;
     rules.seed = o.seed;
     rules.forge_bad_cookies = o.forge;
+    for (const std::string& spec : o.banners) {
+        auto [port, text] = ws::parse_banner_spec(spec, "--banner");
+        rules.banner_port(port).greeting = std::move(text);
+    }
+    for (const std::string& spec : o.banner_answers) {
+        auto [port, text] = ws::parse_banner_spec(spec, "--banner-answer");
+        rules.banner_port(port).answer = std::move(text);
+    }
+    for (const std::string& spec : o.banner_faults) {
+        const auto [port, fault] = ws::parse_banner_fault(spec);
+        rules.banner_port(port).fault = fault;
+    }
     return rules;
 }
 
@@ -263,6 +276,14 @@ int run_reflect_command(const ReflectOptions& o, const ws::PortSpec& spec) {
                reflector.arp_replies.get(), reflector.ndp_replies.get(), reflector.ignored.get(), reflector.received.get(), reflector.sent.get(),
                reflector.tx_full.get(), reflector.nombuf.get(), reflector.tx_dropped.get(), ps.ipackets, ps.opackets,
                ps.imissed, ps.ierrors, ps.oerrors, ps.rx_nombuf, seconds);
+    if (!rules.banners.empty()) {
+        const ws::BannerCounters& b = reflector.banner;
+        fmt::print(stderr,
+                   "wirespeed: reflector banner mode: {} SYN-ACKs, {} segments, {} greetings, {} answers, {} window updates, "
+                   "{} resent, {} probe segments lost, {} forgeries, {} resets, {} ignored\n",
+                   b.syn_acks, b.segments, b.greetings, b.answers, b.window_updates, b.resent, b.lost, b.forged, b.resets,
+                   b.ignored);
+    }
     return 0;
 }
 
@@ -502,6 +523,12 @@ static int run_main(int argc, char** argv) {
     reflect->add_option("--duration", reflect_options.duration, "seconds to run (default: until SIGINT)");
     reflect->add_flag("--forge-bad-cookies", reflect_options.forge, "also send an open answer with a wrong cookie per probe");
     reflect->add_option("--queues", reflect_options.queues, "queue pairs to answer on, all polled by one lcore (default 1; as many as the scanner has TX or RX lcores)");
+    reflect->add_option("--banner", reflect_options.banners,
+                        "banner mode: PORT:TEXT, a TCP server on open PORT greeting with TEXT (escapes \\r \\n \\t \\\\ \\xHH); repeatable");
+    reflect->add_option("--banner-answer", reflect_options.banner_answers,
+                        "banner mode: PORT:TEXT, what PORT answers to a probe (data); repeatable");
+    reflect->add_option("--banner-fault", reflect_options.banner_faults,
+                        "banner mode: PORT:FAULT (lose-first, out-of-order, reset-mid, zero-window, silent, forge); repeatable");
     ws::cli::add_options(*reflect, reflect_port, ws::cli::reflect_command);
     reflect->footer(exit_codes_footer);
 

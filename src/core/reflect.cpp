@@ -1,7 +1,11 @@
 #include "wirespeed/reflect.hpp"
 
+#include <charconv>
 #include <cstring>
 
+#include <fmt/format.h>
+
+#include "wirespeed/error.hpp"
 #include "wirespeed/probe.hpp"
 #include "wirespeed/probes/modules.hpp"
 
@@ -241,6 +245,337 @@ std::size_t reflect_neighbor(const ReflectRules& rules, const std::uint8_t* fram
     if (r.kind != ReplyKind::ndp_solicit || capacity < advert_len) return 0;
     if (!rules.answers_for(IpAddress::from_ipv6(r.ndp.target_ip))) return 0;
     return build_neighbor_advert(out, mac, r.ndp.target_ip, r.ndp.sender_mac, r.ndp.sender_ip, true);
+}
+
+// ---- banner mode
+
+std::string_view to_string(BannerFault fault) noexcept {
+    switch (fault) {
+    case BannerFault::none: return "none";
+    case BannerFault::lose_first: return "lose-first";
+    case BannerFault::out_of_order: return "out-of-order";
+    case BannerFault::reset_mid: return "reset-mid";
+    case BannerFault::zero_window: return "zero-window";
+    case BannerFault::silent: return "silent";
+    case BannerFault::forge: return "forge";
+    }
+    return "unknown";
+}
+
+const BannerPort* ReflectRules::banner_for(std::uint16_t port) const noexcept {
+    for (const BannerPort& b : banners) // a test's handful
+        if (b.port == port) return &b;
+    return nullptr;
+}
+
+BannerPort& ReflectRules::banner_port(std::uint16_t port) {
+    for (BannerPort& b : banners)
+        if (b.port == port) return b;
+    banners.push_back(BannerPort{port, {}, {}, BannerFault::none});
+    return banners.back();
+}
+
+namespace {
+
+// "PORT:" of a banner option: the port (1-65535) and the rest.
+std::pair<std::uint16_t, std::string_view> banner_port_of(std::string_view spec, std::string_view option,
+                                                          std::string_view what) {
+    const std::size_t colon = spec.find(':');
+    if (colon == std::string_view::npos)
+        throw Error(fmt::format("invalid {} \"{}\": expected PORT:{}", option, spec, what));
+    const std::string_view digits = spec.substr(0, colon);
+    unsigned port = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || port == 0 || port > 65535)
+        throw Error(fmt::format("invalid {} \"{}\": port \"{}\" is not 1-65535", option, spec, digits));
+    return {std::uint16_t(port), spec.substr(colon + 1)};
+}
+
+int hex_digit(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+} // namespace
+
+std::pair<std::uint16_t, std::string> parse_banner_spec(std::string_view spec, std::string_view option) {
+    const auto [port, text] = banner_port_of(spec, option, "TEXT");
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '\\') {
+            out.push_back(text[i]);
+        } else {
+            if (i + 1 == text.size())
+                throw Error(fmt::format("invalid {} \"{}\": a lone \\ at the end", option, spec));
+            const char e = text[++i];
+            if (e == 'r') out.push_back('\r');
+            else if (e == 'n') out.push_back('\n');
+            else if (e == 't') out.push_back('\t');
+            else if (e == '\\') out.push_back('\\');
+            else if (e == 'x') {
+                const int hi = i + 1 < text.size() ? hex_digit(text[i + 1]) : -1;
+                const int lo = i + 2 < text.size() ? hex_digit(text[i + 2]) : -1;
+                if (hi < 0 || lo < 0)
+                    throw Error(fmt::format("invalid {} \"{}\": \\x needs two hex digits", option, spec));
+                out.push_back(char(hi * 16 + lo));
+                i += 2;
+            } else {
+                throw Error(fmt::format("invalid {} \"{}\": unknown escape \\{} (\\r \\n \\t \\\\ \\xHH)", option, spec, e));
+            }
+        }
+        if (out.size() > BannerServer::max_text)
+            throw Error(fmt::format("invalid {} \"{}\": longer than {} bytes", option, spec, BannerServer::max_text));
+    }
+    return {port, std::move(out)};
+}
+
+std::pair<std::uint16_t, BannerFault> parse_banner_fault(std::string_view spec) {
+    const auto [port, name] = banner_port_of(spec, "--banner-fault", "FAULT");
+    for (BannerFault f : {BannerFault::none, BannerFault::lose_first, BannerFault::out_of_order, BannerFault::reset_mid,
+                          BannerFault::zero_window, BannerFault::silent, BannerFault::forge})
+        if (name == to_string(f)) return {port, f};
+    throw Error(fmt::format("invalid --banner-fault \"{}\": fault \"{}\" is not one of none, lose-first, out-of-order, "
+                            "reset-mid, zero-window, silent, forge",
+                            spec, name));
+}
+
+namespace {
+
+// The TCP header at `tcp` (`len` bytes of segment) into `out`.
+bool parse_tcp_header(const std::uint8_t* tcp, std::size_t len, TcpSegmentIn& out) noexcept {
+    constexpr std::size_t tcp_len = 20;
+    if (len < tcp_len) return false;
+    const std::size_t header_len = std::size_t(tcp[12] >> 4) * 4;
+    if (header_len < tcp_len || header_len > len) return false;
+    out.source_port = wire::load16(tcp);
+    out.destination_port = wire::load16(tcp + 2);
+    out.sequence = wire::load32(tcp + 4);
+    out.acknowledgment = wire::load32(tcp + 8);
+    out.flags = tcp[13];
+    out.window = wire::load16(tcp + 14);
+    out.payload_len = len - header_len;
+    out.payload = out.payload_len ? tcp + header_len : nullptr;
+    return true;
+}
+
+} // namespace
+
+bool parse_tcp_segment(const std::uint8_t* frame, std::size_t len, TcpSegmentIn& out) noexcept {
+    constexpr std::uint8_t tcp_protocol = 6;
+    if (len < wire::eth_len) return false;
+    const std::uint16_t type = wire::load16(frame + 12);
+    const std::uint8_t* ip = frame + wire::eth_len;
+    if (type == wire::ethertype_ipv6) {
+        if (len < wire::l4_off6) return false;
+        const std::size_t payload = wire::load16(ip + 4);
+        if ((ip[0] >> 4) != 6 || ip[6] != tcp_protocol || payload > len - wire::l4_off6) return false;
+        out = TcpSegmentIn{};
+        out.family = AddressFamily::ipv6;
+        std::memcpy(out.source_mac.data(), frame + 6, 6);
+        out.source = IpAddress::from_ipv6(wire::load128(ip + 8));
+        out.destination = IpAddress::from_ipv6(wire::load128(ip + 24));
+        if (out.source.is_ipv4() || out.destination.is_ipv4()) return false;
+        return parse_tcp_header(ip + wire::ip6_len, payload, out);
+    }
+    if (type != wire::ethertype_ipv4 || len < wire::eth_len + wire::ip_len) return false;
+    const std::size_t ihl = std::size_t(ip[0] & 0x0f) * 4;
+    if ((ip[0] >> 4) != 4 || ihl < wire::ip_len || ip[9] != tcp_protocol) return false;
+    const std::size_t total = wire::load16(ip + 2);
+    if (total < ihl || total > len - wire::eth_len) return false;
+    if (wire::load16(ip + 6) & 0x3fff) return false; // a fragment
+    out = TcpSegmentIn{};
+    std::memcpy(out.source_mac.data(), frame + 6, 6);
+    out.source = IpAddress::from_ipv4(wire::load32(ip + 12));
+    out.destination = IpAddress::from_ipv4(wire::load32(ip + 16));
+    return parse_tcp_header(ip + ihl, total - ihl, out);
+}
+
+namespace {
+
+constexpr std::uint8_t tcp_fin = 0x01, tcp_syn = 0x02, tcp_rst = 0x04, tcp_psh = 0x08, tcp_ack = 0x10;
+constexpr std::size_t lost_slots = 4096;
+constexpr std::uint32_t far_away = 0x40000000; // far outside any window: a forgery's offset
+constexpr std::uint16_t open_window = 65535;
+constexpr char forged_text[] = "HTTP/1.0 200 OK\r\nServer: forged/6.6.6\r\n\r\n";
+
+} // namespace
+
+BannerServer::BannerServer(const ReflectRules& rules)
+    : rules_(rules), key_(mix(rules.seed ^ 0x62616e6e65726b79ull)), lost_(new std::uint64_t[lost_slots]()),
+      frames_(new Frame[max_frames]) {}
+
+std::uint32_t BannerServer::isn(const IpAddress& server, std::uint16_t server_port, const IpAddress& client,
+                                std::uint16_t client_port) const noexcept {
+    const std::uint64_t ports = std::uint64_t{server_port} << 16 | client_port;
+    return std::uint32_t(mix(key_ ^ mix(server.high() ^ mix(server.low() ^ mix(client.high() ^ mix(client.low() ^ ports))))));
+}
+
+void BannerServer::stage(const TcpSegmentIn& to, const MacAddress& mac, std::uint8_t flags, std::uint32_t sequence,
+                         std::uint32_t acknowledgment, std::uint16_t window, const std::uint8_t* data, std::size_t len,
+                         bool with_mss) noexcept {
+    // Room: the headers (at most 14 + 40 + 24) and the text (at most 2 * max_text: greeting and answer).
+    if (count_ == max_frames || len > 2 * max_text) return;
+    Frame& f = frames_[count_++];
+    if (to.family == AddressFamily::ipv6) {
+        TcpSegment6 s{};
+        s.source_mac = mac;
+        s.destination_mac = to.source_mac;
+        s.source_ip = to.destination.bits;
+        s.destination_ip = to.source.bits;
+        s.source_port = to.destination_port;
+        s.destination_port = to.source_port;
+        s.sequence = sequence;
+        s.acknowledgment = acknowledgment;
+        s.flags = flags;
+        s.window = window;
+        s.hop_limit = 64;
+        s.with_mss = with_mss;
+        s.payload = data;
+        s.payload_len = std::uint16_t(len);
+        f.len = std::uint16_t(build_tcp_segment6(f.bytes, s));
+        return;
+    }
+    TcpSegment s{};
+    s.source_mac = mac;
+    s.destination_mac = to.source_mac;
+    s.source_ip = to.destination.ipv4();
+    s.destination_ip = to.source.ipv4();
+    s.source_port = to.destination_port;
+    s.destination_port = to.source_port;
+    s.sequence = sequence;
+    s.acknowledgment = acknowledgment;
+    s.flags = flags;
+    s.window = window;
+    s.ttl = 64;
+    s.ip_id = std::uint16_t(sequence);
+    s.with_mss = with_mss;
+    s.payload = data;
+    s.payload_len = std::uint16_t(len);
+    f.len = std::uint16_t(build_tcp_segment(f.bytes, s));
+}
+
+std::size_t BannerServer::syn_ack(const ReflectRequest& probe, const BannerPort& port, const MacAddress& mac,
+                                  std::uint8_t* out, std::size_t capacity) noexcept {
+    count_ = 0;
+    TcpSegmentIn to;
+    to.family = probe.family;
+    to.source_mac = probe.source_mac;
+    to.source = probe.source;
+    to.destination = probe.destination;
+    to.source_port = probe.source_port;
+    to.destination_port = probe.destination_port;
+    const std::uint16_t window = port.fault == BannerFault::zero_window ? 0 : open_window;
+    stage(to, mac, tcp_syn | tcp_ack, isn(probe.destination, probe.destination_port, probe.source, probe.source_port),
+          probe.sequence + 1, window, nullptr, 0, true);
+    count_ = 0;
+    if (frames_[0].len > capacity) return 0;
+    std::memcpy(out, frames_[0].bytes, frames_[0].len);
+    ++counters_.syn_acks;
+    return frames_[0].len;
+}
+
+unsigned BannerServer::on_segment(const TcpSegmentIn& s, const MacAddress& mac) noexcept {
+    count_ = 0;
+    const BannerPort* port = rules_.banner_for(s.destination_port);
+    // Not ours, a SYN (the probe path's), an RST (the scanner's end of a
+    // connection), or no ACK: nothing to answer.
+    if (!port || (s.flags & (tcp_syn | tcp_rst)) || !(s.flags & tcp_ack) || !rules_.answers_for(s.destination) ||
+        rules_.verdict(s.destination, Proto::tcp, s.destination_port) != Verdict::open) {
+        ++counters_.ignored;
+        return 0;
+    }
+    ++counters_.segments;
+    const std::uint32_t base = isn(s.destination, s.destination_port, s.source, s.source_port) + 1;
+    const std::uint32_t at = s.acknowledgment - base; // what the client has of our stream
+    const std::string& greeting = port->greeting;
+    const std::string& answer = port->answer;
+    const std::size_t g = greeting.size(), total = g + answer.size();
+    if (at > total || port->fault == BannerFault::silent) { // acknowledges what we never sent, or a silent port
+        ++counters_.ignored;
+        return 0;
+    }
+    const std::uint32_t client_next = s.sequence + std::uint32_t(s.payload_len) + ((s.flags & tcp_fin) ? 1 : 0);
+    const auto text = [&](std::size_t from, std::size_t to_byte, std::uint8_t* into) {
+        for (std::size_t i = from; i < to_byte; ++i) into[i - from] = std::uint8_t(i < g ? greeting[i] : answer[i - g]);
+    };
+    std::uint8_t data[2 * max_text];
+    if (s.payload_len == 0) {
+        if (at == 0 && g != 0) { // the handshake's ACK: the greeting
+            text(0, g, data);
+            ++counters_.greetings;
+            if (port->fault == BannerFault::reset_mid && answer.empty()) {
+                const std::size_t half = g / 2;
+                stage(s, mac, tcp_ack | tcp_psh, base, client_next, open_window, data, half, false);
+                stage(s, mac, tcp_rst | tcp_ack, base + std::uint32_t(half), client_next, 0, nullptr, 0, false);
+                ++counters_.resets;
+                return count_;
+            }
+            stage(s, mac, tcp_ack | tcp_psh, base, client_next, open_window, data, g, false);
+            return count_;
+        }
+        if (at == 0 && port->fault == BannerFault::zero_window) { // the window opens
+            stage(s, mac, tcp_ack, base, client_next, open_window, nullptr, 0, false);
+            ++counters_.window_updates;
+            return count_;
+        }
+        // An ACK inside the greeting or the answer (after an out-of-order
+        // pair): the rest of that part again. At a part's start it is ambiguous
+        // (a duplicate ACK, or all of the greeting taken): nothing.
+        // Not after reset_mid's RST: that connection is gone.
+        const std::size_t end = at < g ? g : total;
+        if (at != 0 && at != g && at < end && port->fault != BannerFault::reset_mid) {
+            text(at, end, data);
+            stage(s, mac, tcp_ack | tcp_psh, base + at, client_next, open_window, data, end - at, false);
+            ++counters_.resent;
+            return count_;
+        }
+        ++counters_.ignored;
+        return 0;
+    }
+    // A probe.
+    if (port->fault == BannerFault::lose_first) {
+        const std::uint64_t flow = mix(key_ ^ s.sequence ^ (std::uint64_t{s.source_port} << 32) ^
+                                       mix(s.source.low() ^ s.source.high())) | 1;
+        std::uint64_t& slot = lost_[flow & (lost_slots - 1)];
+        if (slot != flow) {
+            slot = flow;
+            ++counters_.lost;
+            return 0;
+        }
+    }
+    if (port->fault == BannerFault::forge) {
+        const auto* bogus = reinterpret_cast<const std::uint8_t*>(forged_text);
+        const std::size_t bogus_len = sizeof forged_text - 1;
+        stage(s, mac, tcp_ack | tcp_psh, base + at + far_away, client_next, open_window, bogus, bogus_len, false);
+        stage(s, mac, tcp_ack | tcp_psh, base + at, client_next + far_away, open_window, bogus, bogus_len, false);
+        stage(s, mac, tcp_rst | tcp_ack, base + at + far_away, client_next, 0, nullptr, 0, false);
+        counters_.forged += 3;
+    }
+    // Whatever the client lacks: the greeting's rest (a probe sent before it
+    // came) and the answer.
+    const std::size_t len = total - at;
+    if (len == 0) { // nothing to say (a greeting-only port): the probe acknowledged
+        stage(s, mac, tcp_ack, base + at, client_next, open_window, nullptr, 0, false);
+        return count_;
+    }
+    text(at, total, data);
+    ++counters_.answers;
+    const std::size_t half = len / 2;
+    if (port->fault == BannerFault::out_of_order && half != 0) {
+        stage(s, mac, tcp_ack | tcp_psh, base + at + std::uint32_t(half), client_next, open_window, data + half, len - half, false);
+        stage(s, mac, tcp_ack | tcp_psh, base + at, client_next, open_window, data, half, false);
+        return count_;
+    }
+    if (port->fault == BannerFault::reset_mid && half != 0) {
+        stage(s, mac, tcp_ack | tcp_psh, base + at, client_next, open_window, data, half, false);
+        stage(s, mac, tcp_rst | tcp_ack, base + at + std::uint32_t(half), client_next, 0, nullptr, 0, false);
+        ++counters_.resets;
+        return count_;
+    }
+    stage(s, mac, tcp_ack | tcp_psh, base + at, client_next, open_window, data, len, false);
+    return count_;
 }
 
 } // namespace ws

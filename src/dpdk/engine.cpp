@@ -1408,6 +1408,8 @@ ScanOutcome shut_down(ScanState& s, LaunchGuard& lcores, const LoopResult& loop,
         attempt([&] { s.service->finish_and_join(); });
         const ServiceCounters sc = s.service->counters();
         const StreamCounters& tc = s.streams->counters();
+        outcome.services = sc;
+        outcome.streams = tc;
         if (config.verbosity >= 0)
             fmt::print(stderr,
                        "wirespeed: services: {} open ports, {} named by a match, {} by a softmatch, {} tcpwrapped, {} by the "

@@ -15,6 +15,8 @@
 #include "wirespeed/result_sink.hpp"
 #include "wirespeed/resume.hpp"
 #include "wirespeed/scan_config.hpp"
+#include "wirespeed/service_detector.hpp"
+#include "wirespeed/tcp_stream.hpp"
 
 namespace ws::dp {
 
@@ -52,6 +54,9 @@ struct ScanOutcome {
     std::uint64_t up = 0, open_filtered = 0; // hosts answering ping; UDP probes never answered (--show closed)
     std::vector<std::uint64_t> tx_sent, rx_received; // per TX lcore: probes sent; per RX lcore: frames received
     unsigned rx_queues = 0, tx_queues = 0; // queue pairs used, over every port of the scan
+    // --service: the detector's and the user-mode TCP's counters at the end.
+    ServiceCounters services{};
+    StreamCounters streams{};
 };
 
 ScanOutcome run_scan(const ScanConfig& config, const ScanPlan& plan, const EngineSetup& setup);

@@ -5,6 +5,9 @@
 #include <rte_mbuf.h>
 #include <rte_pause.h>
 
+#include <cstring>
+#include <memory>
+
 #include "wirespeed/probe.hpp"
 #include "wirespeed/reply.hpp"
 
@@ -51,7 +54,7 @@ struct Held {
 
 // One burst of probes from `queue`: every answer goes into `held` (empty on entry).
 void answer_burst(Reflector& r, rte_mbuf** in, std::uint16_t n, Held& held, const Forgery* answers,
-                  unsigned answers_per_probe, std::uint64_t& seen) {
+                  unsigned answers_per_probe, std::uint64_t& seen, BannerServer* banner) {
     const ReplyContext arp_context{0, nullptr};
     rte_mbuf** out = held.frames;
     unsigned count = 0;
@@ -74,8 +77,14 @@ void answer_burst(Reflector& r, rte_mbuf** in, std::uint16_t n, Held& held, cons
                     r.nombuf.add(1);
                     break;
                 }
-                const std::size_t out_len = reflect_forged(probe, verdict, answers[a], r.mac,
-                                                           rte_pktmbuf_mtod(m, std::uint8_t*), rte_pktmbuf_tailroom(m));
+                const BannerPort* port = banner && probe.proto == Proto::tcp && verdict == Verdict::open &&
+                                                 answers[a] == Forgery::none
+                                             ? r.rules->banner_for(probe.destination_port)
+                                             : nullptr;
+                const std::size_t out_len =
+                    port ? banner->syn_ack(probe, *port, r.mac, rte_pktmbuf_mtod(m, std::uint8_t*), rte_pktmbuf_tailroom(m))
+                         : reflect_forged(probe, verdict, answers[a], r.mac, rte_pktmbuf_mtod(m, std::uint8_t*),
+                                          rte_pktmbuf_tailroom(m));
                 if (out_len == 0) { // no answer (ping's closed), or one too large for the mbuf
                     rte_pktmbuf_free(m);
                     continue;
@@ -84,6 +93,29 @@ void answer_burst(Reflector& r, rte_mbuf** in, std::uint16_t n, Held& held, cons
                 m->pkt_len = std::uint32_t(out_len);
                 out[count++] = m;
                 if (answers[a] == Forgery::none) answers_of(r, verdict).add(1);
+            }
+            continue;
+        }
+        // Banner mode: the rest of a connection to a banner port (at most
+        // BannerServer::max_frames answers: the room a probe has in `held`).
+        TcpSegmentIn segment;
+        if (banner && parse_tcp_segment(data, len, segment) && r.rules->answers_for(segment.destination)) {
+            const unsigned frames = banner->on_segment(segment, r.mac);
+            for (unsigned f = 0; f < frames; ++f) {
+                rte_mbuf* m = rte_pktmbuf_alloc(r.pool);
+                if (!m) {
+                    r.nombuf.add(1);
+                    break;
+                }
+                const BannerServer::Frame& frame = banner->frame(f);
+                if (frame.len > rte_pktmbuf_tailroom(m)) {
+                    rte_pktmbuf_free(m);
+                    continue;
+                }
+                std::memcpy(rte_pktmbuf_mtod(m, std::uint8_t*), frame.bytes, frame.len);
+                m->data_len = frame.len;
+                m->pkt_len = frame.len;
+                out[count++] = m;
             }
             continue;
         }
@@ -142,6 +174,7 @@ int reflector_main(void* arg) {
     Held held[Reflector::max_queues];
     rte_mbuf* in[burst_size];
     std::uint64_t seen = 0; // probes so far: the index of the --drop-permille draw
+    const std::unique_ptr<BannerServer> banner = r.rules->banners.empty() ? nullptr : std::make_unique<BannerServer>(*r.rules);
     unsigned idle = 0;
     while (!r.stop->load(std::memory_order_relaxed)) {
         bool moved = false;
@@ -157,7 +190,7 @@ int reflector_main(void* arg) {
             if (n == 0) continue;
             moved = true;
             r.received.add(n);
-            answer_burst(r, in, n, held[q], answers, answers_per_probe, seen);
+            answer_burst(r, in, n, held[q], answers, answers_per_probe, seen, banner.get());
             held[q].flush(r, queue);
         }
         if (moved) {
@@ -170,6 +203,7 @@ int reflector_main(void* arg) {
         else rte_pause();
     }
     for (unsigned q = 0; q < queues; ++q) held[q].free_all(r);
+    if (banner) r.banner = banner->counters();
     return 0;
 }
 

@@ -64,6 +64,8 @@ struct alignas(64) Reflector {
     Counter tx_full;              // polls that found the TX queue full and held answers back (back-pressure)
     Counter nombuf;               // answers lost: no free mbuf (the pool outsizes what can be in flight; counted, never silent)
     Counter tx_dropped;           // answers still held when the reflector stopped (freed)
+    // Banner mode (rules->banners): its server's counters, published when the lcore stops.
+    BannerCounters banner{};
     std::uint64_t probes() const noexcept { return syns.get() + udp_probes.get() + echo_requests.get(); }
 };
 

@@ -76,6 +76,9 @@ check reflect-hosts 1 '198.19.0.0/40' reflect --hosts 198.19.0.0/40 --print-trut
 check reflect-drop-permille 1 '"1001"' reflect --drop-permille 1001 --print-truth --truth-ping --vdev net_null0
 check reflect-truth-sctp 1 '"S:80"' reflect --print-truth --truth-ports S:80 --vdev net_null0
 check reflect-open-ports-junk 1 '"22,U:"' reflect --open-ports 22,U: --print-truth --truth-ping --vdev net_null0
+check reflect-banner-port 1 '"70000"' reflect --banner '70000:hi' --print-truth --truth-ping --vdev net_null0
+check reflect-banner-escape 1 'unknown escape' reflect --banner-answer '80:a\q' --print-truth --truth-ping --vdev net_null0
+check reflect-banner-fault 1 '"sometimes"' reflect --banner-fault 80:sometimes --print-truth --truth-ping --vdev net_null0
 check reflect-truth-nothing 1 'truth-ping' reflect --print-truth --vdev net_null0
 check reflect-hosts6 1 '2001:db8::/129' reflect --hosts 198.19.0.0/24,2001:db8::/129 --print-truth --truth-ping --vdev net_null0
 check reflect-truth-huge6 1 '2001:db8::/64' reflect --hosts 2001:db8::/64 --print-truth --truth-ping --vdev net_null0

@@ -106,11 +106,15 @@ public:
         rte_eal_remote_launch(reflector_main, &reflector_, reflector_lcore);
     }
     ~RingLab() {
-        stop_.store(true);
-        rte_eal_wait_lcore(reflector_lcore);
+        stop_reflector();
         reflector_port_.reset();
         rte_ring_free(to_reflector_);
         rte_ring_free(to_scanner_);
+    }
+    // Stops the reflector's lcore (its banner counters are published then); idempotent.
+    void stop_reflector() {
+        if (stop_.exchange(true)) return;
+        rte_eal_wait_lcore(reflector_lcore);
     }
     std::uint16_t scanner_port() const { return scanner_port_; }
     const Reflector& reflector() const { return reflector_; }
@@ -712,6 +716,221 @@ TEST(Hermetic, RecallEstimateCountsRepliesTheVerifyPassLostToo) {
     EXPECT_NEAR(outcome.recall.missed, truly_missed, 40);
     EXPECT_LE(outcome.recall.missed_low, truly_missed + 15);
     EXPECT_GE(outcome.recall.missed_high, truly_missed - 15);
+}
+
+// ---- scan --service against the reflector's banner mode: the user-mode
+// TCP (StreamTable) and the service detector end to end, one fault per port.
+
+// A small probe file (the full nmap-service-probes compiles for ~25 s): NULL
+// names the greeting services, GetRequest (rarity 9: sent only to the ports
+// it lists, at --version-intensity 0) the one that answers a request. The
+// http line needs the whole answer, so half of it never matches.
+constexpr const char* service_probes_text = R"(Probe TCP NULL q||
+totalwaitms 1000
+tcpwrappedms 300
+match ssh m|^SSH-([\d.]+)-OpenSSH_([\w._-]+) Debian-(\S*)\r\n| p/OpenSSH/ v/$2 Debian $3/ i/protocol $1/
+match ftp m|^220 \(vsFTPd ([-.\w]+)\)\r\n| p/vsftpd/ v/$1/
+
+Probe TCP GetRequest q|GET / HTTP/1.0\r\n\r\n|
+rarity 9
+ports 80,8080-8084
+match http m|^HTTP/1\.0 200 OK\r\nServer: nginx/([\d.]+)\r\nContent-Length: 0\r\n\r\n$| p/nginx/ v/$1/
+)";
+
+constexpr const char* ssh_greeting = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n";
+constexpr const char* ftp_greeting = "220 (vsFTPd 3.0.3)\r\n";
+std::string nginx_answer(const char* version) {
+    return fmt::format("HTTP/1.0 200 OK\r\nServer: nginx/{}\r\nContent-Length: 0\r\n\r\n", version);
+}
+
+// ip, port, name, product, version, info, method, probe, banner
+using ServiceRow = std::tuple<std::string, int, std::string, std::string, std::string, std::string, std::string,
+                              std::string, std::string>;
+
+std::set<ServiceRow> read_services(const std::string& path) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db,
+                                 "SELECT ip, port, name, coalesce(product, ''), coalesce(version, ''), coalesce(info, ''), "
+                                 "method, coalesce(probe, ''), coalesce(banner, x'') FROM services WHERE proto = 'tcp'",
+                                 -1, &st, nullptr),
+              SQLITE_OK);
+    std::set<ServiceRow> rows;
+    auto text = [&](int column) {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(st, column));
+        return p ? std::string(p, std::size_t(sqlite3_column_bytes(st, column))) : std::string();
+    };
+    while (sqlite3_step(st) == SQLITE_ROW)
+        rows.emplace(text(0), sqlite3_column_int(st, 1), text(2), text(3), text(4), text(5), text(6), text(7), text(8));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rows;
+}
+
+struct ServiceScan {
+    ScanOutcome outcome;
+    std::set<ServiceRow> rows;
+    std::set<Row> results;
+    BannerCounters banner;
+};
+
+// One host (198.19.0.1) whose `ports` are open and served by `banners`; the
+// scan probes exactly those ports with --service.
+ServiceScan run_service_scan(const std::string& ports, const std::vector<BannerPort>& banners) {
+    ReflectRules rules;
+    rules.hosts = parse_targets("198.19.0.1");
+    rules.open_everywhere = parse_protocol_ports(ports);
+    rules.seed = 11;
+    rules.banners = banners;
+    RingLab lab(rules);
+    TempDb db;
+    const std::filesystem::path probes = fmt::format("/tmp/ws-hermetic-probes-{}-{}", getpid(), TempDb::counter++);
+    std::ofstream(probes) << service_probes_text;
+    ScanConfig config = base_config(db.path);
+    config.target_specs = {"198.19.0.1"};
+    config.ports_spec = ports;
+    config.service = true;
+    config.service_probes = probes.string();
+    config.version_intensity = 0;
+    config.service_timeout_seconds = 30; // far above what a port needs (a silent NULL: 1 + 3 s)
+    const ScanPlan plan = build_plan(config);
+    ServiceScan out;
+    out.outcome = run_scan(config, plan, setup_for(lab.scanner_port()));
+    lab.stop_reflector();
+    out.banner = lab.reflector().banner;
+    out.rows = read_services(db.path);
+    out.results = read_rows(db.path);
+    std::filesystem::remove(probes);
+    return out;
+}
+
+ServiceRow probed(int port, const char* name, const char* product, const std::string& version, const char* info,
+                  const char* probe, const std::string& banner) {
+    return ServiceRow{"198.19.0.1", port, name, product, version, info, "probed", probe, banner};
+}
+
+// Every open port is in the results table as the scan saw it.
+std::set<Row> open_rows(std::initializer_list<int> ports) {
+    std::set<Row> rows;
+    for (int p : ports) rows.emplace("tcp", "198.19.0.1", p, "open", "syn-ack");
+    return rows;
+}
+
+void expect_clean_tcp(const StreamCounters& c) {
+    EXPECT_EQ(c.refused, 0u);
+    EXPECT_EQ(c.no_room, 0u);
+    EXPECT_EQ(c.events_lost, 0u);
+    EXPECT_EQ(c.frames_lost, 0u);
+    EXPECT_EQ(c.send_overflow, 0u);
+    EXPECT_EQ(c.too_much_data, 0u);
+}
+
+TEST(HermeticService, GreetingAndRequestAnswerServicesExact) {
+    const std::string answer = nginx_answer("1.22.1");
+    const ServiceScan r = run_service_scan(
+        "21,22,80", {BannerPort{21, ftp_greeting, "", BannerFault::none}, BannerPort{22, ssh_greeting, "", BannerFault::none},
+                     BannerPort{80, "", answer, BannerFault::none}});
+    EXPECT_EQ(r.outcome.exit_code, 0);
+    EXPECT_EQ(r.results, open_rows({21, 22, 80}));
+    EXPECT_EQ(r.rows, (std::set<ServiceRow>{
+                          probed(21, "ftp", "vsftpd", "3.0.3", "", "NULL", ftp_greeting),
+                          probed(22, "ssh", "OpenSSH", "9.2p1 Debian 2+deb12u3", "protocol 2.0", "NULL", ssh_greeting),
+                          probed(80, "http", "nginx", "1.22.1", "", "GetRequest", answer),
+                      }));
+    EXPECT_EQ(r.outcome.services.ports, 3u);
+    EXPECT_EQ(r.outcome.services.identified, 3u);
+    EXPECT_EQ(r.outcome.services.table_only, 0u);
+    const StreamCounters& c = r.outcome.streams;
+    expect_clean_tcp(c);
+    // NULL on each port, GetRequest on 80.
+    EXPECT_EQ(c.connects, 4u);
+    EXPECT_EQ(c.established, 4u);
+    EXPECT_EQ(c.retransmits, 0u);
+    EXPECT_EQ(c.out_of_order, 0u);
+    EXPECT_EQ(c.forged, 0u);
+    EXPECT_EQ(c.resets_in, 0u);
+    EXPECT_EQ(c.timeouts, 0u);
+    EXPECT_EQ(r.banner.greetings, 2u);
+    EXPECT_EQ(r.banner.answers, 1u);
+}
+
+TEST(HermeticService, LostProbeSegmentIsRetransmittedOnce) {
+    const std::string answer = nginx_answer("1.22.2");
+    const ServiceScan r = run_service_scan("8080", {BannerPort{8080, "", answer, BannerFault::lose_first}});
+    EXPECT_EQ(r.results, open_rows({8080}));
+    EXPECT_EQ(r.rows, (std::set<ServiceRow>{probed(8080, "http", "nginx", "1.22.2", "", "GetRequest", answer)}));
+    expect_clean_tcp(r.outcome.streams);
+    EXPECT_EQ(r.banner.lost, 1u);
+    EXPECT_EQ(r.outcome.streams.retransmits, 1u);
+    EXPECT_EQ(r.outcome.streams.out_of_order, 0u);
+    EXPECT_EQ(r.outcome.streams.forged, 0u);
+}
+
+TEST(HermeticService, OutOfOrderAnswerIsTakenInOrder) {
+    const std::string answer = nginx_answer("1.22.3");
+    const ServiceScan r = run_service_scan("8081", {BannerPort{8081, "", answer, BannerFault::out_of_order}});
+    EXPECT_EQ(r.results, open_rows({8081}));
+    EXPECT_EQ(r.rows, (std::set<ServiceRow>{probed(8081, "http", "nginx", "1.22.3", "", "GetRequest", answer)}));
+    expect_clean_tcp(r.outcome.streams);
+    // The second half first: dropped and counted, the duplicate ACK ignored;
+    // the first half's ACK draws the second half again.
+    EXPECT_EQ(r.outcome.streams.out_of_order, 1u);
+    EXPECT_EQ(r.banner.resent, 1u);
+    EXPECT_EQ(r.outcome.streams.retransmits, 0u);
+    EXPECT_EQ(r.outcome.streams.forged, 0u);
+}
+
+TEST(HermeticService, ResetMidStreamKeepsThePartialAnswerAsTheBanner) {
+    const std::string answer = nginx_answer("1.22.4");
+    const ServiceScan r = run_service_scan("8082", {BannerPort{8082, "", answer, BannerFault::reset_mid}});
+    EXPECT_EQ(r.results, open_rows({8082}));
+    // Half an answer matches nothing: the port table names it, the half is the banner.
+    const std::string half = answer.substr(0, answer.size() / 2);
+    // The database keeps a table result's name empty (the outputs name it from nmap-services).
+    EXPECT_EQ(r.rows, (std::set<ServiceRow>{ServiceRow{"198.19.0.1", 8082, "", "", "", "", "table", "", half}}));
+    expect_clean_tcp(r.outcome.streams);
+    EXPECT_EQ(r.banner.resets, 1u);
+    EXPECT_EQ(r.outcome.streams.resets_in, 1u);
+    EXPECT_EQ(r.outcome.streams.timeouts, 1u); // NULL: silent till its end
+    EXPECT_EQ(r.outcome.streams.forged, 0u);
+    EXPECT_EQ(r.outcome.services.table_only, 1u);
+}
+
+TEST(HermeticService, ZeroWindowOpensOnTheNextSegment) {
+    const std::string answer = nginx_answer("1.22.5");
+    const ServiceScan r = run_service_scan("8083", {BannerPort{8083, "", answer, BannerFault::zero_window}});
+    EXPECT_EQ(r.results, open_rows({8083}));
+    EXPECT_EQ(r.rows, (std::set<ServiceRow>{probed(8083, "http", "nginx", "1.22.5", "", "GetRequest", answer)}));
+    expect_clean_tcp(r.outcome.streams);
+    // Both connections (NULL, GetRequest) ACK the zero-window SYN-ACK and get a window update.
+    EXPECT_EQ(r.banner.window_updates, 2u);
+    EXPECT_EQ(r.outcome.streams.forged, 0u);
+    EXPECT_EQ(r.outcome.streams.out_of_order, 0u);
+}
+
+TEST(HermeticService, SilentPeerTimesOutToThePortTable) {
+    const ServiceScan r = run_service_scan("23", {BannerPort{23, "", "", BannerFault::silent}});
+    EXPECT_EQ(r.results, open_rows({23}));
+    EXPECT_EQ(r.rows, (std::set<ServiceRow>{ServiceRow{"198.19.0.1", 23, "", "", "", "", "table", "", ""}}));
+    expect_clean_tcp(r.outcome.streams);
+    EXPECT_EQ(r.outcome.streams.established, 1u);
+    EXPECT_EQ(r.outcome.streams.timeouts, 1u);
+    EXPECT_EQ(r.outcome.services.table_only, 1u);
+    EXPECT_EQ(r.outcome.services.timeouts, 1u);
+}
+
+TEST(HermeticService, ForgedSegmentsAreCountedAndNeverStored) {
+    const std::string answer = nginx_answer("1.22.6");
+    const ServiceScan r = run_service_scan("8084", {BannerPort{8084, "", answer, BannerFault::forge}});
+    EXPECT_EQ(r.results, open_rows({8084}));
+    // The forgeries' "Server: forged/6.6.6" is nowhere: the banner is the real answer.
+    EXPECT_EQ(r.rows, (std::set<ServiceRow>{probed(8084, "http", "nginx", "1.22.6", "", "GetRequest", answer)}));
+    expect_clean_tcp(r.outcome.streams);
+    EXPECT_EQ(r.banner.forged, 3u);
+    EXPECT_EQ(r.outcome.streams.forged, 3u); // wrong seq, wrong ack, RST outside the window
+    EXPECT_EQ(r.outcome.streams.resets_in, 0u);
+    EXPECT_EQ(r.outcome.streams.out_of_order, 0u);
 }
 
 } // namespace

@@ -10,6 +10,10 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string_view>
+
+#include "wirespeed/error.hpp"
+#include "wirespeed/targets.hpp"
 
 #include "wirespeed/reflect.hpp"
 #include "wirespeed/reply.hpp"
@@ -63,11 +67,69 @@ bool cookie_reject(const ws::ParsedReply& r) {
            (r.reject == ws::RejectReason::bad_cookie || r.reject == ws::RejectReason::wrong_source_port);
 }
 
+// Banner mode on any TCP segment: parse_tcp_segment stays inside the frame,
+// and the server's answers (each fault on the segment's port) are well-formed
+// frames within their staging; the option parsers on the same bytes as text
+// either give a port and text or throw.
+constexpr ws::BannerFault banner_faults[] = {ws::BannerFault::none,        ws::BannerFault::lose_first,
+                                             ws::BannerFault::out_of_order, ws::BannerFault::reset_mid,
+                                             ws::BannerFault::zero_window,  ws::BannerFault::silent,
+                                             ws::BannerFault::forge};
+constexpr std::size_t fault_count = sizeof banner_faults / sizeof banner_faults[0];
+
+// Every host and port open; banner port i + 1 has fault i (a segment is
+// tried on each, its destination port rewritten).
+const ws::ReflectRules& banner_rules() {
+    static const ws::ReflectRules rules = [] {
+        ws::ReflectRules r;
+        r.hosts = ws::parse_targets("0.0.0.0/0");
+        r.hosts6 = {ws::Ipv6Range{0, ~ws::uint128{0}}};
+        r.open_everywhere = ws::parse_protocol_ports("1-65535");
+        for (std::size_t i = 0; i < fault_count; ++i)
+            r.banners.push_back(ws::BannerPort{std::uint16_t(i + 1), i % 2 ? "220 greeting\r\n" : "",
+                                               "HTTP/1.0 200 OK\r\n\r\n", banner_faults[i]});
+        return r;
+    }();
+    return rules;
+}
+
+void fuzz_banner(const std::uint8_t* frame, std::size_t size) {
+    const std::string_view text(reinterpret_cast<const char*>(frame), size);
+    try {
+        const auto [port, bytes] = ws::parse_banner_spec(text, "--banner");
+        check(port != 0 && bytes.size() <= ws::BannerServer::max_text);
+    } catch (const ws::Error&) {
+    }
+    try {
+        const auto [port, fault] = ws::parse_banner_fault(text);
+        check(port != 0 && ws::to_string(fault) != "unknown");
+    } catch (const ws::Error&) {
+    }
+    ws::TcpSegmentIn segment;
+    if (!ws::parse_tcp_segment(frame, size, segment)) return;
+    check(segment.payload_len == 0 || inside(segment.payload, segment.payload_len, frame, size));
+    static ws::BannerServer server(banner_rules());
+    for (std::size_t i = 0; i < fault_count; ++i) {
+        ws::TcpSegmentIn to_port = segment;
+        to_port.destination_port = std::uint16_t(i + 1);
+        const unsigned n = server.on_segment(to_port, reflector_mac);
+        check(n <= ws::BannerServer::max_frames);
+        for (unsigned f = 0; f < n; ++f) {
+            ws::TcpSegmentIn back;
+            const auto& out = server.frame(f);
+            check(out.len <= ws::BannerServer::frame_capacity && ws::parse_tcp_segment(out.bytes, out.len, back));
+            check(back.source == segment.destination && back.destination == segment.source &&
+                  back.source_port == to_port.destination_port && back.destination_port == segment.source_port);
+        }
+    }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     auto frame = std::make_unique<std::uint8_t[]>(size ? size : 1);
     if (size) std::memcpy(frame.get(), data, size);
+    fuzz_banner(frame.get(), size);
     ws::ReflectRequest probe;
     if (!ws::parse_probe(frame.get(), size, probe)) return 0;
     check(inside(probe.ip, probe.ip_length, frame.get(), size));

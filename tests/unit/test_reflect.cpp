@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "wirespeed/error.hpp"
 #include "wirespeed/probe.hpp"
 #include "wirespeed/probes/modules.hpp"
 #include "wirespeed/reply.hpp"
@@ -549,6 +550,206 @@ TEST(ReflectNeighbor, AnswersSolicitationsForItsAddressesOnly) {
     Bytes na_frame(128);
     na_frame.resize(ws::build_neighbor_advert(na_frame.data(), scanner_mac, scanner, reflector_mac, host, true));
     EXPECT_EQ(ws::reflect_neighbor(rules, na_frame.data(), na_frame.size(), reflector_mac, out.data(), 128), 0u);
+}
+
+// ---- banner mode
+
+TEST(BannerSpec, EscapesPortsAndOneLineErrors) {
+    EXPECT_EQ(ws::parse_banner_spec("22:SSH-2.0-x\\r\\n", "--banner"),
+              (std::pair<std::uint16_t, std::string>{22, "SSH-2.0-x\r\n"}));
+    EXPECT_EQ(ws::parse_banner_spec("80:a\\tb\\\\c\\x41\\x7e:", "--banner-answer"),
+              (std::pair<std::uint16_t, std::string>{80, "a\tb\\cA~:"}));
+    EXPECT_EQ(ws::parse_banner_spec("1:", "--banner").second, "");
+    auto error_of = [](const char* spec) {
+        try {
+            ws::parse_banner_spec(spec, "--banner");
+        } catch (const ws::Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_EQ(error_of("22"), "invalid --banner \"22\": expected PORT:TEXT");
+    EXPECT_EQ(error_of("0:x"), "invalid --banner \"0:x\": port \"0\" is not 1-65535");
+    EXPECT_EQ(error_of("65536:x"), "invalid --banner \"65536:x\": port \"65536\" is not 1-65535");
+    EXPECT_EQ(error_of("-1:x"), "invalid --banner \"-1:x\": port \"-1\" is not 1-65535");
+    EXPECT_EQ(error_of("22:x\\"), "invalid --banner \"22:x\\\": a lone \\ at the end");
+    EXPECT_EQ(error_of("22:\\x4"), "invalid --banner \"22:\\x4\": \\x needs two hex digits");
+    EXPECT_EQ(error_of("22:\\q"), "invalid --banner \"22:\\q\": unknown escape \\q (\\r \\n \\t \\\\ \\xHH)");
+    EXPECT_EQ(error_of(("22:" + std::string(1025, 'a')).c_str()).find("longer than 1024 bytes") != std::string::npos, true);
+    EXPECT_EQ(ws::parse_banner_spec("22:" + std::string(1024, 'a'), "--banner").second.size(), 1024u);
+
+    EXPECT_EQ(ws::parse_banner_fault("8080:lose-first").second, ws::BannerFault::lose_first);
+    EXPECT_EQ(ws::parse_banner_fault("1:forge").second, ws::BannerFault::forge);
+    try {
+        ws::parse_banner_fault("80:lose");
+        ADD_FAILURE();
+    } catch (const ws::Error& e) {
+        EXPECT_EQ(std::string(e.what()), "invalid --banner-fault \"80:lose\": fault \"lose\" is not one of none, "
+                                         "lose-first, out-of-order, reset-mid, zero-window, silent, forge");
+    }
+}
+
+// A client segment to the banner host, built as StreamTable builds them.
+Bytes client_segment(std::uint8_t flags, std::uint32_t seq, std::uint32_t ack, std::uint16_t dport,
+                     const std::string& payload = "") {
+    ws::TcpSegment s{};
+    s.source_mac = scanner_mac;
+    s.destination_mac = reflector_mac;
+    s.source_ip = our_ip;
+    s.destination_ip = target_ip;
+    s.source_port = 61000;
+    s.destination_port = dport;
+    s.sequence = seq;
+    s.acknowledgment = ack;
+    s.flags = flags;
+    s.window = 65535;
+    s.ttl = 64;
+    s.payload = reinterpret_cast<const std::uint8_t*>(payload.data());
+    s.payload_len = std::uint16_t(payload.size());
+    Bytes frame(1600);
+    frame.resize(ws::build_tcp_segment(frame.data(), s));
+    return frame;
+}
+
+struct Seen {
+    std::uint8_t flags;
+    std::uint32_t seq, ack;
+    std::uint16_t window;
+    std::string data;
+    bool operator==(const Seen&) const = default;
+};
+
+std::vector<Seen> answers(ws::BannerServer& server, const Bytes& frame) {
+    ws::TcpSegmentIn in;
+    EXPECT_TRUE(ws::parse_tcp_segment(frame.data(), frame.size(), in));
+    std::vector<Seen> out;
+    const unsigned n = server.on_segment(in, reflector_mac);
+    for (unsigned i = 0; i < n; ++i) {
+        ws::TcpSegmentIn back;
+        const auto& f = server.frame(i);
+        EXPECT_TRUE(ws::parse_tcp_segment(f.bytes, f.len, back));
+        EXPECT_EQ(back.source, ws::IpAddress::from_ipv4(target_ip));
+        EXPECT_EQ(back.destination_port, 61000);
+        out.push_back(Seen{back.flags, back.sequence, back.acknowledgment, back.window,
+                           std::string(reinterpret_cast<const char*>(back.payload), back.payload_len)});
+    }
+    return out;
+}
+
+class BannerServerTest : public ::testing::Test {
+protected:
+    ws::ReflectRules rules = rules_for("198.19.0.0/24");
+    void SetUp() override {
+        rules.open_everywhere = ws::parse_protocol_ports("21,80");
+        rules.banners = {ws::BannerPort{21, "220 hi\r\n", "", ws::BannerFault::none},
+                         ws::BannerPort{80, "", "HTTP/1.0 200 OK\r\n\r\n", ws::BannerFault::none}};
+    }
+    std::uint32_t base(std::uint16_t port) {
+        return ws::BannerServer(rules).isn(ws::IpAddress::from_ipv4(target_ip), port, ws::IpAddress::from_ipv4(our_ip), 61000) + 1;
+    }
+};
+
+TEST_F(BannerServerTest, SynAckCarriesTheKeyedIsnAndMss) {
+    ws::BannerServer server(rules);
+    const Bytes syn = client_segment(0x02, 1000, 0, 21);
+    ws::ReflectRequest probe;
+    ASSERT_TRUE(ws::parse_probe(syn.data(), syn.size(), probe));
+    Bytes out(128);
+    const std::size_t len = server.syn_ack(probe, rules.banners[0], reflector_mac, out.data(), out.size());
+    ASSERT_EQ(len, ws::wire::l4_off + 24u);
+    EXPECT_EQ(server.syn_ack(probe, rules.banners[0], reflector_mac, out.data(), len - 1), 0u);
+    ws::TcpSegmentIn back;
+    ASSERT_TRUE(ws::parse_tcp_segment(out.data(), len, back));
+    EXPECT_EQ(back.flags, 0x12);
+    EXPECT_EQ(back.sequence + 1, base(21));
+    EXPECT_EQ(back.acknowledgment, 1001u);
+    EXPECT_EQ(back.window, 65535);
+    EXPECT_NE(base(21), base(80)); // the port is in the hash
+    rules.banners[0].fault = ws::BannerFault::zero_window;
+    ASSERT_EQ(server.syn_ack(probe, rules.banners[0], reflector_mac, out.data(), out.size()), len);
+    ASSERT_TRUE(ws::parse_tcp_segment(out.data(), len, back));
+    EXPECT_EQ(back.window, 0);
+}
+
+TEST_F(BannerServerTest, GreetingOnTheHandshakeAckAnswerAfterTheProbe) {
+    ws::BannerServer server(rules);
+    EXPECT_EQ(answers(server, client_segment(0x10, 1001, base(21), 21)),
+              (std::vector<Seen>{{0x18, base(21), 1001, 65535, "220 hi\r\n"}}));
+    // Its ACK, an RST, a segment for a closed port, a wrong ack: nothing.
+    EXPECT_TRUE(answers(server, client_segment(0x10, 1001, base(21) + 8, 21)).empty());
+    EXPECT_TRUE(answers(server, client_segment(0x14, 1001, base(21) + 8, 21)).empty());
+    EXPECT_TRUE(answers(server, client_segment(0x10, 1001, base(22), 22)).empty());
+    EXPECT_TRUE(answers(server, client_segment(0x10, 1001, base(21) + 9, 21)).empty());
+    // A probe before the greeting came: greeting and ACK of the probe.
+    EXPECT_EQ(answers(server, client_segment(0x18, 1001, base(21), 21, "HELP\r\n")),
+              (std::vector<Seen>{{0x18, base(21), 1007, 65535, "220 hi\r\n"}}));
+    // The request/answer port: nothing on the handshake, the answer after the probe.
+    EXPECT_TRUE(answers(server, client_segment(0x10, 5001, base(80), 80)).empty());
+    EXPECT_EQ(answers(server, client_segment(0x18, 5001, base(80), 80, "GET / HTTP/1.0\r\n\r\n")),
+              (std::vector<Seen>{{0x18, base(80), 5019, 65535, "HTTP/1.0 200 OK\r\n\r\n"}}));
+}
+
+TEST_F(BannerServerTest, EachFault) {
+    const std::string probe = "GET / HTTP/1.0\r\n\r\n", answer = "HTTP/1.0 200 OK\r\n\r\n"; // 18 and 19 bytes
+    const std::uint32_t b = base(80);
+    auto with = [&](ws::BannerFault fault) {
+        rules.banners[1].fault = fault;
+        return ws::BannerServer(rules);
+    };
+    {
+        ws::BannerServer s = with(ws::BannerFault::lose_first);
+        EXPECT_TRUE(answers(s, client_segment(0x18, 5001, b, 80, probe)).empty());
+        EXPECT_EQ(answers(s, client_segment(0x18, 5001, b, 80, probe)).size(), 1u); // the retransmission
+        EXPECT_EQ(s.counters().lost, 1u);
+    }
+    {
+        ws::BannerServer s = with(ws::BannerFault::out_of_order);
+        EXPECT_EQ(answers(s, client_segment(0x18, 5001, b, 80, probe)),
+                  (std::vector<Seen>{{0x18, b + 9, 5019, 65535, answer.substr(9)}, {0x18, b, 5019, 65535, answer.substr(0, 9)}}));
+        EXPECT_TRUE(answers(s, client_segment(0x10, 5019, b, 80)).empty()); // the duplicate ACK
+        EXPECT_EQ(answers(s, client_segment(0x10, 5019, b + 9, 80)),
+                  (std::vector<Seen>{{0x18, b + 9, 5019, 65535, answer.substr(9)}}));
+    }
+    {
+        ws::BannerServer s = with(ws::BannerFault::reset_mid);
+        EXPECT_EQ(answers(s, client_segment(0x18, 5001, b, 80, probe)),
+                  (std::vector<Seen>{{0x18, b, 5019, 65535, answer.substr(0, 9)}, {0x14, b + 9, 5019, 0, ""}}));
+        EXPECT_TRUE(answers(s, client_segment(0x10, 5019, b + 9, 80)).empty()); // gone: not sent again
+    }
+    {
+        ws::BannerServer s = with(ws::BannerFault::zero_window);
+        EXPECT_EQ(answers(s, client_segment(0x10, 5001, b, 80)), (std::vector<Seen>{{0x10, b, 5001, 65535, ""}}));
+    }
+    {
+        ws::BannerServer s = with(ws::BannerFault::silent);
+        EXPECT_TRUE(answers(s, client_segment(0x10, 5001, b, 80)).empty());
+        EXPECT_TRUE(answers(s, client_segment(0x18, 5001, b, 80, probe)).empty());
+    }
+    {
+        ws::BannerServer s = with(ws::BannerFault::forge);
+        const std::string bogus = "HTTP/1.0 200 OK\r\nServer: forged/6.6.6\r\n\r\n";
+        EXPECT_EQ(answers(s, client_segment(0x18, 5001, b, 80, probe)),
+                  (std::vector<Seen>{{0x18, b + 0x40000000, 5019, 65535, bogus},
+                                     {0x18, b, 5019 + 0x40000000, 65535, bogus},
+                                     {0x14, b + 0x40000000, 5019, 0, ""},
+                                     {0x18, b, 5019, 65535, answer}}));
+    }
+}
+
+TEST(BannerSegment, ParseIsBoundsChecked) {
+    const Bytes frame = client_segment(0x18, 1, 2, 80, "abc");
+    ws::TcpSegmentIn in;
+    ASSERT_TRUE(ws::parse_tcp_segment(frame.data(), frame.size(), in));
+    EXPECT_EQ(in.payload_len, 3u);
+    const std::size_t real = ws::wire::eth_len + ws::wire::load16(frame.data() + ws::wire::eth_len + 2); // before any padding
+    for (std::size_t len = 0; len < real; ++len) // every truncation refused
+        EXPECT_FALSE(ws::parse_tcp_segment(frame.data(), len, in)) << len;
+    Bytes bad = frame;
+    bad[ws::wire::eth_len + 9] = 17; // UDP
+    EXPECT_FALSE(ws::parse_tcp_segment(bad.data(), bad.size(), in));
+    bad = frame;
+    bad[ws::wire::l4_off + 12] = 0xf0; // data offset past the segment
+    EXPECT_FALSE(ws::parse_tcp_segment(bad.data(), bad.size(), in));
 }
 
 } // namespace
