@@ -916,22 +916,21 @@ test_service_truth() {
   [[ $got == "21 22 25 80 443 6379 " ]] || { fail $name "listening ports in $SVC_NS: $got"; return; }
   svc_expected > "$WORK/svc.expected"
   local ip port rest
-  for ip in "${SVC_HOSTS[@]}" "${SVC_HOSTS6[@]}"; do
+  for ip in "${SVC_HOSTS[@]}"; do
     while read -r port rest; do
       case $rest in closed) echo "$ip $port closed" ;; *) echo "$ip $port open $rest" ;; esac
     done < "$WORK/svc.expected"
   done | sort > "$WORK/svc.want"
   svc_nmap || { fail $name "nmap -sV exited non-zero: $(tail -2 "$WORK/svc-nmap.out" | tr '\n' ' ')"; return; }
-  ip netns exec "$SCAN_NS" timeout -k 5 180 nmap -6 -sV -Pn -n -p "$SVC_PORTS" "${SVC_HOSTS6[@]}" \
-    -oX "$WORK/svc-nmap6.xml" >"$WORK/svc-nmap6.out" 2>&1 ||
-    { fail $name "nmap -6 -sV exited non-zero: $(tail -2 "$WORK/svc-nmap6.out" | tr '\n' ' ')"; return; }
-  { svc_lines "$WORK/svc-nmap.xml"; svc_lines "$WORK/svc-nmap6.xml"; } | sort > "$WORK/svc.got"
+  # IPv4 only: nmap -6 -sV on the IPv6 host cost CI 20 s for a lab no IPv6
+  # test scans yet; its certificate is still checked over IPv6 below.
+  svc_lines "$WORK/svc-nmap.xml" | sort > "$WORK/svc.got"
   cmp -s "$WORK/svc.got" "$WORK/svc.want" ||
     { fail $name "nmap -sV disagrees with the packages: $(diff "$WORK/svc.want" "$WORK/svc.got" | grep '^[<>]' | head -4 | tr '\n' ' ')"; return; }
   local why
   why=$(svc_cert_check 198.18.3.1:443) || { fail $name "$why"; return; }
   why=$(svc_cert_check "[2001:db8:3::5]:443") || { fail $name "$why"; return; }
-  pass "$name ($(wc -l < "$WORK/svc.got") ports of ${#SVC_HOSTS[@]} + ${#SVC_HOSTS6[@]} hosts as the packages say)"
+  pass "$name ($(wc -l < "$WORK/svc.got") ports of ${#SVC_HOSTS[@]} hosts as the packages say; the certificate over both families)"
 }
 
 # wirespeed --service against nmap -sV on the same hosts and ports: -oX valid against nmap.dtd, every
