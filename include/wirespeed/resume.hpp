@@ -26,9 +26,11 @@ struct ResumePoint {
 };
 
 // The newest resumable scan of the database (status running = killed,
-// interrupted or stopped by a guard,
-// with a checkpoint). Throws ws::Error naming the path when there is none.
-ResumePoint load_resume_point(const std::string& db_path);
+// interrupted or stopped by a guard, and complete too when
+// `include_complete`: scan --resume DB --service names a finished scan's
+// open ports), with a checkpoint. Throws ws::Error naming the path when
+// there is none.
+ResumePoint load_resume_point(const std::string& db_path, bool include_complete = false);
 
 // Every result of a scan, in insertion order, with its reply bytes (UDP);
 // addresses of either family. Throws ws::Error naming the row and the value

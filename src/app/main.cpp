@@ -605,12 +605,22 @@ static int run_main(int argc, char** argv) {
             std::vector<std::string> recorded_args;
             std::optional<ws::DatabaseLock> db_lock;
             db_lock.emplace(options.text("resume"), "--resume", false); // IoError (in use): exit 2; missing: exit 1
-            const ws::ResumePoint point = ws::load_resume_point(options.text("resume"));
             const std::vector<std::string> given_args(argv + 2, argv + argc); // after "scan"
+            // --resume DB --service also takes a complete scan: it sends
+            // nothing and names the open ports that have no service yet.
+            const bool naming = std::find_if(given_args.begin(), given_args.end(), [](const std::string& a) {
+                                    return a == "--service" || a == "-sV" || a.rfind("--service=", 0) == 0;
+                                }) != given_args.end();
+            const ws::ResumePoint point = ws::load_resume_point(options.text("resume"), naming);
             ws::ScanConfig resumed = resume_config(options, *scan, given_args, point, recorded_args);
+            if (point.status == "complete") {
+                resumed.verify = 0;       // every probe was sent and waited for: no pass to estimate
+                resumed.wait_seconds = 0; // nothing is sent, so nothing is waited for
+            }
             if (resumed.verbosity >= 0)
-                fmt::print(stderr, "wirespeed: resuming scan {} of \"{}\" ({})\n", point.scan_id, options.text("resume"),
-                           point.status == "running" ? "killed" : point.status);
+                fmt::print(stderr, "wirespeed: {} scan {} of \"{}\" ({})\n",
+                           point.status == "complete" ? "naming the services of" : "resuming", point.scan_id,
+                           options.text("resume"), point.status == "running" ? "killed" : point.status);
             return run_scan_command(resumed, recorded_args, &point, "", "");
         }
         ws::ScanConfig config = ws::cli::to_scan_config(options);

@@ -192,18 +192,21 @@ std::vector<OptionSpec> make_table() {
         {.names = "--service", .alias = "-sV", .group = "Service",
          .help = "-sV: name the service of every open TCP port (nmap's probes and matches, TLS certificates)",
          .value = flag(),
+         .resume = OnResume::apply,
          .to_config = [](const V& v, C& c) { c.service = as_flag(v); }},
         {.names = "--service-probes", .group = "Service",
          .help = "nmap's service probe database (default /usr/share/nmap/nmap-service-probes)",
-         .value = text("/usr/share/nmap/nmap-service-probes"), .type_name = "FILE",
+         .value = text("/usr/share/nmap/nmap-service-probes"), .resume = OnResume::apply, .type_name = "FILE",
          .to_config = [](const V& v, C& c) { c.service_probes = as_text(v); }},
         {.names = "--version-intensity", .group = "Service",
          .help = "probes of rarity up to N besides those listing the port, 0-9 (default 7, as nmap)",
          .value = text("7"), .toml = Toml::string_or_integer,
+         .resume = OnResume::apply,
          .to_config = [](const V& v, C& c) { c.version_intensity = int(uint_option("--version-intensity", as_text(v), 9)); }},
         {.names = "--banner-bytes", .group = "Service",
          .help = "bytes of a service's answer kept per connection (default 4096)",
          .value = text("4096"), .toml = Toml::string_or_integer,
+         .resume = OnResume::apply,
          .to_config = [](const V& v, C& c) {
              c.banner_bytes = std::uint32_t(uint_option("--banner-bytes", as_text(v), 65536));
              if (c.banner_bytes == 0) throw Error("invalid --banner-bytes \"0\": keep at least 1 byte");
@@ -211,6 +214,7 @@ std::vector<OptionSpec> make_table() {
         {.names = "--service-parallel", .group = "Service",
          .help = "connections per port at once, each with the next probe (default 4)",
          .value = text("4"), .toml = Toml::string_or_integer,
+         .resume = OnResume::apply,
          .to_config = [](const V& v, C& c) {
              c.service_parallel = unsigned(uint_option("--service-parallel", as_text(v), 64));
              if (c.service_parallel == 0) throw Error("invalid --service-parallel \"0\": at least 1");
@@ -218,10 +222,12 @@ std::vector<OptionSpec> make_table() {
         {.names = "--service-ports", .group = "Service",
          .help = "our port range A-B for service connections, apart from --source-port (default 61000-64999)",
          .value = text("61000-64999"),
+         .resume = OnResume::apply,
          .to_config = [](const V& v, C& c) { c.service_ports = parse_port_range(as_text(v)); }},
         {.names = "--service-connections", .group = "Service",
          .help = "service connections open at once; more wait (default 1024)",
          .value = text("1024"), .toml = Toml::string_or_integer,
+         .resume = OnResume::apply,
          .to_config = [](const V& v, C& c) {
              c.service_connections = std::uint32_t(uint_option("--service-connections", as_text(v), 1u << 20));
              if (c.service_connections == 0) throw Error("invalid --service-connections \"0\": at least 1");
@@ -229,6 +235,7 @@ std::vector<OptionSpec> make_table() {
         {.names = "--service-timeout", .group = "Service",
          .help = "seconds after the scan's wait for service detection to finish (default 60)",
          .value = text("60"), .toml = Toml::string_or_number,
+         .resume = OnResume::apply,
          .to_config = [](const V& v, C& c) { c.service_timeout_seconds = seconds_option("--service-timeout", as_text(v), 3600); }},
         {.names = "--ping", .group = "Probe", .help = "also probe every host with an ICMP echo request (one probe per host)",
          .value = flag(),

@@ -66,12 +66,16 @@ std::uint64_t fnv1a(std::uint64_t h, std::uint64_t value) {
 
 } // namespace
 
-ResumePoint load_resume_point(const std::string& db_path) {
+ResumePoint load_resume_point(const std::string& db_path, bool include_complete) {
     Db db(db_path);
     Statement st(db,
-                 "SELECT s.id, s.status, COALESCE(s.config, ''), c.fingerprint, c.seed, c.cookie_k0, c.cookie_k1, c.slots "
-                 "FROM scans s JOIN checkpoints c ON c.scan_id = s.id "
-                 "WHERE s.status IN ('running', 'interrupted', 'stopped', 'failed') ORDER BY s.id DESC LIMIT 1",
+                 include_complete
+                     ? "SELECT s.id, s.status, COALESCE(s.config, ''), c.fingerprint, c.seed, c.cookie_k0, c.cookie_k1, c.slots "
+                       "FROM scans s JOIN checkpoints c ON c.scan_id = s.id "
+                       "WHERE s.status IN ('running', 'interrupted', 'stopped', 'failed', 'complete') ORDER BY s.id DESC LIMIT 1"
+                     : "SELECT s.id, s.status, COALESCE(s.config, ''), c.fingerprint, c.seed, c.cookie_k0, c.cookie_k1, c.slots "
+                       "FROM scans s JOIN checkpoints c ON c.scan_id = s.id "
+                       "WHERE s.status IN ('running', 'interrupted', 'stopped', 'failed') ORDER BY s.id DESC LIMIT 1",
                  db_path);
     const int rc = sqlite3_step(st.handle);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)

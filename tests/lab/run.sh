@@ -977,6 +977,31 @@ test_service_xdp() {
   pass "$name ($(grep '^services:' "$o.compare"))"
 }
 
+# A scan without --service, complete, then `--resume DB --service`: no probe
+# is sent again, and every open port is named, agreeing with nmap -sV.
+test_service_later() {
+  local name=service-later o="$WORK/service-later"
+  svc_nmap || { fail $name "nmap -sV exited non-zero: $(tail -2 "$WORK/svc-nmap.out" | tr '\n' ' ')"; return; }
+  if ! timeout -k 5 60 ip netns exec "$SCAN_NS" "$WS" scan "${SVC_HOSTS[@]}" -p "$SVC_PORTS" \
+       --interface "$SVC_IF" --source-ip "$SVC_SRC" --gateway-ip "$SVC_GW" --blocklist "$BLOCKLIST" --wait 1 \
+       --db "$o.db" 2>"$o.err"; then
+    fail $name "the scan exited non-zero: $(tail -1 "$o.err")"; return
+  fi
+  if ! ip netns exec "$SCAN_NS" timeout -k 5 180 "$WS" scan --resume "$o.db" --service -oX "$o.xml" 2>"$o.err2"; then
+    fail $name "--resume --service failed: $(tail -1 "$o.err2")"; return
+  fi
+  grep -q "naming the services of scan 1" "$o.err2" || { fail $name "not a naming run: $(head -1 "$o.err2")"; return; }
+  grep -q "sent 0 " "$o.err2" || { fail $name "probes sent again: $(grep 'complete in' "$o.err2")"; return; }
+  local rows status
+  rows=$(sqlite3 "$o.db" "SELECT count(*) FROM services")
+  status=$(sqlite3 "$o.db" "SELECT status FROM scans")
+  [[ $rows -eq 24 && $status == complete ]] || { fail $name "$rows services rows (want 24), scan $status"; return; }
+  python3 "$ROOT/tests/lab/compare_services.py" "$WORK/svc-nmap.xml" "$o.xml" --db "$o.db" --cert "$SVC_DIR/cert.pem" \
+    > "$o.compare" 2>&1 ||
+    { fail $name "$(grep -E '^(services|tls):' "$o.compare" | head -3 | tr '\n' ' ')"; return; }
+  pass "$name ($(grep '^services:' "$o.compare"))"
+}
+
 # SIGKILL in the middle of a --service scan, then --resume: the ports the
 # first run found open but never named are named by the resumed run, and the
 # database and -oX end up agreeing with nmap -sV on every port, each port
@@ -1016,7 +1041,7 @@ tests=("$@")
 ((${#tests[@]})) || tests=(af_packet af_xdp all_ports shards outputs sigint resume forged junk shaped
                            udp_truth nmap_udp mixed_af_packet mixed_af_xdp mixed_resume mq_af_packet mq_af_xdp memif
                            v6_truth v6_nmap v6_mixed_af_packet v6_mixed_af_xdp v6_resume v6_shards
-                           service_truth service_scan service_xdp service_resume)
+                           service_truth service_scan service_xdp service_resume service_later)
 for t in "${tests[@]}"; do "test_$t"; done
 echo "lab: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
