@@ -158,6 +158,24 @@ struct TcpSegment6 {
 };
 std::size_t build_tcp_segment6(std::uint8_t* out, const TcpSegment6& segment) noexcept;
 
+// Either family, by the addresses' (both the same family): build_tcp_segment
+// (IPv4 ID = the sequence number's low bits) or build_tcp_segment6, TTL /
+// hop limit `ttl`. The user-mode TCP of service detection and the
+// reflector's banner server send with it.
+struct TcpSegmentAny {
+    MacAddress source_mac, destination_mac;
+    IpAddress source_ip, destination_ip;
+    std::uint16_t source_port, destination_port;
+    std::uint32_t sequence, acknowledgment;
+    std::uint8_t flags;
+    std::uint16_t window;
+    std::uint8_t ttl;
+    bool with_mss;
+    const std::uint8_t* payload = nullptr;
+    std::uint16_t payload_len = 0;
+};
+std::size_t build_tcp_segment_any(std::uint8_t* out, const TcpSegmentAny& segment) noexcept;
+
 // ICMPv6 destination unreachable (type 1, `code`: 0 no route, 1 admin
 // prohibited, 3 address unreachable, 4 port unreachable) quoting the first
 // bytes of `quoted_ip` (an IPv6 packet), the whole frame at most 128 bytes.

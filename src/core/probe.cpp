@@ -146,6 +146,20 @@ std::size_t build_tcp_segment6(std::uint8_t* out, const TcpSegment6& segment) no
     return l4_off6 + segment_len;
 }
 
+std::size_t build_tcp_segment_any(std::uint8_t* out, const TcpSegmentAny& a) noexcept {
+    if (a.source_ip.is_ipv4()) {
+        const TcpSegment s{a.source_mac,   a.destination_mac,     a.source_ip.ipv4(), a.destination_ip.ipv4(),
+                           a.source_port,  a.destination_port,    a.sequence,         a.acknowledgment,
+                           a.flags,        a.window,              a.ttl,              std::uint16_t(a.sequence),
+                           a.with_mss,     a.payload,             a.payload_len};
+        return build_tcp_segment(out, s);
+    }
+    const TcpSegment6 s{a.source_mac,  a.destination_mac, a.source_ip.bits, a.destination_ip.bits, a.source_port,
+                        a.destination_port, a.sequence,  a.acknowledgment, a.flags, a.window, a.ttl, a.with_mss,
+                        a.payload,     a.payload_len};
+    return build_tcp_segment6(out, s);
+}
+
 namespace {
 
 constexpr std::size_t max_icmp6_quote = out_capacity - eth_len - ip6_len - icmp_header_len;

@@ -418,42 +418,10 @@ void BannerServer::stage(const TcpSegmentIn& to, const MacAddress& mac, std::uin
     // Room: the headers (at most 14 + 40 + 24) and the text (at most 2 * max_text: greeting and answer).
     if (count_ == max_frames || len > 2 * max_text) return;
     Frame& f = frames_[count_++];
-    if (to.family == AddressFamily::ipv6) {
-        TcpSegment6 s{};
-        s.source_mac = mac;
-        s.destination_mac = to.source_mac;
-        s.source_ip = to.destination.bits;
-        s.destination_ip = to.source.bits;
-        s.source_port = to.destination_port;
-        s.destination_port = to.source_port;
-        s.sequence = sequence;
-        s.acknowledgment = acknowledgment;
-        s.flags = flags;
-        s.window = window;
-        s.hop_limit = 64;
-        s.with_mss = with_mss;
-        s.payload = data;
-        s.payload_len = std::uint16_t(len);
-        f.len = std::uint16_t(build_tcp_segment6(f.bytes, s));
-        return;
-    }
-    TcpSegment s{};
-    s.source_mac = mac;
-    s.destination_mac = to.source_mac;
-    s.source_ip = to.destination.ipv4();
-    s.destination_ip = to.source.ipv4();
-    s.source_port = to.destination_port;
-    s.destination_port = to.source_port;
-    s.sequence = sequence;
-    s.acknowledgment = acknowledgment;
-    s.flags = flags;
-    s.window = window;
-    s.ttl = 64;
-    s.ip_id = std::uint16_t(sequence);
-    s.with_mss = with_mss;
-    s.payload = data;
-    s.payload_len = std::uint16_t(len);
-    f.len = std::uint16_t(build_tcp_segment(f.bytes, s));
+    const TcpSegmentAny s{mac,      to.source_mac, to.destination, to.source, to.destination_port, to.source_port,
+                          sequence, acknowledgment, flags,         window,    64,                  with_mss,
+                          data,     std::uint16_t(len)};
+    f.len = std::uint16_t(build_tcp_segment_any(f.bytes, s));
 }
 
 std::size_t BannerServer::syn_ack(const ReflectRequest& probe, const BannerPort& port, const MacAddress& mac,

@@ -153,43 +153,21 @@ void StreamTable::send_segment(const Flow& flow, std::uint8_t flags, std::uint32
         return;
     }
     Frame& out = frames_[frame_count_];
-    std::size_t size;
-    if (flow.peer.is_ipv4()) {
-        TcpSegment s{};
-        s.source_mac = config_.our_mac;
-        s.destination_mac = config_.gateway_mac;
-        s.source_ip = flow.local.ipv4();
-        s.destination_ip = flow.peer.ipv4();
-        s.source_port = flow.local_port;
-        s.destination_port = flow.peer_port;
-        s.sequence = sequence;
-        s.acknowledgment = (flags & ack) ? flow.rcv_nxt : 0;
-        s.flags = flags;
-        s.window = config_.window;
-        s.ttl = config_.ttl;
-        s.ip_id = std::uint16_t(sequence);
-        s.with_mss = with_mss;
-        s.payload = data;
-        s.payload_len = len;
-        size = build_tcp_segment(out.bytes, s);
-    } else {
-        TcpSegment6 s{};
-        s.source_mac = config_.our_mac;
-        s.destination_mac = config_.gateway_mac6;
-        s.source_ip = uint128{flow.local.high()} << 64 | flow.local.low();
-        s.destination_ip = uint128{flow.peer.high()} << 64 | flow.peer.low();
-        s.source_port = flow.local_port;
-        s.destination_port = flow.peer_port;
-        s.sequence = sequence;
-        s.acknowledgment = (flags & ack) ? flow.rcv_nxt : 0;
-        s.flags = flags;
-        s.window = config_.window;
-        s.hop_limit = config_.ttl;
-        s.with_mss = with_mss;
-        s.payload = data;
-        s.payload_len = len;
-        size = build_tcp_segment6(out.bytes, s);
-    }
+    const TcpSegmentAny segment{config_.our_mac,
+                                flow.peer.is_ipv4() ? config_.gateway_mac : config_.gateway_mac6,
+                                flow.local,
+                                flow.peer,
+                                flow.local_port,
+                                flow.peer_port,
+                                sequence,
+                                (flags & ack) ? flow.rcv_nxt : 0,
+                                flags,
+                                config_.window,
+                                config_.ttl,
+                                with_mss,
+                                data,
+                                len};
+    const std::size_t size = build_tcp_segment_any(out.bytes, segment);
     out.len = std::uint16_t(size);
     ++frame_count_;
     ++counters_.segments_out;

@@ -190,7 +190,7 @@ int rx_lcore_main(void* arg) {
             continue;
         }
         idle_polls = 0;
-        const std::uint32_t elapsed_ms = std::uint32_t(((rte_rdtsc() - rx.start_tsc) * rx.ms_per_tsc_q32) >> 32);
+        const std::uint32_t elapsed_ms = std::uint32_t(now_ms(rx));
         unsigned results = 0;
         for (std::uint16_t i = 0; i < n; ++i) {
             if (i + 3 < n) rte_prefetch0(rte_pktmbuf_mtod(frames[i + 3], void*));
@@ -222,7 +222,7 @@ int rx_lcore_main(void* arg) {
                 break;
             case ReplyKind::stream_segment:
                 if (rx.streams) {
-                    stream_segment(rx, reply, ((rte_rdtsc() - rx.start_tsc) * rx.ms_per_tsc_q32) >> 32);
+                    stream_segment(rx, reply, now_ms(rx));
                 } else if (rx.stream_handoff && rte_ring_sp_enqueue(rx.stream_handoff, frames[i]) == 0) {
                     frames[i] = nullptr; // lcore 0 owns it now (free_bulk skips nulls)
                 } else {
